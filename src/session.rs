@@ -1,0 +1,452 @@
+//! A JSON-RPC session over one connection: one read loop, correlation by id, buffered
+//! notifications, server requests answered by a handler, and a deadline on every wait.
+//!
+//! The read loop is the only reader of the connection. It hands responses to their waiting
+//! requests, keeps notifications in arrival order until someone takes them, and gives every
+//! server request to the [`ServerRequestHandler`] before it reads on: the handler either answers
+//! at once or leaves the request queued for an explicit [`Session::respond`]. When input ends,
+//! every waiter wakes with the close reason. `initialize` is sent at most once per session.
+
+use serde_json::{json, Value};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::{oneshot, Notify};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::errors::SessionError;
+use crate::jsonrpc::{Message, RequestId, RpcError};
+use crate::protocol::{self, ErrorClass, InitializeResult};
+use crate::transport::{ChildProcess, Connection, Inbound, InboundStream, Outbound};
+
+/// What a request got back: a result or the server's error.
+pub type Reply = Result<Value, RpcError>;
+
+/// A notification as received, with its arrival number.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    /// Arrival order among all notifications and server requests of the session.
+    pub seq: u64,
+    /// The method.
+    pub method: String,
+    /// The params (`null` when absent).
+    pub params: Value,
+}
+
+/// A request the server sent to the client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerRequest {
+    /// Arrival order among all notifications and server requests of the session.
+    pub seq: u64,
+    /// The id to answer.
+    pub id: RequestId,
+    /// The method, e.g. `item/commandExecution/requestApproval`.
+    pub method: String,
+    /// The params (`null` when absent).
+    pub params: Value,
+}
+
+/// A server request the handler answered, as recorded for reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnsweredRequest {
+    /// The request.
+    pub request: ServerRequest,
+    /// What was sent back.
+    pub reply: Reply,
+}
+
+/// Decides what cas answers to a server request.
+pub trait ServerRequestHandler: Send + Sync {
+    /// Answers at once (`Some`) or leaves the request queued for [`Session::respond`] (`None`).
+    fn answer(&self, request: &ServerRequest) -> Option<Reply>;
+}
+
+/// Leaves every server request queued, for callers that answer them step by step.
+pub struct QueueServerRequests;
+
+impl ServerRequestHandler for QueueServerRequests {
+    fn answer(&self, _request: &ServerRequest) -> Option<Reply> {
+        None
+    }
+}
+
+/// The client identity and capabilities sent in `initialize`.
+#[derive(Debug, Clone)]
+pub struct ClientInfo {
+    /// `clientInfo.name`; becomes the user-agent prefix and the thread originator.
+    pub name: String,
+    /// `clientInfo.version`.
+    pub version: String,
+    /// `capabilities.experimentalApi`.
+    pub experimental_api: bool,
+    /// `capabilities.optOutNotificationMethods`.
+    pub opt_out_notification_methods: Vec<String>,
+}
+
+impl ClientInfo {
+    /// The `initialize` params for this identity.
+    pub fn initialize_params(&self) -> Value {
+        json!({
+            "clientInfo": {"name": self.name, "title": null, "version": self.version},
+            "capabilities": {
+                "experimentalApi": self.experimental_api,
+                "optOutNotificationMethods": self.opt_out_notification_methods,
+            }
+        })
+    }
+}
+
+#[derive(Default)]
+struct Inbox {
+    pending: HashMap<RequestId, oneshot::Sender<Reply>>,
+    notifications: VecDeque<Notification>,
+    server_requests: VecDeque<ServerRequest>,
+    answered: Vec<AnsweredRequest>,
+    malformed: Vec<String>,
+    unmatched_responses: Vec<RequestId>,
+    next_seq: u64,
+    closed: Option<String>,
+}
+
+struct Shared {
+    inbox: Mutex<Inbox>,
+    changed: Notify,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Inbox> {
+        self.inbox.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// One client session on one connection.
+pub struct Session {
+    out: Outbound,
+    shared: Arc<Shared>,
+    reader: ReadLoop,
+    next_id: AtomicI64,
+    initialized: Mutex<bool>,
+    label: String,
+    child: Option<ChildProcess>,
+}
+
+impl Session {
+    /// Starts the read loop on `connection`; server requests go to `handler`.
+    pub fn start(connection: Connection, handler: Arc<dyn ServerRequestHandler>) -> Session {
+        let label = connection.label().to_owned();
+        let child = connection.child().cloned();
+        let (out, inbound) = connection.split();
+        let shared = Arc::new(Shared {
+            inbox: Mutex::new(Inbox::default()),
+            changed: Notify::new(),
+        });
+        let reader = ReadLoop(tokio::spawn(read_loop(inbound, out.clone(), shared.clone(), handler)));
+        Session {
+            out,
+            shared,
+            reader,
+            next_id: AtomicI64::new(1),
+            initialized: Mutex::new(false),
+            label,
+            child,
+        }
+    }
+
+    /// The peer's label.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// The server process, when cas started it.
+    pub fn child(&self) -> Option<&ChildProcess> {
+        self.child.as_ref()
+    }
+
+    /// Sends a request and waits up to `timeout` for its response.
+    pub async fn request(&self, method: &str, params: Option<Value>, timeout: Duration) -> Result<Reply, SessionError> {
+        let id = RequestId::Int(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut inbox = self.shared.lock();
+            if let Some(reason) = &inbox.closed {
+                return Err(closed(method, reason));
+            }
+            inbox.pending.insert(id.clone(), tx);
+        }
+        if let Err(e) = self.out.send(&Message::request(id.clone(), method, params)) {
+            self.shared.lock().pending.remove(&id);
+            return Err(closed(method, &e.to_string()));
+        }
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(reply)) => Ok(reply),
+            Ok(Err(_)) => Err(closed(method, &self.closed_reason().unwrap_or_default())),
+            Err(_) => {
+                self.shared.lock().pending.remove(&id);
+                Err(SessionError::Timeout {
+                    method: method.to_owned(),
+                    after: timeout,
+                })
+            }
+        }
+    }
+
+    /// Sends a notification.
+    pub fn notify(&self, method: &str, params: Option<Value>) -> Result<(), SessionError> {
+        self.out
+            .send(&Message::notification(method, params))
+            .map_err(|e| closed(method, &e.to_string()))
+    }
+
+    /// Sends raw text as one line or frame, bypassing the codec.
+    pub fn send_raw(&self, text: String) -> Result<(), SessionError> {
+        self.out.send_text(text).map_err(|e| closed("raw send", &e.to_string()))
+    }
+
+    /// Performs the handshake (`initialize`, then `initialized`) exactly once.
+    pub async fn initialize(&self, client: &ClientInfo, timeout: Duration) -> Result<InitializeResult, SessionError> {
+        {
+            let mut done = self.initialized.lock().unwrap_or_else(|p| p.into_inner());
+            if *done {
+                return Err(SessionError::AlreadyInitialized);
+            }
+            *done = true;
+        }
+        let method = protocol::INITIALIZE;
+        let result = match self.request(method, Some(client.initialize_params()), timeout).await? {
+            Ok(result) => result,
+            Err(error) => {
+                return Err(SessionError::Refused {
+                    method: method.to_owned(),
+                    class: ErrorClass::of(&error),
+                    error,
+                })
+            }
+        };
+        let parsed = InitializeResult::try_from(&result).map_err(|reason| SessionError::BadResult {
+            method: method.to_owned(),
+            reason,
+        })?;
+        self.notify(protocol::INITIALIZED, None)?;
+        Ok(parsed)
+    }
+
+    /// Answers a queued server request.
+    pub fn respond(&self, id: RequestId, reply: Reply) -> Result<(), SessionError> {
+        self.out
+            .send(&response(id, reply))
+            .map_err(|e| closed("a server request answer", &e.to_string()))
+    }
+
+    /// Takes the first buffered notification that `matches`, waiting up to `timeout` for one.
+    pub async fn await_notification(
+        &self,
+        what: &str,
+        timeout: Duration,
+        matches: impl Fn(&Notification) -> bool,
+    ) -> Result<Notification, SessionError> {
+        self.wait_for(what, timeout, |inbox| {
+            let pos = inbox.notifications.iter().position(&matches)?;
+            inbox.notifications.remove(pos)
+        })
+        .await
+    }
+
+    /// Takes the first queued server request that `matches`, waiting up to `timeout` for one.
+    pub async fn await_server_request(
+        &self,
+        what: &str,
+        timeout: Duration,
+        matches: impl Fn(&ServerRequest) -> bool,
+    ) -> Result<ServerRequest, SessionError> {
+        self.wait_for(what, timeout, |inbox| {
+            let pos = inbox.server_requests.iter().position(&matches)?;
+            inbox.server_requests.remove(pos)
+        })
+        .await
+    }
+
+    /// Waits `window` and returns what arrived meanwhile (notifications and queued server
+    /// requests, as JSON) that `matches`; nothing is consumed.
+    pub async fn collect_arrivals(&self, window: Duration, matches: impl Fn(&str, &Value) -> bool) -> Vec<Value> {
+        let start = self.shared.lock().next_seq;
+        tokio::time::sleep(window).await;
+        let inbox = self.shared.lock();
+        let notes = inbox
+            .notifications
+            .iter()
+            .filter(|n| n.seq >= start && matches(&n.method, &n.params))
+            .map(|n| json!({"method": n.method, "params": n.params}));
+        let requests = inbox
+            .server_requests
+            .iter()
+            .filter(|r| r.seq >= start && matches(&r.method, &r.params))
+            .map(|r| json!({"id": r.id.to_value(), "method": r.method, "params": r.params}));
+        notes.chain(requests).collect()
+    }
+
+    async fn wait_for<T>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut take: impl FnMut(&mut Inbox) -> Option<T>,
+    ) -> Result<T, SessionError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let changed = self.shared.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            {
+                let mut inbox = self.shared.lock();
+                if let Some(found) = take(&mut inbox) {
+                    return Ok(found);
+                }
+                if let Some(reason) = &inbox.closed {
+                    return Err(closed(what, reason));
+                }
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                return Err(SessionError::Timeout {
+                    method: what.to_owned(),
+                    after: timeout,
+                });
+            }
+        }
+    }
+
+    /// Why the connection closed, once it has.
+    pub fn closed_reason(&self) -> Option<String> {
+        self.shared.lock().closed.clone()
+    }
+
+    /// Lines or frames that were not messages, described.
+    pub fn malformed(&self) -> Vec<String> {
+        self.shared.lock().malformed.clone()
+    }
+
+    /// Server requests the handler answered, in order.
+    pub fn answered(&self) -> Vec<AnsweredRequest> {
+        self.shared.lock().answered.clone()
+    }
+
+    /// Removes and returns the server requests still waiting for an answer.
+    pub fn take_unanswered(&self) -> Vec<ServerRequest> {
+        self.shared.lock().server_requests.drain(..).collect()
+    }
+
+    /// Notifications received and not taken, in order.
+    pub fn buffered_notifications(&self) -> Vec<Notification> {
+        self.shared.lock().notifications.iter().cloned().collect()
+    }
+
+    /// Ends the session: stops reading, closes the connection and, for a server cas started,
+    /// waits up to `grace` for it to exit before killing it. Returns the exit description.
+    pub async fn shutdown(self, grace: Duration) -> Option<String> {
+        let Session { out, mut reader, child, .. } = self;
+        drop(out);
+        reader.0.abort();
+        let _ = (&mut reader.0).await;
+        let child = child?;
+        let status = child.shutdown(grace).await;
+        Some(crate::transport::stdio::describe_exit(status))
+    }
+}
+
+/// The read loop task; dropping it stops reading (and drops the connection it owns).
+struct ReadLoop(JoinHandle<()>);
+
+impl Drop for ReadLoop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+fn closed(waiting_for: &str, reason: &str) -> SessionError {
+    SessionError::Closed {
+        waiting_for: waiting_for.to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
+fn response(id: RequestId, reply: Reply) -> Message {
+    match reply {
+        Ok(result) => Message::Response { id, result },
+        Err(error) => Message::Error { id, error },
+    }
+}
+
+async fn read_loop(
+    mut inbound: InboundStream,
+    out: Outbound,
+    shared: Arc<Shared>,
+    handler: Arc<dyn ServerRequestHandler>,
+) {
+    while let Some(item) = inbound.recv().await {
+        let mut inbox = shared.lock();
+        match item {
+            Inbound::Message(Message::Response { id, result }) => deliver(&mut inbox, id, Ok(result)),
+            Inbound::Message(Message::Error { id, error }) => deliver(&mut inbox, id, Err(error)),
+            Inbound::Message(Message::Notification { method, params, .. }) => {
+                let seq = bump(&mut inbox);
+                let params = params.unwrap_or(Value::Null);
+                inbox.notifications.push_back(Notification { seq, method, params });
+            }
+            Inbound::Message(Message::Request { id, method, params }) => {
+                let seq = bump(&mut inbox);
+                let params = params.unwrap_or(Value::Null);
+                let request = ServerRequest { seq, id, method, params };
+                match handler.answer(&request) {
+                    Some(reply) => {
+                        let _ = out.send(&response(request.id.clone(), reply.clone()));
+                        inbox.answered.push(AnsweredRequest { request, reply });
+                    }
+                    None => inbox.server_requests.push_back(request),
+                }
+            }
+            Inbound::Malformed(error) => inbox.malformed.push(error.to_string()),
+            Inbound::Closed(reason) => {
+                drop(inbox);
+                let reason = explain_close(&inbound, reason).await;
+                let mut inbox = shared.lock();
+                inbox.closed = Some(reason);
+                inbox.pending.clear();
+                drop(inbox);
+                shared.changed.notify_waiters();
+                return;
+            }
+        }
+        drop(inbox);
+        shared.changed.notify_waiters();
+    }
+}
+
+fn deliver(inbox: &mut Inbox, id: RequestId, reply: Reply) {
+    match inbox.pending.remove(&id) {
+        Some(tx) => {
+            let _ = tx.send(reply);
+        }
+        None => inbox.unmatched_responses.push(id),
+    }
+}
+
+fn bump(inbox: &mut Inbox) -> u64 {
+    let seq = inbox.next_seq;
+    inbox.next_seq += 1;
+    seq
+}
+
+/// Adds the server process's fate to a websocket close reason (stdio reasons carry it already).
+async fn explain_close(inbound: &InboundStream, reason: String) -> String {
+    match inbound.child() {
+        Some(child) if !inbound.label().starts_with("stdio:") => {
+            let status = child.exit_status_within(Duration::from_millis(500)).await;
+            let fate = crate::transport::stdio::describe_exit(status);
+            format!("{reason}; server process {fate}")
+        }
+        _ => reason,
+    }
+}
+
+#[cfg(test)]
+mod tests;

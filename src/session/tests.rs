@@ -1,0 +1,143 @@
+//! Unit tests of the session over an in-memory connection.
+
+use super::*;
+use crate::transport::memory;
+use pretty_assertions::assert_eq;
+
+const SHORT: Duration = Duration::from_millis(200);
+
+/// A handler that refuses every server request with -32601.
+struct RefuseAll;
+
+impl ServerRequestHandler for RefuseAll {
+    fn answer(&self, request: &ServerRequest) -> Option<Reply> {
+        Some(Err(RpcError::new(-32601, format!("no policy for {}", request.method))))
+    }
+}
+
+async fn next_message(server: &mut Connection) -> Message {
+    match tokio::time::timeout(SHORT, server.recv()).await {
+        Ok(Some(Inbound::Message(m))) => m,
+        other => panic!("expected a message, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn correlates_out_of_order_responses_by_id() {
+    let (client, mut server) = memory::pair();
+    let session = Arc::new(Session::start(client, Arc::new(QueueServerRequests)));
+    let a = tokio::spawn({
+        let s = session.clone();
+        async move { s.request("a", Some(json!({})), SHORT).await }
+    });
+    let first = next_message(&mut server).await;
+    let b = tokio::spawn({
+        let s = session.clone();
+        async move { s.request("b", None, SHORT).await }
+    });
+    let second = next_message(&mut server).await;
+    let id_of = |m: &Message| match m {
+        Message::Request { id, .. } => id.clone(),
+        other => panic!("not a request: {other:?}"),
+    };
+    server
+        .send(&Message::Response { id: id_of(&second), result: json!("B") })
+        .unwrap();
+    server
+        .send(&Message::Error { id: id_of(&first), error: RpcError::new(-32600, "no") })
+        .unwrap();
+    assert_eq!(b.await.unwrap().unwrap(), Ok(json!("B")));
+    assert_eq!(a.await.unwrap().unwrap(), Err(RpcError::new(-32600, "no")));
+}
+
+#[tokio::test]
+async fn a_request_without_response_times_out() {
+    let (client, _server) = memory::pair();
+    let session = Session::start(client, Arc::new(QueueServerRequests));
+    let err = session.request("thread/list", Some(json!({})), SHORT).await.unwrap_err();
+    assert_eq!(err.to_string(), "no response to thread/list within 200ms");
+}
+
+#[tokio::test]
+async fn a_closed_connection_wakes_every_waiter_with_the_reason() {
+    let (client, server) = memory::pair();
+    let session = Session::start(client, Arc::new(QueueServerRequests));
+    let wait = session.request("x", None, Duration::from_secs(5));
+    let killer = async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        drop(server);
+    };
+    let (reply, ()) = tokio::join!(wait, killer);
+    assert_eq!(
+        reply.unwrap_err().to_string(),
+        "connection closed while waiting for x: peer dropped"
+    );
+    let err = session.await_notification("turn/completed", SHORT, |_| true).await.unwrap_err();
+    assert!(err.to_string().contains("peer dropped"), "{err}");
+}
+
+#[tokio::test]
+async fn server_requests_are_answered_before_reading_on_or_queued() {
+    let (client, mut server) = memory::pair();
+    let session = Session::start(client, Arc::new(RefuseAll));
+    server
+        .send(&Message::request(RequestId::Int(0), "item/unknown", Some(json!({}))))
+        .unwrap();
+    let answer = next_message(&mut server).await;
+    assert_eq!(
+        answer,
+        Message::Error { id: RequestId::Int(0), error: RpcError::new(-32601, "no policy for item/unknown") }
+    );
+    assert_eq!(session.answered().len(), 1);
+
+    let (client, server) = memory::pair();
+    let session = Session::start(client, Arc::new(QueueServerRequests));
+    server.send(&Message::request(RequestId::Int(0), "ask", None)).unwrap();
+    let req = session.await_server_request("ask", SHORT, |r| r.method == "ask").await.unwrap();
+    assert_eq!(req.id, RequestId::Int(0));
+    assert!(session.take_unanswered().is_empty());
+}
+
+#[tokio::test]
+async fn notifications_are_buffered_and_taken_by_match() {
+    let (client, server) = memory::pair();
+    let session = Session::start(client, Arc::new(QueueServerRequests));
+    for method in ["configWarning", "remoteControl/status/changed"] {
+        server.send(&Message::notification(method, Some(json!({})))).unwrap();
+    }
+    server.send_text("{not json".into()).unwrap();
+    let got = session
+        .await_notification("remoteControl", SHORT, |n| n.method.starts_with("remoteControl"))
+        .await
+        .unwrap();
+    assert_eq!(got.seq, 1);
+    let left: Vec<_> = session.buffered_notifications().into_iter().map(|n| n.method).collect();
+    assert_eq!(left, vec!["configWarning".to_owned()]);
+    assert_eq!(session.malformed().len(), 1);
+}
+
+#[tokio::test]
+async fn initialize_is_sent_exactly_once() {
+    let (client, mut server) = memory::pair();
+    let session = Arc::new(Session::start(client, Arc::new(QueueServerRequests)));
+    let info = ClientInfo {
+        name: "cas-test".into(),
+        version: "0".into(),
+        experimental_api: false,
+        opt_out_notification_methods: vec![],
+    };
+    let init = tokio::spawn({
+        let (s, info) = (session.clone(), info.clone());
+        async move { s.initialize(&info, SHORT).await }
+    });
+    let Message::Request { id, method, .. } = next_message(&mut server).await else {
+        panic!("expected initialize request")
+    };
+    assert_eq!(method, "initialize");
+    let result = json!({"userAgent":"x/0.169.0 (y)","codexHome":"/h","platformFamily":"unix","platformOs":"linux"});
+    server.send(&Message::Response { id, result }).unwrap();
+    assert_eq!(init.await.unwrap().unwrap().server_version(), Some("0.169.0"));
+    assert_eq!(next_message(&mut server).await, Message::notification("initialized", None));
+    let again = session.initialize(&info, SHORT).await.unwrap_err();
+    assert!(matches!(again, SessionError::AlreadyInitialized));
+}

@@ -1,0 +1,55 @@
+//! An in-memory connection pair for unit tests: no process, no socket.
+//!
+//! Text still goes through the codec, so encoding bugs show up here too. When one end is
+//! dropped the other receives `Closed("peer dropped")`. Needs a tokio runtime.
+
+use tokio::sync::mpsc;
+
+use super::{decode_inbound, Connection, Inbound};
+
+/// Two connected ends, `(client, server)`.
+pub fn pair() -> (Connection, Connection) {
+    let (client_out, client_to_server) = mpsc::unbounded_channel::<String>();
+    let (server_out, server_to_client) = mpsc::unbounded_channel::<String>();
+    let (client_in_tx, client_in) = mpsc::unbounded_channel::<Inbound>();
+    let (server_in_tx, server_in) = mpsc::unbounded_channel::<Inbound>();
+    let to_server = tokio::spawn(pump(client_to_server, server_in_tx));
+    let to_client = tokio::spawn(pump(server_to_client, client_in_tx));
+    (
+        Connection::new("memory:server", client_out, client_in, vec![to_client]),
+        Connection::new("memory:client", server_out, server_in, vec![to_server]),
+    )
+}
+
+async fn pump(mut rx: mpsc::UnboundedReceiver<String>, tx: mpsc::UnboundedSender<Inbound>) {
+    while let Some(text) = rx.recv().await {
+        if tx.send(decode_inbound(&text)).is_err() {
+            return;
+        }
+    }
+    let _ = tx.send(Inbound::Closed("peer dropped".to_owned()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jsonrpc::{Message, RequestId};
+
+    #[tokio::test]
+    async fn carries_messages_both_ways_and_reports_close() {
+        let (mut client, mut server) = pair();
+        let req = Message::request(RequestId::Int(1), "x", None);
+        client.send(&req).unwrap();
+        match server.recv().await {
+            Some(Inbound::Message(m)) => assert_eq!(m, req),
+            other => panic!("got {other:?}"),
+        }
+        server.send_text("{oops".into()).unwrap();
+        assert!(matches!(client.recv().await, Some(Inbound::Malformed(_))));
+        drop(server);
+        match client.recv().await {
+            Some(Inbound::Closed(reason)) => assert_eq!(reason, "peer dropped"),
+            other => panic!("got {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! The one connection type every transport produces: send messages out, receive what comes in.
+//!
+//! Reading and writing run on their own tasks; the `Connection` holds a sender of encoded text
+//! and a receiver of [`Inbound`] items. Whatever the transport, the last inbound item is exactly
+//! one [`Inbound::Closed`] with the reason, so a reader never has to guess why input stopped.
+//! A connection owns what it runs on (a child process, I/O tasks): dropping it ends them.
+
+pub mod memory;
+pub mod stdio;
+pub mod stderr_tail;
+pub mod ws;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::errors::{DecodeError, TransportError};
+use crate::jsonrpc::Message;
+
+pub use stderr_tail::StderrTail;
+pub use stdio::ChildProcess;
+
+/// One item read from the peer.
+#[derive(Debug)]
+pub enum Inbound {
+    /// A well-formed message.
+    Message(Message),
+    /// A line or frame that is not a message; the connection stays open.
+    Malformed(DecodeError),
+    /// Input ended; always the last item.
+    Closed(String),
+}
+
+/// A bidirectional JSON-RPC connection over some transport.
+pub struct Connection {
+    outbound: mpsc::UnboundedSender<String>,
+    inbound: mpsc::UnboundedReceiver<Inbound>,
+    label: String,
+    child: Option<ChildProcess>,
+    tasks: TaskSet,
+}
+
+impl Connection {
+    /// Assembles a connection from its channels and the tasks that serve them.
+    pub(crate) fn new(
+        label: impl Into<String>,
+        outbound: mpsc::UnboundedSender<String>,
+        inbound: mpsc::UnboundedReceiver<Inbound>,
+        tasks: Vec<JoinHandle<()>>,
+    ) -> Connection {
+        Connection {
+            outbound,
+            inbound,
+            label: label.into(),
+            child: None,
+            tasks: TaskSet(tasks),
+        }
+    }
+
+    /// Attaches the child process this connection talks to, so that the connection owns it.
+    pub(crate) fn with_child(mut self, child: ChildProcess) -> Connection {
+        self.child = Some(child);
+        self
+    }
+
+    /// A short description of the peer, e.g. `stdio:codex` or `ws://127.0.0.1:4000`.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// The child process behind this connection, if cas started one.
+    pub fn child(&self) -> Option<&ChildProcess> {
+        self.child.as_ref()
+    }
+
+    /// Sends one message.
+    pub fn send(&self, message: &Message) -> Result<(), TransportError> {
+        self.send_text(message.encode())
+    }
+
+    /// Sends one line or frame of raw text, as is (for tests of malformed input).
+    pub fn send_text(&self, text: String) -> Result<(), TransportError> {
+        self.outbound
+            .send(text)
+            .map_err(|_| TransportError::Closed {
+                reason: format!("{} is no longer writable", self.label),
+            })
+    }
+
+    /// Receives the next inbound item; `None` only after [`Inbound::Closed`] was delivered.
+    pub async fn recv(&mut self) -> Option<Inbound> {
+        self.inbound.recv().await
+    }
+
+    /// Splits the connection into a sending half and a receiving half.
+    pub fn split(self) -> (Outbound, InboundStream) {
+        let Connection {
+            outbound,
+            inbound,
+            label,
+            child,
+            tasks,
+        } = self;
+        (
+            Outbound {
+                outbound,
+                label: label.clone(),
+            },
+            InboundStream {
+                inbound,
+                label,
+                child,
+                _tasks: tasks,
+            },
+        )
+    }
+}
+
+/// The sending half of a split connection; cheap to clone.
+#[derive(Clone)]
+pub struct Outbound {
+    outbound: mpsc::UnboundedSender<String>,
+    label: String,
+}
+
+impl Outbound {
+    /// Sends one message.
+    pub fn send(&self, message: &Message) -> Result<(), TransportError> {
+        self.send_text(message.encode())
+    }
+
+    /// Sends raw text as one line or frame.
+    pub fn send_text(&self, text: String) -> Result<(), TransportError> {
+        self.outbound
+            .send(text)
+            .map_err(|_| TransportError::Closed {
+                reason: format!("{} is no longer writable", self.label),
+            })
+    }
+}
+
+/// The receiving half of a split connection; it owns the child process and the I/O tasks.
+pub struct InboundStream {
+    inbound: mpsc::UnboundedReceiver<Inbound>,
+    label: String,
+    child: Option<ChildProcess>,
+    _tasks: TaskSet,
+}
+
+impl InboundStream {
+    /// Receives the next inbound item.
+    pub async fn recv(&mut self) -> Option<Inbound> {
+        self.inbound.recv().await
+    }
+
+    /// The peer's label.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// The child process, if any.
+    pub fn child(&self) -> Option<&ChildProcess> {
+        self.child.as_ref()
+    }
+}
+
+/// The I/O tasks of a connection; dropping the set aborts them.
+struct TaskSet(Vec<JoinHandle<()>>);
+
+impl Drop for TaskSet {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
+}
+
+/// Decodes one line or text frame into an inbound item.
+pub(crate) fn decode_inbound(text: &str) -> Inbound {
+    match Message::decode(text) {
+        Ok(message) => Inbound::Message(message),
+        Err(error) => Inbound::Malformed(error),
+    }
+}

@@ -1,0 +1,143 @@
+//! A bounded buffer of the last lines a child process wrote to stderr.
+//!
+//! Child stderr is never printed (test harnesses must not print); it is kept here, bounded in
+//! lines and line length, and its tail is attached to failures. Waiters can watch for a line
+//! (the websocket banner) with a deadline.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+const MAX_LINES: usize = 200;
+const MAX_LINE_CHARS: usize = 2_000;
+
+#[derive(Default)]
+struct Lines {
+    lines: VecDeque<String>,
+    dropped: usize,
+    ended: bool,
+}
+
+/// The last lines of a child's stderr, shared between the reader task and the owner.
+#[derive(Clone, Default)]
+pub struct StderrTail {
+    lines: Arc<Mutex<Lines>>,
+    changed: Arc<Notify>,
+}
+
+impl StderrTail {
+    /// Starts a task that reads `stream` line by line into a new tail.
+    pub fn collect<R>(stream: R) -> (StderrTail, tokio::task::JoinHandle<()>)
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+    {
+        let tail = StderrTail::default();
+        let writer = tail.clone();
+        let task = tokio::spawn(async move {
+            let mut reader = BufReader::new(stream).lines();
+            while let Ok(Some(line)) = reader.next_line().await {
+                writer.push(line);
+            }
+            writer.lock().ended = true;
+            writer.changed.notify_waiters();
+        });
+        (tail, task)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Lines> {
+        self.lines.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn push(&self, line: String) {
+        let line = strip_ansi(&line);
+        let line: String = line.chars().take(MAX_LINE_CHARS).collect();
+        let mut lines = self.lock();
+        if lines.lines.len() == MAX_LINES {
+            lines.lines.pop_front();
+            lines.dropped += 1;
+        }
+        lines.lines.push_back(line);
+        drop(lines);
+        self.changed.notify_waiters();
+    }
+
+    /// The last `n` lines joined by newlines, prefixed with a count of older lines left out.
+    pub fn tail(&self, n: usize) -> String {
+        let lines = self.lock();
+        let skip = lines.lines.len().saturating_sub(n);
+        let mut out = String::new();
+        let older = lines.dropped + skip;
+        if older > 0 {
+            out.push_str(&format!("[{older} earlier lines]\n"));
+        }
+        for line in lines.lines.iter().skip(skip) {
+            out.push_str(line);
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Waits until a line yields `Some` from `find`, stderr ends, or the deadline passes.
+    pub async fn wait_for<T>(&self, deadline: Instant, find: impl Fn(&str) -> Option<T>) -> Option<T> {
+        loop {
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let lines = self.lock();
+                if let Some(hit) = lines.lines.iter().find_map(|l| find(l)) {
+                    return Some(hit);
+                }
+                if lines.ended {
+                    return None;
+                }
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return None;
+            }
+        }
+    }
+}
+
+/// Removes ANSI escape sequences (`ESC [ … letter`) from a line.
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            chars.next();
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn keeps_a_bounded_tail_and_finds_lines() {
+        let text: String = (0..250).map(|i| format!("line {i}\n")).collect::<String>()
+            + "\u{1b}[32m  listening on: ws://127.0.0.1:9\u{1b}[0m\n";
+        let (tail, task) = StderrTail::collect(std::io::Cursor::new(text.into_bytes()));
+        task.await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(1);
+        let port = tail
+            .wait_for(deadline, |l| l.trim().strip_prefix("listening on: ").map(str::to_owned))
+            .await;
+        assert_eq!(port.as_deref(), Some("ws://127.0.0.1:9"));
+        let t = tail.tail(2);
+        assert!(t.starts_with("[249 earlier lines]\nline 249\n"), "{t}");
+        assert!(tail.wait_for(deadline, |l| (l == "never").then_some(())).await.is_none());
+    }
+}

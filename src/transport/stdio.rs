@@ -1,0 +1,170 @@
+//! JSONL over a byte stream: a child process's stdin/stdout, or the process's own stdio.
+//!
+//! One message per `\n`-terminated line. A child started here is owned by the connection
+//! (`kill_on_drop`, and `shutdown` closes stdin, waits with a deadline, then kills and reaps), so
+//! no server outlives the cas process that started it.
+
+use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::{mpsc, Mutex};
+
+use super::{decode_inbound, Connection, Inbound, StderrTail};
+use crate::errors::TransportError;
+
+/// How long the reader waits for a child's exit status after its stdout closed.
+const EXIT_STATUS_WAIT: Duration = Duration::from_secs(2);
+
+/// A child process owned by cas, with its stderr kept in a bounded tail.
+#[derive(Clone)]
+pub struct ChildProcess {
+    pid: Option<u32>,
+    program: String,
+    child: Arc<Mutex<Child>>,
+    stderr: StderrTail,
+}
+
+impl ChildProcess {
+    /// Spawns `command` with piped stdio; the child dies with the last handle to it.
+    pub fn spawn(
+        mut command: Command,
+        program: &str,
+    ) -> Result<(ChildProcess, tokio::process::ChildStdin, tokio::process::ChildStdout), TransportError>
+    {
+        command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command.spawn().map_err(|source| TransportError::Spawn {
+            program: program.to_owned(),
+            source,
+        })?;
+        let io = |what: &str| TransportError::Io {
+            what: format!("{program}: no {what} pipe"),
+            source: std::io::Error::other("pipe missing"),
+        };
+        let stdin = child.stdin.take().ok_or_else(|| io("stdin"))?;
+        let stdout = child.stdout.take().ok_or_else(|| io("stdout"))?;
+        let stderr = child.stderr.take().ok_or_else(|| io("stderr"))?;
+        let (tail, _task) = StderrTail::collect(stderr);
+        let process = ChildProcess {
+            pid: child.id(),
+            program: program.to_owned(),
+            child: Arc::new(Mutex::new(child)),
+            stderr: tail,
+        };
+        Ok((process, stdin, stdout))
+    }
+
+    /// The OS process id, while known.
+    pub fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
+    /// The program's display name.
+    pub fn program(&self) -> &str {
+        &self.program
+    }
+
+    /// The child's stderr tail.
+    pub fn stderr(&self) -> &StderrTail {
+        &self.stderr
+    }
+
+    /// Waits up to `within` for the child to exit, without killing it.
+    pub async fn exit_status_within(&self, within: Duration) -> Option<ExitStatus> {
+        let mut child = self.child.lock().await;
+        tokio::time::timeout(within, child.wait()).await.ok()?.ok()
+    }
+
+    /// Waits up to `grace` for a voluntary exit, then kills and reaps the child.
+    pub async fn shutdown(&self, grace: Duration) -> Option<ExitStatus> {
+        if let Some(status) = self.exit_status_within(grace).await {
+            return Some(status);
+        }
+        let mut child = self.child.lock().await;
+        let _ = child.start_kill();
+        tokio::time::timeout(Duration::from_secs(5), child.wait())
+            .await
+            .ok()?
+            .ok()
+    }
+}
+
+/// Describes an exit status the way a person reads it.
+pub fn describe_exit(status: Option<ExitStatus>) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match status {
+        None => "still running".to_owned(),
+        Some(s) => match (s.code(), s.signal()) {
+            (Some(code), _) => format!("exited with status {code}"),
+            (None, Some(sig)) => format!("killed by signal {sig}"),
+            _ => format!("ended ({s})"),
+        },
+    }
+}
+
+/// Spawns a JSONL server as a child process and connects to its stdin/stdout.
+pub fn spawn(command: Command, program: &str) -> Result<Connection, TransportError> {
+    let (process, stdin, stdout) = ChildProcess::spawn(command, program)?;
+    let watched = process.clone();
+    let on_eof = move || async move {
+        let status = watched.exit_status_within(EXIT_STATUS_WAIT).await;
+        format!("{} closed its stdout ({})", watched.program, describe_exit(status))
+    };
+    Ok(jsonl(format!("stdio:{program}"), stdout, stdin, on_eof).with_child(process))
+}
+
+/// Runs JSONL over any reader/writer pair; `on_eof` explains why input ended.
+pub fn jsonl<R, W, F, Fut>(label: String, reader: R, writer: W, on_eof: F) -> Connection
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = String> + Send + 'static,
+{
+    let (out_tx, out_rx) = mpsc::unbounded_channel::<String>();
+    let (in_tx, in_rx) = mpsc::unbounded_channel::<Inbound>();
+    let reader_task = tokio::spawn(read_lines(reader, in_tx, on_eof));
+    let writer_task = tokio::spawn(write_lines(writer, out_rx));
+    Connection::new(label, out_tx, in_rx, vec![reader_task, writer_task])
+}
+
+async fn read_lines<R, F, Fut>(reader: R, tx: mpsc::UnboundedSender<Inbound>, on_eof: F)
+where
+    R: AsyncRead + Unpin,
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = String>,
+{
+    let mut lines = BufReader::new(reader).lines();
+    let reason = loop {
+        match lines.next_line().await {
+            Ok(Some(line)) if line.trim().is_empty() => continue,
+            Ok(Some(line)) => {
+                if tx.send(decode_inbound(&line)).is_err() {
+                    return;
+                }
+            }
+            Ok(None) => break on_eof().await,
+            Err(e) => break format!("read error: {e}"),
+        }
+    };
+    let _ = tx.send(Inbound::Closed(reason));
+}
+
+async fn write_lines<W: AsyncWrite + Unpin>(mut writer: W, mut rx: mpsc::UnboundedReceiver<String>) {
+    while let Some(mut text) = rx.recv().await {
+        text.push('\n');
+        if writer.write_all(text.as_bytes()).await.is_err() {
+            return;
+        }
+        // Flush only when nothing else is queued, so bursts go out in few writes.
+        if rx.is_empty() && writer.flush().await.is_err() {
+            return;
+        }
+    }
+    let _ = writer.shutdown().await;
+}

@@ -1,0 +1,150 @@
+//! JSON-RPC over a websocket: one message per text frame, on real loopback sockets.
+//!
+//! The client sends `Authorization: Bearer <token>` when given a token and never an `Origin`
+//! header (codex answers 403 to one). The server side (used by the fake app-server) checks the
+//! same header and answers 401 with codex's messages when it is wrong.
+
+use futures_util::{SinkExt, StreamExt};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
+use tokio_tungstenite::tungstenite::protocol::Message as Frame;
+use tokio_tungstenite::WebSocketStream;
+
+use super::{decode_inbound, Connection, Inbound};
+use crate::errors::{DecodeError, TransportError};
+
+/// Connects to `url`, presenting `token` as a bearer token when given, within `deadline`.
+pub async fn connect(url: &str, token: Option<&str>, deadline: Duration) -> Result<Connection, TransportError> {
+    let connect_err = |reason: String| TransportError::Connect {
+        url: url.to_owned(),
+        reason,
+    };
+    let mut request = url
+        .into_client_request()
+        .map_err(|e| connect_err(e.to_string()))?;
+    if let Some(token) = token {
+        let value = HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| connect_err("token is not a valid header value".into()))?;
+        request.headers_mut().insert("authorization", value);
+    }
+    let attempt = tokio_tungstenite::connect_async(request);
+    let (stream, _response) = match tokio::time::timeout(deadline, attempt).await {
+        Err(_) => {
+            return Err(TransportError::ConnectTimeout {
+                url: url.to_owned(),
+                after: deadline,
+            })
+        }
+        Ok(Err(e)) => return Err(connect_err(describe_ws_error(e))),
+        Ok(Ok(pair)) => pair,
+    };
+    Ok(from_stream(url.to_owned(), stream))
+}
+
+/// Accepts a websocket upgrade on `stream`, requiring `Authorization: Bearer <token>` if a token is set.
+pub async fn accept<S>(stream: S, token: Option<String>) -> Result<WebSocketStream<S>, TransportError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let check = move |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
+        if request.headers().contains_key("origin") {
+            return Err(refusal(StatusCode::FORBIDDEN, "origin header is not allowed"));
+        }
+        let Some(expected) = token.as_deref() else {
+            return Ok(response);
+        };
+        let Some(header) = request.headers().get("authorization") else {
+            return Err(refusal(StatusCode::UNAUTHORIZED, "missing websocket bearer token"));
+        };
+        let header = header.to_str().unwrap_or_default();
+        let Some((scheme, presented)) = header.split_once(' ') else {
+            return Err(refusal(StatusCode::UNAUTHORIZED, "invalid authorization header"));
+        };
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(refusal(StatusCode::UNAUTHORIZED, "invalid authorization header"));
+        }
+        if presented.trim() != expected {
+            return Err(refusal(StatusCode::UNAUTHORIZED, "invalid websocket bearer token"));
+        }
+        Ok(response)
+    };
+    tokio_tungstenite::accept_hdr_async(stream, check)
+        .await
+        .map_err(|e| TransportError::Connect {
+            url: "incoming websocket".into(),
+            reason: describe_ws_error(e),
+        })
+}
+
+fn refusal(status: StatusCode, message: &str) -> ErrorResponse {
+    let mut response = ErrorResponse::new(Some(message.to_owned()));
+    *response.status_mut() = status;
+    response
+}
+
+/// Wraps an open websocket as a connection.
+pub fn from_stream<S>(label: String, stream: WebSocketStream<S>) -> Connection
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sink, mut source) = stream.split();
+    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<String>();
+    let (in_tx, in_rx) = mpsc::unbounded_channel::<Inbound>();
+    let reader = tokio::spawn(async move {
+        let reason = loop {
+            let item = match source.next().await {
+                None => break "websocket stream ended".to_owned(),
+                Some(Err(e)) => break format!("websocket error: {}", describe_ws_error(e)),
+                Some(Ok(frame)) => match frame {
+                    Frame::Text(text) => decode_inbound(text.as_str()),
+                    Frame::Binary(bytes) => {
+                        Inbound::Malformed(DecodeError::BinaryFrame { len: bytes.len() })
+                    }
+                    Frame::Close(frame) => {
+                        break match frame {
+                            Some(f) => format!("websocket closed by peer ({} {})", f.code, f.reason),
+                            None => "websocket closed by peer".to_owned(),
+                        }
+                    }
+                    Frame::Ping(_) | Frame::Pong(_) | Frame::Frame(_) => continue,
+                },
+            };
+            if in_tx.send(item).is_err() {
+                return;
+            }
+        };
+        let _ = in_tx.send(Inbound::Closed(reason));
+    });
+    let writer = tokio::spawn(async move {
+        while let Some(text) = out_rx.recv().await {
+            if sink.feed(Frame::text(text)).await.is_err() {
+                return;
+            }
+            if out_rx.is_empty() && sink.flush().await.is_err() {
+                return;
+            }
+        }
+        let _ = sink.close().await;
+    });
+    Connection::new(label, out_tx, in_rx, vec![reader, writer])
+}
+
+/// Turns a tungstenite error into one readable line, with the HTTP body of a refused upgrade.
+fn describe_ws_error(error: tokio_tungstenite::tungstenite::Error) -> String {
+    use tokio_tungstenite::tungstenite::Error;
+    match error {
+        Error::Http(response) => {
+            let body = response
+                .body()
+                .as_ref()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_default();
+            format!("upgrade refused with HTTP {}: {body}", response.status().as_u16())
+        }
+        other => other.to_string(),
+    }
+}
