@@ -3,11 +3,20 @@
 //! One library does the work; the `cas` CLI and the `cargo test` conformance harness are thin
 //! fronts over it, so `cas conformance` and `cargo test` cannot disagree. The wire core
 //! ([`jsonrpc`], [`transport`], [`session`]) speaks the app-server protocol; [`launch`] and
-//! [`target`] start what a run talks to (the real codex against a mock model, or the built-in
-//! [`fake`] server); [`scenario`] runs declarative checks and produces a [`verdict`].
+//! [`target`] start what a run talks to (the real codex against the [`mock_model`], or the
+//! built-in [`fake`] server); [`scenario`] runs declarative checks and produces a [`verdict`].
 
+pub mod cli;
+pub mod commands;
 pub mod errors;
+pub mod fake;
+pub mod hermetic;
 pub mod jsonrpc;
+pub mod launch;
+pub mod mock_model;
 pub mod protocol;
+pub mod scenario;
 pub mod session;
+pub mod target;
 pub mod transport;
+pub mod verdict;

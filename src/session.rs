@@ -105,7 +105,7 @@ struct Inbox {
     server_requests: VecDeque<ServerRequest>,
     answered: Vec<AnsweredRequest>,
     malformed: Vec<String>,
-    unmatched_responses: Vec<RequestId>,
+    strays: Vec<(u64, String)>,
     next_seq: u64,
     closed: Option<String>,
 }
@@ -267,23 +267,26 @@ impl Session {
         .await
     }
 
-    /// Waits `window` and returns what arrived meanwhile (notifications and queued server
-    /// requests, as JSON) that `matches`; nothing is consumed.
-    pub async fn collect_arrivals(&self, window: Duration, matches: impl Fn(&str, &Value) -> bool) -> Vec<Value> {
+    /// Waits `window` and describes what arrived meanwhile, in order: notifications and queued
+    /// server requests whose method passes `method_filter` and, when no filter is given, also
+    /// responses to unknown ids and malformed lines. Nothing is consumed.
+    pub async fn collect_arrivals(&self, window: Duration, method_filter: Option<&str>) -> Vec<String> {
         let start = self.shared.lock().next_seq;
         tokio::time::sleep(window).await;
         let inbox = self.shared.lock();
-        let notes = inbox
-            .notifications
-            .iter()
-            .filter(|n| n.seq >= start && matches(&n.method, &n.params))
-            .map(|n| json!({"method": n.method, "params": n.params}));
-        let requests = inbox
-            .server_requests
-            .iter()
-            .filter(|r| r.seq >= start && matches(&r.method, &r.params))
-            .map(|r| json!({"id": r.id.to_value(), "method": r.method, "params": r.params}));
-        notes.chain(requests).collect()
+        let wanted = |m: &str| method_filter.is_none_or(|f| f == m);
+        let mut seen: Vec<(u64, String)> = Vec::new();
+        for n in inbox.notifications.iter().filter(|n| n.seq >= start && wanted(&n.method)) {
+            seen.push((n.seq, format!("notification {}", n.method)));
+        }
+        for r in inbox.server_requests.iter().filter(|r| r.seq >= start && wanted(&r.method)) {
+            seen.push((r.seq, format!("server request {}", r.method)));
+        }
+        if method_filter.is_none() {
+            seen.extend(inbox.strays.iter().filter(|(seq, _)| *seq >= start).cloned());
+        }
+        seen.sort();
+        seen.into_iter().map(|(_, what)| what).collect()
     }
 
     async fn wait_for<T>(
@@ -404,7 +407,11 @@ async fn read_loop(
                     None => inbox.server_requests.push_back(request),
                 }
             }
-            Inbound::Malformed(error) => inbox.malformed.push(error.to_string()),
+            Inbound::Malformed(error) => {
+                let seq = bump(&mut inbox);
+                inbox.strays.push((seq, format!("malformed line ({error})")));
+                inbox.malformed.push(error.to_string());
+            }
             Inbound::Closed(reason) => {
                 drop(inbox);
                 let reason = explain_close(&inbound, reason).await;
@@ -426,7 +433,10 @@ fn deliver(inbox: &mut Inbox, id: RequestId, reply: Reply) {
         Some(tx) => {
             let _ = tx.send(reply);
         }
-        None => inbox.unmatched_responses.push(id),
+        None => {
+            let seq = bump(inbox);
+            inbox.strays.push((seq, format!("response to unknown or expired id {id}")));
+        }
     }
 }
 

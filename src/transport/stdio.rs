@@ -80,8 +80,19 @@ impl ChildProcess {
         tokio::time::timeout(within, child.wait()).await.ok()?.ok()
     }
 
-    /// Waits up to `grace` for a voluntary exit, then kills and reaps the child.
+    /// Ends the child: a moment for a voluntary exit (stdin closed), then SIGTERM and up to
+    /// `grace` to exit, then SIGKILL. The child is reaped either way.
     pub async fn shutdown(&self, grace: Duration) -> Option<ExitStatus> {
+        if let Some(status) = self.exit_status_within(Duration::from_millis(100)).await {
+            return Some(status);
+        }
+        if let Some(pid) = self.pid.and_then(|p| i32::try_from(p).ok()) {
+            // SAFETY: kill(2) with a pid we own and a valid signal has no memory effects; the
+            // child is not reaped yet (we hold it), so the pid cannot have been reused.
+            unsafe {
+                libc::kill(pid, libc::SIGTERM);
+            }
+        }
         if let Some(status) = self.exit_status_within(grace).await {
             return Some(status);
         }

@@ -1,0 +1,5 @@
+//! One module per subcommand: argument validation, the library call, and output.
+
+pub mod conformance;
+pub mod fake_server;
+pub mod output;

@@ -1,0 +1,151 @@
+//! The mock model: a wiremock server on 127.0.0.1 that speaks the Responses API as SSE.
+//!
+//! Hermetic codex runs point their model provider here, so no turn leaves the machine and every
+//! answer is deterministic. The reply is chosen by a directive in the latest user text:
+//! `[[say:TEXT]]` answers TEXT, `[[fail]]` answers HTTP 500, `[[stall:SECS]]` streams one delta
+//! a second before finishing; anything else answers `mock reply #N`. Every request body is kept
+//! by wiremock for later assertions.
+
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// A running mock model server.
+pub struct MockModel {
+    server: MockServer,
+}
+
+impl MockModel {
+    /// Starts the server on a free loopback port and mounts the Responses endpoint.
+    pub async fn start() -> MockModel {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v1/responses"))
+            .respond_with(ResponsesReplies::default())
+            .mount(&server)
+            .await;
+        MockModel { server }
+    }
+
+    /// The provider base URL for config.toml, e.g. `http://127.0.0.1:4372/v1`.
+    pub fn base_url(&self) -> String {
+        format!("{}/v1", self.server.uri())
+    }
+
+    /// The JSON bodies of every model request received so far.
+    pub async fn request_bodies(&self) -> Vec<Value> {
+        let requests = self.server.received_requests().await.unwrap_or_default();
+        requests
+            .iter()
+            .filter_map(|r| serde_json::from_slice(&r.body).ok())
+            .collect()
+    }
+}
+
+/// Answers each model request according to the directive in its latest user text.
+#[derive(Default)]
+struct ResponsesReplies {
+    count: AtomicUsize,
+}
+
+impl Respond for ResponsesReplies {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let n = self.count.fetch_add(1, Ordering::Relaxed) + 1;
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        let text = latest_user_text(&body).unwrap_or_default();
+        match Directive::parse(&text) {
+            Directive::Fail => ResponseTemplate::new(500).set_body_string("mock failure"),
+            Directive::Say(said) => sse(&final_message(n, &said)),
+            Directive::Stall(secs) => sse(&final_message(n, &format!("stalled {secs}s")))
+                .set_delay(Duration::from_secs(secs)),
+            Directive::None => sse(&final_message(n, &format!("mock reply #{n}"))),
+        }
+    }
+}
+
+/// What the latest user text asks the mock to do.
+#[derive(Debug, PartialEq)]
+enum Directive {
+    Say(String),
+    Fail,
+    Stall(u64),
+    None,
+}
+
+impl Directive {
+    fn parse(text: &str) -> Directive {
+        let Some(start) = text.find("[[") else {
+            return Directive::None;
+        };
+        let Some(len) = text[start..].find("]]") else {
+            return Directive::None;
+        };
+        let inner = &text[start + 2..start + len];
+        match inner.split_once(':') {
+            Some(("say", said)) => Directive::Say(said.to_owned()),
+            Some(("stall", secs)) => secs.trim().parse().map(Directive::Stall).unwrap_or(Directive::None),
+            None if inner == "fail" => Directive::Fail,
+            _ => Directive::None,
+        }
+    }
+}
+
+/// The text of the last `user` message in a Responses request body.
+fn latest_user_text(body: &Value) -> Option<String> {
+    let input = body.get("input")?.as_array()?;
+    let message = input
+        .iter()
+        .rev()
+        .find(|item| item.get("role").and_then(Value::as_str) == Some("user"))?;
+    let parts = message.get("content")?.as_array()?;
+    let text: Vec<&str> = parts.iter().filter_map(|p| p.get("text").and_then(Value::as_str)).collect();
+    Some(text.join("\n"))
+}
+
+/// The SSE events of one complete assistant message.
+fn final_message(n: usize, text: &str) -> Vec<Value> {
+    let id = format!("resp-{n}");
+    vec![
+        json!({"type": "response.created", "response": {"id": id}}),
+        json!({"type": "response.output_item.done", "item": {
+            "type": "message", "role": "assistant", "id": format!("msg-{n}"),
+            "content": [{"type": "output_text", "text": text}]}}),
+        json!({"type": "response.completed", "response": {"id": id, "usage": {
+            "input_tokens": 10, "input_tokens_details": null, "output_tokens": 5,
+            "output_tokens_details": null, "total_tokens": 15}}}),
+    ]
+}
+
+fn sse(events: &[Value]) -> ResponseTemplate {
+    let mut body = String::new();
+    for event in events {
+        let kind = event.get("type").and_then(Value::as_str).unwrap_or("message");
+        body.push_str(&format!("event: {kind}\ndata: {event}\n\n"));
+    }
+    ResponseTemplate::new(200).insert_header("content-type", "text/event-stream").set_body_string(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_directives() {
+        assert_eq!(Directive::parse("hi [[say:hello there]]"), Directive::Say("hello there".into()));
+        assert_eq!(Directive::parse("[[fail]]"), Directive::Fail);
+        assert_eq!(Directive::parse("[[stall:3]]"), Directive::Stall(3));
+        assert_eq!(Directive::parse("[[stall:x]]"), Directive::None);
+        assert_eq!(Directive::parse("plain"), Directive::None);
+    }
+
+    #[test]
+    fn finds_the_latest_user_text() {
+        let body = json!({"input": [
+            {"role": "user", "content": [{"type": "input_text", "text": "first"}]},
+            {"role": "developer", "content": [{"type": "input_text", "text": "x"}]},
+            {"role": "user", "content": [{"type": "input_text", "text": "second"}]}]});
+        assert_eq!(latest_user_text(&body).as_deref(), Some("second"));
+    }
+}

@@ -1,0 +1,224 @@
+//! The scenario file format: TOML, one scenario per file, unknown keys refused.
+//!
+//! Keys cas owns are snake_case; protocol payloads (`params`, `expect_result`, …) are verbatim
+//! camelCase JSON written as TOML tables. A negative twin names the scenario whose steps it
+//! reuses (`negative_twin_of`), brings its own `[fake]` script that breaks a rule, and says
+//! which failure it must produce. See `scenarios/README.md` for the guide.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::time::Duration;
+
+use crate::fake::script::FakeScript;
+
+/// One scenario file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// What the scenario proves, in one or two sentences.
+    pub description: String,
+    /// Reuse the steps of this scenario (a name, e.g. "handshake"); this file then has no steps.
+    #[serde(default)]
+    pub negative_twin_of: Option<String>,
+    /// The targets to run on; default: all four (twins: the two fake targets).
+    #[serde(default)]
+    pub targets: Option<Vec<TargetName>>,
+    /// Default deadline of each waiting step (humantime, default "5s").
+    #[serde(default)]
+    pub step_timeout: Option<String>,
+    /// Deadline of the whole scenario (humantime, default "60s").
+    #[serde(default)]
+    pub deadline: Option<String>,
+    /// The status the verdict must have: "pass" (default) or "fail" (negative twins).
+    #[serde(default)]
+    pub expect_status: ExpectStatus,
+    /// For `expect_status = "fail"`: the failure that must be among the verdict's failures.
+    #[serde(default)]
+    pub expect_failure: Option<ExpectedFailure>,
+    /// The fake server's script (ignored on codex targets).
+    #[serde(default)]
+    pub fake: FakeScript,
+    /// The client steps, run in order.
+    #[serde(default)]
+    pub steps: Vec<StepSpec>,
+}
+
+/// A target a scenario runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetName {
+    /// `cas fake_server` as a child process over stdio.
+    FakeStdio,
+    /// The fake server on a loopback websocket, in-process.
+    FakeWs,
+    /// The real `codex app-server` over stdio, hermetic.
+    CodexStdio,
+    /// The real `codex app-server` on a loopback websocket with a capability token, hermetic.
+    CodexWs,
+}
+
+impl TargetName {
+    /// All four, in trial order.
+    pub const ALL: [TargetName; 4] = [
+        TargetName::FakeStdio,
+        TargetName::FakeWs,
+        TargetName::CodexStdio,
+        TargetName::CodexWs,
+    ];
+
+    /// The kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetName::FakeStdio => "fake-stdio",
+            TargetName::FakeWs => "fake-ws",
+            TargetName::CodexStdio => "codex-stdio",
+            TargetName::CodexWs => "codex-ws",
+        }
+    }
+
+    /// Parses a kebab-case name.
+    pub fn parse(name: &str) -> Option<TargetName> {
+        TargetName::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+
+    /// Whether the target is the real codex.
+    pub fn is_codex(self) -> bool {
+        matches!(self, TargetName::CodexStdio | TargetName::CodexWs)
+    }
+}
+
+impl std::fmt::Display for TargetName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The verdict status a scenario expects.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpectStatus {
+    /// Every check holds.
+    #[default]
+    Pass,
+    /// A check fails (negative twins).
+    Fail,
+}
+
+/// The failure a negative twin must produce.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedFailure {
+    /// The failure code, e.g. "unexpected_result".
+    pub code: String,
+    /// The step it must occur in (its name), if it matters.
+    #[serde(default)]
+    pub step: Option<String>,
+}
+
+/// One step: exactly one of the kinds below, plus an optional name and timeout.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepSpec {
+    /// A name for reports; default: the kind and method.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Overrides the scenario's step timeout (humantime).
+    #[serde(default)]
+    pub timeout: Option<String>,
+    /// Send a request and check its answer.
+    #[serde(default)]
+    pub request: Option<RequestStep>,
+    /// Send a notification.
+    #[serde(default)]
+    pub notify: Option<NotifyStep>,
+    /// Wait for a notification.
+    #[serde(default)]
+    pub await_notification: Option<AwaitNotificationStep>,
+    /// Wait for a server request and answer it.
+    #[serde(default)]
+    pub await_request: Option<AwaitRequestStep>,
+    /// Check that nothing (matching) arrives for a while.
+    #[serde(default)]
+    pub expect_silence: Option<SilenceStep>,
+}
+
+/// Send a request; expect a result (default) or an error.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestStep {
+    /// The method.
+    pub method: String,
+    /// The params (default `{}`; codex requires the key).
+    #[serde(default)]
+    pub params: Option<Value>,
+    /// Send no `params` key at all.
+    #[serde(default)]
+    pub omit_params: bool,
+    /// The result must contain this subset.
+    #[serde(default)]
+    pub expect_result: Option<Value>,
+    /// The answer must be an error containing this subset (`{code, message?, data?}`).
+    #[serde(default)]
+    pub expect_error: Option<Value>,
+    /// The error message must contain this text.
+    #[serde(default)]
+    pub expect_error_message_contains: Option<String>,
+}
+
+/// Send a notification.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyStep {
+    /// The method, e.g. "initialized".
+    pub method: String,
+    /// The params, if any.
+    #[serde(default)]
+    pub params: Option<Value>,
+}
+
+/// Wait for a notification with this method whose params contain the subset.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwaitNotificationStep {
+    /// The method.
+    pub method: String,
+    /// The params must contain this subset.
+    #[serde(default)]
+    pub params: Option<Value>,
+}
+
+/// Wait for a server request, then answer it with exactly one of `answer_result` / `answer_error`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwaitRequestStep {
+    /// The method.
+    pub method: String,
+    /// The params must contain this subset.
+    #[serde(default)]
+    pub params: Option<Value>,
+    /// Answer with this result.
+    #[serde(default)]
+    pub answer_result: Option<Value>,
+    /// Answer with this error (`{code, message}`).
+    #[serde(default)]
+    pub answer_error: Option<Value>,
+}
+
+/// Nothing (with this method, if given) may arrive during the window.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SilenceStep {
+    /// How long to listen (humantime, e.g. "300ms").
+    pub window: String,
+    /// Only messages with this method break the silence.
+    #[serde(default)]
+    pub method: Option<String>,
+}
+
+/// Parses a humantime duration field, naming the field in the error.
+pub fn parse_duration(field: &str, text: Option<&str>, default: Duration) -> Result<Duration, String> {
+    match text {
+        None => Ok(default),
+        Some(t) => humantime::parse_duration(t).map_err(|e| format!("{field} = {t:?}: {e}")),
+    }
+}

@@ -1,0 +1,301 @@
+//! Finding scenario files and turning one into a checked, ready-to-run [`Scenario`].
+//!
+//! Names are paths relative to the scenarios folder without `.toml`, sorted. Loading resolves a
+//! negative twin's steps from the scenario it names and checks every rule of the format, so a
+//! file that loads can run; a file that does not load is an error, never skipped.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::format::*;
+use crate::errors::ScenarioError;
+use crate::fake::script::FakeScript;
+
+const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(5);
+const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
+
+/// A scenario ready to run.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The name, e.g. `handshake` or `handshake_twin_never_answers`.
+    pub name: String,
+    /// The file it came from.
+    pub path: PathBuf,
+    /// The scenarios folder it was loaded from (names of twins resolve there).
+    pub dir: PathBuf,
+    /// What it proves.
+    pub description: String,
+    /// The targets it runs on.
+    pub targets: Vec<TargetName>,
+    /// The deadline of the whole run.
+    pub deadline: Duration,
+    /// The verdict status it must produce.
+    pub expect_status: ExpectStatus,
+    /// The failure it must produce, when it must fail.
+    pub expect_failure: Option<ExpectedFailure>,
+    /// The fake server's script.
+    pub fake: FakeScript,
+    /// The steps.
+    pub steps: Vec<Step>,
+    /// For a negative twin: the scenario whose steps it reuses.
+    pub twin_of: Option<String>,
+}
+
+/// One checked step.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// Its name in reports.
+    pub name: String,
+    /// How long it may wait.
+    pub timeout: Duration,
+    /// What it does.
+    pub kind: StepKind,
+}
+
+/// The kinds of step.
+#[derive(Debug, Clone)]
+pub enum StepKind {
+    /// Send a request and check the answer.
+    Request(RequestStep),
+    /// Send a notification.
+    Notify(NotifyStep),
+    /// Wait for a notification.
+    AwaitNotification(AwaitNotificationStep),
+    /// Wait for a server request and answer it.
+    AwaitRequest(AwaitRequestStep),
+    /// Listen for a window; nothing (matching) may arrive.
+    ExpectSilence {
+        /// How long to listen.
+        window: Duration,
+        /// Only this method counts, if given.
+        method: Option<String>,
+    },
+}
+
+impl StepKind {
+    /// The kind's snake_case name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            StepKind::Request(_) => "request",
+            StepKind::Notify(_) => "notify",
+            StepKind::AwaitNotification(_) => "await_notification",
+            StepKind::AwaitRequest(_) => "await_request",
+            StepKind::ExpectSilence { .. } => "expect_silence",
+        }
+    }
+
+    /// The method the step is about, if any.
+    pub fn method(&self) -> Option<&str> {
+        match self {
+            StepKind::Request(r) => Some(&r.method),
+            StepKind::Notify(n) => Some(&n.method),
+            StepKind::AwaitNotification(a) => Some(&a.method),
+            StepKind::AwaitRequest(a) => Some(&a.method),
+            StepKind::ExpectSilence { method, .. } => method.as_deref(),
+        }
+    }
+}
+
+/// Every `*.toml` under `dir` (recursively), sorted by name.
+pub fn discover(dir: &Path) -> Result<Vec<PathBuf>, ScenarioError> {
+    let mut found = Vec::new();
+    walk(dir, &mut found).map_err(|source| ScenarioError::Read {
+        path: dir.to_owned(),
+        source,
+    })?;
+    found.sort();
+    Ok(found)
+}
+
+fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            walk(&path, found)?;
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// The scenario name of a file under `dir`.
+pub fn name_of(dir: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(dir).unwrap_or(path);
+    rel.with_extension("").to_string_lossy().into_owned()
+}
+
+/// Finds a scenario by name without scanning (`dir/NAME.toml`), listing known names if absent.
+pub fn find(dir: &Path, name: &str) -> Result<PathBuf, ScenarioError> {
+    let path = dir.join(format!("{name}.toml"));
+    if path.is_file() {
+        return Ok(path);
+    }
+    let known: Vec<String> = discover(dir)?.iter().map(|p| name_of(dir, p)).collect();
+    Err(ScenarioError::Unknown {
+        name: name.to_owned(),
+        dir: dir.to_owned(),
+        known: known.join(", "),
+    })
+}
+
+fn read_file(path: &Path) -> Result<ScenarioFile, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ScenarioError::Parse {
+        path: path.to_owned(),
+        message: e.to_string().trim_end().to_owned(),
+    })
+}
+
+/// Loads and checks the scenario at `path` (a file under `dir`).
+pub fn load(dir: &Path, path: &Path) -> Result<Scenario, ScenarioError> {
+    let file = read_file(path)?;
+    let invalid = |reason: String| ScenarioError::Invalid {
+        path: path.to_owned(),
+        reason,
+    };
+    let mut fake = file.fake.clone();
+    let (spec_steps, step_timeout_text, default_targets) = match &file.negative_twin_of {
+        Some(original) => {
+            if !file.steps.is_empty() {
+                return Err(invalid("a negative twin reuses its original's steps and has none of its own".into()));
+            }
+            let original_file = read_file(&find(dir, original)?)?;
+            if original_file.negative_twin_of.is_some() {
+                return Err(invalid(format!("{original} is itself a twin; name the original scenario")));
+            }
+            let timeout = file.step_timeout.clone().or(original_file.step_timeout);
+            fake = twin_script(original_file.fake, fake);
+            (original_file.steps, timeout, vec![TargetName::FakeStdio, TargetName::FakeWs])
+        }
+        None => (file.steps.clone(), file.step_timeout.clone(), TargetName::ALL.to_vec()),
+    };
+    let step_timeout = parse_duration("step_timeout", step_timeout_text.as_deref(), DEFAULT_STEP_TIMEOUT)
+        .map_err(&invalid)?;
+    let deadline = parse_duration("deadline", file.deadline.as_deref(), DEFAULT_DEADLINE).map_err(&invalid)?;
+    if spec_steps.is_empty() {
+        return Err(invalid("a scenario needs at least one [[steps]] entry".into()));
+    }
+    let steps = spec_steps
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| check_step(i, s, step_timeout))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(&invalid)?;
+    let targets = file.targets.clone().unwrap_or(default_targets);
+    check_expectations(&file, &targets).map_err(&invalid)?;
+    Ok(Scenario {
+        name: name_of(dir, path),
+        path: path.to_owned(),
+        dir: dir.to_owned(),
+        description: file.description,
+        targets,
+        deadline,
+        expect_status: file.expect_status,
+        expect_failure: file.expect_failure,
+        fake,
+        steps,
+        twin_of: file.negative_twin_of,
+    })
+}
+
+/// A twin's fake: the original's script with the twin's faults added, the twin's rules tried
+/// first, and the twin's `after_initialize` instead of the original's when it has one.
+fn twin_script(original: FakeScript, twin: FakeScript) -> FakeScript {
+    let mut faults = original.faults;
+    faults.extend(twin.faults);
+    let mut rules = twin.rules;
+    rules.extend(original.rules);
+    let after_initialize = if twin.after_initialize.is_empty() {
+        original.after_initialize
+    } else {
+        twin.after_initialize
+    };
+    FakeScript {
+        faults,
+        after_initialize,
+        rules,
+    }
+}
+
+fn check_expectations(file: &ScenarioFile, targets: &[TargetName]) -> Result<(), String> {
+    if targets.is_empty() {
+        return Err("targets is empty".into());
+    }
+    match (file.expect_status, &file.expect_failure) {
+        (ExpectStatus::Fail, None) => return Err("expect_status = \"fail\" needs expect_failure = { code = … }".into()),
+        (ExpectStatus::Pass, Some(_)) => return Err("expect_failure is only for expect_status = \"fail\"".into()),
+        _ => {}
+    }
+    if file.negative_twin_of.is_some() {
+        if file.expect_status != ExpectStatus::Fail {
+            return Err("a negative twin must have expect_status = \"fail\"".into());
+        }
+        if let Some(t) = targets.iter().find(|t| t.is_codex()) {
+            return Err(format!("a negative twin breaks a rule with the fake script; it cannot run on {t}"));
+        }
+    }
+    Ok(())
+}
+
+fn check_step(index: usize, spec: StepSpec, default_timeout: Duration) -> Result<Step, String> {
+    let at = |msg: String| format!("step {} ({}): {msg}", index + 1, spec.name.as_deref().unwrap_or("unnamed"));
+    let mut kinds: Vec<StepKind> = Vec::new();
+    if let Some(r) = spec.request.clone() {
+        if r.expect_result.is_some() && (r.expect_error.is_some() || r.expect_error_message_contains.is_some()) {
+            return Err(at("expect_result and expect_error exclude each other".into()));
+        }
+        if r.omit_params && r.params.is_some() {
+            return Err(at("omit_params and params exclude each other".into()));
+        }
+        kinds.push(StepKind::Request(r));
+    }
+    if let Some(n) = spec.notify.clone() {
+        kinds.push(StepKind::Notify(n));
+    }
+    if let Some(a) = spec.await_notification.clone() {
+        kinds.push(StepKind::AwaitNotification(a));
+    }
+    if let Some(a) = spec.await_request.clone() {
+        if a.answer_result.is_some() == a.answer_error.is_some() {
+            return Err(at("await_request needs exactly one of answer_result or answer_error".into()));
+        }
+        if let Some(e) = &a.answer_error {
+            check_error_object(e).map_err(|m| at(m))?;
+        }
+        kinds.push(StepKind::AwaitRequest(a));
+    }
+    if let Some(s) = spec.expect_silence.clone() {
+        let window = parse_duration("window", Some(&s.window), Duration::ZERO).map_err(|m| at(m))?;
+        kinds.push(StepKind::ExpectSilence { window, method: s.method });
+    }
+    if kinds.len() != 1 {
+        return Err(at(format!(
+            "a step needs exactly one of request, notify, await_notification, await_request, expect_silence; found {}",
+            kinds.len()
+        )));
+    }
+    let kind = kinds.remove(0);
+    let timeout = parse_duration("timeout", spec.timeout.as_deref(), default_timeout).map_err(|m| at(m))?;
+    let name = spec.name.unwrap_or_else(|| match kind.method() {
+        Some(m) => format!("{} {m}", kind.as_str()),
+        None => kind.as_str().to_owned(),
+    });
+    Ok(Step { name, timeout, kind })
+}
+
+fn check_error_object(e: &Value) -> Result<(), String> {
+    let ok = e.get("code").is_some_and(Value::is_i64) && e.get("message").is_some_and(Value::is_string);
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("answer_error must be {{ code = <integer>, message = <string> }}, got {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests;

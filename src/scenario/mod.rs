@@ -1,0 +1,14 @@
+//! Declarative conformance scenarios: the file format, loading, matching, and the step engine.
+//!
+//! A scenario file describes client steps and their expectations, plus a script for the fake
+//! server; the engine runs it on a target and produces a [`crate::verdict::Verdict`]. A new
+//! protocol check that uses existing step kinds needs no Rust code.
+
+pub mod engine;
+pub mod format;
+pub mod load;
+pub mod matcher;
+
+pub use engine::run;
+pub use format::TargetName;
+pub use load::{discover, find, load, name_of, Scenario};

@@ -1,0 +1,132 @@
+//! Starting what a conformance run talks to: the fake (stdio child or in-process websocket) or
+//! the real codex (stdio or websocket) with a fresh CODEX_HOME and the mock model.
+//!
+//! A [`Launched`] target owns everything it started; the connection owns the server process,
+//! the guard owns the mock model, the temporary home and the fake listener. Shut the session
+//! down first, then drop the guard.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::process::Command;
+
+use crate::errors::LaunchError;
+use crate::fake::ws_server::FakeWsServer;
+use crate::hermetic::HermeticHome;
+use crate::launch::{self, CodexLocator, ServerSpec};
+use crate::mock_model::MockModel;
+use crate::scenario::format::TargetName;
+use crate::scenario::Scenario;
+use crate::transport::{self, Connection};
+
+/// How long a websocket server may take to print its banner, and a connection to open.
+const STARTUP_DEADLINE: Duration = Duration::from_secs(15);
+
+/// What a run needs to start targets.
+#[derive(Debug, Clone)]
+pub struct TargetEnv {
+    /// The `cas` binary, for the stdio fake (`cas fake_server --scenario PATH`).
+    pub cas_bin: PathBuf,
+    /// Where to find codex.
+    pub codex: CodexLocator,
+    /// Where hermetic CODEX_HOMEs go (never under the system temp dir).
+    pub scratch_root: PathBuf,
+}
+
+/// The codex a run used.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodexInfo {
+    /// The binary.
+    pub path: PathBuf,
+    /// Its `--version`, e.g. `0.169.0`.
+    pub version: String,
+}
+
+/// Everything a started target holds that must live as long as the connection.
+#[derive(Default)]
+pub struct TargetGuard {
+    _mock: Option<MockModel>,
+    _home: Option<HermeticHome>,
+    _fake_ws: Option<FakeWsServer>,
+}
+
+/// A started target.
+pub struct Launched {
+    /// The connection to the server.
+    pub connection: Connection,
+    /// What must outlive the connection.
+    pub guard: TargetGuard,
+    /// Run-specific paths to redact from the verdict.
+    pub redact_paths: Vec<String>,
+    /// The codex used, for codex targets.
+    pub codex: Option<CodexInfo>,
+}
+
+/// Starts `target` for `scenario` (whose `[fake]` script the fake uses).
+pub async fn launch(target: TargetName, scenario: &Scenario, env: &TargetEnv) -> Result<Launched, LaunchError> {
+    match target {
+        TargetName::FakeStdio => {
+            let mut command = Command::new(&env.cas_bin);
+            command
+                .arg("fake_server")
+                .arg("--scenario")
+                .arg(&scenario.path)
+                .arg("--scenarios-dir")
+                .arg(&scenario.dir)
+                .env("RUST_LOG", "warn");
+            let connection = transport::stdio::spawn(command, "cas fake_server")?;
+            Ok(plain(connection))
+        }
+        TargetName::FakeWs => {
+            let token = launch::new_token()?;
+            let server = FakeWsServer::start(Arc::new(scenario.fake.clone()), Some(token.clone())).await?;
+            let connection = transport::ws::connect(server.url(), Some(&token), STARTUP_DEADLINE).await?;
+            let mut launched = plain(connection);
+            launched.guard._fake_ws = Some(server);
+            Ok(launched)
+        }
+        TargetName::CodexStdio | TargetName::CodexWs => launch_codex(target, env).await,
+    }
+}
+
+fn plain(connection: Connection) -> Launched {
+    Launched {
+        connection,
+        guard: TargetGuard::default(),
+        redact_paths: Vec::new(),
+        codex: None,
+    }
+}
+
+async fn launch_codex(target: TargetName, env: &TargetEnv) -> Result<Launched, LaunchError> {
+    let bin = env.codex.resolve()?;
+    let mock = MockModel::start().await;
+    let home = HermeticHome::create(&env.scratch_root, &mock.base_url())?;
+    let version = launch::codex_version(&bin, home.path()).await?;
+    let spec = ServerSpec {
+        bin: bin.clone(),
+        codex_home: home.path().to_owned(),
+        cwd: home.workdir(),
+        extra_args: vec!["--strict-config".into()],
+    };
+    let connection = if target == TargetName::CodexWs {
+        let server = spec.spawn_ws(STARTUP_DEADLINE).await?;
+        server.connect(STARTUP_DEADLINE).await?
+    } else {
+        spec.spawn_stdio()?
+    };
+    let mut redact_paths = vec![home.path().display().to_string()];
+    if let Ok(real) = home.path().canonicalize() {
+        redact_paths.push(real.display().to_string());
+    }
+    Ok(Launched {
+        connection,
+        guard: TargetGuard {
+            _mock: Some(mock),
+            _home: Some(home),
+            _fake_ws: None,
+        },
+        redact_paths,
+        codex: Some(CodexInfo { path: bin, version }),
+    })
+}
