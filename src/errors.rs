@@ -113,7 +113,7 @@ pub enum SessionError {
         /// What kind of refusal it is.
         class: ErrorClass,
         /// The error as sent.
-        error: RpcError,
+        error: Box<RpcError>,
     },
     /// The server answered with a result cas cannot read.
     #[error("unreadable {method} result: {reason}")]
@@ -235,6 +235,8 @@ pub enum RunError {
         targets: String,
     },
     /// A target name that cas does not know.
-    #[error("unknown target {0:?} (expected fake-stdio, fake-ws, codex-stdio, codex-ws or a ws:// URL)")]
+    #[error(
+        "unknown target {0:?} (expected fake-stdio, fake-ws, codex-stdio, codex-ws or a ws:// URL)"
+    )]
     UnknownTarget(String),
 }

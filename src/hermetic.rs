@@ -25,7 +25,8 @@ impl HermeticHome {
             .tempdir_in(root)
             .map_err(prepare(format!("a CODEX_HOME under {}", root.display())))?;
         let config = dir.path().join("config.toml");
-        std::fs::write(&config, config_toml(model_base_url)).map_err(prepare(config.display().to_string()))?;
+        std::fs::write(&config, config_toml(model_base_url))
+            .map_err(prepare(config.display().to_string()))?;
         let work = dir.path().join("work");
         std::fs::create_dir_all(&work).map_err(prepare(work.display().to_string()))?;
         Ok(HermeticHome { dir })
@@ -84,10 +85,14 @@ mod tests {
     #[test]
     fn creates_a_home_with_config_and_workdir_and_removes_it_on_drop() {
         let root = tempfile::tempdir().unwrap();
-        let home = HermeticHome::create(&root.path().join("homes"), "http://127.0.0.1:9/v1").unwrap();
+        let home =
+            HermeticHome::create(&root.path().join("homes"), "http://127.0.0.1:9/v1").unwrap();
         let config = std::fs::read_to_string(home.path().join("config.toml")).unwrap();
         let parsed: toml::Table = toml::from_str(&config).unwrap();
-        assert_eq!(parsed["model_providers"]["mock_provider"]["base_url"].as_str(), Some("http://127.0.0.1:9/v1"));
+        assert_eq!(
+            parsed["model_providers"]["mock_provider"]["base_url"].as_str(),
+            Some("http://127.0.0.1:9/v1")
+        );
         assert_eq!(parsed["features"]["plugins"].as_bool(), Some(false));
         assert!(home.workdir().is_dir());
         let path = home.path().to_owned();

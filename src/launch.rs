@@ -45,7 +45,9 @@ impl CodexLocator {
         }
         CodexLocator {
             flag,
-            env_bin: std::env::var_os("CAS_CODEX_BIN").filter(|v| !v.is_empty()).map(PathBuf::from),
+            env_bin: std::env::var_os("CAS_CODEX_BIN")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
             project_roots: roots,
             path_var: std::env::var_os("PATH"),
         }
@@ -53,7 +55,10 @@ impl CodexLocator {
 
     /// Finds the codex binary, or says everywhere it looked.
     pub fn resolve(&self) -> Result<PathBuf, LaunchError> {
-        for (given, origin) in [(&self.flag, "--codex-bin"), (&self.env_bin, "CAS_CODEX_BIN")] {
+        for (given, origin) in [
+            (&self.flag, "--codex-bin"),
+            (&self.env_bin, "CAS_CODEX_BIN"),
+        ] {
             if let Some(path) = given {
                 return if is_executable(path) {
                     Ok(path.clone())
@@ -65,7 +70,10 @@ impl CodexLocator {
                 };
             }
         }
-        let mut looked = vec!["--codex-bin (not given)".to_owned(), "CAS_CODEX_BIN (not set)".to_owned()];
+        let mut looked = vec![
+            "--codex-bin (not given)".to_owned(),
+            "CAS_CODEX_BIN (not set)".to_owned(),
+        ];
         for root in &self.project_roots {
             let dir = root.join(INSTALL_DIR);
             if let Some(found) = find_installed(&dir) {
@@ -91,7 +99,11 @@ impl CodexLocator {
 /// The native binary inside an npm install: `node_modules/@openai/codex-*/vendor/*/bin/codex`.
 fn find_installed(install_dir: &Path) -> Option<PathBuf> {
     let scope = install_dir.join("node_modules/@openai");
-    let mut packages: Vec<PathBuf> = std::fs::read_dir(&scope).ok()?.flatten().map(|e| e.path()).collect();
+    let mut packages: Vec<PathBuf> = std::fs::read_dir(&scope)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     packages.sort();
     for package in packages {
         let Ok(targets) = std::fs::read_dir(package.join("vendor")) else {
@@ -120,14 +132,21 @@ pub async fn codex_version(bin: &Path, codex_home: &Path) -> Result<String, Laun
         reason,
     };
     let mut command = Command::new(bin);
-    command.arg("--version").env("CODEX_HOME", codex_home).kill_on_drop(true);
+    command
+        .arg("--version")
+        .env("CODEX_HOME", codex_home)
+        .kill_on_drop(true);
     let output = tokio::time::timeout(Duration::from_secs(20), command.output())
         .await
         .map_err(|_| fail("no answer within 20s".into()))?
         .map_err(|e| fail(e.to_string()))?;
     let text = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
-        return Err(fail(format!("{}: {}", output.status, String::from_utf8_lossy(&output.stderr).trim())));
+        return Err(fail(format!(
+            "{}: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
     }
     // "codex-cli 0.169.0"
     text.split_whitespace()
@@ -164,7 +183,10 @@ impl ServerSpec {
 
     /// Starts the server on stdio and connects to it.
     pub fn spawn_stdio(&self) -> Result<Connection, LaunchError> {
-        Ok(transport::stdio::spawn(self.command(&[]), "codex app-server")?)
+        Ok(transport::stdio::spawn(
+            self.command(&[]),
+            "codex app-server",
+        )?)
     }
 
     /// Starts the server on `ws://127.0.0.1:0` with a capability token and waits for its banner.
@@ -286,9 +308,19 @@ mod tests {
         assert_eq!(loc.resolve().unwrap(), on_path);
         loc.path_var = None;
         let err = loc.resolve().unwrap_err().to_string();
-        assert!(err.contains("no codex binary found") && err.contains("hint: run scripts/install-codex"), "{err}");
+        assert!(
+            err.contains("no codex binary found")
+                && err.contains("hint: run scripts/install-codex"),
+            "{err}"
+        );
         loc.env_bin = Some(d.join("missing"));
-        assert!(matches!(loc.resolve(), Err(LaunchError::CodexNotExecutable { origin: "CAS_CODEX_BIN", .. })));
+        assert!(matches!(
+            loc.resolve(),
+            Err(LaunchError::CodexNotExecutable {
+                origin: "CAS_CODEX_BIN",
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -297,7 +329,10 @@ mod tests {
         let path = dir.path().join("token");
         write_private(&path, "abc").unwrap();
         write_private(&path, "def").unwrap();
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "def");
         assert_eq!(new_token().unwrap().len(), 32);
     }

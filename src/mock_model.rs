@@ -85,7 +85,11 @@ impl Directive {
         let inner = &text[start + 2..start + len];
         match inner.split_once(':') {
             Some(("say", said)) => Directive::Say(said.to_owned()),
-            Some(("stall", secs)) => secs.trim().parse().map(Directive::Stall).unwrap_or(Directive::None),
+            Some(("stall", secs)) => secs
+                .trim()
+                .parse()
+                .map(Directive::Stall)
+                .unwrap_or(Directive::None),
             None if inner == "fail" => Directive::Fail,
             _ => Directive::None,
         }
@@ -100,7 +104,10 @@ fn latest_user_text(body: &Value) -> Option<String> {
         .rev()
         .find(|item| item.get("role").and_then(Value::as_str) == Some("user"))?;
     let parts = message.get("content")?.as_array()?;
-    let text: Vec<&str> = parts.iter().filter_map(|p| p.get("text").and_then(Value::as_str)).collect();
+    let text: Vec<&str> = parts
+        .iter()
+        .filter_map(|p| p.get("text").and_then(Value::as_str))
+        .collect();
     Some(text.join("\n"))
 }
 
@@ -121,10 +128,15 @@ fn final_message(n: usize, text: &str) -> Vec<Value> {
 fn sse(events: &[Value]) -> ResponseTemplate {
     let mut body = String::new();
     for event in events {
-        let kind = event.get("type").and_then(Value::as_str).unwrap_or("message");
+        let kind = event
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("message");
         body.push_str(&format!("event: {kind}\ndata: {event}\n\n"));
     }
-    ResponseTemplate::new(200).insert_header("content-type", "text/event-stream").set_body_string(body)
+    ResponseTemplate::new(200)
+        .insert_header("content-type", "text/event-stream")
+        .set_body_string(body)
 }
 
 #[cfg(test)]
@@ -133,7 +145,10 @@ mod tests {
 
     #[test]
     fn parses_directives() {
-        assert_eq!(Directive::parse("hi [[say:hello there]]"), Directive::Say("hello there".into()));
+        assert_eq!(
+            Directive::parse("hi [[say:hello there]]"),
+            Directive::Say("hello there".into())
+        );
         assert_eq!(Directive::parse("[[fail]]"), Directive::Fail);
         assert_eq!(Directive::parse("[[stall:3]]"), Directive::Stall(3));
         assert_eq!(Directive::parse("[[stall:x]]"), Directive::None);

@@ -142,7 +142,11 @@ mod tests {
     fn classifies_by_code_and_message() {
         let cases = [
             (-32600, "Not initialized", ErrorClass::NotInitialized),
-            (-32600, "Already initialized", ErrorClass::AlreadyInitialized),
+            (
+                -32600,
+                "Already initialized",
+                ErrorClass::AlreadyInitialized,
+            ),
             (
                 -32600,
                 "collaborationMode/list requires experimentalApi capability",
@@ -158,7 +162,11 @@ mod tests {
                 "Invalid request: missing field `params`",
                 ErrorClass::InvalidParams,
             ),
-            (-32001, "Server overloaded; retry later.", ErrorClass::Overloaded),
+            (
+                -32001,
+                "Server overloaded; retry later.",
+                ErrorClass::Overloaded,
+            ),
             (-32001, "anything", ErrorClass::Overloaded),
             (-32601, "Method not found", ErrorClass::UnknownMethod),
             (
@@ -169,7 +177,11 @@ mod tests {
             (-32600, "thread not found: x", ErrorClass::Other),
         ];
         for (code, message, want) in cases {
-            assert_eq!(ErrorClass::of(&RpcError::new(code, message)), want, "{message}");
+            assert_eq!(
+                ErrorClass::of(&RpcError::new(code, message)),
+                want,
+                "{message}"
+            );
         }
     }
 

@@ -142,7 +142,12 @@ impl Session {
             inbox: Mutex::new(Inbox::default()),
             changed: Notify::new(),
         });
-        let reader = ReadLoop(tokio::spawn(read_loop(inbound, out.clone(), shared.clone(), handler)));
+        let reader = ReadLoop(tokio::spawn(read_loop(
+            inbound,
+            out.clone(),
+            shared.clone(),
+            handler,
+        )));
         Session {
             out,
             shared,
@@ -165,7 +170,12 @@ impl Session {
     }
 
     /// Sends a request and waits up to `timeout` for its response.
-    pub async fn request(&self, method: &str, params: Option<Value>, timeout: Duration) -> Result<Reply, SessionError> {
+    pub async fn request(
+        &self,
+        method: &str,
+        params: Option<Value>,
+        timeout: Duration,
+    ) -> Result<Reply, SessionError> {
         let id = RequestId::Int(self.next_id.fetch_add(1, Ordering::Relaxed));
         let (tx, rx) = oneshot::channel();
         {
@@ -201,11 +211,17 @@ impl Session {
 
     /// Sends raw text as one line or frame, bypassing the codec.
     pub fn send_raw(&self, text: String) -> Result<(), SessionError> {
-        self.out.send_text(text).map_err(|e| closed("raw send", &e.to_string()))
+        self.out
+            .send_text(text)
+            .map_err(|e| closed("raw send", &e.to_string()))
     }
 
     /// Performs the handshake (`initialize`, then `initialized`) exactly once.
-    pub async fn initialize(&self, client: &ClientInfo, timeout: Duration) -> Result<InitializeResult, SessionError> {
+    pub async fn initialize(
+        &self,
+        client: &ClientInfo,
+        timeout: Duration,
+    ) -> Result<InitializeResult, SessionError> {
         {
             let mut done = self.initialized.lock().unwrap_or_else(|p| p.into_inner());
             if *done {
@@ -214,20 +230,24 @@ impl Session {
             *done = true;
         }
         let method = protocol::INITIALIZE;
-        let result = match self.request(method, Some(client.initialize_params()), timeout).await? {
+        let result = match self
+            .request(method, Some(client.initialize_params()), timeout)
+            .await?
+        {
             Ok(result) => result,
             Err(error) => {
                 return Err(SessionError::Refused {
                     method: method.to_owned(),
                     class: ErrorClass::of(&error),
-                    error,
+                    error: Box::new(error),
                 })
             }
         };
-        let parsed = InitializeResult::try_from(&result).map_err(|reason| SessionError::BadResult {
-            method: method.to_owned(),
-            reason,
-        })?;
+        let parsed =
+            InitializeResult::try_from(&result).map_err(|reason| SessionError::BadResult {
+                method: method.to_owned(),
+                reason,
+            })?;
         self.notify(protocol::INITIALIZED, None)?;
         Ok(parsed)
     }
@@ -270,20 +290,38 @@ impl Session {
     /// Waits `window` and describes what arrived meanwhile, in order: notifications and queued
     /// server requests whose method passes `method_filter` and, when no filter is given, also
     /// responses to unknown ids and malformed lines. Nothing is consumed.
-    pub async fn collect_arrivals(&self, window: Duration, method_filter: Option<&str>) -> Vec<String> {
+    pub async fn collect_arrivals(
+        &self,
+        window: Duration,
+        method_filter: Option<&str>,
+    ) -> Vec<String> {
         let start = self.shared.lock().next_seq;
         tokio::time::sleep(window).await;
         let inbox = self.shared.lock();
         let wanted = |m: &str| method_filter.is_none_or(|f| f == m);
         let mut seen: Vec<(u64, String)> = Vec::new();
-        for n in inbox.notifications.iter().filter(|n| n.seq >= start && wanted(&n.method)) {
+        for n in inbox
+            .notifications
+            .iter()
+            .filter(|n| n.seq >= start && wanted(&n.method))
+        {
             seen.push((n.seq, format!("notification {}", n.method)));
         }
-        for r in inbox.server_requests.iter().filter(|r| r.seq >= start && wanted(&r.method)) {
+        for r in inbox
+            .server_requests
+            .iter()
+            .filter(|r| r.seq >= start && wanted(&r.method))
+        {
             seen.push((r.seq, format!("server request {}", r.method)));
         }
         if method_filter.is_none() {
-            seen.extend(inbox.strays.iter().filter(|(seq, _)| *seq >= start).cloned());
+            seen.extend(
+                inbox
+                    .strays
+                    .iter()
+                    .filter(|(seq, _)| *seq >= start)
+                    .cloned(),
+            );
         }
         seen.sort();
         seen.into_iter().map(|(_, what)| what).collect()
@@ -346,7 +384,12 @@ impl Session {
     /// Ends the session: stops reading, closes the connection and, for a server cas started,
     /// waits up to `grace` for it to exit before killing it. Returns the exit description.
     pub async fn shutdown(self, grace: Duration) -> Option<String> {
-        let Session { out, mut reader, child, .. } = self;
+        let Session {
+            out,
+            mut reader,
+            child,
+            ..
+        } = self;
         drop(out);
         reader.0.abort();
         let _ = (&mut reader.0).await;
@@ -388,17 +431,28 @@ async fn read_loop(
     while let Some(item) = inbound.recv().await {
         let mut inbox = shared.lock();
         match item {
-            Inbound::Message(Message::Response { id, result }) => deliver(&mut inbox, id, Ok(result)),
+            Inbound::Message(Message::Response { id, result }) => {
+                deliver(&mut inbox, id, Ok(result))
+            }
             Inbound::Message(Message::Error { id, error }) => deliver(&mut inbox, id, Err(error)),
             Inbound::Message(Message::Notification { method, params, .. }) => {
                 let seq = bump(&mut inbox);
                 let params = params.unwrap_or(Value::Null);
-                inbox.notifications.push_back(Notification { seq, method, params });
+                inbox.notifications.push_back(Notification {
+                    seq,
+                    method,
+                    params,
+                });
             }
             Inbound::Message(Message::Request { id, method, params }) => {
                 let seq = bump(&mut inbox);
                 let params = params.unwrap_or(Value::Null);
-                let request = ServerRequest { seq, id, method, params };
+                let request = ServerRequest {
+                    seq,
+                    id,
+                    method,
+                    params,
+                };
                 match handler.answer(&request) {
                     Some(reply) => {
                         let _ = out.send(&response(request.id.clone(), reply.clone()));
@@ -409,7 +463,9 @@ async fn read_loop(
             }
             Inbound::Malformed(error) => {
                 let seq = bump(&mut inbox);
-                inbox.strays.push((seq, format!("malformed line ({error})")));
+                inbox
+                    .strays
+                    .push((seq, format!("malformed line ({error})")));
                 inbox.malformed.push(error.to_string());
             }
             Inbound::Closed(reason) => {
@@ -435,7 +491,9 @@ fn deliver(inbox: &mut Inbox, id: RequestId, reply: Reply) {
         }
         None => {
             let seq = bump(inbox);
-            inbox.strays.push((seq, format!("response to unknown or expired id {id}")));
+            inbox
+                .strays
+                .push((seq, format!("response to unknown or expired id {id}")));
         }
     }
 }

@@ -63,7 +63,11 @@ pub struct Launched {
 }
 
 /// Starts `target` for `scenario` (whose `[fake]` script the fake uses).
-pub async fn launch(target: TargetName, scenario: &Scenario, env: &TargetEnv) -> Result<Launched, LaunchError> {
+pub async fn launch(
+    target: TargetName,
+    scenario: &Scenario,
+    env: &TargetEnv,
+) -> Result<Launched, LaunchError> {
     match target {
         TargetName::FakeStdio => {
             let mut command = Command::new(&env.cas_bin);
@@ -79,8 +83,10 @@ pub async fn launch(target: TargetName, scenario: &Scenario, env: &TargetEnv) ->
         }
         TargetName::FakeWs => {
             let token = launch::new_token()?;
-            let server = FakeWsServer::start(Arc::new(scenario.fake.clone()), Some(token.clone())).await?;
-            let connection = transport::ws::connect(server.url(), Some(&token), STARTUP_DEADLINE).await?;
+            let server =
+                FakeWsServer::start(Arc::new(scenario.fake.clone()), Some(token.clone())).await?;
+            let connection =
+                transport::ws::connect(server.url(), Some(&token), STARTUP_DEADLINE).await?;
             let mut launched = plain(connection);
             launched.guard._fake_ws = Some(server);
             Ok(launched)

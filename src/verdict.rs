@@ -102,8 +102,17 @@ pub struct Verdict {
 
 impl Verdict {
     /// Builds a verdict, deriving status and failure code from the failures.
-    pub fn new(scenario: &str, target: &str, steps: Vec<StepRecord>, failures: Vec<Failure>) -> Verdict {
-        let status = if failures.is_empty() { Status::Pass } else { Status::Fail };
+    pub fn new(
+        scenario: &str,
+        target: &str,
+        steps: Vec<StepRecord>,
+        failures: Vec<Failure>,
+    ) -> Verdict {
+        let status = if failures.is_empty() {
+            Status::Pass
+        } else {
+            Status::Fail
+        };
         Verdict {
             schema_version: 1,
             scenario: scenario.to_owned(),
@@ -118,7 +127,16 @@ impl Verdict {
 
     /// A verdict for a run cas could not carry out.
     pub fn error(scenario: &str, target: &str, code: &str, message: String) -> Verdict {
-        let mut v = Verdict::new(scenario, target, Vec::new(), vec![Failure { step: None, code: code.into(), message }]);
+        let mut v = Verdict::new(
+            scenario,
+            target,
+            Vec::new(),
+            vec![Failure {
+                step: None,
+                code: code.into(),
+                message,
+            }],
+        );
         v.status = Status::Error;
         v
     }
@@ -271,11 +289,38 @@ mod tests {
     #[test]
     fn status_and_code_follow_the_failures() {
         let pass = Verdict::new("s", "t", vec![], vec![]);
-        assert_eq!((pass.status, pass.failure_code.clone()), (Status::Pass, None));
-        let f = |code: &str| Failure { step: None, code: code.into(), message: String::new() };
+        assert_eq!(
+            (pass.status, pass.failure_code.clone()),
+            (Status::Pass, None)
+        );
+        let f = |code: &str| Failure {
+            step: None,
+            code: code.into(),
+            message: String::new(),
+        };
         let fail = Verdict::new("s", "t", vec![], vec![f("a"), f("b")]);
-        assert_eq!((fail.status, fail.failure_code.as_deref()), (Status::Fail, Some("a")));
-        let keys: Vec<String> = fail.to_json().as_object().unwrap().keys().cloned().collect();
-        assert_eq!(keys, ["schemaVersion", "scenario", "target", "status", "failureCode", "steps", "failures"]);
+        assert_eq!(
+            (fail.status, fail.failure_code.as_deref()),
+            (Status::Fail, Some("a"))
+        );
+        let keys: Vec<String> = fail
+            .to_json()
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "schemaVersion",
+                "scenario",
+                "target",
+                "status",
+                "failureCode",
+                "steps",
+                "failures"
+            ]
+        );
     }
 }

@@ -1,1 +1,234 @@
-fn main(){}
+//! The `cas` command line as a user runs it: exit codes, JSON on stdout, reasons on stderr.
+//!
+//! Runs under libtest-mimic so the real-codex case is ignored with a reason when codex is
+//! missing (and fails when `CAS_REQUIRE_CODEX=1`), never silently passed.
+
+mod support;
+
+use assert_cmd::Command;
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use predicates::prelude::*;
+use std::process::ExitCode;
+
+type Outcome = Result<Completion, Failed>;
+
+fn main() -> ExitCode {
+    let args = Arguments::from_args();
+    let trials = vec![
+        Trial::ignorable_test(
+            "conformance_pass_prints_one_json_verdict_and_exits_0",
+            pass_json,
+        ),
+        Trial::ignorable_test("conformance_fail_exits_1", fail_exits_1),
+        Trial::ignorable_test("conformance_human_output_lists_steps", human_output),
+        Trial::ignorable_test(
+            "unknown_scenario_exits_2_naming_known_ones",
+            unknown_scenario,
+        ),
+        Trial::ignorable_test("unknown_target_exits_2", unknown_target),
+        Trial::ignorable_test(
+            "unparsable_scenario_file_exits_2_with_the_parse_error",
+            broken_file,
+        ),
+        Trial::ignorable_test("missing_codex_exits_2_with_a_hint", missing_codex),
+        Trial::ignorable_test("conformance_handshake_on_codex_ws_passes", codex_ws_passes),
+        Trial::ignorable_test("fake_server_speaks_jsonl_on_stdio", fake_server_stdio),
+    ];
+    libtest_mimic::run(&args, trials).exit_code()
+}
+
+fn cas() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cas"));
+    cmd.current_dir(support::root())
+        .timeout(std::time::Duration::from_secs(60));
+    cmd
+}
+
+fn done() -> Outcome {
+    Ok(Completion::Completed)
+}
+
+fn json_stdout(output: &std::process::Output) -> Result<serde_json::Value, Failed> {
+    serde_json::from_slice(&output.stdout)
+        .map_err(|e| format!("stdout is not one JSON document: {e}").into())
+}
+
+fn pass_json() -> Outcome {
+    let out = cas()
+        .args([
+            "conformance",
+            "--scenario",
+            "handshake",
+            "--target",
+            "fake-ws",
+            "--json",
+        ])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let verdict = json_stdout(&out)?;
+    if verdict["status"] != "pass"
+        || verdict["schemaVersion"] != 1
+        || verdict["target"] != "fake-ws"
+    {
+        return Err(format!("unexpected verdict: {verdict}").into());
+    }
+    done()
+}
+
+fn fail_exits_1() -> Outcome {
+    let out = cas()
+        .args([
+            "conformance",
+            "--scenario",
+            "handshake_twin_serves_before_initialize",
+            "--json",
+        ])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let verdict = json_stdout(&out)?;
+    if verdict["failureCode"] != "unexpected_result" {
+        return Err(format!("unexpected verdict: {verdict}").into());
+    }
+    done()
+}
+
+fn human_output() -> Outcome {
+    cas()
+        .args(["conformance", "--scenario", "handshake"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with(
+            "handshake on fake-stdio: pass (9 steps)",
+        ))
+        .stdout(predicate::str::contains(
+            "pass     second initialize is refused",
+        ));
+    done()
+}
+
+fn unknown_scenario() -> Outcome {
+    cas()
+        .args(["conformance", "--scenario", "nope"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(
+            predicate::str::contains("no scenario named \"nope\"")
+                .and(predicate::str::contains("handshake")),
+        );
+    done()
+}
+
+fn unknown_target() -> Outcome {
+    cas()
+        .args([
+            "conformance",
+            "--scenario",
+            "handshake",
+            "--target",
+            "codex",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown target \"codex\""));
+    done()
+}
+
+fn broken_file() -> Outcome {
+    cas()
+        .args([
+            "conformance",
+            "--scenario",
+            "fixtures/broken-scenarios/two_kinds.toml",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("exactly one of request, notify"));
+    cas()
+        .args([
+            "conformance",
+            "--scenario",
+            "fixtures/broken-scenarios/not_toml.toml",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("does not parse"));
+    done()
+}
+
+fn missing_codex() -> Outcome {
+    let out = cas()
+        .args([
+            "conformance",
+            "--scenario",
+            "handshake",
+            "--target",
+            "codex-stdio",
+            "--json",
+        ])
+        .args(["--codex-bin", "/nonexistent/codex"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let verdict = json_stdout(&out)?;
+    let message = verdict["failures"][0]["message"]
+        .as_str()
+        .unwrap_or_default();
+    if verdict["status"] != "error"
+        || verdict["failureCode"] != "codex_not_found"
+        || !message.contains("/nonexistent/codex")
+    {
+        return Err(format!("unexpected verdict: {verdict}").into());
+    }
+    done()
+}
+
+fn codex_ws_passes() -> Outcome {
+    if support::target_env().codex.resolve().is_err() {
+        if std::env::var("CAS_REQUIRE_CODEX").is_ok_and(|v| v == "1") {
+            return Err("CAS_REQUIRE_CODEX=1 but no codex found".into());
+        }
+        return Ok(Completion::ignored_with("no codex found"));
+    }
+    let out = cas()
+        .args([
+            "conformance",
+            "--scenario",
+            "handshake",
+            "--target",
+            "codex-ws",
+            "--json",
+        ])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let verdict = json_stdout(&out)?;
+    if verdict["status"] != "pass" {
+        return Err(format!("unexpected verdict: {verdict}").into());
+    }
+    done()
+}
+
+fn fake_server_stdio() -> Outcome {
+    let input = concat!(
+        "{\"id\":1,\"method\":\"thread/list\",\"params\":{}}\n",
+        "{not json\n",
+        "{\"id\":\"s\",\"method\":\"initialize\",\"params\":{\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}\n",
+    );
+    cas()
+        .args(["fake_server", "--scenario", "scenarios/handshake.toml"])
+        .write_stdin(input)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with(
+            "{\"id\":1,\"error\":{\"code\":-32600,\"message\":\"Not initialized\"}}\n{\"id\":\"s\",\"result\":{\"userAgent\"",
+        ))
+        .stdout(predicate::str::contains("\"jsonrpc\"").not());
+    done()
+}

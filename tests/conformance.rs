@@ -1,1 +1,182 @@
-fn main(){}
+//! Every scenario file on every target it lists, as libtest-mimic trials `{scenario}::{target}`.
+//!
+//! Each trial runs the scenario through the same library call as `cas conformance`, snapshots
+//! the verdict into `snapshots/<scenario>@<target>.snap`, and fails when the status (or, for a
+//! negative twin, the expected failure) differs. A scenario file that does not load is a failing
+//! trial. Real-codex trials are ignored with the reason when no codex is found, and fail instead
+//! when `CAS_REQUIRE_CODEX=1`. After all trials, a live child process of this test binary is a
+//! failure: no server may outlive its trial.
+
+mod support;
+
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use cas::scenario::format::ExpectStatus;
+use cas::scenario::{self, Scenario, TargetName};
+use cas::target::TargetEnv;
+use cas::verdict::{Status, Verdict};
+
+fn main() -> ExitCode {
+    let args = Arguments::from_args();
+    let dir = support::root().join("scenarios");
+    let env = support::target_env();
+    let codex = env.codex.resolve().map_err(|e| e.to_string());
+    let require_codex = std::env::var("CAS_REQUIRE_CODEX").is_ok_and(|v| v == "1");
+    let mut trials = vec![Trial::test(
+        "harness::a_broken_scenario_file_is_a_failing_trial",
+        broken_files_fail,
+    )];
+    for planned in plan(&dir) {
+        let Planned { name, run } = planned;
+        let (env, codex) = (env.clone(), codex.clone());
+        trials.push(Trial::ignorable_test(name, move || match run {
+            PlannedRun::LoadError(message) => Err(message.into()),
+            PlannedRun::Scenario(s, target) => {
+                if target.is_codex() {
+                    if let Err(reason) = &codex {
+                        let reason = format!("no codex: {}", reason.lines().next().unwrap_or(""));
+                        return if require_codex {
+                            Err(format!("CAS_REQUIRE_CODEX=1 but {reason}").into())
+                        } else {
+                            Ok(Completion::ignored_with(reason))
+                        };
+                    }
+                }
+                trial(&s, target, &env).map(|()| Completion::Completed)
+            }
+        }));
+    }
+    let conclusion = libtest_mimic::run(&args, trials);
+    let leftovers = support::live_children();
+    if !leftovers.is_empty() {
+        eprintln!("child processes outlived their trials: {leftovers:?}");
+        return ExitCode::FAILURE;
+    }
+    conclusion.exit_code()
+}
+
+/// One trial to make: a scenario on a target, or a file that did not load.
+struct Planned {
+    name: String,
+    run: PlannedRun,
+}
+
+enum PlannedRun {
+    LoadError(String),
+    Scenario(Box<Scenario>, TargetName),
+}
+
+/// The trials for every scenario file under `dir`, sorted by name; zero files panics.
+fn plan(dir: &Path) -> Vec<Planned> {
+    let files = scenario::discover(dir).unwrap_or_else(|e| panic!("cannot list scenarios: {e}"));
+    assert!(
+        !files.is_empty(),
+        "no scenario files under {}: we want to avoid silent fails",
+        dir.display()
+    );
+    let mut planned = Vec::new();
+    for path in &files {
+        let name = scenario::name_of(dir, path);
+        match scenario::load(dir, path) {
+            Err(e) => planned.push(Planned {
+                name: format!("{name}::load"),
+                run: PlannedRun::LoadError(e.to_string()),
+            }),
+            Ok(s) => {
+                for target in s.targets.clone() {
+                    let run = PlannedRun::Scenario(Box::new(s.clone()), target);
+                    planned.push(Planned {
+                        name: format!("{name}::{target}"),
+                        run,
+                    });
+                }
+            }
+        }
+    }
+    planned
+}
+
+/// The plan for a folder with an unparsable file holds a failing `NAME::load` trial for it.
+fn broken_files_fail() -> Result<(), Failed> {
+    let dir = support::root().join("fixtures/broken-scenarios");
+    let planned = plan(&dir);
+    let broken = planned
+        .iter()
+        .find(|p| p.name == "not_toml::load")
+        .ok_or("no not_toml::load trial planned")?;
+    match &broken.run {
+        PlannedRun::LoadError(message) if message.contains("does not parse") => Ok(()),
+        PlannedRun::LoadError(message) => Err(format!("unexpected load error: {message}").into()),
+        PlannedRun::Scenario(..) => Err("a broken file was planned as a runnable scenario".into()),
+    }
+}
+
+fn trial(scenario: &Scenario, target: TargetName, env: &TargetEnv) -> Result<(), Failed> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("tokio runtime: {e}"))?;
+    let limit = scenario.deadline + Duration::from_secs(30);
+    let verdict = runtime
+        .block_on(async { tokio::time::timeout(limit, scenario::run(scenario, target, env)).await })
+        .map_err(|_| format!("the trial did not finish within {limit:?}"))?;
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    snapshot(scenario, target, &verdict);
+    check(scenario, &verdict)
+}
+
+fn snapshot(scenario: &Scenario, target: TargetName, verdict: &Verdict) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(support::root().join("snapshots"));
+    settings.set_snapshot_suffix(target.as_str());
+    settings.set_input_file(&scenario.path);
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.set_sort_maps(true);
+    settings.bind(|| insta::assert_json_snapshot!(scenario.name.clone(), verdict.to_json()));
+}
+
+fn check(scenario: &Scenario, verdict: &Verdict) -> Result<(), Failed> {
+    let explain = |what: String| -> Failed {
+        let mut text = format!(
+            "{what}\nverdict: {}",
+            serde_json::to_string_pretty(&verdict.to_json()).unwrap_or_default()
+        );
+        if let Some(d) = &verdict.diagnostics {
+            text.push('\n');
+            text.push_str(d);
+        }
+        text.into()
+    };
+    match (scenario.expect_status, verdict.status) {
+        (ExpectStatus::Pass, Status::Pass) => Ok(()),
+        (ExpectStatus::Fail, Status::Fail) => {
+            let Some(want) = &scenario.expect_failure else {
+                return Ok(());
+            };
+            let found = verdict.failures.iter().any(|f| {
+                f.code == want.code
+                    && want
+                        .step
+                        .as_ref()
+                        .is_none_or(|s| f.step.as_ref() == Some(s))
+            });
+            if found {
+                Ok(())
+            } else {
+                Err(explain(format!(
+                    "expected failure {} in step {:?}, not found",
+                    want.code, want.step
+                )))
+            }
+        }
+        (want, got) => Err(explain(format!(
+            "expected status {want:?}, got {}",
+            got.as_str()
+        ))),
+    }
+}

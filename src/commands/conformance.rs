@@ -16,10 +16,16 @@ use crate::verdict::{Status, Verdict};
 /// Runs the command.
 pub async fn run(args: ConformanceArgs) -> ExitCode {
     let Some(target) = TargetName::parse(&args.target) else {
-        eprintln!("cas: unknown target {:?} (expected fake-stdio, fake-ws, codex-stdio or codex-ws)", args.target);
+        eprintln!(
+            "cas: unknown target {:?} (expected fake-stdio, fake-ws, codex-stdio or codex-ws)",
+            args.target
+        );
         return ExitCode::from(2);
     };
-    let dir = args.scenarios_dir.clone().unwrap_or_else(default_scenarios_dir);
+    let dir = args
+        .scenarios_dir
+        .clone()
+        .unwrap_or_else(default_scenarios_dir);
     let loaded = resolve_path(&dir, &args.scenario).and_then(|path| scenario::load(&dir, &path));
     let scenario = match loaded {
         Ok(s) => s,
@@ -30,7 +36,11 @@ pub async fn run(args: ConformanceArgs) -> ExitCode {
     };
     if !scenario.targets.contains(&target) {
         let targets: Vec<&str> = scenario.targets.iter().map(|t| t.as_str()).collect();
-        eprintln!("cas: scenario {} does not run on {target} (its targets: {})", scenario.name, targets.join(", "));
+        eprintln!(
+            "cas: scenario {} does not run on {target} (its targets: {})",
+            scenario.name,
+            targets.join(", ")
+        );
         return ExitCode::from(2);
     }
     let cas_bin = match std::env::current_exe() {
@@ -101,7 +111,10 @@ fn human(verdict: &Verdict) -> String {
     }
     for failure in &verdict.failures {
         let step = failure.step.as_deref().unwrap_or("run");
-        out.push_str(&format!("  failure [{}] in {step}: {}\n", failure.code, failure.message));
+        out.push_str(&format!(
+            "  failure [{}] in {step}: {}\n",
+            failure.code, failure.message
+        ));
     }
     out.trim_end().to_owned()
 }

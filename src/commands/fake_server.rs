@@ -34,7 +34,11 @@ pub async fn run(args: FakeServerArgs) -> ExitCode {
 fn read_script(args: &FakeServerArgs) -> Result<FakeScript, String> {
     let dir = match &args.scenarios_dir {
         Some(dir) => dir.clone(),
-        None => args.scenario.parent().map(ToOwned::to_owned).unwrap_or_default(),
+        None => args
+            .scenario
+            .parent()
+            .map(ToOwned::to_owned)
+            .unwrap_or_default(),
     };
     let scenario = crate::scenario::load(&dir, &args.scenario).map_err(|e| e.to_string())?;
     Ok(scenario.fake)
@@ -69,7 +73,10 @@ async fn serve_ws(script: Arc<FakeScript>, args: &FakeServerArgs) -> ExitCode {
                 return ExitCode::from(2);
             }
             Err(e) => {
-                eprintln!("cas fake_server: cannot read token file {}: {e}", path.display());
+                eprintln!(
+                    "cas fake_server: cannot read token file {}: {e}",
+                    path.display()
+                );
                 return ExitCode::from(2);
             }
         },
@@ -81,7 +88,10 @@ async fn serve_ws(script: Arc<FakeScript>, args: &FakeServerArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    eprintln!("cas fake app-server (WebSockets)\n  listening on: {}", server.url());
+    eprintln!(
+        "cas fake app-server (WebSockets)\n  listening on: {}",
+        server.url()
+    );
     server.run_until_stopped().await;
     ExitCode::SUCCESS
 }

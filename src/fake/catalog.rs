@@ -65,11 +65,15 @@ impl Catalog {
     fn parse(text: &str) -> Result<Catalog, serde_json::Error> {
         let index: IndexFile = serde_json::from_str(text)?;
         let mut catalog = Catalog::empty();
-        let legacy = index.ts_only.client_requests.into_iter().map(|method| IndexEntry {
-            method,
-            params_required: true,
-            experimental: false,
-        });
+        let legacy = index
+            .ts_only
+            .client_requests
+            .into_iter()
+            .map(|method| IndexEntry {
+                method,
+                params_required: true,
+                experimental: false,
+            });
         for entry in index.client_requests.into_iter().chain(legacy) {
             let info = MethodInfo {
                 experimental: entry.experimental,
@@ -105,9 +109,14 @@ mod tests {
         let c = Catalog::get();
         assert_eq!(c.ordered.len(), 187);
         assert_eq!(c.lookup("initialize").map(|m| m.experimental), Some(false));
-        assert_eq!(c.lookup("collaborationMode/list").map(|m| m.experimental), Some(true));
+        assert_eq!(
+            c.lookup("collaborationMode/list").map(|m| m.experimental),
+            Some(true)
+        );
         assert!(c.lookup("does/notExist").is_none());
         let msg = c.unknown_method_message("no/such");
-        assert!(msg.starts_with("Invalid request: unknown variant `no/such`, expected one of `initialize`, "));
+        assert!(msg.starts_with(
+            "Invalid request: unknown variant `no/such`, expected one of `initialize`, "
+        ));
     }
 }

@@ -57,7 +57,11 @@ pub async fn serve(connection: Connection, script: Arc<FakeScript>) -> ServeEnd 
                 if script.has(Fault::NeverAnswer) {
                     continue;
                 }
-                if handle_request(&out, &script, &mut state, id, &method, params).await == Some(ServeEnd::Crash) {
+                if handle_request(&out, &script, &mut state, id, &method, params).await
+                    == Some(ServeEnd::Crash)
+                {
+                    // A crash writes nothing more: whatever is queued is lost, as in a real one.
+                    inbound.abort();
                     return ServeEnd::Crash;
                 }
             }
@@ -67,7 +71,9 @@ pub async fn serve(connection: Connection, script: Arc<FakeScript>) -> ServeEnd 
             Inbound::Message(Message::Error { id, error }) => {
                 echo_answer(&out, id, json!({"error": error.to_value()}));
             }
-            Inbound::Message(Message::Notification { .. }) if script.has(Fault::AnswerNotifications) => {
+            Inbound::Message(Message::Notification { .. })
+                if script.has(Fault::AnswerNotifications) =>
+            {
                 let _ = out.send_text(r#"{"id":null,"result":{}}"#.to_owned());
             }
             // Notifications (`initialized`) and undecodable lines get no answer, as with codex.
@@ -75,6 +81,8 @@ pub async fn serve(connection: Connection, script: Arc<FakeScript>) -> ServeEnd 
             Inbound::Closed(_) => break,
         }
     }
+    drop(out);
+    inbound.close(std::time::Duration::from_secs(2)).await;
     ServeEnd::PeerClosed
 }
 
@@ -128,7 +136,10 @@ async fn handle_request(
         let reply = if script.has(Fault::AcceptUnknownMethods) {
             Ok(json!({}))
         } else {
-            Err(RpcError::new(-32603, format!("cas fake server: no scripted answer for {method}")))
+            Err(RpcError::new(
+                -32603,
+                format!("cas fake server: no scripted answer for {method}"),
+            ))
         };
         send_reply(out, id, reply);
         return None;
@@ -144,17 +155,34 @@ fn initialize(
     params: &Value,
 ) -> Option<ServeEnd> {
     if state.initialized && !script.has(Fault::AcceptSecondInitialize) {
-        send_reply(out, id, Err(RpcError::new(INVALID_REQUEST, "Already initialized")));
+        send_reply(
+            out,
+            id,
+            Err(RpcError::new(INVALID_REQUEST, "Already initialized")),
+        );
         return None;
     }
     let client = &params["clientInfo"];
     let (Some(name), Some(version)) = (client["name"].as_str(), client["version"].as_str()) else {
-        let field = if client.is_null() { "clientInfo" } else { "version" };
-        send_reply(out, id, Err(RpcError::new(INVALID_REQUEST, format!("Invalid request: missing field `{field}`"))));
+        let field = if client.is_null() {
+            "clientInfo"
+        } else {
+            "version"
+        };
+        send_reply(
+            out,
+            id,
+            Err(RpcError::new(
+                INVALID_REQUEST,
+                format!("Invalid request: missing field `{field}`"),
+            )),
+        );
         return None;
     };
     if !state.initialized {
-        state.experimental = params["capabilities"]["experimentalApi"].as_bool().unwrap_or(false);
+        state.experimental = params["capabilities"]["experimentalApi"]
+            .as_bool()
+            .unwrap_or(false);
     }
     state.initialized = true;
     let mut result = json!({
@@ -173,17 +201,30 @@ fn initialize(
     None
 }
 
-fn pick_rule(script: &FakeScript, state: &mut FakeState, method: &str, params: &Value) -> Option<usize> {
+fn pick_rule(
+    script: &FakeScript,
+    state: &mut FakeState,
+    method: &str,
+    params: &Value,
+) -> Option<usize> {
     let index = script.rules.iter().enumerate().position(|(i, rule)| {
         rule.method == method
             && rule.times.is_none_or(|t| state.uses[i] < t)
-            && rule.when_params.as_ref().is_none_or(|want| is_subset(want, params))
+            && rule
+                .when_params
+                .as_ref()
+                .is_none_or(|want| is_subset(want, params))
     })?;
     state.uses[index] += 1;
     Some(index)
 }
 
-async fn answer_by_rule(out: &Outbound, rule: &Rule, state: &mut FakeState, id: RequestId) -> Option<ServeEnd> {
+async fn answer_by_rule(
+    out: &Outbound,
+    rule: &Rule,
+    state: &mut FakeState,
+    id: RequestId,
+) -> Option<ServeEnd> {
     if let Some(delay) = rule.delay {
         tokio::time::sleep(delay).await;
     }
@@ -192,8 +233,14 @@ async fn answer_by_rule(out: &Outbound, rule: &Rule, state: &mut FakeState, id: 
         Some(Action::Hang) => {}
         None => {
             let reply = match (&rule.result, &rule.error) {
-                (_, Some(error)) => Err(serde_json::from_value(error.clone())
-                    .unwrap_or_else(|_| RpcError::new(-32603, format!("cas fake server: bad scripted error {error}")))),
+                (_, Some(error)) => {
+                    Err(serde_json::from_value(error.clone()).unwrap_or_else(|_| {
+                        RpcError::new(
+                            -32603,
+                            format!("cas fake server: bad scripted error {error}"),
+                        )
+                    }))
+                }
                 (Some(result), None) => Ok(result.clone()),
                 (None, None) => Ok(json!({})),
             };

@@ -149,6 +149,9 @@ mod tests {
         assert!(script.has(Fault::NeverAnswer));
         assert_eq!(script.rules[0].delay, Some(Duration::from_millis(20)));
         let bad = toml::from_str::<FakeScript>("[[rules]]\nmethod = \"x\"\nreslt = 1\n");
-        assert!(bad.unwrap_err().to_string().contains("unknown field `reslt`"));
+        assert!(bad
+            .unwrap_err()
+            .to_string()
+            .contains("unknown field `reslt`"));
     }
 }

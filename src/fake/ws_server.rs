@@ -22,13 +22,20 @@ pub struct FakeWsServer {
 
 impl FakeWsServer {
     /// Starts listening on a free loopback port.
-    pub async fn start(script: Arc<FakeScript>, token: Option<String>) -> Result<FakeWsServer, TransportError> {
+    pub async fn start(
+        script: Arc<FakeScript>,
+        token: Option<String>,
+    ) -> Result<FakeWsServer, TransportError> {
         let io = |what: &str| {
             let what = what.to_owned();
             move |source| TransportError::Io { what, source }
         };
-        let listener = TcpListener::bind("127.0.0.1:0").await.map_err(io("binding 127.0.0.1:0"))?;
-        let addr = listener.local_addr().map_err(io("reading the bound address"))?;
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(io("binding 127.0.0.1:0"))?;
+        let addr = listener
+            .local_addr()
+            .map_err(io("reading the bound address"))?;
         let task = tokio::spawn(accept_loop(listener, script, token));
         Ok(FakeWsServer {
             url: format!("ws://{addr}"),

@@ -28,7 +28,14 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 pub async fn run(scenario: &Scenario, target: TargetName, env: &TargetEnv) -> Verdict {
     let launched = match target::launch(target, scenario, env).await {
         Ok(launched) => launched,
-        Err(e) => return Verdict::error(&scenario.name, target.as_str(), launch_code(&e), e.to_string()),
+        Err(e) => {
+            return Verdict::error(
+                &scenario.name,
+                target.as_str(),
+                launch_code(&e),
+                e.to_string(),
+            )
+        }
     };
     let session = Session::start(launched.connection, Arc::new(QueueServerRequests));
     let mut run = Run {
@@ -40,7 +47,9 @@ pub async fn run(scenario: &Scenario, target: TargetName, env: &TargetEnv) -> Ve
     };
     run.steps(scenario).await;
     run.wrap_up();
-    let Run { records, failures, .. } = run;
+    let Run {
+        records, failures, ..
+    } = run;
     let mut verdict = Verdict::new(&scenario.name, target.as_str(), records, failures);
     verdict.diagnostics = session
         .child()
@@ -57,7 +66,9 @@ pub async fn run(scenario: &Scenario, target: TargetName, env: &TargetEnv) -> Ve
 
 fn launch_code(error: &LaunchError) -> &'static str {
     match error {
-        LaunchError::CodexNotFound { .. } | LaunchError::CodexNotExecutable { .. } => "codex_not_found",
+        LaunchError::CodexNotFound { .. } | LaunchError::CodexNotExecutable { .. } => {
+            "codex_not_found"
+        }
         _ => "launch_failed",
     }
 }
@@ -78,11 +89,17 @@ struct Outcome {
 
 impl Outcome {
     fn ok(observed: Option<Value>) -> Outcome {
-        Outcome { observed, failures: Vec::new() }
+        Outcome {
+            observed,
+            failures: Vec::new(),
+        }
     }
 
     fn failed(code: &'static str, message: String) -> Outcome {
-        Outcome { observed: None, failures: vec![(code, message)] }
+        Outcome {
+            observed: None,
+            failures: vec![(code, message)],
+        }
     }
 }
 
@@ -97,7 +114,10 @@ impl Run<'_> {
             match tokio::time::timeout_at(deadline, self.step(step)).await {
                 Ok(outcome) => self.finish(step, outcome),
                 Err(_) => {
-                    let message = format!("the scenario deadline of {:?} passed during this step", scenario.deadline);
+                    let message = format!(
+                        "the scenario deadline of {:?} passed during this step",
+                        scenario.deadline
+                    );
                     self.finish(step, Outcome::failed("scenario_deadline", message));
                     for rest in &scenario.steps[i + 1..] {
                         self.record(rest, StepStatus::NotRun, None);
@@ -109,10 +129,18 @@ impl Run<'_> {
     }
 
     fn finish(&mut self, step: &Step, outcome: Outcome) {
-        let status = if outcome.failures.is_empty() { StepStatus::Pass } else { StepStatus::Fail };
+        let status = if outcome.failures.is_empty() {
+            StepStatus::Pass
+        } else {
+            StepStatus::Fail
+        };
         for (code, message) in outcome.failures {
             self.lost |= code == "connection_closed";
-            self.failures.push(Failure { step: Some(step.name.clone()), code: code.into(), message });
+            self.failures.push(Failure {
+                step: Some(step.name.clone()),
+                code: code.into(),
+                message,
+            });
         }
         self.record(step, status, outcome.observed);
     }
@@ -139,7 +167,9 @@ impl Run<'_> {
             }
             StepKind::AwaitNotification(a) => self.await_notification(a, step.timeout).await,
             StepKind::AwaitRequest(a) => self.await_request(a, step.timeout).await,
-            StepKind::ExpectSilence { window, method } => self.silence(*window, method.as_deref()).await,
+            StepKind::ExpectSilence { window, method } => {
+                self.silence(*window, method.as_deref()).await
+            }
         }
     }
 
@@ -157,22 +187,35 @@ impl Run<'_> {
         match reply {
             Ok(result) if wants_error => Outcome {
                 observed: Some(json!({"result": type_tag(&result)})),
-                failures: vec![("unexpected_result", format!("expected an error, got result {}", brief(&result)))],
+                failures: vec![(
+                    "unexpected_result",
+                    format!("expected an error, got result {}", brief(&result)),
+                )],
             },
             Ok(result) => {
-                let want = r.expect_result.as_ref().map(|w| substitute(w, &self.captures));
-                let observed = want.as_ref().map_or_else(|| type_tag(&result), |w| project(w, &result));
+                let want = r
+                    .expect_result
+                    .as_ref()
+                    .map(|w| substitute(w, &self.captures));
+                let observed = want
+                    .as_ref()
+                    .map_or_else(|| type_tag(&result), |w| project(w, &result));
                 let mut outcome = Outcome::ok(Some(json!({"result": observed})));
                 if let Some(want) = want {
                     if let Err(m) = matches(&want, &result, &mut self.captures) {
-                        outcome.failures.push(("result_mismatch", format!("result {m}")));
+                        outcome
+                            .failures
+                            .push(("result_mismatch", format!("result {m}")));
                     }
                 }
                 outcome
             }
             Err(error) if !wants_error => Outcome {
                 observed: Some(json!({"error": {"code": error.code}})),
-                failures: vec![("unexpected_error", format!("expected a result, got error {error}"))],
+                failures: vec![(
+                    "unexpected_error",
+                    format!("expected a result, got error {error}"),
+                )],
             },
             Err(error) => self.check_error(r, &error),
         }
@@ -180,19 +223,29 @@ impl Run<'_> {
 
     fn check_error(&mut self, r: &RequestStep, error: &RpcError) -> Outcome {
         let actual = error.to_value();
-        let want = r.expect_error.as_ref().map(|w| substitute(w, &self.captures));
-        let mut observed = want.as_ref().map_or_else(|| json!({"code": error.code}), |w| project(w, &actual));
+        let want = r
+            .expect_error
+            .as_ref()
+            .map(|w| substitute(w, &self.captures));
+        let mut observed = want
+            .as_ref()
+            .map_or_else(|| json!({"code": error.code}), |w| project(w, &actual));
         let mut outcome = Outcome::ok(None);
         if let Some(want) = &want {
             if let Err(m) = matches(want, &actual, &mut self.captures) {
-                outcome.failures.push(("error_mismatch", format!("error {m}")));
+                outcome
+                    .failures
+                    .push(("error_mismatch", format!("error {m}")));
             }
         }
         if let Some(needle) = &r.expect_error_message_contains {
             if error.message.contains(needle.as_str()) {
                 observed["messageContains"] = json!(needle);
             } else {
-                let message = format!("error message {:?} does not contain {needle:?}", brief_str(&error.message));
+                let message = format!(
+                    "error message {:?} does not contain {needle:?}",
+                    brief_str(&error.message)
+                );
                 outcome.failures.push(("error_mismatch", message));
             }
         }
@@ -200,13 +253,20 @@ impl Run<'_> {
         outcome
     }
 
-    async fn await_notification(&mut self, a: &AwaitNotificationStep, timeout: Duration) -> Outcome {
+    async fn await_notification(
+        &mut self,
+        a: &AwaitNotificationStep,
+        timeout: Duration,
+    ) -> Outcome {
         let want = a.params.as_ref().map(|p| substitute(p, &self.captures));
         let probe = self.captures.clone();
         let found = self
             .session
             .await_notification(&format!("a {} notification", a.method), timeout, |n| {
-                n.method == a.method && want.as_ref().is_none_or(|w| matches(w, &n.params, &mut probe.clone()).is_ok())
+                n.method == a.method
+                    && want
+                        .as_ref()
+                        .is_none_or(|w| matches(w, &n.params, &mut probe.clone()).is_ok())
             })
             .await;
         match found {
@@ -218,12 +278,25 @@ impl Run<'_> {
                 Outcome::ok(Some(json!({"method": n.method, "params": params})))
             }
             Err(SessionError::Timeout { .. }) => {
-                let seen: Vec<String> = self.session.buffered_notifications().into_iter().map(|n| n.method).collect();
+                let seen: Vec<String> = self
+                    .session
+                    .buffered_notifications()
+                    .into_iter()
+                    .map(|n| n.method)
+                    .collect();
                 let message = format!(
                     "no {} notification{} within {timeout:?} (unclaimed notifications: {})",
                     a.method,
-                    if want.is_some() { " with matching params" } else { "" },
-                    if seen.is_empty() { "none".to_owned() } else { seen.join(", ") }
+                    if want.is_some() {
+                        " with matching params"
+                    } else {
+                        ""
+                    },
+                    if seen.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        seen.join(", ")
+                    }
                 );
                 Outcome::failed("no_notification", message)
             }
@@ -237,13 +310,19 @@ impl Run<'_> {
         let found = self
             .session
             .await_server_request(&format!("a {} server request", a.method), timeout, |r| {
-                r.method == a.method && want.as_ref().is_none_or(|w| matches(w, &r.params, &mut probe.clone()).is_ok())
+                r.method == a.method
+                    && want
+                        .as_ref()
+                        .is_none_or(|w| matches(w, &r.params, &mut probe.clone()).is_ok())
             })
             .await;
         let request = match found {
             Ok(r) => r,
             Err(SessionError::Timeout { .. }) => {
-                return Outcome::failed("no_server_request", format!("no {} server request within {timeout:?}", a.method))
+                return Outcome::failed(
+                    "no_server_request",
+                    format!("no {} server request within {timeout:?}", a.method),
+                )
             }
             Err(e) => return session_failure(e),
         };
@@ -266,12 +345,18 @@ impl Run<'_> {
     async fn silence(&mut self, window: Duration, method: Option<&str>) -> Outcome {
         let arrived = self.session.collect_arrivals(window, method).await;
         if let Some(reason) = self.session.closed_reason() {
-            return Outcome::failed("connection_closed", format!("connection closed during the silence window: {reason}"));
+            return Outcome::failed(
+                "connection_closed",
+                format!("connection closed during the silence window: {reason}"),
+            );
         }
         if arrived.is_empty() {
             return Outcome::ok(None);
         }
-        let message = format!("expected silence for {window:?}, got: {}", arrived.join(", "));
+        let message = format!(
+            "expected silence for {window:?}, got: {}",
+            arrived.join(", ")
+        );
         Outcome::failed("silence_broken", message)
     }
 
@@ -279,11 +364,17 @@ impl Run<'_> {
     fn wrap_up(&mut self) {
         for request in self.session.take_unanswered() {
             let message = format!("cas has no answer for {} in this scenario", request.method);
-            let _ = self.session.respond(request.id.clone(), Err(RpcError::new(METHOD_NOT_FOUND, message)));
+            let _ = self.session.respond(
+                request.id.clone(),
+                Err(RpcError::new(METHOD_NOT_FOUND, message)),
+            );
             self.failures.push(Failure {
                 step: None,
                 code: "unanswered_server_request".into(),
-                message: format!("the server sent {} and no step answered it; cas refused it with -32601", request.method),
+                message: format!(
+                    "the server sent {} and no step answered it; cas refused it with -32601",
+                    request.method
+                ),
             });
         }
         for line in self.session.malformed() {

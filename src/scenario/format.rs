@@ -216,7 +216,11 @@ pub struct SilenceStep {
 }
 
 /// Parses a humantime duration field, naming the field in the error.
-pub fn parse_duration(field: &str, text: Option<&str>, default: Duration) -> Result<Duration, String> {
+pub fn parse_duration(
+    field: &str,
+    text: Option<&str>,
+    default: Duration,
+) -> Result<Duration, String> {
     match text {
         None => Ok(default),
         Some(t) => humantime::parse_duration(t).map_err(|e| format!("{field} = {t:?}: {e}")),

@@ -162,23 +162,42 @@ pub fn load(dir: &Path, path: &Path) -> Result<Scenario, ScenarioError> {
     let (spec_steps, step_timeout_text, default_targets) = match &file.negative_twin_of {
         Some(original) => {
             if !file.steps.is_empty() {
-                return Err(invalid("a negative twin reuses its original's steps and has none of its own".into()));
+                return Err(invalid(
+                    "a negative twin reuses its original's steps and has none of its own".into(),
+                ));
             }
             let original_file = read_file(&find(dir, original)?)?;
             if original_file.negative_twin_of.is_some() {
-                return Err(invalid(format!("{original} is itself a twin; name the original scenario")));
+                return Err(invalid(format!(
+                    "{original} is itself a twin; name the original scenario"
+                )));
             }
             let timeout = file.step_timeout.clone().or(original_file.step_timeout);
             fake = twin_script(original_file.fake, fake);
-            (original_file.steps, timeout, vec![TargetName::FakeStdio, TargetName::FakeWs])
+            (
+                original_file.steps,
+                timeout,
+                vec![TargetName::FakeStdio, TargetName::FakeWs],
+            )
         }
-        None => (file.steps.clone(), file.step_timeout.clone(), TargetName::ALL.to_vec()),
+        None => (
+            file.steps.clone(),
+            file.step_timeout.clone(),
+            TargetName::ALL.to_vec(),
+        ),
     };
-    let step_timeout = parse_duration("step_timeout", step_timeout_text.as_deref(), DEFAULT_STEP_TIMEOUT)
-        .map_err(&invalid)?;
-    let deadline = parse_duration("deadline", file.deadline.as_deref(), DEFAULT_DEADLINE).map_err(&invalid)?;
+    let step_timeout = parse_duration(
+        "step_timeout",
+        step_timeout_text.as_deref(),
+        DEFAULT_STEP_TIMEOUT,
+    )
+    .map_err(&invalid)?;
+    let deadline =
+        parse_duration("deadline", file.deadline.as_deref(), DEFAULT_DEADLINE).map_err(&invalid)?;
     if spec_steps.is_empty() {
-        return Err(invalid("a scenario needs at least one [[steps]] entry".into()));
+        return Err(invalid(
+            "a scenario needs at least one [[steps]] entry".into(),
+        ));
     }
     let steps = spec_steps
         .into_iter()
@@ -227,8 +246,12 @@ fn check_expectations(file: &ScenarioFile, targets: &[TargetName]) -> Result<(),
         return Err("targets is empty".into());
     }
     match (file.expect_status, &file.expect_failure) {
-        (ExpectStatus::Fail, None) => return Err("expect_status = \"fail\" needs expect_failure = { code = … }".into()),
-        (ExpectStatus::Pass, Some(_)) => return Err("expect_failure is only for expect_status = \"fail\"".into()),
+        (ExpectStatus::Fail, None) => {
+            return Err("expect_status = \"fail\" needs expect_failure = { code = … }".into())
+        }
+        (ExpectStatus::Pass, Some(_)) => {
+            return Err("expect_failure is only for expect_status = \"fail\"".into())
+        }
         _ => {}
     }
     if file.negative_twin_of.is_some() {
@@ -236,18 +259,30 @@ fn check_expectations(file: &ScenarioFile, targets: &[TargetName]) -> Result<(),
             return Err("a negative twin must have expect_status = \"fail\"".into());
         }
         if let Some(t) = targets.iter().find(|t| t.is_codex()) {
-            return Err(format!("a negative twin breaks a rule with the fake script; it cannot run on {t}"));
+            return Err(format!(
+                "a negative twin breaks a rule with the fake script; it cannot run on {t}"
+            ));
         }
     }
     Ok(())
 }
 
 fn check_step(index: usize, spec: StepSpec, default_timeout: Duration) -> Result<Step, String> {
-    let at = |msg: String| format!("step {} ({}): {msg}", index + 1, spec.name.as_deref().unwrap_or("unnamed"));
+    let at = |msg: String| {
+        format!(
+            "step {} ({}): {msg}",
+            index + 1,
+            spec.name.as_deref().unwrap_or("unnamed")
+        )
+    };
     let mut kinds: Vec<StepKind> = Vec::new();
     if let Some(r) = spec.request.clone() {
-        if r.expect_result.is_some() && (r.expect_error.is_some() || r.expect_error_message_contains.is_some()) {
-            return Err(at("expect_result and expect_error exclude each other".into()));
+        if r.expect_result.is_some()
+            && (r.expect_error.is_some() || r.expect_error_message_contains.is_some())
+        {
+            return Err(at(
+                "expect_result and expect_error exclude each other".into()
+            ));
         }
         if r.omit_params && r.params.is_some() {
             return Err(at("omit_params and params exclude each other".into()));
@@ -262,16 +297,21 @@ fn check_step(index: usize, spec: StepSpec, default_timeout: Duration) -> Result
     }
     if let Some(a) = spec.await_request.clone() {
         if a.answer_result.is_some() == a.answer_error.is_some() {
-            return Err(at("await_request needs exactly one of answer_result or answer_error".into()));
+            return Err(at(
+                "await_request needs exactly one of answer_result or answer_error".into(),
+            ));
         }
         if let Some(e) = &a.answer_error {
-            check_error_object(e).map_err(|m| at(m))?;
+            check_error_object(e).map_err(&at)?;
         }
         kinds.push(StepKind::AwaitRequest(a));
     }
     if let Some(s) = spec.expect_silence.clone() {
-        let window = parse_duration("window", Some(&s.window), Duration::ZERO).map_err(|m| at(m))?;
-        kinds.push(StepKind::ExpectSilence { window, method: s.method });
+        let window = parse_duration("window", Some(&s.window), Duration::ZERO).map_err(&at)?;
+        kinds.push(StepKind::ExpectSilence {
+            window,
+            method: s.method,
+        });
     }
     if kinds.len() != 1 {
         return Err(at(format!(
@@ -280,20 +320,28 @@ fn check_step(index: usize, spec: StepSpec, default_timeout: Duration) -> Result
         )));
     }
     let kind = kinds.remove(0);
-    let timeout = parse_duration("timeout", spec.timeout.as_deref(), default_timeout).map_err(|m| at(m))?;
+    let timeout =
+        parse_duration("timeout", spec.timeout.as_deref(), default_timeout).map_err(&at)?;
     let name = spec.name.unwrap_or_else(|| match kind.method() {
         Some(m) => format!("{} {m}", kind.as_str()),
         None => kind.as_str().to_owned(),
     });
-    Ok(Step { name, timeout, kind })
+    Ok(Step {
+        name,
+        timeout,
+        kind,
+    })
 }
 
 fn check_error_object(e: &Value) -> Result<(), String> {
-    let ok = e.get("code").is_some_and(Value::is_i64) && e.get("message").is_some_and(Value::is_string);
+    let ok =
+        e.get("code").is_some_and(Value::is_i64) && e.get("message").is_some_and(Value::is_string);
     if ok {
         Ok(())
     } else {
-        Err(format!("answer_error must be {{ code = <integer>, message = <string> }}, got {e}"))
+        Err(format!(
+            "answer_error must be {{ code = <integer>, message = <string> }}, got {e}"
+        ))
     }
 }
 

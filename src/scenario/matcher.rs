@@ -20,18 +20,26 @@ const CAPTURE: &str = "$capture:";
 pub struct Mismatch {
     /// A JSON pointer-like path, e.g. `/result/thread/id`.
     pub path: String,
-    /// What was expected there.
-    pub expected: Value,
-    /// What was there (`null` when the key was missing).
-    pub actual: Option<Value>,
+    /// What was expected there, as JSON text.
+    pub expected: String,
+    /// What was there, as JSON text (`None` when the key was missing).
+    pub actual: Option<String>,
 }
 
 impl std::fmt::Display for Mismatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let path = if self.path.is_empty() { "/" } else { &self.path };
+        let path = if self.path.is_empty() {
+            "/"
+        } else {
+            &self.path
+        };
         match &self.actual {
             Some(actual) => write!(f, "at {path}: expected {}, got {actual}", self.expected),
-            None => write!(f, "at {path}: expected {}, got nothing (missing)", self.expected),
+            None => write!(
+                f,
+                "at {path}: expected {}, got nothing (missing)",
+                self.expected
+            ),
         }
     }
 }
@@ -45,7 +53,9 @@ pub fn is_subset(expected: &Value, actual: &Value) -> bool {
 pub fn substitute(value: &Value, captures: &Captures) -> Value {
     match value {
         Value::String(s) => substitute_str(s, captures),
-        Value::Array(items) => Value::Array(items.iter().map(|v| substitute(v, captures)).collect()),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| substitute(v, captures)).collect())
+        }
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(k, v)| (k.clone(), substitute(v, captures)))
@@ -77,11 +87,16 @@ pub fn matches(expected: &Value, actual: &Value, captures: &mut Captures) -> Res
     match_at(expected, Some(actual), "", captures)
 }
 
-fn match_at(expected: &Value, actual: Option<&Value>, path: &str, captures: &mut Captures) -> Result<(), Mismatch> {
+fn match_at(
+    expected: &Value,
+    actual: Option<&Value>,
+    path: &str,
+    captures: &mut Captures,
+) -> Result<(), Mismatch> {
     let mismatch = || Mismatch {
         path: path.to_owned(),
-        expected: expected.clone(),
-        actual: actual.cloned(),
+        expected: expected.to_string(),
+        actual: actual.map(Value::to_string),
     };
     let Some(actual) = actual else {
         return Err(mismatch());
@@ -171,13 +186,27 @@ mod tests {
             (json!({"a": 1}), json!({"a": 1.0, "b": 2}), None),
             (json!({"a": "$any"}), json!({"a": null}), None),
             (json!({"a": "$any"}), json!({}), Some("/a")),
-            (json!({"a": {"b": [1, 2]}}), json!({"a": {"b": [1, 2]}}), None),
-            (json!({"a": {"b": [1, 2]}}), json!({"a": {"b": [1]}}), Some("/a/b")),
-            (json!({"a": [{"x": 1}]}), json!({"a": [{"x": 2}]}), Some("/a/0/x")),
+            (
+                json!({"a": {"b": [1, 2]}}),
+                json!({"a": {"b": [1, 2]}}),
+                None,
+            ),
+            (
+                json!({"a": {"b": [1, 2]}}),
+                json!({"a": {"b": [1]}}),
+                Some("/a/b"),
+            ),
+            (
+                json!({"a": [{"x": 1}]}),
+                json!({"a": [{"x": 2}]}),
+                Some("/a/0/x"),
+            ),
             (json!("s"), json!(1), Some("")),
         ];
         for (want, have, bad_path) in cases {
-            let got = matches(&want, &have, &mut Captures::new()).err().map(|m| m.path);
+            let got = matches(&want, &have, &mut Captures::new())
+                .err()
+                .map(|m| m.path);
             assert_eq!(got.as_deref(), bad_path, "{want} vs {have}");
         }
     }
@@ -185,9 +214,20 @@ mod tests {
     #[test]
     fn captures_and_substitutes() {
         let mut caps = Captures::new();
-        matches(&json!({"thread": {"id": "$capture:tid"}}), &json!({"thread": {"id": "t-1"}}), &mut caps).unwrap();
-        let params = substitute(&json!({"threadId": "${tid}", "note": "on ${tid}", "n": "${nope}"}), &caps);
-        assert_eq!(params, json!({"threadId": "t-1", "note": "on t-1", "n": "${nope}"}));
+        matches(
+            &json!({"thread": {"id": "$capture:tid"}}),
+            &json!({"thread": {"id": "t-1"}}),
+            &mut caps,
+        )
+        .unwrap();
+        let params = substitute(
+            &json!({"threadId": "${tid}", "note": "on ${tid}", "n": "${nope}"}),
+            &caps,
+        );
+        assert_eq!(
+            params,
+            json!({"threadId": "t-1", "note": "on t-1", "n": "${nope}"})
+        );
     }
 
     #[test]

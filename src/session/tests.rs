@@ -11,7 +11,10 @@ struct RefuseAll;
 
 impl ServerRequestHandler for RefuseAll {
     fn answer(&self, request: &ServerRequest) -> Option<Reply> {
-        Some(Err(RpcError::new(-32601, format!("no policy for {}", request.method))))
+        Some(Err(RpcError::new(
+            -32601,
+            format!("no policy for {}", request.method),
+        )))
     }
 }
 
@@ -41,10 +44,16 @@ async fn correlates_out_of_order_responses_by_id() {
         other => panic!("not a request: {other:?}"),
     };
     server
-        .send(&Message::Response { id: id_of(&second), result: json!("B") })
+        .send(&Message::Response {
+            id: id_of(&second),
+            result: json!("B"),
+        })
         .unwrap();
     server
-        .send(&Message::Error { id: id_of(&first), error: RpcError::new(-32600, "no") })
+        .send(&Message::Error {
+            id: id_of(&first),
+            error: RpcError::new(-32600, "no"),
+        })
         .unwrap();
     assert_eq!(b.await.unwrap().unwrap(), Ok(json!("B")));
     assert_eq!(a.await.unwrap().unwrap(), Err(RpcError::new(-32600, "no")));
@@ -54,7 +63,10 @@ async fn correlates_out_of_order_responses_by_id() {
 async fn a_request_without_response_times_out() {
     let (client, _server) = memory::pair();
     let session = Session::start(client, Arc::new(QueueServerRequests));
-    let err = session.request("thread/list", Some(json!({})), SHORT).await.unwrap_err();
+    let err = session
+        .request("thread/list", Some(json!({})), SHORT)
+        .await
+        .unwrap_err();
     assert_eq!(err.to_string(), "no response to thread/list within 200ms");
 }
 
@@ -72,7 +84,10 @@ async fn a_closed_connection_wakes_every_waiter_with_the_reason() {
         reply.unwrap_err().to_string(),
         "connection closed while waiting for x: peer dropped"
     );
-    let err = session.await_notification("turn/completed", SHORT, |_| true).await.unwrap_err();
+    let err = session
+        .await_notification("turn/completed", SHORT, |_| true)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("peer dropped"), "{err}");
 }
 
@@ -81,19 +96,31 @@ async fn server_requests_are_answered_before_reading_on_or_queued() {
     let (client, mut server) = memory::pair();
     let session = Session::start(client, Arc::new(RefuseAll));
     server
-        .send(&Message::request(RequestId::Int(0), "item/unknown", Some(json!({}))))
+        .send(&Message::request(
+            RequestId::Int(0),
+            "item/unknown",
+            Some(json!({})),
+        ))
         .unwrap();
     let answer = next_message(&mut server).await;
     assert_eq!(
         answer,
-        Message::Error { id: RequestId::Int(0), error: RpcError::new(-32601, "no policy for item/unknown") }
+        Message::Error {
+            id: RequestId::Int(0),
+            error: RpcError::new(-32601, "no policy for item/unknown")
+        }
     );
     assert_eq!(session.answered().len(), 1);
 
     let (client, server) = memory::pair();
     let session = Session::start(client, Arc::new(QueueServerRequests));
-    server.send(&Message::request(RequestId::Int(0), "ask", None)).unwrap();
-    let req = session.await_server_request("ask", SHORT, |r| r.method == "ask").await.unwrap();
+    server
+        .send(&Message::request(RequestId::Int(0), "ask", None))
+        .unwrap();
+    let req = session
+        .await_server_request("ask", SHORT, |r| r.method == "ask")
+        .await
+        .unwrap();
     assert_eq!(req.id, RequestId::Int(0));
     assert!(session.take_unanswered().is_empty());
 }
@@ -103,15 +130,23 @@ async fn notifications_are_buffered_and_taken_by_match() {
     let (client, server) = memory::pair();
     let session = Session::start(client, Arc::new(QueueServerRequests));
     for method in ["configWarning", "remoteControl/status/changed"] {
-        server.send(&Message::notification(method, Some(json!({})))).unwrap();
+        server
+            .send(&Message::notification(method, Some(json!({}))))
+            .unwrap();
     }
     server.send_text("{not json".into()).unwrap();
     let got = session
-        .await_notification("remoteControl", SHORT, |n| n.method.starts_with("remoteControl"))
+        .await_notification("remoteControl", SHORT, |n| {
+            n.method.starts_with("remoteControl")
+        })
         .await
         .unwrap();
     assert_eq!(got.seq, 1);
-    let left: Vec<_> = session.buffered_notifications().into_iter().map(|n| n.method).collect();
+    let left: Vec<_> = session
+        .buffered_notifications()
+        .into_iter()
+        .map(|n| n.method)
+        .collect();
     assert_eq!(left, vec!["configWarning".to_owned()]);
     assert_eq!(session.malformed().len(), 1);
 }
@@ -136,8 +171,14 @@ async fn initialize_is_sent_exactly_once() {
     assert_eq!(method, "initialize");
     let result = json!({"userAgent":"x/0.169.0 (y)","codexHome":"/h","platformFamily":"unix","platformOs":"linux"});
     server.send(&Message::Response { id, result }).unwrap();
-    assert_eq!(init.await.unwrap().unwrap().server_version(), Some("0.169.0"));
-    assert_eq!(next_message(&mut server).await, Message::notification("initialized", None));
+    assert_eq!(
+        init.await.unwrap().unwrap().server_version(),
+        Some("0.169.0")
+    );
+    assert_eq!(
+        next_message(&mut server).await,
+        Message::notification("initialized", None)
+    );
     let again = session.initialize(&info, SHORT).await.unwrap_err();
     assert!(matches!(again, SessionError::AlreadyInitialized));
 }

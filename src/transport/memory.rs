@@ -16,8 +16,8 @@ pub fn pair() -> (Connection, Connection) {
     let to_server = tokio::spawn(pump(client_to_server, server_in_tx));
     let to_client = tokio::spawn(pump(server_to_client, client_in_tx));
     (
-        Connection::new("memory:server", client_out, client_in, vec![to_client]),
-        Connection::new("memory:client", server_out, server_in, vec![to_server]),
+        Connection::new("memory:server", client_out, client_in, to_client, None),
+        Connection::new("memory:client", server_out, server_in, to_server, None),
     )
 }
 

@@ -6,10 +6,11 @@
 //! A connection owns what it runs on (a child process, I/O tasks): dropping it ends them.
 
 pub mod memory;
-pub mod stdio;
 pub mod stderr_tail;
+pub mod stdio;
 pub mod ws;
 
+use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -40,19 +41,21 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Assembles a connection from its channels and the tasks that serve them.
+    /// Assembles a connection from its channels and the tasks that serve them; the writer
+    /// task must end by itself once every sender of `outbound` is gone.
     pub(crate) fn new(
         label: impl Into<String>,
         outbound: mpsc::UnboundedSender<String>,
         inbound: mpsc::UnboundedReceiver<Inbound>,
-        tasks: Vec<JoinHandle<()>>,
+        reader: JoinHandle<()>,
+        writer: Option<JoinHandle<()>>,
     ) -> Connection {
         Connection {
             outbound,
             inbound,
             label: label.into(),
             child: None,
-            tasks: TaskSet(tasks),
+            tasks: TaskSet { reader, writer },
         }
     }
 
@@ -109,7 +112,7 @@ impl Connection {
                 inbound,
                 label,
                 child,
-                _tasks: tasks,
+                tasks,
             },
         )
     }
@@ -143,7 +146,7 @@ pub struct InboundStream {
     inbound: mpsc::UnboundedReceiver<Inbound>,
     label: String,
     child: Option<ChildProcess>,
-    _tasks: TaskSet,
+    tasks: TaskSet,
 }
 
 impl InboundStream {
@@ -161,15 +164,54 @@ impl InboundStream {
     pub fn child(&self) -> Option<&ChildProcess> {
         self.child.as_ref()
     }
+
+    /// Stops reading and writing at once, dropping whatever is still queued (a crash).
+    pub fn abort(mut self) {
+        self.tasks.reader.abort();
+        if let Some(writer) = self.tasks.writer.take() {
+            writer.abort();
+        }
+    }
+
+    /// Stops reading and waits up to `within` for everything already sent to be written.
+    /// Every [`Outbound`] clone must be dropped first, or this waits the whole `within`.
+    pub async fn close(mut self, within: Duration) {
+        self.tasks.reader.abort();
+        if let Some(writer) = self.tasks.writer.take() {
+            let abort = writer.abort_handle();
+            if tokio::time::timeout(within, writer).await.is_err() {
+                abort.abort();
+            }
+        }
+    }
 }
 
-/// The I/O tasks of a connection; dropping the set aborts them.
-struct TaskSet(Vec<JoinHandle<()>>);
+/// How long a dropped connection's writer may go on writing what was already sent.
+const WRITER_GRACE: Duration = Duration::from_secs(2);
+
+/// The I/O tasks of a connection. Dropping the set aborts the reader at once and gives the
+/// writer [`WRITER_GRACE`] to write what was already queued, so no sent message is lost.
+struct TaskSet {
+    reader: JoinHandle<()>,
+    writer: Option<JoinHandle<()>>,
+}
 
 impl Drop for TaskSet {
     fn drop(&mut self) {
-        for task in &self.0 {
-            task.abort();
+        self.reader.abort();
+        let Some(writer) = self.writer.take() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                let abort = writer.abort_handle();
+                runtime.spawn(async move {
+                    if tokio::time::timeout(WRITER_GRACE, writer).await.is_err() {
+                        abort.abort();
+                    }
+                });
+            }
+            Err(_) => writer.abort(),
         }
     }
 }

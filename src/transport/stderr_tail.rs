@@ -47,7 +47,9 @@ impl StderrTail {
     }
 
     fn lock(&self) -> MutexGuard<'_, Lines> {
-        self.lines.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.lines
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn push(&self, line: String) {
@@ -80,7 +82,11 @@ impl StderrTail {
     }
 
     /// Waits until a line yields `Some` from `find`, stderr ends, or the deadline passes.
-    pub async fn wait_for<T>(&self, deadline: Instant, find: impl Fn(&str) -> Option<T>) -> Option<T> {
+    pub async fn wait_for<T>(
+        &self,
+        deadline: Instant,
+        find: impl Fn(&str) -> Option<T>,
+    ) -> Option<T> {
         loop {
             let notified = self.changed.notified();
             tokio::pin!(notified);
@@ -133,11 +139,16 @@ mod tests {
         task.await.unwrap();
         let deadline = Instant::now() + Duration::from_secs(1);
         let port = tail
-            .wait_for(deadline, |l| l.trim().strip_prefix("listening on: ").map(str::to_owned))
+            .wait_for(deadline, |l| {
+                l.trim().strip_prefix("listening on: ").map(str::to_owned)
+            })
             .await;
         assert_eq!(port.as_deref(), Some("ws://127.0.0.1:9"));
         let t = tail.tail(2);
         assert!(t.starts_with("[249 earlier lines]\nline 249\n"), "{t}");
-        assert!(tail.wait_for(deadline, |l| (l == "never").then_some(())).await.is_none());
+        assert!(tail
+            .wait_for(deadline, |l| (l == "never").then_some(()))
+            .await
+            .is_none());
     }
 }

@@ -31,8 +31,14 @@ impl ChildProcess {
     pub fn spawn(
         mut command: Command,
         program: &str,
-    ) -> Result<(ChildProcess, tokio::process::ChildStdin, tokio::process::ChildStdout), TransportError>
-    {
+    ) -> Result<
+        (
+            ChildProcess,
+            tokio::process::ChildStdin,
+            tokio::process::ChildStdout,
+        ),
+        TransportError,
+    > {
         command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -124,7 +130,11 @@ pub fn spawn(command: Command, program: &str) -> Result<Connection, TransportErr
     let watched = process.clone();
     let on_eof = move || async move {
         let status = watched.exit_status_within(EXIT_STATUS_WAIT).await;
-        format!("{} closed its stdout ({})", watched.program, describe_exit(status))
+        format!(
+            "{} closed its stdout ({})",
+            watched.program,
+            describe_exit(status)
+        )
     };
     Ok(jsonl(format!("stdio:{program}"), stdout, stdin, on_eof).with_child(process))
 }
@@ -141,7 +151,7 @@ where
     let (in_tx, in_rx) = mpsc::unbounded_channel::<Inbound>();
     let reader_task = tokio::spawn(read_lines(reader, in_tx, on_eof));
     let writer_task = tokio::spawn(write_lines(writer, out_rx));
-    Connection::new(label, out_tx, in_rx, vec![reader_task, writer_task])
+    Connection::new(label, out_tx, in_rx, reader_task, Some(writer_task))
 }
 
 async fn read_lines<R, F, Fut>(reader: R, tx: mpsc::UnboundedSender<Inbound>, on_eof: F)
@@ -166,7 +176,10 @@ where
     let _ = tx.send(Inbound::Closed(reason));
 }
 
-async fn write_lines<W: AsyncWrite + Unpin>(mut writer: W, mut rx: mpsc::UnboundedReceiver<String>) {
+async fn write_lines<W: AsyncWrite + Unpin>(
+    mut writer: W,
+    mut rx: mpsc::UnboundedReceiver<String>,
+) {
     while let Some(mut text) = rx.recv().await {
         text.push('\n');
         if writer.write_all(text.as_bytes()).await.is_err() {

@@ -18,7 +18,11 @@ use super::{decode_inbound, Connection, Inbound};
 use crate::errors::{DecodeError, TransportError};
 
 /// Connects to `url`, presenting `token` as a bearer token when given, within `deadline`.
-pub async fn connect(url: &str, token: Option<&str>, deadline: Duration) -> Result<Connection, TransportError> {
+pub async fn connect(
+    url: &str,
+    token: Option<&str>,
+    deadline: Duration,
+) -> Result<Connection, TransportError> {
     let connect_err = |reason: String| TransportError::Connect {
         url: url.to_owned(),
         reason,
@@ -46,29 +50,48 @@ pub async fn connect(url: &str, token: Option<&str>, deadline: Duration) -> Resu
 }
 
 /// Accepts a websocket upgrade on `stream`, requiring `Authorization: Bearer <token>` if a token is set.
-pub async fn accept<S>(stream: S, token: Option<String>) -> Result<WebSocketStream<S>, TransportError>
+#[allow(clippy::result_large_err)] // the header callback's signature is tungstenite's
+pub async fn accept<S>(
+    stream: S,
+    token: Option<String>,
+) -> Result<WebSocketStream<S>, TransportError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let check = move |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
         if request.headers().contains_key("origin") {
-            return Err(refusal(StatusCode::FORBIDDEN, "origin header is not allowed"));
+            return Err(refusal(
+                StatusCode::FORBIDDEN,
+                "origin header is not allowed",
+            ));
         }
         let Some(expected) = token.as_deref() else {
             return Ok(response);
         };
         let Some(header) = request.headers().get("authorization") else {
-            return Err(refusal(StatusCode::UNAUTHORIZED, "missing websocket bearer token"));
+            return Err(refusal(
+                StatusCode::UNAUTHORIZED,
+                "missing websocket bearer token",
+            ));
         };
         let header = header.to_str().unwrap_or_default();
         let Some((scheme, presented)) = header.split_once(' ') else {
-            return Err(refusal(StatusCode::UNAUTHORIZED, "invalid authorization header"));
+            return Err(refusal(
+                StatusCode::UNAUTHORIZED,
+                "invalid authorization header",
+            ));
         };
         if !scheme.eq_ignore_ascii_case("bearer") {
-            return Err(refusal(StatusCode::UNAUTHORIZED, "invalid authorization header"));
+            return Err(refusal(
+                StatusCode::UNAUTHORIZED,
+                "invalid authorization header",
+            ));
         }
         if presented.trim() != expected {
-            return Err(refusal(StatusCode::UNAUTHORIZED, "invalid websocket bearer token"));
+            return Err(refusal(
+                StatusCode::UNAUTHORIZED,
+                "invalid websocket bearer token",
+            ));
         }
         Ok(response)
     };
@@ -106,7 +129,9 @@ where
                     }
                     Frame::Close(frame) => {
                         break match frame {
-                            Some(f) => format!("websocket closed by peer ({} {})", f.code, f.reason),
+                            Some(f) => {
+                                format!("websocket closed by peer ({} {})", f.code, f.reason)
+                            }
                             None => "websocket closed by peer".to_owned(),
                         }
                     }
@@ -130,7 +155,7 @@ where
         }
         let _ = sink.close().await;
     });
-    Connection::new(label, out_tx, in_rx, vec![reader, writer])
+    Connection::new(label, out_tx, in_rx, reader, Some(writer))
 }
 
 /// Turns a tungstenite error into one readable line, with the HTTP body of a refused upgrade.
@@ -143,7 +168,10 @@ fn describe_ws_error(error: tokio_tungstenite::tungstenite::Error) -> String {
                 .as_ref()
                 .map(|b| String::from_utf8_lossy(b).into_owned())
                 .unwrap_or_default();
-            format!("upgrade refused with HTTP {}: {body}", response.status().as_u16())
+            format!(
+                "upgrade refused with HTTP {}: {body}",
+                response.status().as_u16()
+            )
         }
         other => other.to_string(),
     }

@@ -31,7 +31,9 @@ fn loads_steps_names_and_defaults() {
     assert_eq!(s.steps[0].name, "list");
     assert_eq!(s.steps[0].timeout, Duration::from_secs(2));
     assert_eq!(s.steps[1].name, "expect_silence");
-    assert!(matches!(s.steps[1].kind, StepKind::ExpectSilence { window, .. } if window == Duration::from_millis(100)));
+    assert!(
+        matches!(s.steps[1].kind, StepKind::ExpectSilence { window, .. } if window == Duration::from_millis(100))
+    );
 }
 
 #[test]
