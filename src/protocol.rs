@@ -4,7 +4,7 @@
 //! value from a newer codex is data, not an error. Errors are classified by code *and* message,
 //! because codex uses `-32600` for almost everything.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::fmt;
 
 use crate::jsonrpc::RpcError;
@@ -89,6 +89,32 @@ impl ErrorClass {
 impl fmt::Display for ErrorClass {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// The client identity and capabilities sent in `initialize`.
+#[derive(Debug, Clone)]
+pub struct ClientInfo {
+    /// `clientInfo.name`; becomes the user-agent prefix and the thread originator.
+    pub name: String,
+    /// `clientInfo.version`.
+    pub version: String,
+    /// `capabilities.experimentalApi`.
+    pub experimental_api: bool,
+    /// `capabilities.optOutNotificationMethods`.
+    pub opt_out_notification_methods: Vec<String>,
+}
+
+impl ClientInfo {
+    /// The `initialize` params for this identity.
+    pub fn initialize_params(&self) -> Value {
+        json!({
+            "clientInfo": {"name": self.name, "title": null, "version": self.version},
+            "capabilities": {
+                "experimentalApi": self.experimental_api,
+                "optOutNotificationMethods": self.opt_out_notification_methods,
+            }
+        })
     }
 }
 

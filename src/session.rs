@@ -7,7 +7,7 @@
 //! at once or leaves the request queued for an explicit [`Session::respond`]. When input ends,
 //! every waiter wakes with the close reason. `initialize` is sent at most once per session.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -18,7 +18,7 @@ use tokio::time::Instant;
 
 use crate::errors::SessionError;
 use crate::jsonrpc::{Message, RequestId, RpcError};
-use crate::protocol::{self, ErrorClass, InitializeResult};
+use crate::protocol::{self, ClientInfo, ErrorClass, InitializeResult};
 use crate::transport::{ChildProcess, Connection, Inbound, InboundStream, Outbound};
 
 /// What a request got back: a result or the server's error.
@@ -69,32 +69,6 @@ pub struct QueueServerRequests;
 impl ServerRequestHandler for QueueServerRequests {
     fn answer(&self, _request: &ServerRequest) -> Option<Reply> {
         None
-    }
-}
-
-/// The client identity and capabilities sent in `initialize`.
-#[derive(Debug, Clone)]
-pub struct ClientInfo {
-    /// `clientInfo.name`; becomes the user-agent prefix and the thread originator.
-    pub name: String,
-    /// `clientInfo.version`.
-    pub version: String,
-    /// `capabilities.experimentalApi`.
-    pub experimental_api: bool,
-    /// `capabilities.optOutNotificationMethods`.
-    pub opt_out_notification_methods: Vec<String>,
-}
-
-impl ClientInfo {
-    /// The `initialize` params for this identity.
-    pub fn initialize_params(&self) -> Value {
-        json!({
-            "clientInfo": {"name": self.name, "title": null, "version": self.version},
-            "capabilities": {
-                "experimentalApi": self.experimental_api,
-                "optOutNotificationMethods": self.opt_out_notification_methods,
-            }
-        })
     }
 }
 

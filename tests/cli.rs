@@ -48,26 +48,25 @@ fn done() -> Outcome {
     Ok(Completion::Completed)
 }
 
-fn json_stdout(output: &std::process::Output) -> Result<serde_json::Value, Failed> {
-    serde_json::from_slice(&output.stdout)
+/// Runs cas with `args`, asserts the exit code, and parses stdout as one JSON document.
+fn run_json(args: &[&str], code: i32) -> Result<serde_json::Value, Failed> {
+    let out = cas().args(args).assert().code(code).get_output().clone();
+    serde_json::from_slice(&out.stdout)
         .map_err(|e| format!("stdout is not one JSON document: {e}").into())
 }
 
 fn pass_json() -> Outcome {
-    let out = cas()
-        .args([
+    let verdict = run_json(
+        &[
             "conformance",
             "--scenario",
             "handshake",
             "--target",
             "fake-ws",
             "--json",
-        ])
-        .assert()
-        .code(0)
-        .get_output()
-        .clone();
-    let verdict = json_stdout(&out)?;
+        ],
+        0,
+    )?;
     if verdict["status"] != "pass"
         || verdict["schemaVersion"] != 1
         || verdict["target"] != "fake-ws"
@@ -78,18 +77,15 @@ fn pass_json() -> Outcome {
 }
 
 fn fail_exits_1() -> Outcome {
-    let out = cas()
-        .args([
+    let verdict = run_json(
+        &[
             "conformance",
             "--scenario",
             "handshake_twin_serves_before_initialize",
             "--json",
-        ])
-        .assert()
-        .code(1)
-        .get_output()
-        .clone();
-    let verdict = json_stdout(&out)?;
+        ],
+        1,
+    )?;
     if verdict["failureCode"] != "unexpected_result" {
         return Err(format!("unexpected verdict: {verdict}").into());
     }
@@ -161,21 +157,19 @@ fn broken_file() -> Outcome {
 }
 
 fn missing_codex() -> Outcome {
-    let out = cas()
-        .args([
+    let verdict = run_json(
+        &[
             "conformance",
             "--scenario",
             "handshake",
             "--target",
             "codex-stdio",
             "--json",
-        ])
-        .args(["--codex-bin", "/nonexistent/codex"])
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
-    let verdict = json_stdout(&out)?;
+            "--codex-bin",
+            "/nonexistent/codex",
+        ],
+        2,
+    )?;
     let message = verdict["failures"][0]["message"]
         .as_str()
         .unwrap_or_default();
@@ -195,20 +189,17 @@ fn codex_ws_passes() -> Outcome {
         }
         return Ok(Completion::ignored_with("no codex found"));
     }
-    let out = cas()
-        .args([
+    let verdict = run_json(
+        &[
             "conformance",
             "--scenario",
             "handshake",
             "--target",
             "codex-ws",
             "--json",
-        ])
-        .assert()
-        .code(0)
-        .get_output()
-        .clone();
-    let verdict = json_stdout(&out)?;
+        ],
+        0,
+    )?;
     if verdict["status"] != "pass" {
         return Err(format!("unexpected verdict: {verdict}").into());
     }

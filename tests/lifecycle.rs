@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 use cas::hermetic::HermeticHome;
 use cas::launch::ServerSpec;
 use cas::mock_model::MockModel;
+use cas::protocol::ClientInfo;
 use cas::scenario::{self, TargetName};
-use cas::session::{ClientInfo, QueueServerRequests, Session};
+use cas::session::{QueueServerRequests, Session};
 
 type Outcome = Result<Completion, Failed>;
 

@@ -3,6 +3,7 @@
 use super::*;
 use crate::transport::memory;
 use pretty_assertions::assert_eq;
+use serde_json::json;
 
 const SHORT: Duration = Duration::from_millis(200);
 

@@ -33,11 +33,8 @@ pub enum Inbound {
 
 /// A bidirectional JSON-RPC connection over some transport.
 pub struct Connection {
-    outbound: mpsc::UnboundedSender<String>,
-    inbound: mpsc::UnboundedReceiver<Inbound>,
-    label: String,
-    child: Option<ChildProcess>,
-    tasks: TaskSet,
+    out: Outbound,
+    inbound: InboundStream,
 }
 
 impl Connection {
@@ -50,43 +47,45 @@ impl Connection {
         reader: JoinHandle<()>,
         writer: Option<JoinHandle<()>>,
     ) -> Connection {
+        let label = label.into();
         Connection {
-            outbound,
-            inbound,
-            label: label.into(),
-            child: None,
-            tasks: TaskSet { reader, writer },
+            out: Outbound {
+                outbound,
+                label: label.clone(),
+            },
+            inbound: InboundStream {
+                inbound,
+                label,
+                child: None,
+                tasks: TaskSet { reader, writer },
+            },
         }
     }
 
     /// Attaches the child process this connection talks to, so that the connection owns it.
     pub(crate) fn with_child(mut self, child: ChildProcess) -> Connection {
-        self.child = Some(child);
+        self.inbound.child = Some(child);
         self
     }
 
     /// A short description of the peer, e.g. `stdio:codex` or `ws://127.0.0.1:4000`.
     pub fn label(&self) -> &str {
-        &self.label
+        self.inbound.label()
     }
 
     /// The child process behind this connection, if cas started one.
     pub fn child(&self) -> Option<&ChildProcess> {
-        self.child.as_ref()
+        self.inbound.child()
     }
 
     /// Sends one message.
     pub fn send(&self, message: &Message) -> Result<(), TransportError> {
-        self.send_text(message.encode())
+        self.out.send(message)
     }
 
     /// Sends one line or frame of raw text, as is (for tests of malformed input).
     pub fn send_text(&self, text: String) -> Result<(), TransportError> {
-        self.outbound
-            .send(text)
-            .map_err(|_| TransportError::Closed {
-                reason: format!("{} is no longer writable", self.label),
-            })
+        self.out.send_text(text)
     }
 
     /// Receives the next inbound item; `None` only after [`Inbound::Closed`] was delivered.
@@ -96,25 +95,7 @@ impl Connection {
 
     /// Splits the connection into a sending half and a receiving half.
     pub fn split(self) -> (Outbound, InboundStream) {
-        let Connection {
-            outbound,
-            inbound,
-            label,
-            child,
-            tasks,
-        } = self;
-        (
-            Outbound {
-                outbound,
-                label: label.clone(),
-            },
-            InboundStream {
-                inbound,
-                label,
-                child,
-                tasks,
-            },
-        )
+        (self.out, self.inbound)
     }
 }
 

@@ -176,3 +176,49 @@ fn describe_ws_error(error: tokio_tungstenite::tungstenite::Error) -> String {
         other => other.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jsonrpc::{Message, RequestId};
+    use tokio::net::TcpListener;
+
+    /// A one-connection echo server that requires `token`.
+    async fn echo_server(token: &str) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}", listener.local_addr().unwrap());
+        let token = token.to_owned();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let Ok(socket) = accept(stream, Some(token.clone())).await else {
+                    continue;
+                };
+                let mut conn = from_stream("echo".into(), socket);
+                while let Some(Inbound::Message(m)) = conn.recv().await {
+                    conn.send(&m).unwrap();
+                }
+            }
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn bearer_token_is_sent_and_checked() {
+        let url = echo_server("s3cret").await;
+        let deadline = Duration::from_secs(5);
+        for (token, refusal) in [
+            (None, "HTTP 401: missing websocket bearer token"),
+            (Some("wrong"), "HTTP 401: invalid websocket bearer token"),
+        ] {
+            let err = connect(&url, token, deadline).await.err().expect("refused");
+            assert!(err.to_string().contains(refusal), "{err}");
+        }
+        let mut conn = connect(&url, Some("s3cret"), deadline).await.unwrap();
+        let ping = Message::request(RequestId::Int(1), "x", None);
+        conn.send(&ping).unwrap();
+        match conn.recv().await {
+            Some(Inbound::Message(m)) => assert_eq!(m, ping),
+            other => panic!("got {other:?}"),
+        }
+    }
+}
