@@ -1,0 +1,286 @@
+//! What cas answers to each server request: one named, terminating answer per method.
+//!
+//! Every server request of the 0.169.0 schema has an answer here, chosen by flags and resolved
+//! against the request's `availableDecisions` when the server sends them. Auth-token refreshes
+//! and attestations are refused (cas never synthesizes credentials). Legacy v1 approvals and
+//! unknown methods are refused with `-32601` at once and recorded by name, so a turn never
+//! hangs on a request cas does not understand. Request bodies are never logged.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::sync::Mutex;
+
+use crate::jsonrpc::RpcError;
+use crate::protocol::METHOD_NOT_FOUND;
+use crate::session::{Reply, ServerRequest, ServerRequestHandler};
+
+/// How to answer command and file-change approvals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "camelCase")]
+pub enum ApprovalChoice {
+    /// Accept what the server proposes: the proposed execpolicy amendment when offered, else for the session.
+    Auto,
+    /// Accept this once.
+    Accept,
+    /// Accept for the rest of the session.
+    #[value(name = "acceptForSession")]
+    AcceptForSession,
+    /// Decline; the turn goes on without it.
+    #[default]
+    Decline,
+    /// Decline and interrupt the turn.
+    Cancel,
+}
+
+/// How to answer permission requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum PermissionsChoice {
+    /// Grant nothing (`{"permissions": {}}`).
+    #[default]
+    Deny,
+    /// Grant what was asked, for this turn.
+    GrantTurn,
+    /// Grant what was asked, for the session.
+    GrantSession,
+}
+
+/// How to answer MCP elicitations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "camelCase")]
+pub enum ElicitationAction {
+    /// Decline.
+    #[default]
+    Decline,
+    /// Cancel.
+    Cancel,
+    /// Accept, with the configured content.
+    Accept,
+}
+
+/// The configured answers; `Default` is cas's safe default (decline, deny, refuse).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyConfig {
+    /// `--exec-approval`.
+    pub exec_approval: ApprovalChoice,
+    /// `--file-approval`.
+    pub file_approval: ApprovalChoice,
+    /// `--read-only`: every approval is declined whatever else is set.
+    pub read_only: bool,
+    /// `--permissions-approval`.
+    pub permissions_approval: PermissionsChoice,
+    /// `--request-user-input-response-json`: the whole `{answers: …}` response.
+    pub request_user_input_response: Option<Value>,
+    /// `--elicitation-action`.
+    pub elicitation_action: ElicitationAction,
+    /// `--elicitation-content-json`: the `content` sent when accepting.
+    pub elicitation_content: Option<Value>,
+    /// `--dynamic-tool-response-json`: the whole `{contentItems, success}` response.
+    pub dynamic_tool_response: Option<Value>,
+}
+
+impl PolicyConfig {
+    /// Checks the JSON carriers' shapes, naming the flag at fault.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(v) = &self.request_user_input_response {
+            let ok = v["answers"].as_object().is_some_and(|answers| {
+                answers.values().all(|a| a["answers"].as_array().is_some_and(|l| l.iter().all(Value::is_string)))
+            });
+            if !ok {
+                return Err(format!(
+                    "--request-user-input-response-json must be {{\"answers\": {{\"<questionId>\": {{\"answers\": [\"…\"]}}}}}}, got {v}"
+                ));
+            }
+        }
+        if let Some(v) = &self.dynamic_tool_response {
+            let items_ok = v["contentItems"].as_array().is_some_and(|items| {
+                items.iter().all(|i| matches!(i["type"].as_str(), Some("inputText" | "inputImage" | "inputAudio")))
+            });
+            if !items_ok || !v["success"].is_boolean() {
+                return Err(format!(
+                    "--dynamic-tool-response-json must be {{\"contentItems\": [{{\"type\": \"inputText\", \"text\": \"…\"}}], \"success\": true|false}}, got {v}"
+                ));
+            }
+        }
+        if let Some(v) = &self.elicitation_content {
+            if !v.is_object() {
+                return Err(format!("--elicitation-content-json must be a JSON object, got {v}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One answered server request, as reported (method and the answer's name, never bodies).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AnswerRecord {
+    /// The server request method.
+    pub method: String,
+    /// The answer, e.g. `decline`, `grant-turn`, `refused -32601`.
+    pub answer: String,
+}
+
+/// The server-request policy: a [`ServerRequestHandler`] that always answers at once.
+#[derive(Debug, Default)]
+pub struct ServerRequestPolicy {
+    config: PolicyConfig,
+    records: Mutex<Vec<AnswerRecord>>,
+}
+
+impl ServerRequestPolicy {
+    /// A policy with the given answers.
+    pub fn new(config: PolicyConfig) -> ServerRequestPolicy {
+        ServerRequestPolicy {
+            config,
+            records: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Every answer given so far, in order.
+    pub fn records(&self) -> Vec<AnswerRecord> {
+        self.records.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// The methods refused as unsupported (legacy or unknown), in order.
+    pub fn unsupported(&self) -> Vec<String> {
+        self.records()
+            .into_iter()
+            .filter(|r| r.answer.starts_with("unsupported"))
+            .map(|r| r.method)
+            .collect()
+    }
+
+    /// The answer and its name for one request.
+    pub fn decide(&self, method: &str, params: &Value) -> (Reply, String) {
+        let c = &self.config;
+        match method {
+            "item/commandExecution/requestApproval" => approval(c.exec_approval, c.read_only, params),
+            "item/fileChange/requestApproval" => approval(c.file_approval, c.read_only, params),
+            "item/permissions/requestApproval" => permissions(c.permissions_approval, c.read_only, params),
+            "item/tool/requestUserInput" => match &c.request_user_input_response {
+                Some(v) => (Ok(v.clone()), "configured".into()),
+                None => (Ok(first_option_answers(params)), "first-option".into()),
+            },
+            "mcpServer/elicitation/request" => elicitation(c.elicitation_action, c.elicitation_content.as_ref()),
+            "item/tool/call" => match &c.dynamic_tool_response {
+                Some(v) => (Ok(v.clone()), "configured".into()),
+                None => (Ok(unsupported_tool()), "success-false".into()),
+            },
+            "currentTime/read" => (Ok(json!({"currentTimeAt": unix_seconds()})), "clock".into()),
+            "account/chatgptAuthTokens/refresh" => refused("cas does not provide ChatGPT auth tokens"),
+            "attestation/generate" => refused("cas does not generate attestations"),
+            "execCommandApproval" | "applyPatchApproval" => unsupported(method, "legacy v1 approval"),
+            _ => unsupported(method, "unknown"),
+        }
+    }
+}
+
+impl ServerRequestHandler for ServerRequestPolicy {
+    fn answer(&self, request: &ServerRequest) -> Option<Reply> {
+        let (reply, answer) = self.decide(&request.method, &request.params);
+        if let Ok(mut records) = self.records.lock() {
+            records.push(AnswerRecord {
+                method: request.method.clone(),
+                answer,
+            });
+        }
+        Some(reply)
+    }
+}
+
+/// A command or file-change approval, resolved against `availableDecisions` when present.
+fn approval(choice: ApprovalChoice, read_only: bool, params: &Value) -> (Reply, String) {
+    let choice = if read_only { ApprovalChoice::Decline } else { choice };
+    let amendment = params["proposedExecpolicyAmendment"]
+        .as_array()
+        .filter(|a| !a.is_empty())
+        .map(|a| json!({"acceptWithExecpolicyAmendment": {"execpolicy_amendment": a}}));
+    let mut preference: Vec<Value> = Vec::new();
+    if choice == ApprovalChoice::Auto {
+        preference.extend(amendment);
+    }
+    let names: &[&str] = match choice {
+        ApprovalChoice::Auto | ApprovalChoice::AcceptForSession => &["acceptForSession", "accept", "decline", "cancel"],
+        ApprovalChoice::Accept => &["accept", "acceptForSession", "decline", "cancel"],
+        ApprovalChoice::Decline => &["decline", "cancel"],
+        ApprovalChoice::Cancel => &["cancel", "decline"],
+    };
+    preference.extend(names.iter().map(|n| json!(n)));
+    let decision = match params["availableDecisions"].as_array() {
+        Some(available) => preference
+            .iter()
+            .find(|p| available.iter().any(|a| same_decision(a, p)))
+            .unwrap_or(&preference[0])
+            .clone(),
+        None => preference[0].clone(),
+    };
+    let name = decision_name(&decision);
+    (Ok(json!({"decision": decision})), name)
+}
+
+/// Decisions match by their string or by their single object key.
+fn same_decision(a: &Value, b: &Value) -> bool {
+    decision_name(a) == decision_name(b)
+}
+
+fn decision_name(d: &Value) -> String {
+    match d {
+        Value::String(s) => s.clone(),
+        Value::Object(o) => o.keys().next().cloned().unwrap_or_default(),
+        other => other.to_string(),
+    }
+}
+
+fn permissions(choice: PermissionsChoice, read_only: bool, params: &Value) -> (Reply, String) {
+    let requested = params.get("permissions").cloned().unwrap_or_else(|| json!({}));
+    match (choice, read_only) {
+        (PermissionsChoice::Deny, _) | (_, true) => (Ok(json!({"permissions": {}, "scope": "turn"})), "deny".into()),
+        (PermissionsChoice::GrantTurn, false) => (Ok(json!({"permissions": requested, "scope": "turn"})), "grant-turn".into()),
+        (PermissionsChoice::GrantSession, false) => {
+            (Ok(json!({"permissions": requested, "scope": "session"})), "grant-session".into())
+        }
+    }
+}
+
+/// `{answers: {id: {answers: [first option label]}}}`; a question without options gets `[]`.
+fn first_option_answers(params: &Value) -> Value {
+    let mut answers = serde_json::Map::new();
+    for q in params["questions"].as_array().into_iter().flatten() {
+        let Some(id) = q["id"].as_str() else { continue };
+        let first = q["options"].as_array().and_then(|o| o.first()).and_then(|o| o["label"].as_str());
+        answers.insert(id.to_owned(), json!({"answers": first.into_iter().collect::<Vec<_>>()}));
+    }
+    json!({"answers": answers})
+}
+
+fn elicitation(action: ElicitationAction, content: Option<&Value>) -> (Reply, String) {
+    match action {
+        ElicitationAction::Accept => (Ok(json!({"action": "accept", "content": content})), "accept".into()),
+        ElicitationAction::Cancel => (Ok(json!({"action": "cancel", "content": null})), "cancel".into()),
+        ElicitationAction::Decline => (Ok(json!({"action": "decline", "content": null})), "decline".into()),
+    }
+}
+
+fn unsupported_tool() -> Value {
+    json!({"contentItems": [{"type": "inputText", "text": "cas: no dynamic tool response is configured"}], "success": false})
+}
+
+fn refused(message: &str) -> (Reply, String) {
+    (Err(RpcError::new(-32603, message)), "refused".into())
+}
+
+fn unsupported(method: &str, why: &str) -> (Reply, String) {
+    let message = format!("cas does not support the server request {method} ({why})");
+    (Err(RpcError::new(METHOD_NOT_FOUND, message)), "unsupported -32601".into())
+}
+
+fn unix_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests;
