@@ -85,7 +85,11 @@ impl PolicyConfig {
     pub fn validate(&self) -> Result<(), String> {
         if let Some(v) = &self.request_user_input_response {
             let ok = v["answers"].as_object().is_some_and(|answers| {
-                answers.values().all(|a| a["answers"].as_array().is_some_and(|l| l.iter().all(Value::is_string)))
+                answers.values().all(|a| {
+                    a["answers"]
+                        .as_array()
+                        .is_some_and(|l| l.iter().all(Value::is_string))
+                })
             });
             if !ok {
                 return Err(format!(
@@ -95,7 +99,12 @@ impl PolicyConfig {
         }
         if let Some(v) = &self.dynamic_tool_response {
             let items_ok = v["contentItems"].as_array().is_some_and(|items| {
-                items.iter().all(|i| matches!(i["type"].as_str(), Some("inputText" | "inputImage" | "inputAudio")))
+                items.iter().all(|i| {
+                    matches!(
+                        i["type"].as_str(),
+                        Some("inputText" | "inputImage" | "inputAudio")
+                    )
+                })
             });
             if !items_ok || !v["success"].is_boolean() {
                 return Err(format!(
@@ -105,7 +114,9 @@ impl PolicyConfig {
         }
         if let Some(v) = &self.elicitation_content {
             if !v.is_object() {
-                return Err(format!("--elicitation-content-json must be a JSON object, got {v}"));
+                return Err(format!(
+                    "--elicitation-content-json must be a JSON object, got {v}"
+                ));
             }
         }
         Ok(())
@@ -155,22 +166,32 @@ impl ServerRequestPolicy {
     pub fn decide(&self, method: &str, params: &Value) -> (Reply, String) {
         let c = &self.config;
         match method {
-            "item/commandExecution/requestApproval" => approval(c.exec_approval, c.read_only, params),
+            "item/commandExecution/requestApproval" => {
+                approval(c.exec_approval, c.read_only, params)
+            }
             "item/fileChange/requestApproval" => approval(c.file_approval, c.read_only, params),
-            "item/permissions/requestApproval" => permissions(c.permissions_approval, c.read_only, params),
+            "item/permissions/requestApproval" => {
+                permissions(c.permissions_approval, c.read_only, params)
+            }
             "item/tool/requestUserInput" => match &c.request_user_input_response {
                 Some(v) => (Ok(v.clone()), "configured".into()),
                 None => (Ok(first_option_answers(params)), "first-option".into()),
             },
-            "mcpServer/elicitation/request" => elicitation(c.elicitation_action, c.elicitation_content.as_ref()),
+            "mcpServer/elicitation/request" => {
+                elicitation(c.elicitation_action, c.elicitation_content.as_ref())
+            }
             "item/tool/call" => match &c.dynamic_tool_response {
                 Some(v) => (Ok(v.clone()), "configured".into()),
                 None => (Ok(unsupported_tool()), "success-false".into()),
             },
             "currentTime/read" => (Ok(json!({"currentTimeAt": unix_seconds()})), "clock".into()),
-            "account/chatgptAuthTokens/refresh" => refused("cas does not provide ChatGPT auth tokens"),
+            "account/chatgptAuthTokens/refresh" => {
+                refused("cas does not provide ChatGPT auth tokens")
+            }
             "attestation/generate" => refused("cas does not generate attestations"),
-            "execCommandApproval" | "applyPatchApproval" => unsupported(method, "legacy v1 approval"),
+            "execCommandApproval" | "applyPatchApproval" => {
+                unsupported(method, "legacy v1 approval")
+            }
             _ => unsupported(method, "unknown"),
         }
     }
@@ -191,7 +212,11 @@ impl ServerRequestHandler for ServerRequestPolicy {
 
 /// A command or file-change approval, resolved against `availableDecisions` when present.
 fn approval(choice: ApprovalChoice, read_only: bool, params: &Value) -> (Reply, String) {
-    let choice = if read_only { ApprovalChoice::Decline } else { choice };
+    let choice = if read_only {
+        ApprovalChoice::Decline
+    } else {
+        choice
+    };
     let amendment = params["proposedExecpolicyAmendment"]
         .as_array()
         .filter(|a| !a.is_empty())
@@ -201,7 +226,9 @@ fn approval(choice: ApprovalChoice, read_only: bool, params: &Value) -> (Reply, 
         preference.extend(amendment);
     }
     let names: &[&str] = match choice {
-        ApprovalChoice::Auto | ApprovalChoice::AcceptForSession => &["acceptForSession", "accept", "decline", "cancel"],
+        ApprovalChoice::Auto | ApprovalChoice::AcceptForSession => {
+            &["acceptForSession", "accept", "decline", "cancel"]
+        }
         ApprovalChoice::Accept => &["accept", "acceptForSession", "decline", "cancel"],
         ApprovalChoice::Decline => &["decline", "cancel"],
         ApprovalChoice::Cancel => &["cancel", "decline"],
@@ -233,13 +260,23 @@ fn decision_name(d: &Value) -> String {
 }
 
 fn permissions(choice: PermissionsChoice, read_only: bool, params: &Value) -> (Reply, String) {
-    let requested = params.get("permissions").cloned().unwrap_or_else(|| json!({}));
+    let requested = params
+        .get("permissions")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
     match (choice, read_only) {
-        (PermissionsChoice::Deny, _) | (_, true) => (Ok(json!({"permissions": {}, "scope": "turn"})), "deny".into()),
-        (PermissionsChoice::GrantTurn, false) => (Ok(json!({"permissions": requested, "scope": "turn"})), "grant-turn".into()),
-        (PermissionsChoice::GrantSession, false) => {
-            (Ok(json!({"permissions": requested, "scope": "session"})), "grant-session".into())
-        }
+        (PermissionsChoice::Deny, _) | (_, true) => (
+            Ok(json!({"permissions": {}, "scope": "turn"})),
+            "deny".into(),
+        ),
+        (PermissionsChoice::GrantTurn, false) => (
+            Ok(json!({"permissions": requested, "scope": "turn"})),
+            "grant-turn".into(),
+        ),
+        (PermissionsChoice::GrantSession, false) => (
+            Ok(json!({"permissions": requested, "scope": "session"})),
+            "grant-session".into(),
+        ),
     }
 }
 
@@ -248,17 +285,32 @@ fn first_option_answers(params: &Value) -> Value {
     let mut answers = serde_json::Map::new();
     for q in params["questions"].as_array().into_iter().flatten() {
         let Some(id) = q["id"].as_str() else { continue };
-        let first = q["options"].as_array().and_then(|o| o.first()).and_then(|o| o["label"].as_str());
-        answers.insert(id.to_owned(), json!({"answers": first.into_iter().collect::<Vec<_>>()}));
+        let first = q["options"]
+            .as_array()
+            .and_then(|o| o.first())
+            .and_then(|o| o["label"].as_str());
+        answers.insert(
+            id.to_owned(),
+            json!({"answers": first.into_iter().collect::<Vec<_>>()}),
+        );
     }
     json!({"answers": answers})
 }
 
 fn elicitation(action: ElicitationAction, content: Option<&Value>) -> (Reply, String) {
     match action {
-        ElicitationAction::Accept => (Ok(json!({"action": "accept", "content": content})), "accept".into()),
-        ElicitationAction::Cancel => (Ok(json!({"action": "cancel", "content": null})), "cancel".into()),
-        ElicitationAction::Decline => (Ok(json!({"action": "decline", "content": null})), "decline".into()),
+        ElicitationAction::Accept => (
+            Ok(json!({"action": "accept", "content": content})),
+            "accept".into(),
+        ),
+        ElicitationAction::Cancel => (
+            Ok(json!({"action": "cancel", "content": null})),
+            "cancel".into(),
+        ),
+        ElicitationAction::Decline => (
+            Ok(json!({"action": "decline", "content": null})),
+            "decline".into(),
+        ),
     }
 }
 
@@ -272,7 +324,10 @@ fn refused(message: &str) -> (Reply, String) {
 
 fn unsupported(method: &str, why: &str) -> (Reply, String) {
     let message = format!("cas does not support the server request {method} ({why})");
-    (Err(RpcError::new(METHOD_NOT_FOUND, message)), "unsupported -32601".into())
+    (
+        Err(RpcError::new(METHOD_NOT_FOUND, message)),
+        "unsupported -32601".into(),
+    )
 }
 
 fn unix_seconds() -> i64 {

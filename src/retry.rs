@@ -178,7 +178,10 @@ mod tests {
     fn only_minus_32001_is_overload() {
         use crate::jsonrpc::RpcError;
         assert!(is_overloaded(&Err(RpcError::new(-32001, "anything"))));
-        assert!(!is_overloaded(&Err(RpcError::new(-32600, "Server overloaded; retry later."))));
+        assert!(!is_overloaded(&Err(RpcError::new(
+            -32600,
+            "Server overloaded; retry later."
+        ))));
         assert!(!is_overloaded(&Ok(Value::Null)));
     }
 }

@@ -12,7 +12,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::{oneshot, Notify, Semaphore};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -102,13 +102,28 @@ pub struct Session {
     reader: ReadLoop,
     next_id: AtomicI64,
     initialized: Mutex<bool>,
+    in_flight: Arc<Semaphore>,
     label: String,
     child: Option<ChildProcess>,
 }
 
+/// The default cap on requests in flight per connection: well under codex's 128-deep queue,
+/// past which it answers `-32001` and may drop replies entirely.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 32;
+
 impl Session {
     /// Starts the read loop on `connection`; server requests go to `handler`.
     pub fn start(connection: Connection, handler: Arc<dyn ServerRequestHandler>) -> Session {
+        Session::with_max_in_flight(connection, handler, DEFAULT_MAX_IN_FLIGHT)
+    }
+
+    /// Like [`Session::start`], with at most `max_in_flight` requests awaiting responses at once;
+    /// further requests wait for a slot (within their own deadline).
+    pub fn with_max_in_flight(
+        connection: Connection,
+        handler: Arc<dyn ServerRequestHandler>,
+        max_in_flight: usize,
+    ) -> Session {
         let label = connection.label().to_owned();
         let child = connection.child().cloned();
         let (out, inbound) = connection.split();
@@ -128,6 +143,7 @@ impl Session {
             reader,
             next_id: AtomicI64::new(1),
             initialized: Mutex::new(false),
+            in_flight: Arc::new(Semaphore::new(max_in_flight.max(1))),
             label,
             child,
         }
@@ -150,6 +166,16 @@ impl Session {
         params: Option<Value>,
         timeout: Duration,
     ) -> Result<Reply, SessionError> {
+        let deadline = Instant::now() + timeout;
+        let timed_out = || SessionError::Timeout {
+            method: method.to_owned(),
+            after: timeout,
+        };
+        let _slot = match tokio::time::timeout_at(deadline, self.in_flight.acquire()).await {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(_)) => return Err(closed(method, "the session is shutting down")),
+            Err(_) => return Err(timed_out()),
+        };
         let id = RequestId::Int(self.next_id.fetch_add(1, Ordering::Relaxed));
         let (tx, rx) = oneshot::channel();
         {
@@ -163,15 +189,12 @@ impl Session {
             self.shared.lock().pending.remove(&id);
             return Err(closed(method, &e.to_string()));
         }
-        match tokio::time::timeout(timeout, rx).await {
+        match tokio::time::timeout_at(deadline, rx).await {
             Ok(Ok(reply)) => Ok(reply),
             Ok(Err(_)) => Err(closed(method, &self.closed_reason().unwrap_or_default())),
             Err(_) => {
                 self.shared.lock().pending.remove(&id);
-                Err(SessionError::Timeout {
-                    method: method.to_owned(),
-                    after: timeout,
-                })
+                Err(timed_out())
             }
         }
     }

@@ -121,7 +121,7 @@ async fn handle_request(
     }
     let params = params.unwrap_or(Value::Null);
     if method == INITIALIZE {
-        return initialize(out, script, state, id, &params);
+        return initialize(out, script, state, id, &params).await;
     }
     if !state.initialized && !script.has(Fault::ServeBeforeInitialize) {
         refuse("Not initialized".into());
@@ -147,7 +147,7 @@ async fn handle_request(
     answer_by_rule(out, &script.rules[index], state, id).await
 }
 
-fn initialize(
+async fn initialize(
     out: &Outbound,
     script: &FakeScript,
     state: &mut FakeState,
@@ -197,7 +197,7 @@ fn initialize(
         }
     }
     send_reply(out, id, Ok(result));
-    send_all(out, state, &script.after_initialize);
+    send_all(out, state, &script.after_initialize).await;
     None
 }
 
@@ -247,12 +247,15 @@ async fn answer_by_rule(
             send_reply(out, id, reply);
         }
     }
-    send_all(out, state, &rule.then);
+    send_all(out, state, &rule.then).await;
     None
 }
 
-fn send_all(out: &Outbound, state: &mut FakeState, sends: &[ScriptedSend]) {
+async fn send_all(out: &Outbound, state: &mut FakeState, sends: &[ScriptedSend]) {
     for send in sends {
+        if let Some(delay) = send.delay {
+            tokio::time::sleep(delay).await;
+        }
         if let Some(n) = &send.notify {
             let mut message = Message::notification(&n.method, Some(n.params.clone()));
             if let Message::Notification { emitted_at_ms, .. } = &mut message {

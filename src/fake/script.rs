@@ -98,6 +98,9 @@ pub struct ScriptedSend {
     /// Send a server request `{method, params}`; ids count up from 0 as codex does.
     #[serde(default)]
     pub request: Option<MethodCall>,
+    /// Wait this long before sending (humantime); the fake reads nothing meanwhile.
+    #[serde(default, with = "humantime_opt")]
+    pub delay: Option<Duration>,
 }
 
 /// A method and its params.

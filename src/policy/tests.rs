@@ -23,11 +23,19 @@ fn approvals_follow_the_choice_and_the_available_decisions() {
     let cases = [
         (ApprovalChoice::Decline, json!({}), json!("decline")),
         (ApprovalChoice::Accept, json!({}), json!("accept")),
-        (ApprovalChoice::AcceptForSession, json!({}), json!("acceptForSession")),
+        (
+            ApprovalChoice::AcceptForSession,
+            json!({}),
+            json!("acceptForSession"),
+        ),
         (ApprovalChoice::Cancel, json!({}), json!("cancel")),
         (ApprovalChoice::Auto, json!({}), json!("acceptForSession")),
         (ApprovalChoice::Auto, offered.clone(), amend),
-        (ApprovalChoice::AcceptForSession, offered.clone(), json!("accept")),
+        (
+            ApprovalChoice::AcceptForSession,
+            offered.clone(),
+            json!("accept"),
+        ),
         (ApprovalChoice::Decline, offered, json!("cancel")),
     ];
     for (choice, params, want) in cases {
@@ -45,9 +53,20 @@ fn read_only_declines_everything() {
         c.permissions_approval = PermissionsChoice::GrantSession;
     });
     let policy = ServerRequestPolicy::new(config);
-    assert_eq!(policy.decide(EXEC, &json!({})).0, Ok(json!({"decision": "decline"})));
-    assert_eq!(policy.decide("item/fileChange/requestApproval", &json!({})).0, Ok(json!({"decision": "decline"})));
-    let perms = policy.decide("item/permissions/requestApproval", &json!({"permissions": {"network": {"enabled": true}}}));
+    assert_eq!(
+        policy.decide(EXEC, &json!({})).0,
+        Ok(json!({"decision": "decline"}))
+    );
+    assert_eq!(
+        policy
+            .decide("item/fileChange/requestApproval", &json!({}))
+            .0,
+        Ok(json!({"decision": "decline"}))
+    );
+    let perms = policy.decide(
+        "item/permissions/requestApproval",
+        &json!({"permissions": {"network": {"enabled": true}}}),
+    );
     assert_eq!(perms.0, Ok(json!({"permissions": {}, "scope": "turn"})));
 }
 
@@ -55,12 +74,25 @@ fn read_only_declines_everything() {
 fn permissions_grant_what_was_asked_with_the_scope() {
     let asked = json!({"permissions": {"fileSystem": {"write": ["/w"]}}});
     let cases = [
-        (PermissionsChoice::Deny, json!({"permissions": {}, "scope": "turn"})),
-        (PermissionsChoice::GrantTurn, json!({"permissions": {"fileSystem": {"write": ["/w"]}}, "scope": "turn"})),
-        (PermissionsChoice::GrantSession, json!({"permissions": {"fileSystem": {"write": ["/w"]}}, "scope": "session"})),
+        (
+            PermissionsChoice::Deny,
+            json!({"permissions": {}, "scope": "turn"}),
+        ),
+        (
+            PermissionsChoice::GrantTurn,
+            json!({"permissions": {"fileSystem": {"write": ["/w"]}}, "scope": "turn"}),
+        ),
+        (
+            PermissionsChoice::GrantSession,
+            json!({"permissions": {"fileSystem": {"write": ["/w"]}}, "scope": "session"}),
+        ),
     ];
     for (choice, want) in cases {
-        let (reply, _) = decide(with(|c| c.permissions_approval = choice), "item/permissions/requestApproval", asked.clone());
+        let (reply, _) = decide(
+            with(|c| c.permissions_approval = choice),
+            "item/permissions/requestApproval",
+            asked.clone(),
+        );
         assert_eq!(reply, Ok(want), "{choice:?}");
     }
 }
@@ -70,42 +102,79 @@ fn user_input_defaults_to_the_first_option_per_question() {
     let params = json!({"questions": [
         {"id": "color", "options": [{"label": "Red"}, {"label": "Blue"}]},
         {"id": "free"}]});
-    let (reply, name) = decide(PolicyConfig::default(), "item/tool/requestUserInput", params);
-    assert_eq!(reply, Ok(json!({"answers": {"color": {"answers": ["Red"]}, "free": {"answers": []}}})));
+    let (reply, name) = decide(
+        PolicyConfig::default(),
+        "item/tool/requestUserInput",
+        params,
+    );
+    assert_eq!(
+        reply,
+        Ok(json!({"answers": {"color": {"answers": ["Red"]}, "free": {"answers": []}}}))
+    );
     assert_eq!(name, "first-option");
     let given = json!({"answers": {"q": {"answers": ["x"]}}});
     let config = with(|c| c.request_user_input_response = Some(given.clone()));
-    assert_eq!(decide(config, "item/tool/requestUserInput", json!({})).0, Ok(given));
+    assert_eq!(
+        decide(config, "item/tool/requestUserInput", json!({})).0,
+        Ok(given)
+    );
 }
 
 #[test]
 fn elicitation_tool_calls_clock_and_refusals() {
-    let (r, _) = decide(PolicyConfig::default(), "mcpServer/elicitation/request", json!({}));
+    let (r, _) = decide(
+        PolicyConfig::default(),
+        "mcpServer/elicitation/request",
+        json!({}),
+    );
     assert_eq!(r, Ok(json!({"action": "decline", "content": null})));
     let config = with(|c| {
         c.elicitation_action = ElicitationAction::Accept;
         c.elicitation_content = Some(json!({"name": "x"}));
     });
-    assert_eq!(decide(config, "mcpServer/elicitation/request", json!({})).0, Ok(json!({"action": "accept", "content": {"name": "x"}})));
+    assert_eq!(
+        decide(config, "mcpServer/elicitation/request", json!({})).0,
+        Ok(json!({"action": "accept", "content": {"name": "x"}}))
+    );
     let (r, _) = decide(PolicyConfig::default(), "item/tool/call", json!({}));
     assert_eq!(r.unwrap()["success"], json!(false));
     let (r, _) = decide(PolicyConfig::default(), "currentTime/read", json!({}));
     assert!(r.unwrap()["currentTimeAt"].as_i64().unwrap() > 1_700_000_000);
     for method in ["account/chatgptAuthTokens/refresh", "attestation/generate"] {
         let (r, name) = decide(PolicyConfig::default(), method, json!({"secret": "x"}));
-        assert_eq!((r.unwrap_err().code, name.as_str()), (-32603, "refused"), "{method}");
+        assert_eq!(
+            (r.unwrap_err().code, name.as_str()),
+            (-32603, "refused"),
+            "{method}"
+        );
     }
 }
 
 #[test]
 fn legacy_and_unknown_requests_are_refused_and_recorded() {
     let policy = ServerRequestPolicy::new(PolicyConfig::default());
-    for method in ["execCommandApproval", "applyPatchApproval", "item/new/thing"] {
-        let request = ServerRequest { seq: 0, id: crate::jsonrpc::RequestId::Int(0), method: method.into(), params: json!({}) };
+    for method in [
+        "execCommandApproval",
+        "applyPatchApproval",
+        "item/new/thing",
+    ] {
+        let request = ServerRequest {
+            seq: 0,
+            id: crate::jsonrpc::RequestId::Int(0),
+            method: method.into(),
+            params: json!({}),
+        };
         let reply = policy.answer(&request).unwrap();
         assert_eq!(reply.unwrap_err().code, -32601, "{method}");
     }
-    assert_eq!(policy.unsupported(), ["execCommandApproval", "applyPatchApproval", "item/new/thing"]);
+    assert_eq!(
+        policy.unsupported(),
+        [
+            "execCommandApproval",
+            "applyPatchApproval",
+            "item/new/thing"
+        ]
+    );
 }
 
 #[test]
@@ -113,7 +182,10 @@ fn carriers_are_validated() {
     let bad = [
         with(|c| c.request_user_input_response = Some(json!({"answers": {"q": "x"}}))),
         with(|c| c.dynamic_tool_response = Some(json!({"contentItems": [], "success": "yes"}))),
-        with(|c| c.dynamic_tool_response = Some(json!({"contentItems": [{"type": "text"}], "success": true}))),
+        with(|c| {
+            c.dynamic_tool_response =
+                Some(json!({"contentItems": [{"type": "text"}], "success": true}))
+        }),
         with(|c| c.elicitation_content = Some(json!([1]))),
     ];
     for config in bad {
@@ -121,7 +193,8 @@ fn carriers_are_validated() {
     }
     let good = with(|c| {
         c.request_user_input_response = Some(json!({"answers": {"q": {"answers": ["a"]}}}));
-        c.dynamic_tool_response = Some(json!({"contentItems": [{"type": "inputText", "text": "t"}], "success": true}));
+        c.dynamic_tool_response =
+            Some(json!({"contentItems": [{"type": "inputText", "text": "t"}], "success": true}));
     });
     assert_eq!(good.validate(), Ok(()));
 }

@@ -16,8 +16,11 @@ use super::load::{Scenario, Step, StepKind};
 use super::matcher::{matches, project, substitute, Captures};
 use crate::errors::{LaunchError, SessionError};
 use crate::jsonrpc::RpcError;
+use crate::policy::ServerRequestPolicy;
 use crate::protocol::METHOD_NOT_FOUND;
-use crate::session::{QueueServerRequests, Session};
+use crate::retry::{request_with_retry, RetryReport, SplitMix64};
+use crate::session::Reply;
+use crate::session::{QueueServerRequests, ServerRequestHandler, Session};
 use crate::target::{self, TargetEnv};
 use crate::verdict::{Failure, Redactor, StepRecord, StepStatus, Verdict};
 
@@ -37,7 +40,11 @@ pub async fn run(scenario: &Scenario, target: TargetName, env: &TargetEnv) -> Ve
             )
         }
     };
-    let session = Session::start(launched.connection, Arc::new(QueueServerRequests));
+    let handler: Arc<dyn ServerRequestHandler> = match &scenario.policy {
+        Some(config) => Arc::new(ServerRequestPolicy::new(config.clone())),
+        None => Arc::new(QueueServerRequests),
+    };
+    let session = Session::start(launched.connection, handler);
     let mut run = Run {
         session: &session,
         captures: Captures::new(),
@@ -179,10 +186,36 @@ impl Run<'_> {
             (Some(p), false) => Some(substitute(p, &self.captures)),
             (None, false) => Some(json!({})),
         };
-        let reply = match self.session.request(&r.method, params, timeout).await {
+        let (reply, retry) = match &r.retry {
+            None => (self.session.request(&r.method, params, timeout).await, None),
+            Some(spec) => {
+                let schedule = super::load::schedule_of(spec).unwrap_or_default();
+                let mut rng = SplitMix64::new(spec.seed);
+                let params = params.unwrap_or_else(|| json!({}));
+                let (reply, report) = request_with_retry(
+                    self.session,
+                    &r.method,
+                    &params,
+                    timeout,
+                    &schedule,
+                    &mut rng,
+                )
+                .await;
+                (reply, Some(report))
+            }
+        };
+        let reply = match reply {
             Ok(reply) => reply,
             Err(e) => return session_failure(e),
         };
+        let mut outcome = self.check_reply(r, reply);
+        if let Some(report) = retry {
+            attach_retry(&mut outcome, r.expect_attempts, &report);
+        }
+        outcome
+    }
+
+    fn check_reply(&mut self, r: &RequestStep, reply: Reply) -> Outcome {
         let wants_error = r.expect_error.is_some() || r.expect_error_message_contains.is_some();
         match reply {
             Ok(result) if wants_error => Outcome {
@@ -278,25 +311,15 @@ impl Run<'_> {
                 Outcome::ok(Some(json!({"method": n.method, "params": params})))
             }
             Err(SessionError::Timeout { .. }) => {
-                let seen: Vec<String> = self
-                    .session
-                    .buffered_notifications()
-                    .into_iter()
-                    .map(|n| n.method)
-                    .collect();
                 let message = format!(
-                    "no {} notification{} within {timeout:?} (unclaimed notifications: {})",
+                    "no {} notification{} within {timeout:?} ({})",
                     a.method,
                     if want.is_some() {
                         " with matching params"
                     } else {
                         ""
                     },
-                    if seen.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        seen.join(", ")
-                    }
+                    unclaimed(&self.session.buffered_notifications(), &a.method)
                 );
                 Outcome::failed("no_notification", message)
             }
@@ -383,6 +406,48 @@ impl Run<'_> {
                 code: "malformed_message".into(),
                 message: format!("the server sent something that is not JSON-RPC: {line}"),
             });
+        }
+    }
+}
+
+/// Describes unclaimed notifications: counts by method, and the first one with `method` in full.
+fn unclaimed(buffered: &[crate::session::Notification], method: &str) -> String {
+    if buffered.is_empty() {
+        return "no unclaimed notifications".into();
+    }
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for n in buffered {
+        match counts.iter_mut().find(|(m, _)| *m == n.method) {
+            Some((_, c)) => *c += 1,
+            None => counts.push((n.method.clone(), 1)),
+        }
+    }
+    let listed: Vec<String> = counts.iter().map(|(m, c)| format!("{c}× {m}")).collect();
+    let mut text = format!("unclaimed: {}", listed.join(", "));
+    if let Some(first) = buffered.iter().find(|n| n.method == method) {
+        text.push_str(&format!(
+            "; first {method} params: {}",
+            brief(&first.params)
+        ));
+    }
+    text
+}
+
+/// Adds the retry report to what the step observed, and checks the attempt count.
+fn attach_retry(outcome: &mut Outcome, expect_attempts: Option<u32>, report: &RetryReport) {
+    if let Some(Value::Object(observed)) = &mut outcome.observed {
+        observed.insert(
+            "retry".into(),
+            serde_json::to_value(report).unwrap_or(Value::Null),
+        );
+    }
+    if let Some(want) = expect_attempts {
+        if report.attempts != want {
+            let message = format!(
+                "expected {want} attempts, made {} (delays {:?} ms)",
+                report.attempts, report.delays_ms
+            );
+            outcome.failures.push(("attempts_mismatch", message));
         }
     }
 }

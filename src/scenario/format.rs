@@ -10,6 +10,7 @@ use serde_json::Value;
 use std::time::Duration;
 
 use crate::fake::script::FakeScript;
+use crate::policy::PolicyConfig;
 
 /// One scenario file as written.
 #[derive(Debug, Clone, Deserialize)]
@@ -38,6 +39,10 @@ pub struct ScenarioFile {
     /// The fake server's script (ignored on codex targets).
     #[serde(default)]
     pub fake: FakeScript,
+    /// Answer server requests by this policy at once (as the control lanes do) instead of
+    /// leaving them to `await_request` steps.
+    #[serde(default)]
+    pub policy: Option<PolicyConfig>,
     /// The client steps, run in order.
     #[serde(default)]
     pub steps: Vec<StepSpec>,
@@ -163,6 +168,30 @@ pub struct RequestStep {
     /// The error message must contain this text.
     #[serde(default)]
     pub expect_error_message_contains: Option<String>,
+    /// Retry `-32001` answers on this schedule.
+    #[serde(default)]
+    pub retry: Option<RetrySpec>,
+    /// With `retry`: exactly this many attempts must have been made.
+    #[serde(default)]
+    pub expect_attempts: Option<u32>,
+}
+
+/// A seeded overload-retry schedule for a request step.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySpec {
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// The first delay's ceiling (humantime).
+    pub base: String,
+    /// The cap on every delay (humantime).
+    pub max: String,
+    /// No retry starts after this (humantime, default "30s").
+    #[serde(default)]
+    pub deadline: Option<String>,
+    /// The jitter seed, so delays are reproducible.
+    #[serde(default)]
+    pub seed: u64,
 }
 
 /// Send a notification.

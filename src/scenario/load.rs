@@ -11,6 +11,8 @@ use std::time::Duration;
 use super::format::*;
 use crate::errors::ScenarioError;
 use crate::fake::script::FakeScript;
+use crate::policy::PolicyConfig;
+use crate::retry::BackoffSchedule;
 
 const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(5);
 const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
@@ -36,6 +38,8 @@ pub struct Scenario {
     pub expect_failure: Option<ExpectedFailure>,
     /// The fake server's script.
     pub fake: FakeScript,
+    /// The server-request policy, when the scenario answers by policy.
+    pub policy: Option<PolicyConfig>,
     /// The steps.
     pub steps: Vec<Step>,
     /// For a negative twin: the scenario whose steps it reuses.
@@ -159,6 +163,7 @@ pub fn load(dir: &Path, path: &Path) -> Result<Scenario, ScenarioError> {
         reason,
     };
     let mut fake = file.fake.clone();
+    let mut policy = file.policy.clone();
     let (spec_steps, step_timeout_text, default_targets) = match &file.negative_twin_of {
         Some(original) => {
             if !file.steps.is_empty() {
@@ -174,6 +179,7 @@ pub fn load(dir: &Path, path: &Path) -> Result<Scenario, ScenarioError> {
             }
             let timeout = file.step_timeout.clone().or(original_file.step_timeout);
             fake = twin_script(original_file.fake, fake);
+            policy = policy.or(original_file.policy);
             (
                 original_file.steps,
                 timeout,
@@ -217,6 +223,7 @@ pub fn load(dir: &Path, path: &Path) -> Result<Scenario, ScenarioError> {
         expect_status: file.expect_status,
         expect_failure: file.expect_failure,
         fake,
+        policy,
         steps,
         twin_of: file.negative_twin_of,
     })
@@ -287,6 +294,12 @@ fn check_step(index: usize, spec: StepSpec, default_timeout: Duration) -> Result
         if r.omit_params && r.params.is_some() {
             return Err(at("omit_params and params exclude each other".into()));
         }
+        if r.expect_attempts.is_some() && r.retry.is_none() {
+            return Err(at("expect_attempts needs a retry schedule".into()));
+        }
+        if let Some(retry) = &r.retry {
+            schedule_of(retry).map_err(&at)?;
+        }
         kinds.push(StepKind::Request(r));
     }
     if let Some(n) = spec.notify.clone() {
@@ -330,6 +343,20 @@ fn check_step(index: usize, spec: StepSpec, default_timeout: Duration) -> Result
         name,
         timeout,
         kind,
+    })
+}
+
+/// The backoff schedule a step's `retry` table describes.
+pub fn schedule_of(spec: &RetrySpec) -> Result<BackoffSchedule, String> {
+    Ok(BackoffSchedule {
+        max_retries: spec.max_retries,
+        base: parse_duration("retry.base", Some(&spec.base), Duration::ZERO)?,
+        max: parse_duration("retry.max", Some(&spec.max), Duration::ZERO)?,
+        total_deadline: parse_duration(
+            "retry.deadline",
+            spec.deadline.as_deref(),
+            Duration::from_secs(30),
+        )?,
     })
 }
 

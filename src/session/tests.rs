@@ -183,3 +183,41 @@ async fn initialize_is_sent_exactly_once() {
     let again = session.initialize(&info, SHORT).await.unwrap_err();
     assert!(matches!(again, SessionError::AlreadyInitialized));
 }
+
+#[tokio::test]
+async fn requests_in_flight_are_capped() {
+    let (client, mut server) = memory::pair();
+    let session = Arc::new(Session::with_max_in_flight(
+        client,
+        Arc::new(QueueServerRequests),
+        2,
+    ));
+    let mut waiting = Vec::new();
+    for _ in 0..3 {
+        let s = session.clone();
+        waiting.push(tokio::spawn(async move {
+            s.request("x", None, Duration::from_secs(2)).await
+        }));
+    }
+    let first = next_message(&mut server).await;
+    let _second = next_message(&mut server).await;
+    assert!(
+        tokio::time::timeout(Duration::from_millis(100), server.recv())
+            .await
+            .is_err(),
+        "a third request went out while two were in flight"
+    );
+    let Message::Request { id, .. } = first else {
+        panic!("not a request")
+    };
+    server
+        .send(&Message::Response {
+            id,
+            result: json!(1),
+        })
+        .unwrap();
+    assert!(matches!(
+        next_message(&mut server).await,
+        Message::Request { .. }
+    ));
+}
