@@ -2,4 +2,8 @@
 
 pub mod conformance;
 pub mod fake_server;
+pub mod instance_runner;
 pub mod output;
+pub mod request;
+pub mod runtime;
+pub mod smoke_check;

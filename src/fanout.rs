@@ -1,0 +1,332 @@
+//! Running one method on N parallel, isolated instances and reporting what happened to each.
+//!
+//! All instances start at once (spawn, connect, handshake), then all run their samples at once;
+//! each request has its own deadline and is retried only on `-32001`. Every server request is
+//! answered by the instance's policy. The report counts what started, what answered, what was
+//! retried and refused, with latency statistics and phase timings; it never drops an instance
+//! silently: a start failure and a request failure are both reported with their reason.
+
+use futures_util::future::join_all;
+use serde::Serialize;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::instances::{Instance, Launcher};
+use crate::policy::{AnswerRecord, PolicyConfig, ServerRequestPolicy};
+use crate::protocol::ClientInfo;
+use crate::retry::{request_with_retry, BackoffSchedule, SplitMix64};
+use crate::summary::{millis, summarize, LatencyStats};
+
+/// What to run, on how many instances, with which answers and retries.
+#[derive(Debug, Clone)]
+pub struct FanoutPlan {
+    /// How many instances.
+    pub instances: usize,
+    /// The method to call.
+    pub method: String,
+    /// Its params (an object).
+    pub params: Value,
+    /// Requests per instance.
+    pub sample: usize,
+    /// Client names are `<prefix>-<i>`.
+    pub client_prefix: String,
+    /// `capabilities.experimentalApi`.
+    pub experimental_api: bool,
+    /// `capabilities.optOutNotificationMethods`.
+    pub opt_out_notification_methods: Vec<String>,
+    /// Answers to server requests.
+    pub policy: PolicyConfig,
+    /// Overload retry schedule.
+    pub retry: BackoffSchedule,
+    /// Seed of the retry jitter (instance i uses seed + i); random when `None`.
+    pub retry_seed: Option<u64>,
+    /// Deadline of each request (and of each handshake).
+    pub request_timeout: Duration,
+    /// Cap on requests in flight per connection.
+    pub max_in_flight: Option<usize>,
+}
+
+/// A server request answer, counted across instances.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AnswerCount {
+    /// The server request method.
+    pub method: String,
+    /// The answer given.
+    pub answer: String,
+    /// How many times.
+    pub count: usize,
+}
+
+/// An instance that did not start.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StartFailure {
+    /// Its number (1-based).
+    pub instance: usize,
+    /// Why.
+    pub error: String,
+}
+
+/// What one instance's requests came to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceResult {
+    /// Its number (1-based).
+    pub instance: usize,
+    /// Every sample answered with a result.
+    pub ok: bool,
+    /// `stdio` or `ws`.
+    pub transport: &'static str,
+    /// Median latency of its answered samples, in ms.
+    pub latency_ms: Option<f64>,
+    /// Requests sent, retries included.
+    pub attempts: u32,
+    /// A summary of the last result.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<Value>,
+    /// The first error, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Phase timings in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Timing {
+    /// Starting every instance (spawn, connect, handshake), concurrently.
+    pub start_all: f64,
+    /// Running every sample, concurrently.
+    pub run_all: f64,
+    /// Start to shutdown, inclusive.
+    pub total: f64,
+}
+
+/// The outcome of a fanout.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FanoutReport {
+    /// Instances asked for.
+    pub instances_requested: usize,
+    /// Instances that completed the handshake.
+    pub instances_started: usize,
+    /// Instances that did not, with reasons.
+    pub start_failures: Vec<StartFailure>,
+    /// Samples answered with a result.
+    pub requests_ok: usize,
+    /// Samples that ended in an error, a timeout or a closed connection.
+    pub requests_failed: usize,
+    /// Retries after `-32001`, over all samples.
+    pub retries: u32,
+    /// Server requests refused as unsupported, by method (each once).
+    pub unsupported_server_requests: Vec<String>,
+    /// Every server request answer, counted.
+    pub server_requests: Vec<AnswerCount>,
+    /// Latency of answered samples.
+    pub latency_ms: LatencyStats,
+    /// Phase timings.
+    pub timing_ms: Timing,
+    /// One entry per started instance.
+    pub results: Vec<InstanceResult>,
+}
+
+impl FanoutReport {
+    /// No start failure and no failed request.
+    pub fn ok(&self) -> bool {
+        self.start_failures.is_empty() && self.requests_failed == 0 && self.instances_started > 0
+    }
+}
+
+/// Runs the plan; `progress(done, total)` is called as instances finish.
+pub async fn run(
+    launcher: &Launcher,
+    plan: &FanoutPlan,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> FanoutReport {
+    let started = Instant::now();
+    let policies: Vec<Arc<ServerRequestPolicy>> = (0..plan.instances)
+        .map(|_| Arc::new(ServerRequestPolicy::new(plan.policy.clone())))
+        .collect();
+    let starts = (1..=plan.instances).map(|i| {
+        let client = ClientInfo {
+            name: format!("{}-{i}", plan.client_prefix),
+            version: env!("CARGO_PKG_VERSION").into(),
+            experimental_api: plan.experimental_api,
+            opt_out_notification_methods: plan.opt_out_notification_methods.clone(),
+        };
+        let policy = policies[i - 1].clone();
+        async move {
+            (
+                i,
+                launcher
+                    .start(&client, policy, plan.max_in_flight, plan.request_timeout)
+                    .await,
+            )
+        }
+    });
+    let mut instances = Vec::new();
+    let mut start_failures = Vec::new();
+    for (i, outcome) in join_all(starts).await {
+        match outcome {
+            Ok(instance) => instances.push((i, instance)),
+            Err(error) => {
+                progress(start_failures.len() + 1, plan.instances);
+                start_failures.push(StartFailure { instance: i, error });
+            }
+        }
+    }
+    let start_all = started.elapsed();
+    let run_started = Instant::now();
+    let done = std::sync::atomic::AtomicUsize::new(start_failures.len());
+    let runs = instances.iter().map(|(i, instance)| {
+        let done = &done;
+        async move {
+            let outcome = run_samples(*i, instance, plan, launcher.transport().as_str()).await;
+            progress(
+                done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+                plan.instances,
+            );
+            outcome
+        }
+    });
+    let outcomes = join_all(runs).await;
+    let run_all = run_started.elapsed();
+    join_all(
+        instances
+            .into_iter()
+            .map(|(_, instance)| instance.session.shutdown(Duration::from_secs(2))),
+    )
+    .await;
+    let records: Vec<AnswerRecord> = policies.iter().flat_map(|p| p.records()).collect();
+    let mut report = assemble(plan, start_failures, outcomes, &records);
+    report.timing_ms = Timing {
+        start_all: millis(start_all),
+        run_all: millis(run_all),
+        total: millis(started.elapsed()),
+    };
+    report
+}
+
+/// One instance's samples and their latencies.
+struct SampleOutcome {
+    result: InstanceResult,
+    latencies: Vec<Duration>,
+    ok: usize,
+    failed: usize,
+    retries: u32,
+}
+
+async fn run_samples(
+    instance: usize,
+    inst: &Instance,
+    plan: &FanoutPlan,
+    transport: &'static str,
+) -> SampleOutcome {
+    let mut rng = match plan.retry_seed {
+        Some(seed) => SplitMix64::new(seed.wrapping_add(instance as u64)),
+        None => SplitMix64::from_entropy(),
+    };
+    let mut out = SampleOutcome {
+        result: InstanceResult {
+            instance,
+            ok: true,
+            transport,
+            latency_ms: None,
+            attempts: 0,
+            summary: None,
+            error: None,
+        },
+        latencies: Vec::new(),
+        ok: 0,
+        failed: 0,
+        retries: 0,
+    };
+    for _ in 0..plan.sample {
+        let t0 = Instant::now();
+        let (reply, report) = request_with_retry(
+            &inst.session,
+            &plan.method,
+            &plan.params,
+            plan.request_timeout,
+            &plan.retry,
+            &mut rng,
+        )
+        .await;
+        out.result.attempts += report.attempts;
+        out.retries += report.retries;
+        let error = match reply {
+            Ok(Ok(result)) => {
+                out.latencies.push(t0.elapsed());
+                out.result.summary = Some(summarize(&plan.method, &result));
+                out.ok += 1;
+                continue;
+            }
+            Ok(Err(rpc)) => {
+                out.latencies.push(t0.elapsed());
+                let gave_up = report
+                    .gave_up
+                    .map(|g| format!(" (gave up: {g} after {} attempts)", report.attempts));
+                format!(
+                    "{} {:?}{}",
+                    rpc.code,
+                    rpc.message,
+                    gave_up.unwrap_or_default()
+                )
+            }
+            Err(e) => e.to_string(),
+        };
+        out.failed += 1;
+        out.result.ok = false;
+        out.result.error.get_or_insert(error);
+    }
+    out.result.latency_ms =
+        Some(LatencyStats::of(&out.latencies).p50).filter(|_| !out.latencies.is_empty());
+    out
+}
+
+fn assemble(
+    plan: &FanoutPlan,
+    start_failures: Vec<StartFailure>,
+    outcomes: Vec<SampleOutcome>,
+    records: &[AnswerRecord],
+) -> FanoutReport {
+    let latencies: Vec<Duration> = outcomes
+        .iter()
+        .flat_map(|o| o.latencies.iter().copied())
+        .collect();
+    let mut server_requests: Vec<AnswerCount> = Vec::new();
+    for r in records {
+        match server_requests
+            .iter_mut()
+            .find(|c| c.method == r.method && c.answer == r.answer)
+        {
+            Some(c) => c.count += 1,
+            None => server_requests.push(AnswerCount {
+                method: r.method.clone(),
+                answer: r.answer.clone(),
+                count: 1,
+            }),
+        }
+    }
+    let mut unsupported: Vec<String> = Vec::new();
+    for r in records
+        .iter()
+        .filter(|r| r.answer.starts_with("unsupported"))
+    {
+        if !unsupported.contains(&r.method) {
+            unsupported.push(r.method.clone());
+        }
+    }
+    FanoutReport {
+        instances_requested: plan.instances,
+        instances_started: outcomes.len(),
+        start_failures,
+        requests_ok: outcomes.iter().map(|o| o.ok).sum(),
+        requests_failed: outcomes.iter().map(|o| o.failed).sum(),
+        retries: outcomes.iter().map(|o| o.retries).sum(),
+        unsupported_server_requests: unsupported,
+        server_requests,
+        latency_ms: LatencyStats::of(&latencies),
+        timing_ms: Timing::default(),
+        results: outcomes.into_iter().map(|o| o.result).collect(),
+    }
+}
