@@ -22,6 +22,7 @@ pub mod resources;
 pub mod retry;
 pub mod scenario;
 pub mod session;
+pub mod smoke;
 pub mod summary;
 pub mod target;
 pub mod transport;

@@ -1,3 +1,117 @@
-pub async fn run(_a: crate::cli::SmokeCheckArgs) -> std::process::ExitCode {
-    std::process::ExitCode::from(2)
+//! `cas smoke_check`: prove a runtime is reachable, check by check.
+//!
+//! By default it checks the user's runtime as it is (their codex, their config and auth in an
+//! isolated CODEX_HOME, their model); `--hermetic` uses the mock model instead; `--url` checks a
+//! running websocket server. Exit 0 when every check is ok, 1 when one is not, 2 when cas could
+//! not run (bad flags, missing codex).
+
+use serde_json::json;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::output::{pretty, print_stdout};
+use super::runtime;
+use crate::cli::SmokeCheckArgs;
+use crate::policy::ServerRequestPolicy;
+use crate::protocol::ClientInfo;
+use crate::smoke::{self, Check, SmokeOptions};
+use crate::summary::millis;
+
+/// What the hermetic mock does with the smoke turn: stream slowly, so steer and interrupt find it running.
+const HERMETIC_PROMPT: &str = "[[stall:10]] cas smoke check";
+/// The smoke turn on a real model: cheap and short.
+const REAL_PROMPT: &str = "cas smoke check: reply with the single word ok.";
+
+/// Runs the command.
+pub async fn run(args: SmokeCheckArgs) -> ExitCode {
+    let rt = match runtime::prepare(&args.runtime, None).await {
+        Ok(rt) => rt,
+        Err(message) => {
+            eprintln!("cas: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let timeout = Duration::from_millis(args.runtime.request_timeout_ms);
+    let client = ClientInfo {
+        name: "cas-smoke-check".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        experimental_api: args.runtime.experimental_api,
+        opt_out_notification_methods: args.runtime.opt_out_notification_methods.clone(),
+    };
+    let t0 = Instant::now();
+    let started = rt
+        .launcher
+        .start(
+            &client,
+            Arc::new(ServerRequestPolicy::default()),
+            None,
+            timeout,
+        )
+        .await;
+    let mut checks = Vec::new();
+    let mut thread_id = None;
+    match started {
+        Err(error) => checks.push(Check {
+            name: "handshake".into(),
+            ok: false,
+            detail: error,
+            latency_ms: millis(t0.elapsed()),
+        }),
+        Ok(instance) => {
+            checks.push(Check {
+                name: "handshake".into(),
+                ok: true,
+                detail: "ok (initialize, then initialized)".into(),
+                latency_ms: millis(t0.elapsed()),
+            });
+            let opts = SmokeOptions {
+                cwd: &rt.cwd,
+                thread_id: args.thread_id.clone(),
+                timeout,
+                prompt: if rt.hermetic {
+                    HERMETIC_PROMPT
+                } else {
+                    REAL_PROMPT
+                }
+                .into(),
+            };
+            let (more, thread) = smoke::run(&instance.session, &opts).await;
+            checks.extend(more);
+            thread_id = thread;
+            instance.session.shutdown(Duration::from_secs(2)).await;
+        }
+    }
+    let ok = checks.iter().all(|c| c.ok);
+    let doc = json!({
+        "schemaVersion": 1,
+        "check": "smoke_check",
+        "ok": ok,
+        "codex": rt.codex,
+        "transport": rt.transport.as_str(),
+        "hermetic": rt.hermetic,
+        "cwd": rt.cwd,
+        "threadId": thread_id,
+        "checks": checks,
+    });
+    if args.runtime.json {
+        print_stdout(&pretty(&doc));
+    } else {
+        let mut text = format!("smoke_check: {}\n", if ok { "ok" } else { "FAILED" });
+        for c in &checks {
+            text.push_str(&format!(
+                "  {:<4} {:<26} {:>9.1} ms  {}\n",
+                if c.ok { "ok" } else { "FAIL" },
+                c.name,
+                c.latency_ms,
+                c.detail
+            ));
+        }
+        print_stdout(text.trim_end());
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }

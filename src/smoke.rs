@@ -1,0 +1,306 @@
+//! The smoke check: proves a runtime is reachable end to end, and says how each check ended.
+//!
+//! Checks: handshake, `experimentalFeature/list`, `thread/start`, `turn/start`, `turn/steer`
+//! (with `expectedTurnId`), `turn/interrupt`, then `thread/resume` of the same thread (after
+//! the turn, so the thread has a rollout; a turn-less thread is not resumable). A refusal of a
+//! precondition (no active turn, no rollout) still proves the method reached the server and is
+//! reported as such; an unknown method, rejected params, a lifecycle error or no answer at all
+//! is a failure.
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::jsonrpc::RpcError;
+use crate::protocol::ErrorClass;
+use crate::retry::{request_with_retry, BackoffSchedule, SplitMix64};
+use crate::session::Session;
+use crate::summary::millis;
+
+/// One check's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Check {
+    /// The method (or `handshake`).
+    pub name: String,
+    /// Whether it proved what it should.
+    pub ok: bool,
+    /// What came back, in a phrase.
+    pub detail: String,
+    /// How long it took.
+    pub latency_ms: f64,
+}
+
+/// What a smoke check needs besides the session.
+#[derive(Debug, Clone)]
+pub struct SmokeOptions<'a> {
+    /// The cwd for `thread/start`.
+    pub cwd: &'a Path,
+    /// Use this thread instead of starting one.
+    pub thread_id: Option<String>,
+    /// Each request's deadline.
+    pub timeout: Duration,
+    /// The text of the turn (the hermetic mock stalls on `[[stall:N]]`).
+    pub prompt: String,
+}
+
+/// The checks after a successful handshake, and the thread they used.
+pub async fn run(session: &Session, opts: &SmokeOptions<'_>) -> (Vec<Check>, Option<String>) {
+    let mut checks = Vec::new();
+    let mut step = |c: Check| {
+        let ok = c.ok;
+        checks.push(c);
+        ok
+    };
+    let features = call(
+        session,
+        "experimentalFeature/list",
+        json!({"limit": 1}),
+        opts.timeout,
+    )
+    .await;
+    step(judge("experimentalFeature/list", features, |r| {
+        r["data"]
+            .as_array()
+            .map(|d| format!("ok ({} feature(s) on the first page)", d.len()))
+    }));
+    let thread_id = match &opts.thread_id {
+        Some(id) => Some(id.clone()),
+        None => {
+            let started = call(
+                session,
+                "thread/start",
+                json!({"cwd": opts.cwd}),
+                opts.timeout,
+            )
+            .await;
+            let id = started
+                .reply
+                .as_ref()
+                .ok()
+                .and_then(|r| r["thread"]["id"].as_str())
+                .map(str::to_owned);
+            step(judge("thread/start", started, |r| {
+                r["thread"]["id"]
+                    .as_str()
+                    .map(|id| format!("ok (thread {id})"))
+            }));
+            id
+        }
+    };
+    let Some(thread_id) = thread_id else {
+        return (checks, None);
+    };
+    if opts.thread_id.is_some() {
+        step(resume(session, &thread_id, opts.timeout).await);
+    }
+    let input = json!([{"type": "text", "text": opts.prompt, "text_elements": []}]);
+    let turn = call(
+        session,
+        "turn/start",
+        json!({"threadId": thread_id, "input": input}),
+        opts.timeout,
+    )
+    .await;
+    let turn_id = turn
+        .reply
+        .as_ref()
+        .ok()
+        .and_then(|r| r["turn"]["id"].as_str())
+        .map(str::to_owned);
+    step(judge("turn/start", turn, |r| {
+        r["turn"]["id"].as_str().map(|id| format!("ok (turn {id})"))
+    }));
+    if let Some(turn_id) = &turn_id {
+        // The turn/start response comes before the turn is running; steer and interrupt
+        // sent in that gap race it. Wait for turn/started, as a client should.
+        let _ = session
+            .await_notification(
+                "turn/started",
+                opts.timeout.min(Duration::from_secs(10)),
+                |n| n.method == "turn/started" && n.params["turn"]["id"].as_str() == Some(turn_id),
+            )
+            .await;
+        let steer_text = format!("{} (steered)", opts.prompt);
+        let steer_input = json!([{"type": "text", "text": steer_text, "text_elements": []}]);
+        let params =
+            json!({"threadId": thread_id, "expectedTurnId": turn_id, "input": steer_input});
+        let steer = call(session, "turn/steer", params, opts.timeout).await;
+        step(judge("turn/steer", steer, |r| {
+            r["turnId"]
+                .as_str()
+                .map(|id| format!("ok (steered turn {id})"))
+        }));
+        let params = json!({"threadId": thread_id, "turnId": turn_id});
+        let interrupt = call(session, "turn/interrupt", params, opts.timeout).await;
+        step(judge("turn/interrupt", interrupt, |r| {
+            r.is_object().then(|| "ok (interrupted)".to_owned())
+        }));
+        let completed = session
+            .await_notification("turn/completed", opts.timeout, |n| {
+                n.method == "turn/completed" && n.params["turn"]["id"].as_str() == Some(turn_id)
+            })
+            .await;
+        if let Err(e) = completed {
+            step(Check {
+                name: "turn/completed".into(),
+                ok: false,
+                detail: e.to_string(),
+                latency_ms: 0.0,
+            });
+        }
+    }
+    if opts.thread_id.is_none() {
+        step(resume(session, &thread_id, opts.timeout).await);
+    }
+    (checks, Some(thread_id))
+}
+
+async fn resume(session: &Session, thread_id: &str, timeout: Duration) -> Check {
+    let resumed = call(
+        session,
+        "thread/resume",
+        json!({"threadId": thread_id, "excludeTurns": true}),
+        timeout,
+    )
+    .await;
+    // A different thread id is an unexpected result, shown in full.
+    judge("thread/resume", resumed, |r| {
+        (r["thread"]["id"].as_str() == Some(thread_id))
+            .then(|| format!("ok (same thread {thread_id})"))
+    })
+}
+
+/// A reply and how long it took.
+struct Called {
+    reply: Result<Value, String>,
+    refused: Option<RpcError>,
+    latency: Duration,
+}
+
+async fn call(session: &Session, method: &str, params: Value, timeout: Duration) -> Called {
+    let t0 = Instant::now();
+    let mut rng = SplitMix64::from_entropy();
+    let (reply, _) = request_with_retry(
+        session,
+        method,
+        &params,
+        timeout,
+        &BackoffSchedule::default(),
+        &mut rng,
+    )
+    .await;
+    let latency = t0.elapsed();
+    match reply {
+        Ok(Ok(result)) => Called {
+            reply: Ok(result),
+            refused: None,
+            latency,
+        },
+        Ok(Err(error)) => Called {
+            reply: Err(error.to_string()),
+            refused: Some(error),
+            latency,
+        },
+        Err(e) => Called {
+            reply: Err(e.to_string()),
+            refused: None,
+            latency,
+        },
+    }
+}
+
+/// Judges a reply: `proves` names what a good result shows; refusals are classified.
+fn judge(name: &str, called: Called, proves: impl Fn(&Value) -> Option<String>) -> Check {
+    let (ok, detail) = match (&called.reply, &called.refused) {
+        (Ok(result), _) => match proves(result) {
+            Some(detail) => (true, detail),
+            None => (
+                false,
+                format!("unexpected result: {}", truncate(&result.to_string())),
+            ),
+        },
+        (Err(_), Some(error)) => refusal(error),
+        (Err(e), None) => (false, e.clone()),
+    };
+    Check {
+        name: name.into(),
+        ok,
+        detail,
+        latency_ms: millis(called.latency),
+    }
+}
+
+/// A refused precondition proves reachability; anything that says cas and the server do not
+/// speak the same protocol does not.
+fn refusal(error: &RpcError) -> (bool, String) {
+    let message = truncate(&error.message);
+    match ErrorClass::of(error) {
+        ErrorClass::Other => (
+            true,
+            format!("reached the server; precondition refused: {message}"),
+        ),
+        ErrorClass::UnknownMethod => (
+            false,
+            format!("the server does not know this method: {message}"),
+        ),
+        ErrorClass::InvalidParams => (
+            false,
+            format!("the server rejected cas's params: {message}"),
+        ),
+        class => (false, format!("refused ({class}): {message}")),
+    }
+}
+
+fn truncate(text: &str) -> String {
+    const MAX: usize = 200;
+    if text.chars().count() <= MAX {
+        text.to_owned()
+    } else {
+        format!("{}…", text.chars().take(MAX).collect::<String>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_are_classified_truthfully() {
+        let cases = [
+            ("no active turn to steer", true),
+            ("no rollout found for thread id x", true),
+            (
+                "Invalid request: unknown variant `turn/steer`, expected one of `initialize`",
+                false,
+            ),
+            ("Invalid request: missing field `expectedTurnId`", false),
+            ("Not initialized", false),
+            ("turn/steer requires experimentalApi capability", false),
+        ];
+        for (message, ok) in cases {
+            assert_eq!(refusal(&RpcError::new(-32600, message)).0, ok, "{message}");
+        }
+        assert!(!refusal(&RpcError::new(-32001, "Server overloaded; retry later.")).0);
+    }
+
+    #[test]
+    fn a_result_must_prove_the_check() {
+        let called = |v: Value| Called {
+            reply: Ok(v),
+            refused: None,
+            latency: Duration::ZERO,
+        };
+        let good = judge(
+            "thread/start",
+            called(json!({"thread": {"id": "t"}})),
+            |r| r["thread"]["id"].as_str().map(str::to_owned),
+        );
+        assert!(good.ok);
+        let bad = judge("thread/start", called(json!({"thread": {}})), |r| {
+            r["thread"]["id"].as_str().map(str::to_owned)
+        });
+        assert!(!bad.ok && bad.detail.starts_with("unexpected result"));
+    }
+}
