@@ -37,6 +37,8 @@ pub enum Command {
     /// Run one method on N parallel, isolated instances and report each.
     #[command(name = "instance_runner", alias = "instance-runner")]
     InstanceRunner(InstanceRunnerArgs),
+    /// Measure cas against a no-framework client on the same servers (the README's figures).
+    Bench(BenchArgs),
     /// Serve the fake app-server scripted by a scenario file (used by the fake-stdio target).
     #[command(name = "fake_server", hide = true, alias = "fake-server")]
     FakeServer(FakeServerArgs),
@@ -248,6 +250,29 @@ pub struct InstanceRunnerArgs {
     pub sample: u32,
 }
 
+/// Flags of `cas bench`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// The codex binary (default: CAS_CODEX_BIN, the project install, then PATH).
+    #[arg(long)]
+    pub codex_bin: Option<PathBuf>,
+    /// Instance counts for the fanout comparison.
+    #[arg(long, value_delimiter = ',', default_value = "1,4,12")]
+    pub instances: Vec<usize>,
+    /// Runs per figure; the median is reported.
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    /// Requests per one-connection run.
+    #[arg(long, default_value_t = 2000)]
+    pub requests: u64,
+    /// Requests in flight in the windowed one-connection mode.
+    #[arg(long, default_value_t = 16)]
+    pub window: u64,
+    /// Print exactly one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// Parses a flag value as a JSON object.
 pub fn parse_json_object(text: &str) -> Result<Value, String> {
     let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
@@ -261,7 +286,7 @@ pub fn parse_json_object(text: &str) -> Result<Value, String> {
 /// Parses the arguments and runs the command.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
@@ -277,6 +302,7 @@ pub fn run() -> ExitCode {
             Command::SmokeCheck(args) => commands::smoke_check::run(args).await,
             Command::Request(args) => commands::request::run(args).await,
             Command::InstanceRunner(args) => commands::instance_runner::run(args).await,
+            Command::Bench(args) => commands::bench::run(args).await,
             Command::FakeServer(args) => commands::fake_server::run(args).await,
         }
     });

@@ -93,11 +93,15 @@ pub struct InstanceResult {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Timing {
+    /// Preparing what instances share (mock model, template home, codex version).
+    pub prepare: f64,
     /// Starting every instance (spawn, connect, handshake), concurrently.
     pub start_all: f64,
     /// Running every sample, concurrently.
     pub run_all: f64,
-    /// Start to shutdown, inclusive.
+    /// Shutting every server down and reaping it.
+    pub shutdown: f64,
+    /// The whole command, from its start to its report.
     pub total: f64,
 }
 
@@ -190,17 +194,21 @@ pub async fn run(
     });
     let outcomes = join_all(runs).await;
     let run_all = run_started.elapsed();
+    let shutdown_started = Instant::now();
     join_all(
         instances
             .into_iter()
             .map(|(_, instance)| instance.session.shutdown(Duration::from_secs(2))),
     )
     .await;
+    let shutdown = shutdown_started.elapsed();
     let records: Vec<AnswerRecord> = policies.iter().flat_map(|p| p.records()).collect();
     let mut report = assemble(plan, start_failures, outcomes, &records);
     report.timing_ms = Timing {
+        prepare: 0.0,
         start_all: millis(start_all),
         run_all: millis(run_all),
+        shutdown: millis(shutdown),
         total: millis(started.elapsed()),
     };
     report

@@ -52,6 +52,8 @@ enum Homes {
     },
     /// Fresh homes seeded from the user's CODEX_HOME (config and auth only).
     Seeded { user_home: PathBuf },
+    /// A config-only hermetic home per instance; the mock model answers turns.
+    HermeticFresh { mock: MockModel },
 }
 
 /// What starts instances: the real codex, or a websocket URL cas does not control.
@@ -87,6 +89,8 @@ pub enum Source {
 pub enum HomesSetup {
     /// Template copies and the mock model.
     Hermetic,
+    /// Fresh hermetic homes (config only) and the mock model: cheaper for a few instances.
+    HermeticFresh,
     /// Seeded from the user's CODEX_HOME.
     UserRuntime,
 }
@@ -142,6 +146,12 @@ impl Launcher {
                     _mock: mock,
                 })
             }
+            Source::Codex {
+                homes: HomesSetup::HermeticFresh,
+                ..
+            } => Some(Homes::HermeticFresh {
+                mock: MockModel::start().await,
+            }),
             Source::Codex {
                 homes: HomesSetup::UserRuntime,
                 ..
@@ -254,6 +264,11 @@ impl Launcher {
         };
         match &self.homes {
             Some(Homes::Hermetic { template, .. }) => copy_home(template.path(), home.path())?,
+            Some(Homes::HermeticFresh { mock }) => {
+                let config = home.path().join("config.toml");
+                std::fs::write(&config, crate::hermetic::config_toml(&mock.base_url()))
+                    .map_err(prepare(&config))?
+            }
             Some(Homes::Seeded { user_home }) => seed_home(user_home, home.path())?,
             None => {}
         }
@@ -298,9 +313,22 @@ async fn initialise_template(bin: &Path, template: &HermeticHome) -> Result<(), 
     })
 }
 
-/// Copies a template home; the copy gets its own installation id and no token file.
+/// Copies a template home; the copy gets its own installation id and no token file. The
+/// bundled `skills/` folder (dozens of files codex only reads) is linked, not copied: on a
+/// slow filesystem copying it dominated a 12-instance start.
 pub fn copy_home(template: &Path, dest: &Path) -> Result<(), LaunchError> {
-    copy_tree(template, dest).map_err(prepare(dest))?;
+    std::fs::create_dir_all(dest).map_err(prepare(dest))?;
+    for entry in std::fs::read_dir(template).map_err(prepare(template))? {
+        let entry = entry.map_err(prepare(template))?;
+        let target = dest.join(entry.file_name());
+        if entry.file_name() == "skills" {
+            std::os::unix::fs::symlink(entry.path(), &target).map_err(prepare(&target))?;
+        } else if entry.file_type().map_err(prepare(&target))?.is_dir() {
+            copy_tree(&entry.path(), &target).map_err(prepare(&target))?;
+        } else {
+            std::fs::copy(entry.path(), &target).map_err(prepare(&target))?;
+        }
+    }
     let _ = std::fs::remove_file(dest.join("cas-ws-token"));
     let id = new_uuid().map_err(prepare(dest))?;
     std::fs::write(dest.join("installation_id"), id).map_err(prepare(dest))
@@ -376,6 +404,8 @@ mod tests {
         std::fs::write(template.join("installation_id"), "same").unwrap();
         std::fs::write(template.join("cas-ws-token"), "secret").unwrap();
         std::fs::write(template.join("sessions/2026/x"), "x").unwrap();
+        std::fs::create_dir_all(template.join("skills/.system")).unwrap();
+        std::fs::write(template.join("skills/.system/marker"), "m").unwrap();
         let (a, b) = (root.path().join("a"), root.path().join("b"));
         copy_home(&template, &a).unwrap();
         copy_home(&template, &b).unwrap();
@@ -385,9 +415,24 @@ mod tests {
         assert_eq!(id(&a).len(), 36);
         assert!(!a.join("cas-ws-token").exists());
         assert!(a.join("sessions/2026/x").is_file());
+        assert!(a
+            .join("skills")
+            .symlink_metadata()
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(
+            std::fs::read_to_string(a.join("skills/.system/marker")).unwrap(),
+            "m"
+        );
         assert_eq!(
             std::fs::read_to_string(a.join("config.toml")).unwrap(),
             "model = \"m\"\n"
+        );
+        std::fs::remove_dir_all(&a).unwrap();
+        assert!(
+            template.join("skills/.system/marker").is_file(),
+            "removing a copy keeps the template"
         );
     }
 

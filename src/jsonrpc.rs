@@ -222,10 +222,72 @@ impl Message {
         Value::Object(obj)
     }
 
-    /// Encodes the message as one line of JSON without the trailing newline.
+    /// Encodes the message as one line of JSON without the trailing newline (and with room
+    /// for it), serializing straight from the borrowed fields.
     pub fn encode(&self) -> String {
-        self.to_value().to_string()
+        let mut out = Vec::with_capacity(128);
+        let written = match self {
+            Message::Request { id, method, params } => serde_json::to_writer(
+                &mut out,
+                &RequestOut {
+                    id,
+                    method,
+                    params: params.as_ref(),
+                },
+            ),
+            Message::Notification {
+                method,
+                params,
+                emitted_at_ms,
+            } => serde_json::to_writer(
+                &mut out,
+                &NotificationOut {
+                    method,
+                    params: params.as_ref(),
+                    emitted_at_ms: *emitted_at_ms,
+                },
+            ),
+            Message::Response { id, result } => {
+                serde_json::to_writer(&mut out, &ResponseOut { id, result })
+            }
+            Message::Error { id, error } => {
+                serde_json::to_writer(&mut out, &ErrorOut { id, error })
+            }
+        };
+        match written.ok().and_then(|()| String::from_utf8(out).ok()) {
+            Some(text) => text,
+            None => self.to_value().to_string(),
+        }
     }
+}
+
+#[derive(Serialize)]
+struct RequestOut<'a> {
+    id: &'a RequestId,
+    method: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    params: Option<&'a Value>,
+}
+
+#[derive(Serialize)]
+struct NotificationOut<'a> {
+    method: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    params: Option<&'a Value>,
+    #[serde(rename = "emittedAtMs", skip_serializing_if = "Option::is_none")]
+    emitted_at_ms: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct ResponseOut<'a> {
+    id: &'a RequestId,
+    result: &'a Value,
+}
+
+#[derive(Serialize)]
+struct ErrorOut<'a> {
+    id: &'a RequestId,
+    error: &'a RpcError,
 }
 
 /// The first 200 characters of a bad line, for error messages.

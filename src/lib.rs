@@ -6,6 +6,7 @@
 //! [`target`] start what a run talks to (the real codex against the [`mock_model`], or the
 //! built-in [`fake`] server); [`scenario`] runs declarative checks and produces a [`verdict`].
 
+pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod errors;

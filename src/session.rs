@@ -171,10 +171,14 @@ impl Session {
             method: method.to_owned(),
             after: timeout,
         };
-        let _slot = match tokio::time::timeout_at(deadline, self.in_flight.acquire()).await {
-            Ok(Ok(permit)) => permit,
-            Ok(Err(_)) => return Err(closed(method, "the session is shutting down")),
-            Err(_) => return Err(timed_out()),
+        // A free slot is taken without arming a timer; only a full window waits.
+        let _slot = match self.in_flight.try_acquire() {
+            Ok(permit) => permit,
+            Err(_) => match tokio::time::timeout_at(deadline, self.in_flight.acquire()).await {
+                Ok(Ok(permit)) => permit,
+                Ok(Err(_)) => return Err(closed(method, "the session is shutting down")),
+                Err(_) => return Err(timed_out()),
+            },
         };
         let id = RequestId::Int(self.next_id.fetch_add(1, Ordering::Relaxed));
         let (tx, rx) = oneshot::channel();

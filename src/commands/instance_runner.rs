@@ -40,10 +40,12 @@ pub async fn fanout_command(
     if let Err(message) = policy.validate() {
         return usage(&message);
     }
-    let rt = match runtime::prepare(&args.runtime, args.state_dir.clone()).await {
+    let prepare_started = Instant::now();
+    let rt = match runtime::prepare(&args.runtime, args.state_dir.clone(), instances).await {
         Ok(rt) => rt,
         Err(message) => return usage(&message),
     };
+    let prepare = prepare_started.elapsed();
     if instances > 1
         && args.runtime.url.is_none()
         && !args.runtime.json
@@ -74,7 +76,8 @@ pub async fn fanout_command(
             }
         }
     };
-    let report = fanout::run(&rt.launcher, &plan, &progress).await;
+    let mut report = fanout::run(&rt.launcher, &plan, &progress).await;
+    report.timing_ms.prepare = crate::summary::millis(prepare);
     drop(rt.launcher);
     let mut doc = Map::new();
     doc.insert("schemaVersion".into(), json!(1));

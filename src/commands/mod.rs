@@ -1,5 +1,6 @@
 //! One module per subcommand: argument validation, the library call, and output.
 
+pub mod bench;
 pub mod conformance;
 pub mod fake_server;
 pub mod instance_runner;

@@ -11,6 +11,10 @@ use crate::hermetic;
 use crate::instances::{user_codex_home, HomesSetup, Launcher, Source, Transport};
 use crate::launch::{self, CodexLocator};
 
+/// From this many hermetic instances on, a template home initialised once and copied pays
+/// for itself; below it every instance initialises its own fresh home.
+pub const TEMPLATE_MIN_INSTANCES: usize = 4;
+
 /// A prepared runtime and what the output says about it.
 pub struct Runtime {
     /// Starts instances.
@@ -26,7 +30,11 @@ pub struct Runtime {
 }
 
 /// Prepares the runtime the flags describe.
-pub async fn prepare(args: &RuntimeArgs, state_dir: Option<PathBuf>) -> Result<Runtime, String> {
+pub async fn prepare(
+    args: &RuntimeArgs,
+    state_dir: Option<PathBuf>,
+    instances: usize,
+) -> Result<Runtime, String> {
     let cwd = match &args.cwd {
         Some(dir) => dir
             .canonicalize()
@@ -88,10 +96,10 @@ pub async fn prepare(args: &RuntimeArgs, state_dir: Option<PathBuf>) -> Result<R
         extra_args: Vec::new(),
         state_dir,
         scratch,
-        homes: if args.hermetic {
-            HomesSetup::Hermetic
-        } else {
-            HomesSetup::UserRuntime
+        homes: match (args.hermetic, instances >= TEMPLATE_MIN_INSTANCES) {
+            (true, true) => HomesSetup::Hermetic,
+            (true, false) => HomesSetup::HermeticFresh,
+            (false, _) => HomesSetup::UserRuntime,
         },
     };
     let launcher = Launcher::prepare(source).await.map_err(|e| e.to_string())?;

@@ -1,0 +1,197 @@
+//! The yardstick: a minimal no-framework JSON-RPC client (std only, blocking, no JSON parser).
+//!
+//! It does what a careful hand-written script does and nothing more: write a line, read lines
+//! until the one with the wanted id. cas is measured against it on the same server in the same
+//! run, so "cas adds almost nothing" is a ratio, not a guess.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A blocking JSONL client over a child's stdin/stdout.
+pub struct LineClient {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    line: String,
+}
+
+impl LineClient {
+    /// Spawns `command` with piped stdio (stderr discarded).
+    pub fn spawn(mut command: Command) -> std::io::Result<LineClient> {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let stdin = child
+            .stdin
+            .take()
+            .ok_or_else(|| std::io::Error::other("no stdin"))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| std::io::Error::other("no stdout"))?;
+        Ok(LineClient {
+            child,
+            stdin,
+            stdout: BufReader::new(stdout),
+            line: String::new(),
+        })
+    }
+
+    /// Writes one request line without waiting.
+    pub fn send(&mut self, id: u64, method: &str, params: &str) -> std::io::Result<()> {
+        let line = format!("{{\"id\":{id},\"method\":\"{method}\",\"params\":{params}}}\n");
+        self.stdin.write_all(line.as_bytes())
+    }
+
+    /// Writes one notification line.
+    pub fn notify(&mut self, method: &str) -> std::io::Result<()> {
+        let line = format!("{{\"method\":\"{method}\"}}\n");
+        self.stdin.write_all(line.as_bytes())
+    }
+
+    /// Reads lines until a response (a line with a top-level integer id); returns its id.
+    pub fn read_response(&mut self) -> std::io::Result<u64> {
+        loop {
+            self.line.clear();
+            if self.stdout.read_line(&mut self.line)? == 0 {
+                return Err(std::io::Error::other("server closed stdout"));
+            }
+            if let Some(id) = response_id(&self.line) {
+                return Ok(id);
+            }
+        }
+    }
+
+    /// Sends a request and reads until its response.
+    pub fn call(&mut self, id: u64, method: &str, params: &str) -> std::io::Result<()> {
+        self.send(id, method, params)?;
+        while self.read_response()? != id {}
+        Ok(())
+    }
+
+    /// The handshake: initialize, then initialized.
+    pub fn handshake(&mut self, name: &str) -> std::io::Result<()> {
+        let params = format!(r#"{{"clientInfo":{{"name":"{name}","version":"0"}}}}"#);
+        self.call(0, "initialize", &params)?;
+        self.notify("initialized")
+    }
+
+    /// Closes stdin and waits for the server to exit.
+    pub fn close(self) -> std::io::Result<()> {
+        let LineClient {
+            mut child, stdin, ..
+        } = self;
+        drop(stdin);
+        child.wait().map(|_| ())
+    }
+}
+
+/// The id of a response line (`{"id":N,"result"…` or `…,"id":N}`); notifications have none.
+fn response_id(line: &str) -> Option<u64> {
+    if line.contains(r#""method":"#)
+        && !line.contains(r#""result":"#)
+        && !line.contains(r#""error":"#)
+    {
+        return None;
+    }
+    let at = line.rfind(r#""id":"#)? + 5;
+    let digits: String = line[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+/// Starts `n` codex app-servers with fresh homes under `root`, in parallel threads; each does
+/// the handshake and one `thread/list`, then exits. Returns the wall time.
+pub fn fanout(n: usize, codex: &Path, root: &Path, config_toml: &str) -> std::io::Result<Duration> {
+    let t0 = Instant::now();
+    let handles: Vec<_> = (0..n)
+        .map(|i| {
+            let home: PathBuf = root.join(format!("baseline-{i}"));
+            let (codex, config) = (codex.to_owned(), config_toml.to_owned());
+            std::thread::spawn(move || -> std::io::Result<()> {
+                std::fs::create_dir_all(&home)?;
+                std::fs::write(home.join("config.toml"), config)?;
+                let mut command = Command::new(codex);
+                command
+                    .arg("app-server")
+                    .env("CODEX_HOME", &home)
+                    .env("RUST_LOG", "warn")
+                    .current_dir(&home);
+                let mut client = LineClient::spawn(command)?;
+                client.handshake(&format!("baseline-{i}"))?;
+                client.call(1, "thread/list", r#"{"cursor":null,"limit":1}"#)?;
+                client.close()?;
+                std::fs::remove_dir_all(&home)
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle
+            .join()
+            .map_err(|_| std::io::Error::other("a baseline thread panicked"))??;
+    }
+    Ok(t0.elapsed())
+}
+
+/// `requests` calls one after another; returns the wall time.
+pub fn sequential(
+    client: &mut LineClient,
+    requests: u64,
+    method: &str,
+    params: &str,
+) -> std::io::Result<Duration> {
+    let t0 = Instant::now();
+    for id in 1..=requests {
+        client.call(id, method, params)?;
+    }
+    Ok(t0.elapsed())
+}
+
+/// `requests` calls with `window` in flight; returns the wall time.
+pub fn windowed(
+    client: &mut LineClient,
+    requests: u64,
+    window: u64,
+    method: &str,
+    params: &str,
+) -> std::io::Result<Duration> {
+    let t0 = Instant::now();
+    let mut sent = 0;
+    while sent < window.min(requests) {
+        sent += 1;
+        client.send(sent, method, params)?;
+    }
+    for _ in 0..requests {
+        client.read_response()?;
+        if sent < requests {
+            sent += 1;
+            client.send(sent, method, params)?;
+        }
+    }
+    Ok(t0.elapsed())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_response_ids_only() {
+        assert_eq!(response_id(r#"{"id":12,"result":{"data":[]}}"#), Some(12));
+        assert_eq!(
+            response_id(r#"{"error":{"code":-32600,"message":"x"},"id":7}"#),
+            Some(7)
+        );
+        assert_eq!(
+            response_id(r#"{"method":"thread/started","params":{"thread":{"id":"abc"}}}"#),
+            None
+        );
+        assert_eq!(response_id(r#"{"method":"x","params":{"id":3}}"#), None);
+    }
+}

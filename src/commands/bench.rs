@@ -1,0 +1,85 @@
+//! `cas bench`: the speed figures of the README, measured side by side with a no-framework client.
+
+use std::process::ExitCode;
+
+use super::output::{pretty, print_stdout};
+use crate::bench::{self, BenchPlan};
+use crate::cli::BenchArgs;
+use crate::launch::CodexLocator;
+
+/// Runs the command.
+pub async fn run(args: BenchArgs) -> ExitCode {
+    if args.window == 0 || !args.requests.is_multiple_of(args.window) {
+        eprintln!(
+            "cas: --requests ({}) must be a multiple of --window ({})",
+            args.requests, args.window
+        );
+        return ExitCode::from(2);
+    }
+    let codex = match CodexLocator::from_env(args.codex_bin.clone()).resolve() {
+        Ok(path) => path,
+        Err(e) => {
+            eprintln!("cas: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let cas = match std::env::current_exe() {
+        Ok(path) => path,
+        Err(e) => {
+            eprintln!("cas: cannot find the cas executable: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let plan = BenchPlan {
+        codex,
+        cas,
+        fanout: args.instances.clone(),
+        runs: args.runs.max(1),
+        requests: args.requests,
+        window: args.window,
+        scratch: crate::hermetic::default_root().join("bench"),
+    };
+    let log = |line: &str| eprintln!("cas bench: {line}");
+    let report = match bench::run(&plan, &log).await {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("cas: bench could not run: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.json {
+        print_stdout(&pretty(&report));
+    } else {
+        print_stdout(&human(&report));
+    }
+    ExitCode::SUCCESS
+}
+
+fn human(report: &serde_json::Value) -> String {
+    let mut out = format!("cas bench ({} cpus, median of {} runs)\n\nfanout: handshake + thread/list on N fresh-home codex servers\n", report["cpus"], report["runs"]);
+    out.push_str("  instances   cas ms   baseline ms   cas/baseline   cas peak RSS\n");
+    for row in report["fanout"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "  {:>9}  {:>7.1}  {:>12.1}  {:>13.3}  {:>9} KiB\n",
+            row["instances"],
+            row["casMs"].as_f64().unwrap_or(0.0),
+            row["baselineMs"].as_f64().unwrap_or(0.0),
+            row["ratio"].as_f64().unwrap_or(0.0),
+            row["casPeakRssKb"]
+        ));
+    }
+    out.push_str("\none connection: thread/list\n  server  mode         cas rps   base rps   ratio   cas µs CPU/req   base µs CPU/req\n");
+    for row in report["oneConnection"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "  {:<6}  {:<10}  {:>8.0}  {:>9.0}  {:>6.3}  {:>15.1}  {:>16.1}\n",
+            row["server"].as_str().unwrap_or(""),
+            row["mode"].as_str().unwrap_or(""),
+            row["cas"]["rps"].as_f64().unwrap_or(0.0),
+            row["baseline"]["rps"].as_f64().unwrap_or(0.0),
+            row["rpsRatio"].as_f64().unwrap_or(0.0),
+            row["cas"]["cpuUsPerRequest"].as_f64().unwrap_or(0.0),
+            row["baseline"]["cpuUsPerRequest"].as_f64().unwrap_or(0.0)
+        ));
+    }
+    out.trim_end().to_owned()
+}
