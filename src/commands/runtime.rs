@@ -86,9 +86,6 @@ pub async fn prepare(
     };
     std::fs::create_dir_all(&version_home)
         .map_err(|e| format!("{}: {e}", version_home.display()))?;
-    let version = launch::codex_version(&bin, &version_home)
-        .await
-        .map_err(|e| e.to_string())?;
     let source = Source::Codex {
         bin: bin.clone(),
         transport: args.transport,
@@ -102,7 +99,13 @@ pub async fn prepare(
             (false, _) => HomesSetup::UserRuntime,
         },
     };
-    let launcher = Launcher::prepare(source).await.map_err(|e| e.to_string())?;
+    // The version probe and the shared setup (mock model, template) overlap.
+    let (version, launcher) = tokio::join!(
+        launch::codex_version(&bin, &version_home),
+        Launcher::prepare(source)
+    );
+    let version = version.map_err(|e| e.to_string())?;
+    let launcher = launcher.map_err(|e| e.to_string())?;
     Ok(Runtime {
         launcher,
         codex: json!({"path": bin, "version": version}),
