@@ -54,6 +54,8 @@ enum Homes {
     Seeded { user_home: PathBuf },
     /// A config-only hermetic home per instance; the mock model answers turns.
     HermeticFresh { mock: MockModel },
+    /// The user's own CODEX_HOME, shared and left as it is.
+    AsIs { home: PathBuf },
 }
 
 /// What starts instances: the real codex, or a websocket URL cas does not control.
@@ -93,6 +95,8 @@ pub enum HomesSetup {
     HermeticFresh,
     /// Seeded from the user's CODEX_HOME.
     UserRuntime,
+    /// The user's CODEX_HOME itself, as it is (the smoke check of their runtime).
+    UserHomeAsIs,
 }
 
 /// Starts instances from a source; holds what they share (template, mock model).
@@ -151,6 +155,12 @@ impl Launcher {
                 ..
             } => Some(Homes::HermeticFresh {
                 mock: MockModel::start().await,
+            }),
+            Source::Codex {
+                homes: HomesSetup::UserHomeAsIs,
+                ..
+            } => Some(Homes::AsIs {
+                home: user_codex_home(),
             }),
             Source::Codex {
                 homes: HomesSetup::UserRuntime,
@@ -247,6 +257,9 @@ impl Launcher {
         state_dir: Option<&Path>,
         scratch: &Path,
     ) -> Result<InstanceHome, LaunchError> {
+        if let Some(Homes::AsIs { home }) = &self.homes {
+            return Ok(InstanceHome::Kept(home.clone()));
+        }
         let home = match state_dir {
             Some(dir) => {
                 let path = dir.join(name);
@@ -270,7 +283,7 @@ impl Launcher {
                     .map_err(prepare(&config))?
             }
             Some(Homes::Seeded { user_home }) => seed_home(user_home, home.path())?,
-            None => {}
+            Some(Homes::AsIs { .. }) | None => {}
         }
         Ok(home)
     }

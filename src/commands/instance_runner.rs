@@ -41,7 +41,7 @@ pub async fn fanout_command(
         return usage(&message);
     }
     let prepare_started = Instant::now();
-    let rt = match runtime::prepare(&args.runtime, args.state_dir.clone(), instances).await {
+    let rt = match runtime::prepare(&args.runtime, args.state_dir.clone(), instances, false).await {
         Ok(rt) => rt,
         Err(message) => return usage(&message),
     };

@@ -29,11 +29,13 @@ pub struct Runtime {
     pub cwd: PathBuf,
 }
 
-/// Prepares the runtime the flags describe.
+/// Prepares the runtime the flags describe; `as_is` uses the user's CODEX_HOME itself
+/// (smoke_check) instead of isolated copies of its config (the fanout lanes).
 pub async fn prepare(
     args: &RuntimeArgs,
     state_dir: Option<PathBuf>,
     instances: usize,
+    as_is: bool,
 ) -> Result<Runtime, String> {
     let cwd = match &args.cwd {
         Some(dir) => dir
@@ -96,6 +98,7 @@ pub async fn prepare(
         homes: match (args.hermetic, instances >= TEMPLATE_MIN_INSTANCES) {
             (true, true) => HomesSetup::Hermetic,
             (true, false) => HomesSetup::HermeticFresh,
+            (false, _) if as_is => HomesSetup::UserHomeAsIs,
             (false, _) => HomesSetup::UserRuntime,
         },
     };

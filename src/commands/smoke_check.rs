@@ -25,7 +25,7 @@ const REAL_PROMPT: &str = "cas smoke check: reply with the single word ok.";
 
 /// Runs the command.
 pub async fn run(args: SmokeCheckArgs) -> ExitCode {
-    let rt = match runtime::prepare(&args.runtime, None, 1).await {
+    let rt = match runtime::prepare(&args.runtime, None, 1, true).await {
         Ok(rt) => rt,
         Err(message) => {
             eprintln!("cas: {message}");
