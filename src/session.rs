@@ -8,9 +8,9 @@
 //! every waiter wakes with the close reason. `initialize` is sent at most once per session.
 
 use serde_json::Value;
-use std::collections::{HashMap, VecDeque};
+
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{oneshot, Notify, Semaphore};
 use tokio::task::JoinHandle;
@@ -19,7 +19,7 @@ use tokio::time::Instant;
 use crate::errors::SessionError;
 use crate::jsonrpc::{Message, RequestId, RpcError};
 use crate::protocol::{self, ClientInfo, ErrorClass, InitializeResult};
-use crate::transport::{ChildProcess, Connection, Inbound, InboundStream, Outbound};
+use crate::transport::{ChildProcess, Connection, Outbound};
 
 /// What a request got back: a result or the server's error.
 pub type Reply = Result<Value, RpcError>;
@@ -69,29 +69,6 @@ pub struct QueueServerRequests;
 impl ServerRequestHandler for QueueServerRequests {
     fn answer(&self, _request: &ServerRequest) -> Option<Reply> {
         None
-    }
-}
-
-#[derive(Default)]
-struct Inbox {
-    pending: HashMap<RequestId, oneshot::Sender<Reply>>,
-    notifications: VecDeque<Notification>,
-    server_requests: VecDeque<ServerRequest>,
-    answered: Vec<AnsweredRequest>,
-    malformed: Vec<String>,
-    strays: Vec<(u64, String)>,
-    next_seq: u64,
-    closed: Option<String>,
-}
-
-struct Shared {
-    inbox: Mutex<Inbox>,
-    changed: Notify,
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Inbox> {
-        self.inbox.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -423,99 +400,9 @@ fn response(id: RequestId, reply: Reply) -> Message {
     }
 }
 
-async fn read_loop(
-    mut inbound: InboundStream,
-    out: Outbound,
-    shared: Arc<Shared>,
-    handler: Arc<dyn ServerRequestHandler>,
-) {
-    while let Some(item) = inbound.recv().await {
-        let mut inbox = shared.lock();
-        match item {
-            Inbound::Message(Message::Response { id, result }) => {
-                deliver(&mut inbox, id, Ok(result))
-            }
-            Inbound::Message(Message::Error { id, error }) => deliver(&mut inbox, id, Err(error)),
-            Inbound::Message(Message::Notification { method, params, .. }) => {
-                let seq = bump(&mut inbox);
-                let params = params.unwrap_or(Value::Null);
-                inbox.notifications.push_back(Notification {
-                    seq,
-                    method,
-                    params,
-                });
-            }
-            Inbound::Message(Message::Request { id, method, params }) => {
-                let seq = bump(&mut inbox);
-                let params = params.unwrap_or(Value::Null);
-                let request = ServerRequest {
-                    seq,
-                    id,
-                    method,
-                    params,
-                };
-                match handler.answer(&request) {
-                    Some(reply) => {
-                        let _ = out.send(&response(request.id.clone(), reply.clone()));
-                        inbox.answered.push(AnsweredRequest { request, reply });
-                    }
-                    None => inbox.server_requests.push_back(request),
-                }
-            }
-            Inbound::Malformed(error) => {
-                let seq = bump(&mut inbox);
-                inbox
-                    .strays
-                    .push((seq, format!("malformed line ({error})")));
-                inbox.malformed.push(error.to_string());
-            }
-            Inbound::Closed(reason) => {
-                drop(inbox);
-                let reason = explain_close(&inbound, reason).await;
-                let mut inbox = shared.lock();
-                inbox.closed = Some(reason);
-                inbox.pending.clear();
-                drop(inbox);
-                shared.changed.notify_waiters();
-                return;
-            }
-        }
-        drop(inbox);
-        shared.changed.notify_waiters();
-    }
-}
+mod inbox;
 
-fn deliver(inbox: &mut Inbox, id: RequestId, reply: Reply) {
-    match inbox.pending.remove(&id) {
-        Some(tx) => {
-            let _ = tx.send(reply);
-        }
-        None => {
-            let seq = bump(inbox);
-            inbox
-                .strays
-                .push((seq, format!("response to unknown or expired id {id}")));
-        }
-    }
-}
-
-fn bump(inbox: &mut Inbox) -> u64 {
-    let seq = inbox.next_seq;
-    inbox.next_seq += 1;
-    seq
-}
-
-/// Adds the server process's fate to a websocket close reason (stdio reasons carry it already).
-async fn explain_close(inbound: &InboundStream, reason: String) -> String {
-    match inbound.child() {
-        Some(child) if !inbound.label().starts_with("stdio:") => {
-            let status = child.exit_status_within(Duration::from_millis(500)).await;
-            let fate = crate::transport::stdio::describe_exit(status);
-            format!("{reason}; server process {fate}")
-        }
-        _ => reason,
-    }
-}
+use inbox::{read_loop, Inbox, Shared};
 
 #[cfg(test)]
 mod tests;

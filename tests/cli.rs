@@ -48,11 +48,14 @@ fn done() -> Outcome {
     Ok(Completion::Completed)
 }
 
-/// Runs cas with `args`, asserts the exit code, and parses stdout as one JSON document.
+/// Runs cas with `args`, checks the exit code, and returns stdout as one JSON document.
 fn run_json(args: &[&str], code: i32) -> Result<serde_json::Value, Failed> {
-    let out = cas().args(args).assert().code(code).get_output().clone();
-    serde_json::from_slice(&out.stdout)
-        .map_err(|e| format!("stdout is not one JSON document: {e}").into())
+    let (got, json) = support::cas_json(args)?;
+    if got == code {
+        Ok(json)
+    } else {
+        Err(format!("{args:?}: exit {got}, want {code}: {json}").into())
+    }
 }
 
 fn pass_json() -> Outcome {
@@ -183,11 +186,8 @@ fn missing_codex() -> Outcome {
 }
 
 fn codex_ws_passes() -> Outcome {
-    if support::target_env().codex.resolve().is_err() {
-        if std::env::var("CAS_REQUIRE_CODEX").is_ok_and(|v| v == "1") {
-            return Err("CAS_REQUIRE_CODEX=1 but no codex found".into());
-        }
-        return Ok(Completion::ignored_with("no codex found"));
+    if let Some(ignored) = support::codex_gate()? {
+        return Ok(ignored);
     }
     let verdict = run_json(
         &[

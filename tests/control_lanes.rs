@@ -54,17 +54,6 @@ fn done() -> Outcome {
     Ok(Completion::Completed)
 }
 
-/// `Ok(true)` with codex, `Ok(false)` to ignore, `Err` when codex is required.
-fn have_codex() -> Result<bool, Failed> {
-    match support::target_env().codex.resolve() {
-        Ok(_) => Ok(true),
-        Err(e) if std::env::var("CAS_REQUIRE_CODEX").is_ok_and(|v| v == "1") => {
-            Err(format!("CAS_REQUIRE_CODEX=1 but {e}").into())
-        }
-        Err(_) => Ok(false),
-    }
-}
-
 /// The fake app-server on a loopback websocket, killed on drop.
 struct FakeWs {
     child: Child,
@@ -313,26 +302,12 @@ fn bad_flags() -> Outcome {
     done()
 }
 
-fn cas_json(args: &[&str]) -> Result<(i32, Value), Failed> {
-    let out = Command::new(env!("CARGO_BIN_EXE_cas"))
-        .args(args)
-        .output()
-        .map_err(|e| e.to_string())?;
-    let json = serde_json::from_slice(&out.stdout).map_err(|e| {
-        format!(
-            "stdout is not JSON ({e}); stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })?;
-    Ok((out.status.code().unwrap_or(-1), json))
-}
-
 fn smoke_hermetic() -> Outcome {
-    if !have_codex()? {
-        return Ok(Completion::ignored_with("no codex found"));
+    if let Some(ignored) = support::codex_gate()? {
+        return Ok(ignored);
     }
     for transport in ["stdio", "ws"] {
-        let (code, doc) = cas_json(&[
+        let (code, doc) = support::cas_json(&[
             "smoke_check",
             "--hermetic",
             "--transport",
@@ -373,10 +348,10 @@ fn smoke_hermetic() -> Outcome {
 }
 
 fn twelve_instances() -> Outcome {
-    if !have_codex()? {
-        return Ok(Completion::ignored_with("no codex found"));
+    if let Some(ignored) = support::codex_gate()? {
+        return Ok(ignored);
     }
-    let (code, doc) = cas_json(&[
+    let (code, doc) = support::cas_json(&[
         "instance_runner",
         "--hermetic",
         "--instances",
@@ -437,8 +412,8 @@ fn client(name: &str) -> ClientInfo {
 }
 
 fn isolation() -> Outcome {
-    if !have_codex()? {
-        return Ok(Completion::ignored_with("no codex found"));
+    if let Some(ignored) = support::codex_gate()? {
+        return Ok(ignored);
     }
     let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let launcher = hermetic_launcher(&rt)?;
@@ -491,8 +466,8 @@ fn isolation() -> Outcome {
 }
 
 fn burst_2000() -> Outcome {
-    if !have_codex()? {
-        return Ok(Completion::ignored_with("no codex found"));
+    if let Some(ignored) = support::codex_gate()? {
+        return Ok(ignored);
     }
     let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let launcher = hermetic_launcher(&rt)?;

@@ -51,3 +51,34 @@ pub fn live_children() -> Vec<(u32, String)> {
     }
     found
 }
+
+/// Runs the cas binary with `args`; returns its exit code and stdout parsed as one JSON document.
+pub fn cas_json(args: &[&str]) -> Result<(i32, serde_json::Value), String> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cas"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .map_err(|e| e.to_string())?;
+    let json = serde_json::from_slice(&out.stdout).map_err(|e| {
+        format!(
+            "stdout is not one JSON document ({e}); stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
+    Ok((out.status.code().unwrap_or(-1), json))
+}
+
+/// For a trial that needs codex: `Ok(None)` to go on, `Ok(Some(ignored))` when there is no codex,
+/// `Err` when there is none but `CAS_REQUIRE_CODEX=1` demands it.
+pub fn codex_gate() -> Result<Option<libtest_mimic::Completion>, libtest_mimic::Failed> {
+    match target_env().codex.resolve() {
+        Ok(_) => Ok(None),
+        Err(e) if std::env::var("CAS_REQUIRE_CODEX").is_ok_and(|v| v == "1") => {
+            Err(format!("CAS_REQUIRE_CODEX=1 but {e}").into())
+        }
+        Err(e) => Ok(Some(libtest_mimic::Completion::ignored_with(format!(
+            "no codex: {}",
+            e.to_string().lines().next().unwrap_or("")
+        )))),
+    }
+}

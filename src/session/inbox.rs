@@ -1,0 +1,132 @@
+//! The session's shared inbox and the read loop that fills it.
+//!
+//! The read loop is the only reader of the connection: it hands responses to waiting requests,
+//! queues notifications, gives server requests to the handler before reading on, and records
+//! what was not a message. When input ends it stores the reason and wakes every waiter.
+
+use serde_json::Value;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::{oneshot, Notify};
+
+use super::{response, AnsweredRequest, Notification, Reply, ServerRequest, ServerRequestHandler};
+use crate::jsonrpc::{Message, RequestId};
+use crate::transport::{Inbound, InboundStream, Outbound};
+
+#[derive(Default)]
+pub(super) struct Inbox {
+    pub(super) pending: HashMap<RequestId, oneshot::Sender<Reply>>,
+    pub(super) notifications: VecDeque<Notification>,
+    pub(super) server_requests: VecDeque<ServerRequest>,
+    pub(super) answered: Vec<AnsweredRequest>,
+    pub(super) malformed: Vec<String>,
+    pub(super) strays: Vec<(u64, String)>,
+    pub(super) next_seq: u64,
+    pub(super) closed: Option<String>,
+}
+
+pub(super) struct Shared {
+    pub(super) inbox: Mutex<Inbox>,
+    pub(super) changed: Notify,
+}
+
+impl Shared {
+    pub(super) fn lock(&self) -> MutexGuard<'_, Inbox> {
+        self.inbox.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+pub(super) async fn read_loop(
+    mut inbound: InboundStream,
+    out: Outbound,
+    shared: Arc<Shared>,
+    handler: Arc<dyn ServerRequestHandler>,
+) {
+    while let Some(item) = inbound.recv().await {
+        let mut inbox = shared.lock();
+        match item {
+            Inbound::Message(Message::Response { id, result }) => {
+                deliver(&mut inbox, id, Ok(result))
+            }
+            Inbound::Message(Message::Error { id, error }) => deliver(&mut inbox, id, Err(error)),
+            Inbound::Message(Message::Notification { method, params, .. }) => {
+                let seq = bump(&mut inbox);
+                let params = params.unwrap_or(Value::Null);
+                inbox.notifications.push_back(Notification {
+                    seq,
+                    method,
+                    params,
+                });
+            }
+            Inbound::Message(Message::Request { id, method, params }) => {
+                let seq = bump(&mut inbox);
+                let params = params.unwrap_or(Value::Null);
+                let request = ServerRequest {
+                    seq,
+                    id,
+                    method,
+                    params,
+                };
+                match handler.answer(&request) {
+                    Some(reply) => {
+                        let _ = out.send(&response(request.id.clone(), reply.clone()));
+                        inbox.answered.push(AnsweredRequest { request, reply });
+                    }
+                    None => inbox.server_requests.push_back(request),
+                }
+            }
+            Inbound::Malformed(error) => {
+                let seq = bump(&mut inbox);
+                inbox
+                    .strays
+                    .push((seq, format!("malformed line ({error})")));
+                inbox.malformed.push(error.to_string());
+            }
+            Inbound::Closed(reason) => {
+                drop(inbox);
+                let reason = explain_close(&inbound, reason).await;
+                let mut inbox = shared.lock();
+                inbox.closed = Some(reason);
+                inbox.pending.clear();
+                drop(inbox);
+                shared.changed.notify_waiters();
+                return;
+            }
+        }
+        drop(inbox);
+        shared.changed.notify_waiters();
+    }
+}
+
+fn deliver(inbox: &mut Inbox, id: RequestId, reply: Reply) {
+    match inbox.pending.remove(&id) {
+        Some(tx) => {
+            let _ = tx.send(reply);
+        }
+        None => {
+            let seq = bump(inbox);
+            inbox
+                .strays
+                .push((seq, format!("response to unknown or expired id {id}")));
+        }
+    }
+}
+
+fn bump(inbox: &mut Inbox) -> u64 {
+    let seq = inbox.next_seq;
+    inbox.next_seq += 1;
+    seq
+}
+
+/// Adds the server process's fate to a websocket close reason (stdio reasons carry it already).
+async fn explain_close(inbound: &InboundStream, reason: String) -> String {
+    match inbound.child() {
+        Some(child) if !inbound.label().starts_with("stdio:") => {
+            let status = child.exit_status_within(Duration::from_millis(500)).await;
+            let fate = crate::transport::stdio::describe_exit(status);
+            format!("{reason}; server process {fate}")
+        }
+        _ => reason,
+    }
+}
