@@ -30,6 +30,12 @@ pub enum DecodeError {
         /// Why it is none of the four shapes.
         reason: &'static str,
     },
+    /// A line that is not UTF-8 text.
+    #[error("a line of {len} bytes that is not UTF-8")]
+    NotUtf8 {
+        /// Its length.
+        len: usize,
+    },
     /// A websocket binary frame, which the protocol does not use.
     #[error("binary websocket frame of {len} bytes")]
     BinaryFrame {
@@ -103,7 +109,7 @@ pub enum SessionError {
         reason: String,
     },
     /// `initialize` was called twice on one session; cas never sends it twice.
-    #[error("this session is already initialized; cas sends initialize exactly once")]
+    #[error("this session is already initialized (or initializing); cas sends initialize once per session")]
     AlreadyInitialized,
     /// The server answered a lifecycle request with an error.
     #[error("{method} refused ({class}): {error}")]

@@ -77,7 +77,7 @@ pub struct InstanceResult {
     pub ok: bool,
     /// `stdio` or `ws`.
     pub transport: &'static str,
-    /// Median latency of its answered samples, in ms.
+    /// Median latency of its successful samples, in ms.
     pub latency_ms: Option<f64>,
     /// Requests sent, retries included.
     pub attempts: u32,
@@ -125,7 +125,7 @@ pub struct FanoutReport {
     pub unsupported_server_requests: Vec<String>,
     /// Every server request answer, counted.
     pub server_requests: Vec<AnswerCount>,
-    /// Latency of answered samples.
+    /// Latency of successful samples (retry backoff included).
     pub latency_ms: LatencyStats,
     /// Phase timings.
     pub timing_ms: Timing,
@@ -198,7 +198,7 @@ pub async fn run(
     join_all(
         instances
             .into_iter()
-            .map(|(_, instance)| instance.session.shutdown(Duration::from_secs(2))),
+            .map(|(_, instance)| instance.shutdown(Duration::from_secs(2))),
     )
     .await;
     let shutdown = shutdown_started.elapsed();
@@ -263,13 +263,13 @@ async fn run_samples(
         out.retries += report.retries;
         let error = match reply {
             Ok(Ok(result)) => {
+                // Latency is that of successful requests, backoff included.
                 out.latencies.push(t0.elapsed());
                 out.result.summary = Some(summarize(&plan.method, &result));
                 out.ok += 1;
                 continue;
             }
             Ok(Err(rpc)) => {
-                out.latencies.push(t0.elapsed());
                 let gave_up = report
                     .gave_up
                     .map(|g| format!(" (gave up: {g} after {} attempts)", report.attempts));

@@ -48,7 +48,7 @@ enum Homes {
     /// Copies of an initialised template; the mock model answers turns.
     Hermetic {
         template: HermeticHome,
-        _mock: MockModel,
+        mock: MockModel,
     },
     /// Fresh homes seeded from the user's CODEX_HOME (config and auth only).
     Seeded { user_home: PathBuf },
@@ -121,6 +121,17 @@ pub enum InstanceHome {
     Kept(PathBuf),
 }
 
+impl Instance {
+    /// Shuts the server down, then lets go of its home (a temporary home is removed only
+    /// after the server is gone).
+    pub async fn shutdown(self, grace: Duration) -> Option<String> {
+        let Instance { session, home } = self;
+        let fate = session.shutdown(grace).await;
+        drop(home);
+        fate
+    }
+}
+
 impl InstanceHome {
     /// The home's path.
     pub fn path(&self) -> &Path {
@@ -145,10 +156,7 @@ impl Launcher {
                 let mock = MockModel::start().await;
                 let template = HermeticHome::create(scratch, &mock.base_url())?;
                 initialise_template(bin, &template).await?;
-                Some(Homes::Hermetic {
-                    template,
-                    _mock: mock,
-                })
+                Some(Homes::Hermetic { template, mock })
             }
             Source::Codex {
                 homes: HomesSetup::HermeticFresh,
@@ -275,8 +283,19 @@ impl Launcher {
                 InstanceHome::Temporary(dir)
             }
         };
+        // A kept home from an earlier run keeps its state; only its model URL is renewed.
+        let reused =
+            matches!(home, InstanceHome::Kept(_)) && home.path().join("config.toml").exists();
+        let link_skills = matches!(home, InstanceHome::Temporary(_));
         match &self.homes {
-            Some(Homes::Hermetic { template, .. }) => copy_home(template.path(), home.path())?,
+            Some(Homes::Hermetic { mock, .. }) if reused => {
+                let config = home.path().join("config.toml");
+                std::fs::write(&config, crate::hermetic::config_toml(&mock.base_url()))
+                    .map_err(prepare(&config))?
+            }
+            Some(Homes::Hermetic { template, .. }) => {
+                copy_home(template.path(), home.path(), link_skills)?
+            }
             Some(Homes::HermeticFresh { mock }) => {
                 let config = home.path().join("config.toml");
                 std::fs::write(&config, crate::hermetic::config_toml(&mock.base_url()))
@@ -326,15 +345,16 @@ async fn initialise_template(bin: &Path, template: &HermeticHome) -> Result<(), 
     })
 }
 
-/// Copies a template home; the copy gets its own installation id and no token file. The
-/// bundled `skills/` folder (dozens of files codex only reads) is linked, not copied: on a
-/// slow filesystem copying it dominated a 12-instance start.
-pub fn copy_home(template: &Path, dest: &Path) -> Result<(), LaunchError> {
+/// Copies a template home; the copy gets its own installation id. With
+/// `link_skills` the bundled `skills/` folder (dozens of files codex only reads) is linked,
+/// not copied: on a slow filesystem copying it dominated a 12-instance start. Homes that
+/// outlive the run (and so the template) get a real copy.
+pub fn copy_home(template: &Path, dest: &Path, link_skills: bool) -> Result<(), LaunchError> {
     std::fs::create_dir_all(dest).map_err(prepare(dest))?;
     for entry in std::fs::read_dir(template).map_err(prepare(template))? {
         let entry = entry.map_err(prepare(template))?;
         let target = dest.join(entry.file_name());
-        if entry.file_name() == "skills" {
+        if link_skills && entry.file_name() == "skills" {
             std::os::unix::fs::symlink(entry.path(), &target).map_err(prepare(&target))?;
         } else if entry.file_type().map_err(prepare(&target))?.is_dir() {
             copy_tree(&entry.path(), &target).map_err(prepare(&target))?;
@@ -342,7 +362,6 @@ pub fn copy_home(template: &Path, dest: &Path) -> Result<(), LaunchError> {
             std::fs::copy(entry.path(), &target).map_err(prepare(&target))?;
         }
     }
-    let _ = std::fs::remove_file(dest.join("cas-ws-token"));
     let id = new_uuid().map_err(prepare(dest))?;
     std::fs::write(dest.join("installation_id"), id).map_err(prepare(dest))
 }
@@ -409,24 +428,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_copied_home_has_its_own_installation_id_and_no_token() {
+    fn a_copied_home_has_its_own_installation_id() {
         let root = tempfile::tempdir().unwrap();
         let template = root.path().join("t");
         std::fs::create_dir_all(template.join("sessions/2026")).unwrap();
         std::fs::write(template.join("config.toml"), "model = \"m\"\n").unwrap();
         std::fs::write(template.join("installation_id"), "same").unwrap();
-        std::fs::write(template.join("cas-ws-token"), "secret").unwrap();
         std::fs::write(template.join("sessions/2026/x"), "x").unwrap();
         std::fs::create_dir_all(template.join("skills/.system")).unwrap();
         std::fs::write(template.join("skills/.system/marker"), "m").unwrap();
         let (a, b) = (root.path().join("a"), root.path().join("b"));
-        copy_home(&template, &a).unwrap();
-        copy_home(&template, &b).unwrap();
+        copy_home(&template, &a, true).unwrap();
+        copy_home(&template, &b, false).unwrap();
+        assert!(
+            b.join("skills").is_dir()
+                && !b
+                    .join("skills")
+                    .symlink_metadata()
+                    .unwrap()
+                    .file_type()
+                    .is_symlink()
+        );
         let id = |p: &Path| std::fs::read_to_string(p.join("installation_id")).unwrap();
         assert_ne!(id(&a), id(&b));
         assert_ne!(id(&a), "same");
         assert_eq!(id(&a).len(), 36);
-        assert!(!a.join("cas-ws-token").exists());
         assert!(a.join("sessions/2026/x").is_file());
         assert!(a
             .join("skills")

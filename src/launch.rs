@@ -3,8 +3,8 @@
 //! Resolution order: `--codex-bin` > `CAS_CODEX_BIN` > the project's install folder
 //! (`scripts/install-codex`) > `PATH`. Every codex invocation runs with an explicit CODEX_HOME
 //! (codex writes helper folders under `~/.codex` otherwise). The websocket server binds
-//! `ws://127.0.0.1:0`, requires a capability token kept in a 0600 file, and its port is read
-//! from the stderr banner within a deadline.
+//! `ws://127.0.0.1:0`, requires a capability token kept in a 0600 file in a private folder of
+//! cas's (never in CODEX_HOME), and its port is read from the stderr banner within a deadline.
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -192,7 +192,16 @@ impl ServerSpec {
     /// Starts the server on `ws://127.0.0.1:0` with a capability token and waits for its banner.
     pub async fn spawn_ws(&self, banner_deadline: Duration) -> Result<WsServer, LaunchError> {
         let token = new_token()?;
-        let token_file = self.codex_home.join("cas-ws-token");
+        // The token file lives in a private folder of cas's, not in CODEX_HOME (which may be
+        // the user's own); codex reads it at startup, and the folder goes with the server.
+        let token_dir = tempfile::Builder::new()
+            .prefix("cas-ws-token-")
+            .tempdir()
+            .map_err(|source| LaunchError::Prepare {
+                what: "a folder for the websocket token".into(),
+                source,
+            })?;
+        let token_file = token_dir.path().join("token");
         write_private(&token_file, &token)?;
         let token_arg = token_file.display().to_string();
         let command = self.command(&[
@@ -213,7 +222,12 @@ impl ServerSpec {
             })
             .await;
         match url {
-            Some(url) => Ok(WsServer { child, url, token }),
+            Some(url) => Ok(WsServer {
+                child,
+                url,
+                token,
+                _token_dir: token_dir,
+            }),
             None => {
                 let _ = child.shutdown(Duration::from_millis(100)).await;
                 Err(LaunchError::NoBanner {
@@ -233,6 +247,7 @@ pub struct WsServer {
     pub url: String,
     /// The capability token to present as `Authorization: Bearer`.
     pub token: String,
+    _token_dir: tempfile::TempDir,
 }
 
 impl WsServer {

@@ -99,11 +99,11 @@ impl PolicyConfig {
         }
         if let Some(v) = &self.dynamic_tool_response {
             let items_ok = v["contentItems"].as_array().is_some_and(|items| {
-                items.iter().all(|i| {
-                    matches!(
-                        i["type"].as_str(),
-                        Some("inputText" | "inputImage" | "inputAudio")
-                    )
+                items.iter().all(|i| match i["type"].as_str() {
+                    Some("inputText") => i["text"].is_string(),
+                    Some("inputImage") => i["imageUrl"].is_string(),
+                    Some("inputAudio") => i["audioUrl"].is_string(),
+                    _ => false,
                 })
             });
             if !items_ok || !v["success"].is_boolean() {
@@ -118,6 +118,13 @@ impl PolicyConfig {
                     "--elicitation-content-json must be a JSON object, got {v}"
                 ));
             }
+        }
+        if self.elicitation_action == ElicitationAction::Accept
+            && self.elicitation_content.is_none()
+        {
+            return Err(
+                "--elicitation-action accept needs --elicitation-content-json (cas never makes up consent)".into(),
+            );
         }
         Ok(())
     }
@@ -210,45 +217,39 @@ impl ServerRequestHandler for ServerRequestPolicy {
     }
 }
 
-/// A command or file-change approval, resolved against `availableDecisions` when present.
+/// A command or file-change approval, resolved against what the request allows.
+///
+/// codex 0.169.0 takes `decline` and `acceptForSession` even when `availableDecisions` leaves
+/// them out (and its usual list, `["accept", {acceptWithExecpolicyAmendment…}, "cancel"]`, does
+/// leave out `decline`), so a decline is never turned into a cancel, which would interrupt the
+/// turn. `availableDecisions` decides whether `auto` takes the proposed execpolicy amendment;
+/// a `humanCommand` approval takes only accept, decline or cancel.
 fn approval(choice: ApprovalChoice, read_only: bool, params: &Value) -> (Reply, String) {
     let choice = if read_only {
         ApprovalChoice::Decline
     } else {
         choice
     };
+    let human = params["kind"] == "humanCommand";
+    let offered = |name: &str| {
+        params["availableDecisions"]
+            .as_array()
+            .is_none_or(|available| available.iter().any(|a| decision_name(a) == name))
+    };
     let amendment = params["proposedExecpolicyAmendment"]
         .as_array()
-        .filter(|a| !a.is_empty())
+        .filter(|a| !a.is_empty() && !human && offered("acceptWithExecpolicyAmendment"))
         .map(|a| json!({"acceptWithExecpolicyAmendment": {"execpolicy_amendment": a}}));
-    let mut preference: Vec<Value> = Vec::new();
-    if choice == ApprovalChoice::Auto {
-        preference.extend(amendment);
-    }
-    let names: &[&str] = match choice {
-        ApprovalChoice::Auto | ApprovalChoice::AcceptForSession => {
-            &["acceptForSession", "accept", "decline", "cancel"]
-        }
-        ApprovalChoice::Accept => &["accept", "acceptForSession", "decline", "cancel"],
-        ApprovalChoice::Decline => &["decline", "cancel"],
-        ApprovalChoice::Cancel => &["cancel", "decline"],
-    };
-    preference.extend(names.iter().map(|n| json!(n)));
-    let decision = match params["availableDecisions"].as_array() {
-        Some(available) => preference
-            .iter()
-            .find(|p| available.iter().any(|a| same_decision(a, p)))
-            .unwrap_or(&preference[0])
-            .clone(),
-        None => preference[0].clone(),
+    let for_session = if human { "accept" } else { "acceptForSession" };
+    let decision = match choice {
+        ApprovalChoice::Auto => amendment.unwrap_or_else(|| json!(for_session)),
+        ApprovalChoice::Accept => json!("accept"),
+        ApprovalChoice::AcceptForSession => json!(for_session),
+        ApprovalChoice::Decline => json!("decline"),
+        ApprovalChoice::Cancel => json!("cancel"),
     };
     let name = decision_name(&decision);
     (Ok(json!({"decision": decision})), name)
-}
-
-/// Decisions match by their string or by their single object key.
-fn same_decision(a: &Value, b: &Value) -> bool {
-    decision_name(a) == decision_name(b)
 }
 
 fn decision_name(d: &Value) -> String {

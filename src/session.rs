@@ -78,10 +78,18 @@ pub struct Session {
     shared: Arc<Shared>,
     reader: ReadLoop,
     next_id: AtomicI64,
-    initialized: Mutex<bool>,
+    initialized: Mutex<Handshake>,
     in_flight: Arc<Semaphore>,
     label: String,
     child: Option<ChildProcess>,
+}
+
+/// Where the handshake stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Handshake {
+    NotDone,
+    InFlight,
+    Done,
 }
 
 /// The default cap on requests in flight per connection: well under codex's 128-deep queue,
@@ -119,7 +127,7 @@ impl Session {
             shared,
             reader,
             next_id: AtomicI64::new(1),
-            initialized: Mutex::new(false),
+            initialized: Mutex::new(Handshake::NotDone),
             in_flight: Arc::new(Semaphore::new(max_in_flight.max(1))),
             label,
             child,
@@ -200,13 +208,28 @@ impl Session {
         client: &ClientInfo,
         timeout: Duration,
     ) -> Result<InitializeResult, SessionError> {
+        // One handshake in flight at a time; a failed one may be tried again, as codex allows.
         {
-            let mut done = self.initialized.lock().unwrap_or_else(|p| p.into_inner());
-            if *done {
+            let mut state = self.initialized.lock().unwrap_or_else(|p| p.into_inner());
+            if *state != Handshake::NotDone {
                 return Err(SessionError::AlreadyInitialized);
             }
-            *done = true;
+            *state = Handshake::InFlight;
         }
+        let outcome = self.handshake(client, timeout).await;
+        *self.initialized.lock().unwrap_or_else(|p| p.into_inner()) = if outcome.is_ok() {
+            Handshake::Done
+        } else {
+            Handshake::NotDone
+        };
+        outcome
+    }
+
+    async fn handshake(
+        &self,
+        client: &ClientInfo,
+        timeout: Duration,
+    ) -> Result<InitializeResult, SessionError> {
         let method = protocol::INITIALIZE;
         let result = match self
             .request(method, Some(client.initialize_params()), timeout)

@@ -90,6 +90,14 @@ pub async fn run(session: &Session, opts: &SmokeOptions<'_>) -> (Vec<Check>, Opt
         }
     };
     let Some(thread_id) = thread_id else {
+        for name in [
+            "turn/start",
+            "turn/steer",
+            "turn/interrupt",
+            "thread/resume",
+        ] {
+            step(not_run(name, "thread/start gave no thread id"));
+        }
         return (checks, None);
     };
     if opts.thread_id.is_some() {
@@ -112,6 +120,11 @@ pub async fn run(session: &Session, opts: &SmokeOptions<'_>) -> (Vec<Check>, Opt
     step(judge("turn/start", turn, |r| {
         r["turn"]["id"].as_str().map(|id| format!("ok (turn {id})"))
     }));
+    if turn_id.is_none() {
+        for name in ["turn/steer", "turn/interrupt"] {
+            step(not_run(name, "turn/start gave no turn id"));
+        }
+    }
     if let Some(turn_id) = &turn_id {
         // The turn/start response comes before the turn is running; steer and interrupt
         // sent in that gap race it. Wait for turn/started, as a client should.
@@ -170,6 +183,16 @@ async fn resume(session: &Session, thread_id: &str, timeout: Duration) -> Check 
         (r["thread"]["id"].as_str() == Some(thread_id))
             .then(|| format!("ok (same thread {thread_id})"))
     })
+}
+
+/// A check that could not run because an earlier one gave nothing to work on: a failure.
+fn not_run(name: &str, why: &str) -> Check {
+    Check {
+        name: name.into(),
+        ok: false,
+        detail: format!("not run: {why}"),
+        latency_ms: 0.0,
+    }
 }
 
 /// A reply and how long it took.
@@ -237,7 +260,7 @@ fn judge(name: &str, called: Called, proves: impl Fn(&Value) -> Option<String>) 
 fn refusal(error: &RpcError) -> (bool, String) {
     let message = truncate(&error.message);
     match ErrorClass::of(error) {
-        ErrorClass::Other => (
+        ErrorClass::Other if error.code == crate::protocol::INVALID_REQUEST => (
             true,
             format!("reached the server; precondition refused: {message}"),
         ),
@@ -283,6 +306,14 @@ mod tests {
             assert_eq!(refusal(&RpcError::new(-32600, message)).0, ok, "{message}");
         }
         assert!(!refusal(&RpcError::new(-32001, "Server overloaded; retry later.")).0);
+        assert!(
+            !refusal(&RpcError::new(
+                -32603,
+                "No such file or directory (os error 2)"
+            ))
+            .0
+        );
+        assert!(!refusal(&RpcError::new(-32602, "command/exec cannot set both")).0);
     }
 
     #[test]

@@ -46,6 +46,7 @@ fn main() -> ExitCode {
             "a_2000_request_burst_on_one_connection_loses_nothing",
             burst_2000,
         ),
+        Trial::ignorable_test("a_state_dir_is_reused_by_the_next_run", state_dir_reused),
     ];
     libtest_mimic::run(&args, trials).exit_code()
 }
@@ -507,5 +508,42 @@ fn burst_2000() -> Outcome {
         }
         Ok(())
     })?;
+    done()
+}
+
+fn state_dir_reused() -> Outcome {
+    if let Some(ignored) = support::codex_gate()? {
+        return Ok(ignored);
+    }
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).map_err(|e| e.to_string())?;
+    let state = dir.path().to_str().ok_or("path")?;
+    let args = [
+        "instance_runner",
+        "--hermetic",
+        "--instances",
+        "4",
+        "--sample",
+        "1",
+        "--state-dir",
+        state,
+        "--json",
+    ];
+    for run in ["first", "second"] {
+        let (code, doc) = support::cas_json(&args)?;
+        expect(
+            code == 0 && doc["instancesStarted"] == 4,
+            &format!("{run} run"),
+            &doc,
+        )?;
+    }
+    // Kept homes are real copies: they must not point into a template that is gone.
+    let skills = dir.path().join("cas-instance-1/skills");
+    let is_link = skills
+        .symlink_metadata()
+        .map(|m| m.file_type().is_symlink())
+        .unwrap_or(true);
+    if is_link || !skills.is_dir() {
+        return Err(format!("{} is not a real folder", skills.display()).into());
+    }
     done()
 }

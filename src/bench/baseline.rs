@@ -9,12 +9,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// How long one baseline client may live before its watchdog kills the server (so a read
+/// that would block forever ends with "server closed stdout").
+const WATCHDOG: Duration = Duration::from_secs(120);
+
 /// A blocking JSONL client over a child's stdin/stdout.
 pub struct LineClient {
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
     line: String,
+    _watchdog: std::sync::mpsc::Sender<()>,
 }
 
 impl LineClient {
@@ -33,11 +38,20 @@ impl LineClient {
             .stdout
             .take()
             .ok_or_else(|| std::io::Error::other("no stdout"))?;
+        let (done, watch) = std::sync::mpsc::channel::<()>();
+        let pid = child.id() as i32;
+        std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = watch.recv_timeout(WATCHDOG) {
+                // SAFETY: kill(2) with a valid signal; at worst the pid is already gone.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        });
         Ok(LineClient {
             child,
             stdin,
             stdout: BufReader::new(stdout),
             line: String::new(),
+            _watchdog: done,
         })
     }
 
@@ -90,20 +104,22 @@ impl LineClient {
     }
 }
 
-/// The id of a response line (`{"id":N,"result"…` or `…,"id":N}`); notifications have none.
+/// The id of a response line: codex writes `{"id":N,"result":…}` and `{"error":{…},"id":N}`;
+/// notifications have no top-level id (ids inside params are never looked at).
 fn response_id(line: &str) -> Option<u64> {
-    if line.contains(r#""method":"#)
-        && !line.contains(r#""result":"#)
-        && !line.contains(r#""error":"#)
-    {
+    let digits = |text: &str| -> Option<u64> {
+        let d: String = text.chars().take_while(char::is_ascii_digit).collect();
+        d.parse().ok()
+    };
+    if let Some(rest) = line.strip_prefix(r#"{"id":"#) {
+        return digits(rest);
+    }
+    let trimmed = line.trim_end().strip_suffix('}')?;
+    if !line.starts_with(r#"{"error":"#) {
         return None;
     }
-    let at = line.rfind(r#""id":"#)? + 5;
-    let digits: String = line[at..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
+    let at = trimmed.rfind(r#","id":"#)? + 6;
+    digits(&trimmed[at..])
 }
 
 /// Starts `n` codex app-servers with fresh homes under `root`, in parallel threads; each does
@@ -193,5 +209,9 @@ mod tests {
             None
         );
         assert_eq!(response_id(r#"{"method":"x","params":{"id":3}}"#), None);
+        assert_eq!(
+            response_id(r#"{"id":4,"result":{"data":[{"id":"t"}],"x":{"id":9}}}"#),
+            Some(4)
+        );
     }
 }

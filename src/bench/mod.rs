@@ -29,6 +29,9 @@ const FAKE_SCENARIO: &str = "description = \"bench\"\ntargets = [\"fake-stdio\"]
 [[fake.rules]]\nmethod = \"thread/list\"\nresult = { data = [] }\n\
 [[steps]]\nnotify = { method = \"initialized\" }\n";
 
+/// The longest any single measured run may take.
+const RUN_DEADLINE: Duration = Duration::from_secs(120);
+
 /// What to measure.
 #[derive(Debug, Clone)]
 pub struct BenchPlan {
@@ -129,10 +132,10 @@ fn median(mut xs: Vec<f64>) -> f64 {
 
 async fn fanout_row(plan: &BenchPlan, n: usize) -> Result<FanoutRow, String> {
     let config = hermetic::config_toml("http://127.0.0.1:9/v1");
-    let (mut cas, mut base, mut rss) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut cas, mut base) = (Vec::new(), Vec::new());
     for _ in 0..plan.runs {
-        let t0 = Instant::now();
-        let out = Command::new(&plan.cas)
+        let mut command = tokio::process::Command::new(&plan.cas);
+        command
             .args([
                 "instance_runner",
                 "--hermetic",
@@ -145,15 +148,19 @@ async fn fanout_row(plan: &BenchPlan, n: usize) -> Result<FanoutRow, String> {
             .args(["--instances", &n.to_string()])
             .arg("--codex-bin")
             .arg(&plan.codex)
-            .output()
+            .kill_on_drop(true);
+        let t0 = Instant::now();
+        let out = tokio::time::timeout(RUN_DEADLINE, command.output())
+            .await
+            .map_err(|_| format!("cas instance_runner took longer than {RUN_DEADLINE:?}"))?
             .map_err(|e| format!("running cas: {e}"))?;
-        cas.push(millis(t0.elapsed()));
+        let wall = millis(t0.elapsed());
         let doc: Value =
             serde_json::from_slice(&out.stdout).map_err(|e| format!("cas output: {e}"))?;
         if doc["ok"] != true {
             return Err(format!("cas instance_runner failed: {doc}"));
         }
-        rss.push(doc["client"]["peakRssKb"].as_f64().unwrap_or(0.0));
+        cas.push((wall, doc["client"]["peakRssKb"].as_u64().unwrap_or(0)));
         let root = plan.scratch.clone();
         let (codex, config) = (plan.codex.clone(), config.clone());
         let took = tokio::task::spawn_blocking(move || baseline::fanout(n, &codex, &root, &config))
@@ -162,13 +169,15 @@ async fn fanout_row(plan: &BenchPlan, n: usize) -> Result<FanoutRow, String> {
             .map_err(|e| format!("baseline fanout: {e}"))?;
         base.push(millis(took));
     }
-    let (cas_ms, baseline_ms) = (median(cas), median(base));
+    cas.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (cas_ms, cas_peak_rss_kb) = cas[cas.len() / 2];
+    let baseline_ms = median(base);
     Ok(FanoutRow {
         instances: n,
         cas_ms,
         baseline_ms,
         ratio: cas_ms / baseline_ms,
-        cas_peak_rss_kb: median(rss) as u64,
+        cas_peak_rss_kb,
     })
 }
 
@@ -190,7 +199,7 @@ async fn connection_row(
         };
         let (requests, window) = (plan.requests, window);
         let figures =
-            tokio::task::spawn_blocking(move || -> std::io::Result<(Duration, Duration)> {
+            tokio::task::spawn_blocking(move || -> std::io::Result<(Duration, Duration, u64)> {
                 let mut client = LineClient::spawn(command)?;
                 client.handshake("baseline")?;
                 let cpu0 = cpu_time();
@@ -207,22 +216,23 @@ async fn connection_row(
                 };
                 let cpu = cpu_time().saturating_sub(cpu0);
                 client.close()?;
-                Ok((wall, cpu))
+                Ok((wall, cpu, requests))
             })
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| format!("baseline {server}: {e}"))?;
         base_runs.push(figures);
     }
-    let figures = |runs: &[(Duration, Duration)]| LaneFigures {
+    // Each run is (wall, client CPU, requests actually sent).
+    let figures = |runs: &[(Duration, Duration, u64)]| LaneFigures {
         rps: median(
             runs.iter()
-                .map(|(w, _)| plan.requests as f64 / w.as_secs_f64())
+                .map(|(w, _, n)| *n as f64 / w.as_secs_f64())
                 .collect(),
         ),
         cpu_us_per_request: median(
             runs.iter()
-                .map(|(_, c)| c.as_micros() as f64 / plan.requests as f64)
+                .map(|(_, c, n)| c.as_micros() as f64 / *n as f64)
                 .collect(),
         ),
     };
@@ -257,13 +267,13 @@ fn fake_command(cas: &Path, scenario: &Path) -> Command {
     command
 }
 
-/// One cas run on one connection: (wall, client CPU).
+/// One cas run on one connection: (wall, client CPU, requests sent).
 async fn cas_connection(
     plan: &BenchPlan,
     server: &str,
     window: u64,
     scenario: &Path,
-) -> Result<(Duration, Duration), String> {
+) -> Result<(Duration, Duration, u64), String> {
     // The launcher and the instance's CODEX_HOME must outlive the session: a server whose home
     // was deleted under it slows to a crawl.
     let (session, _launcher, _home) = match server {
@@ -351,5 +361,5 @@ async fn cas_connection(
     if let Ok(session) = Arc::try_unwrap(session) {
         session.shutdown(Duration::from_secs(2)).await;
     }
-    Ok((wall, cpu))
+    Ok((wall, cpu, per_task * window.max(1)))
 }

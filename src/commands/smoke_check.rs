@@ -1,8 +1,9 @@
 //! `cas smoke_check`: prove a runtime is reachable, check by check.
 //!
-//! By default it checks the user's runtime as it is (their codex, their config and auth in an
-//! isolated CODEX_HOME, their model); `--hermetic` uses the mock model instead; `--url` checks a
-//! running websocket server. Exit 0 when every check is ok, 1 when one is not, 2 when cas could
+//! By default it checks the user's runtime as it is: their codex, their CODEX_HOME itself (the
+//! smoke thread and turn stay in their history, as any client's would), their model.
+//! `--hermetic` uses a fresh home and the mock model instead; `--url` checks a running
+//! websocket server. Exit 0 when every check is ok, 1 when one is not, 2 when cas could
 //! not run (bad flags, missing codex).
 
 use serde_json::json;
@@ -79,7 +80,7 @@ pub async fn run(args: SmokeCheckArgs) -> ExitCode {
             let (more, thread) = smoke::run(&instance.session, &opts).await;
             checks.extend(more);
             thread_id = thread;
-            instance.session.shutdown(Duration::from_secs(2)).await;
+            instance.shutdown(Duration::from_secs(2)).await;
         }
     }
     let ok = checks.iter().all(|c| c.ok);

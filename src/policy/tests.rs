@@ -16,10 +16,13 @@ fn with(f: impl FnOnce(&mut PolicyConfig)) -> PolicyConfig {
 const EXEC: &str = "item/commandExecution/requestApproval";
 
 #[test]
-fn approvals_follow_the_choice_and_the_available_decisions() {
+fn approvals_follow_the_choice_and_never_turn_a_decline_into_a_cancel() {
     let amend = json!({"acceptWithExecpolicyAmendment": {"execpolicy_amendment": ["echo", "hi"]}});
+    // What codex 0.169.0 really offers: no "decline", no "acceptForSession" in the list.
     let offered = json!({"proposedExecpolicyAmendment": ["echo", "hi"],
         "availableDecisions": ["accept", amend.clone(), "cancel"]});
+    let not_offered = json!({"proposedExecpolicyAmendment": ["echo", "hi"], "availableDecisions": ["accept", "cancel"]});
+    let human = json!({"kind": "humanCommand", "proposedExecpolicyAmendment": ["x"]});
     let cases = [
         (ApprovalChoice::Decline, json!({}), json!("decline")),
         (ApprovalChoice::Accept, json!({}), json!("accept")),
@@ -31,12 +34,15 @@ fn approvals_follow_the_choice_and_the_available_decisions() {
         (ApprovalChoice::Cancel, json!({}), json!("cancel")),
         (ApprovalChoice::Auto, json!({}), json!("acceptForSession")),
         (ApprovalChoice::Auto, offered.clone(), amend),
+        (ApprovalChoice::Auto, not_offered, json!("acceptForSession")),
         (
             ApprovalChoice::AcceptForSession,
             offered.clone(),
-            json!("accept"),
+            json!("acceptForSession"),
         ),
-        (ApprovalChoice::Decline, offered, json!("cancel")),
+        (ApprovalChoice::Decline, offered, json!("decline")),
+        (ApprovalChoice::Auto, human.clone(), json!("accept")),
+        (ApprovalChoice::AcceptForSession, human, json!("accept")),
     ];
     for (choice, params, want) in cases {
         let (reply, _) = decide(with(|c| c.exec_approval = choice), EXEC, params.clone());
@@ -132,6 +138,7 @@ fn elicitation_tool_calls_clock_and_refusals() {
         c.elicitation_action = ElicitationAction::Accept;
         c.elicitation_content = Some(json!({"name": "x"}));
     });
+    assert_eq!(config.validate(), Ok(()));
     assert_eq!(
         decide(config, "mcpServer/elicitation/request", json!({})).0,
         Ok(json!({"action": "accept", "content": {"name": "x"}}))
@@ -187,6 +194,11 @@ fn carriers_are_validated() {
                 Some(json!({"contentItems": [{"type": "text"}], "success": true}))
         }),
         with(|c| c.elicitation_content = Some(json!([1]))),
+        with(|c| c.elicitation_action = ElicitationAction::Accept),
+        with(|c| {
+            c.dynamic_tool_response =
+                Some(json!({"contentItems": [{"type": "inputText"}], "success": true}))
+        }),
     ];
     for config in bad {
         assert!(config.validate().is_err(), "{config:?}");

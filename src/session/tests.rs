@@ -221,3 +221,42 @@ async fn requests_in_flight_are_capped() {
         Message::Request { .. }
     ));
 }
+
+#[tokio::test]
+async fn a_refused_initialize_may_be_tried_again() {
+    let (client, mut server) = memory::pair();
+    let session = Arc::new(Session::start(client, Arc::new(QueueServerRequests)));
+    let info = ClientInfo {
+        name: "cas-test".into(),
+        version: "0".into(),
+        experimental_api: false,
+        opt_out_notification_methods: vec![],
+    };
+    for answer_ok in [false, true] {
+        let init = tokio::spawn({
+            let (s, info) = (session.clone(), info.clone());
+            async move { s.initialize(&info, SHORT).await }
+        });
+        let Message::Request { id, .. } = next_message(&mut server).await else {
+            panic!("expected initialize")
+        };
+        let reply = if answer_ok {
+            Message::Response {
+                id,
+                result: json!({"userAgent":"x/1 (y)","codexHome":"/h","platformFamily":"unix","platformOs":"linux"}),
+            }
+        } else {
+            Message::Error {
+                id,
+                error: RpcError::new(-32600, "Invalid request: missing field `version`"),
+            }
+        };
+        server.send(&reply).unwrap();
+        let outcome = init.await.unwrap();
+        assert_eq!(outcome.is_ok(), answer_ok, "{outcome:?}");
+    }
+    assert!(matches!(
+        session.initialize(&info, SHORT).await,
+        Err(SessionError::AlreadyInitialized)
+    ));
+}

@@ -36,9 +36,15 @@ impl StderrTail {
         let tail = StderrTail::default();
         let writer = tail.clone();
         let task = tokio::spawn(async move {
-            let mut reader = BufReader::new(stream).lines();
-            while let Ok(Some(line)) = reader.next_line().await {
-                writer.push(line);
+            let mut reader = BufReader::new(stream);
+            let mut buf = Vec::new();
+            while let Ok(n) = reader.read_until(b'\n', &mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                let line = String::from_utf8_lossy(&buf);
+                writer.push(line.trim_end_matches(['\n', '\r']).to_owned());
+                buf.clear();
             }
             writer.lock().ended = true;
             writer.changed.notify_waiters();

@@ -12,7 +12,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, Mutex};
 
 use super::{decode_inbound, Connection, Inbound, StderrTail};
-use crate::errors::TransportError;
+use crate::errors::{DecodeError, TransportError};
 
 /// How long the reader waits for a child's exit status after its stdout closed.
 const EXIT_STATUS_WAIT: Duration = Duration::from_secs(2);
@@ -87,22 +87,24 @@ impl ChildProcess {
     }
 
     /// Ends the child: a moment for a voluntary exit (stdin closed), then SIGTERM and up to
-    /// `grace` to exit, then SIGKILL. The child is reaped either way.
+    /// `grace` to exit, then SIGKILL. The child is reaped either way. The lock is held
+    /// throughout, so nobody else reaps the child between the check and the signal.
     pub async fn shutdown(&self, grace: Duration) -> Option<ExitStatus> {
-        if let Some(status) = self.exit_status_within(Duration::from_millis(100)).await {
+        let mut child = self.child.lock().await;
+        if let Ok(Ok(status)) = tokio::time::timeout(Duration::from_millis(100), child.wait()).await
+        {
             return Some(status);
         }
-        if let Some(pid) = self.pid.and_then(|p| i32::try_from(p).ok()) {
-            // SAFETY: kill(2) with a pid we own and a valid signal has no memory effects; the
-            // child is not reaped yet (we hold it), so the pid cannot have been reused.
+        // `id()` is None once the child was reaped, so the pid cannot be a reused one.
+        if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
+            // SAFETY: kill(2) on our own unreaped child with a valid signal.
             unsafe {
                 libc::kill(pid, libc::SIGTERM);
             }
         }
-        if let Some(status) = self.exit_status_within(grace).await {
+        if let Ok(Ok(status)) = tokio::time::timeout(grace, child.wait()).await {
             return Some(status);
         }
-        let mut child = self.child.lock().await;
         let _ = child.start_kill();
         tokio::time::timeout(Duration::from_secs(5), child.wait())
             .await
@@ -160,16 +162,23 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = String>,
 {
-    let mut lines = BufReader::new(reader).lines();
+    let mut reader = BufReader::new(reader);
+    let mut buf = Vec::new();
     let reason = loop {
-        match lines.next_line().await {
-            Ok(Some(line)) if line.trim().is_empty() => continue,
-            Ok(Some(line)) => {
-                if tx.send(decode_inbound(&line)).is_err() {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf).await {
+            Ok(0) => break on_eof().await,
+            Ok(_) => {
+                let item = match std::str::from_utf8(&buf) {
+                    Ok(line) if line.trim().is_empty() => continue,
+                    Ok(line) => decode_inbound(line.trim_end_matches(['\n', '\r'])),
+                    // A bad line is reported and the connection stays open.
+                    Err(_) => Inbound::Malformed(DecodeError::NotUtf8 { len: buf.len() }),
+                };
+                if tx.send(item).is_err() {
                     return;
                 }
             }
-            Ok(None) => break on_eof().await,
             Err(e) => break format!("read error: {e}"),
         }
     };
@@ -191,4 +200,28 @@ async fn write_lines<W: AsyncWrite + Unpin>(
         }
     }
     let _ = writer.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_line_that_is_not_utf8_is_reported_and_the_connection_stays_open() {
+        let (mut peer, ours) = tokio::io::duplex(1024);
+        let (read_half, write_half) = tokio::io::split(ours);
+        let mut conn = jsonl("test".into(), read_half, write_half, || async {
+            "eof".to_owned()
+        });
+        peer.write_all(b"\xff\xfe\n{\"id\":1,\"result\":{}}\n")
+            .await
+            .unwrap();
+        assert!(matches!(
+            conn.recv().await,
+            Some(Inbound::Malformed(DecodeError::NotUtf8 { len: 3 }))
+        ));
+        assert!(matches!(conn.recv().await, Some(Inbound::Message(_))));
+        drop(peer);
+        assert!(matches!(conn.recv().await, Some(Inbound::Closed(reason)) if reason == "eof"));
+    }
 }
