@@ -81,6 +81,9 @@ pub struct InstanceResult {
     pub latency_ms: Option<f64>,
     /// Requests sent, retries included.
     pub attempts: u32,
+    /// The backoff delays slept before each retry, in ms (seeded with `--retry-seed`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub retry_delays_ms: Vec<u64>,
     /// A summary of the last result.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<Value>,
@@ -240,6 +243,7 @@ async fn run_samples(
             transport,
             latency_ms: None,
             attempts: 0,
+            retry_delays_ms: Vec::new(),
             summary: None,
             error: None,
         },
@@ -260,6 +264,7 @@ async fn run_samples(
         )
         .await;
         out.result.attempts += report.attempts;
+        out.result.retry_delays_ms.extend(&report.delays_ms);
         out.retries += report.retries;
         let error = match reply {
             Ok(Ok(result)) => {

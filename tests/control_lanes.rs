@@ -213,6 +213,8 @@ fn overload_retried() -> Outcome {
         "two retries, then success",
         &doc,
     )?;
+    let delays = doc["results"][0]["retryDelaysMs"].as_array().map(Vec::len);
+    expect(delays == Some(2), "the two delays are reported", &doc)?;
     let args = [
         "instance_runner",
         "--instances",
