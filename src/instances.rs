@@ -327,12 +327,7 @@ async fn initialise_template(bin: &Path, template: &HermeticHome) -> Result<(), 
         spec.spawn_stdio()?,
         Arc::new(crate::policy::ServerRequestPolicy::default()),
     );
-    let client = ClientInfo {
-        name: "cas-template".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        experimental_api: false,
-        opt_out_notification_methods: Vec::new(),
-    };
+    let client = ClientInfo::named("cas-template");
     let result = session.initialize(&client, STARTUP_DEADLINE).await;
     let tail = session
         .child()

@@ -106,6 +106,16 @@ pub struct ClientInfo {
 }
 
 impl ClientInfo {
+    /// An identity with cas's version, no experimental API and no opt-outs.
+    pub fn named(name: impl Into<String>) -> ClientInfo {
+        ClientInfo {
+            name: name.into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            experimental_api: false,
+            opt_out_notification_methods: Vec::new(),
+        }
+    }
+
     /// The `initialize` params for this identity.
     pub fn initialize_params(&self) -> Value {
         json!({

@@ -406,12 +406,7 @@ async fn ask(s: &cas::session::Session, method: &str, params: Value) -> Result<V
 }
 
 fn client(name: &str) -> ClientInfo {
-    ClientInfo {
-        name: name.into(),
-        version: "0".into(),
-        experimental_api: false,
-        opt_out_notification_methods: vec![],
-    }
+    ClientInfo::named(name)
 }
 
 fn isolation() -> Outcome {

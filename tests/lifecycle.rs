@@ -106,12 +106,7 @@ fn killed_codex_mid_turn() -> Outcome {
             spec.spawn_stdio().map_err(|e| e.to_string())?,
             Arc::new(QueueServerRequests),
         );
-        let client = ClientInfo {
-            name: "cas-test".into(),
-            version: "0".into(),
-            experimental_api: false,
-            opt_out_notification_methods: vec![],
-        };
+        let client = ClientInfo::named("cas-test");
         let wait = Duration::from_secs(10);
         session
             .initialize(&client, wait)

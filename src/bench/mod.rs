@@ -289,12 +289,7 @@ async fn cas_connection(
             })
             .await
             .map_err(|e| e.to_string())?;
-            let client = ClientInfo {
-                name: "cas-bench".into(),
-                version: "0".into(),
-                experimental_api: false,
-                opt_out_notification_methods: vec![],
-            };
+            let client = ClientInfo::named("cas-bench");
             let instance = launcher
                 .start(
                     &client,
@@ -314,12 +309,7 @@ async fn cas_connection(
                 Arc::new(ServerRequestPolicy::default()),
                 window as usize,
             );
-            let client = ClientInfo {
-                name: "cas-bench".into(),
-                version: "0".into(),
-                experimental_api: false,
-                opt_out_notification_methods: vec![],
-            };
+            let client = ClientInfo::named("cas-bench");
             session
                 .initialize(&client, Duration::from_secs(10))
                 .await

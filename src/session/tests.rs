@@ -156,12 +156,7 @@ async fn notifications_are_buffered_and_taken_by_match() {
 async fn initialize_is_sent_exactly_once() {
     let (client, mut server) = memory::pair();
     let session = Arc::new(Session::start(client, Arc::new(QueueServerRequests)));
-    let info = ClientInfo {
-        name: "cas-test".into(),
-        version: "0".into(),
-        experimental_api: false,
-        opt_out_notification_methods: vec![],
-    };
+    let info = ClientInfo::named("cas-test");
     let init = tokio::spawn({
         let (s, info) = (session.clone(), info.clone());
         async move { s.initialize(&info, SHORT).await }
@@ -226,12 +221,7 @@ async fn requests_in_flight_are_capped() {
 async fn a_refused_initialize_may_be_tried_again() {
     let (client, mut server) = memory::pair();
     let session = Arc::new(Session::start(client, Arc::new(QueueServerRequests)));
-    let info = ClientInfo {
-        name: "cas-test".into(),
-        version: "0".into(),
-        experimental_api: false,
-        opt_out_notification_methods: vec![],
-    };
+    let info = ClientInfo::named("cas-test");
     for answer_ok in [false, true] {
         let init = tokio::spawn({
             let (s, info) = (session.clone(), info.clone());
