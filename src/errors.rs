@@ -246,3 +246,17 @@ pub enum RunError {
     )]
     UnknownTarget(String),
 }
+
+/// A protocol surface that could not be made or read.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    /// `codex app-server generate-json-schema` failed.
+    #[error("generate-json-schema failed: {0}")]
+    Generate(String),
+    /// A file could not be read or written.
+    #[error("{0}")]
+    Io(String),
+    /// A schema or surface file is not what cas expects.
+    #[error("unexpected schema: {0}")]
+    Shape(String),
+}

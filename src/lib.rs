@@ -22,6 +22,7 @@ pub mod protocol;
 pub mod resources;
 pub mod retry;
 pub mod scenario;
+pub mod schema;
 pub mod session;
 pub mod smoke;
 pub mod summary;

@@ -14,6 +14,21 @@ use crate::jsonrpc::RpcError;
 use crate::protocol::METHOD_NOT_FOUND;
 use crate::session::{Reply, ServerRequest, ServerRequestHandler};
 
+/// The server requests this policy has a named answer for (everything else gets `-32601`).
+pub const ANSWERED_SERVER_REQUESTS: &[&str] = &[
+    "item/commandExecution/requestApproval",
+    "item/fileChange/requestApproval",
+    "item/permissions/requestApproval",
+    "item/tool/requestUserInput",
+    "mcpServer/elicitation/request",
+    "item/tool/call",
+    "currentTime/read",
+    "account/chatgptAuthTokens/refresh",
+    "attestation/generate",
+    "execCommandApproval",
+    "applyPatchApproval",
+];
+
 /// How to answer command and file-change approvals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "camelCase")]

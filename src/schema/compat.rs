@@ -1,0 +1,254 @@
+//! Whether a codex has what a cas command relies on, decided before the command drives it.
+//!
+//! Each command names the methods and notifications it needs; they are looked up in the
+//! codex's surface, generated once per binary and cached by path, version, size and mtime (a
+//! cheap stand-in for a content digest of a 300 MB binary). A missing one makes the command
+//! stop with `compatibilityVerdict: "incompatible"` and the list, instead of failing later
+//! with a confusing transport error. Server requests the surface has and cas has no named
+//! answer for are listed too: cas refuses them, which may stall a turn.
+
+use serde::Serialize;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+use super::diff::MethodRef;
+use super::surface::{self, Surface};
+use crate::errors::SchemaError;
+use crate::policy::ANSWERED_SERVER_REQUESTS;
+
+/// What one command relies on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Requirements {
+    /// Client requests it sends.
+    pub client_requests: Vec<String>,
+    /// Client notifications it sends.
+    pub client_notifications: Vec<String>,
+    /// Server notifications it waits for.
+    pub server_notifications: Vec<String>,
+}
+
+impl Requirements {
+    /// What `command` relies on; `method` is the method of `request` / `instance_runner`.
+    pub fn of(command: &str, method: Option<&str>) -> Requirements {
+        let mut r = Requirements {
+            client_requests: vec!["initialize".into()],
+            client_notifications: vec!["initialized".into()],
+            server_notifications: Vec::new(),
+        };
+        match command {
+            "smoke_check" => {
+                for m in [
+                    "experimentalFeature/list",
+                    "thread/start",
+                    "thread/resume",
+                    "turn/start",
+                    "turn/steer",
+                    "turn/interrupt",
+                ] {
+                    r.client_requests.push(m.into());
+                }
+                r.server_notifications = vec!["turn/started".into(), "turn/completed".into()];
+            }
+            "request" | "instance_runner" => r.client_requests.extend(method.map(str::to_owned)),
+            _ => {}
+        }
+        r
+    }
+}
+
+/// The verdict for one command on one codex.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Compatibility {
+    /// `compatible` or `incompatible`.
+    pub compatibility_verdict: &'static str,
+    /// What the command relies on and the codex lacks.
+    pub missing: Vec<MethodRef>,
+    /// Server requests of this codex that cas has no named answer for (it refuses them).
+    pub unanswered_server_requests: Vec<String>,
+}
+
+impl Compatibility {
+    /// Whether the command can run.
+    pub fn is_compatible(&self) -> bool {
+        self.missing.is_empty()
+    }
+}
+
+/// Checks `needs` against `surface`.
+pub fn check(surface: &Surface, needs: &Requirements) -> Compatibility {
+    let mut missing = Vec::new();
+    let mut need = |kind: &'static str, methods: &[String], has: &dyn Fn(&str) -> bool| {
+        for m in methods.iter().filter(|m| !has(m)) {
+            missing.push(MethodRef {
+                kind,
+                method: m.clone(),
+            });
+        }
+    };
+    need("clientRequest", &needs.client_requests, &|m| {
+        surface.client_request(m).is_some()
+    });
+    need("clientNotification", &needs.client_notifications, &|m| {
+        surface.client_notifications.iter().any(|n| n.method == m)
+    });
+    need("serverNotification", &needs.server_notifications, &|m| {
+        surface.server_notifications.iter().any(|n| n.method == m)
+    });
+    let unanswered = surface
+        .server_requests
+        .iter()
+        .map(|r| r.method.clone())
+        .filter(|m| !ANSWERED_SERVER_REQUESTS.contains(&m.as_str()))
+        .collect();
+    Compatibility {
+        compatibility_verdict: if missing.is_empty() {
+            "compatible"
+        } else {
+            "incompatible"
+        },
+        missing,
+        unanswered_server_requests: unanswered,
+    }
+}
+
+/// Where cached surfaces live: `$XDG_CACHE_HOME/cas/surfaces`, else `~/.cache/cas/surfaces`.
+pub fn default_cache_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from(".cas/cache"));
+    base.join("cas/surfaces")
+}
+
+/// The cache key of a binary: path, version, size and modification time.
+fn cache_key(bin: &Path, version: &str) -> String {
+    let meta = std::fs::metadata(bin).ok();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    bin.canonicalize()
+        .unwrap_or_else(|_| bin.to_owned())
+        .hash(&mut hasher);
+    version.hash(&mut hasher);
+    meta.as_ref().map(|m| m.len()).hash(&mut hasher);
+    meta.and_then(|m| m.modified().ok()).hash(&mut hasher);
+    format!("{version}-{:016x}", hasher.finish())
+}
+
+/// The surface of `bin`, from the cache when it is there, else generated and cached.
+pub async fn surface_for(
+    bin: &Path,
+    version: &str,
+    cache_dir: &Path,
+    scratch: &Path,
+) -> Result<Surface, SchemaError> {
+    let path = cache_dir.join(format!("{}.json", cache_key(bin, version)));
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        if let Ok(cached) = serde_json::from_str::<Surface>(&text) {
+            if cached.surface_version == surface::SURFACE_VERSION {
+                return Ok(cached);
+            }
+        }
+    }
+    let fresh = surface::generate(bin, version, scratch).await?;
+    // A cache that cannot be written only costs the next run the generation again.
+    let _ = write_atomically(&path, &serde_json::to_string(&fresh).unwrap_or_default());
+    Ok(fresh)
+}
+
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| std::io::Error::other("no parent"))?;
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut tmp, text.as_bytes())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map(|_| ()).map_err(|e| e.error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::surface::{NotificationEntry, RequestEntry, SURFACE_VERSION};
+
+    fn surface(client: &[&str], server_requests: &[&str]) -> Surface {
+        let req = |m: &&str| RequestEntry {
+            method: m.to_string(),
+            params: None,
+            params_mandatory: true,
+            required_fields: vec![],
+            response: None,
+            response_required_fields: vec![],
+            experimental: false,
+        };
+        Surface {
+            surface_version: SURFACE_VERSION,
+            codex_version: "x".into(),
+            client_requests: client.iter().map(req).collect(),
+            server_requests: server_requests.iter().map(req).collect(),
+            server_notifications: ["turn/started", "turn/completed"]
+                .iter()
+                .map(|m| NotificationEntry {
+                    method: m.to_string(),
+                    params: None,
+                    experimental: false,
+                })
+                .collect(),
+            client_notifications: vec![NotificationEntry {
+                method: "initialized".into(),
+                params: None,
+                experimental: false,
+            }],
+            enums: Default::default(),
+        }
+    }
+
+    #[test]
+    fn names_what_a_command_relies_on_and_lacks() {
+        let all = [
+            "initialize",
+            "experimentalFeature/list",
+            "thread/start",
+            "thread/resume",
+            "turn/start",
+            "turn/steer",
+            "turn/interrupt",
+        ];
+        let s = surface(&all, &["item/tool/call", "item/new/ask"]);
+        let ok = check(&s, &Requirements::of("smoke_check", None));
+        assert_eq!(ok.compatibility_verdict, "compatible");
+        assert_eq!(ok.unanswered_server_requests, ["item/new/ask"]);
+        let without_steer = surface(&["initialize", "thread/start"], &[]);
+        let bad = check(&without_steer, &Requirements::of("smoke_check", None));
+        assert_eq!(bad.compatibility_verdict, "incompatible");
+        assert!(bad.missing.contains(&MethodRef {
+            kind: "clientRequest",
+            method: "turn/steer".into()
+        }));
+        let req = check(
+            &without_steer,
+            &Requirements::of("request", Some("thread/list")),
+        );
+        assert_eq!(
+            req.missing,
+            vec![MethodRef {
+                kind: "clientRequest",
+                method: "thread/list".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn the_cache_key_follows_path_and_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("codex");
+        std::fs::write(&bin, "x").unwrap();
+        assert_eq!(cache_key(&bin, "1"), cache_key(&bin, "1"));
+        assert_ne!(cache_key(&bin, "1"), cache_key(&bin, "2"));
+        assert_ne!(
+            cache_key(&bin, "1"),
+            cache_key(&dir.path().join("other"), "1")
+        );
+    }
+}

@@ -1,0 +1,306 @@
+//! The protocol surface of one codex: every method of every kind, reduced to what can drift.
+//!
+//! Made from `codex app-server generate-json-schema` (stable and `--experimental`): client
+//! requests with their params and response types, whether `params` is mandatory and which params
+//! fields are required; server requests with the response cas must send and its required fields;
+//! both notification sets; and the variants of the enums cas answers with or reads. Sorted and
+//! free of timestamps and paths, so two surfaces of the same codex are byte-identical.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Duration;
+use tokio::process::Command;
+
+use crate::errors::SchemaError;
+
+/// The version of this surface format.
+pub const SURFACE_VERSION: u32 = 1;
+
+/// Enums whose variants cas sends or branches on; a variant added or removed here matters.
+pub const WATCHED_ENUMS: &[&str] = &[
+    "CommandExecutionApprovalDecision",
+    "FileChangeApprovalDecision",
+    "McpServerElicitationAction",
+    "ReviewDecision",
+    "HookRunStatus",
+    "HookEventName",
+    "ReviewTarget",
+    "ReviewDelivery",
+    "AskForApproval",
+    "SandboxMode",
+];
+
+/// A request method (either direction).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestEntry {
+    /// The method.
+    pub method: String,
+    /// The params type, if the method has params.
+    pub params: Option<String>,
+    /// Whether the `params` key must be present.
+    pub params_mandatory: bool,
+    /// The params type's required fields, sorted.
+    pub required_fields: Vec<String>,
+    /// The response type, if one is defined.
+    pub response: Option<String>,
+    /// The response type's required fields, sorted (what an answer must carry).
+    pub response_required_fields: Vec<String>,
+    /// Only with `experimentalApi`.
+    pub experimental: bool,
+}
+
+/// A notification method (either direction).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationEntry {
+    /// The method.
+    pub method: String,
+    /// The params type, if any.
+    pub params: Option<String>,
+    /// Only with `experimentalApi`.
+    pub experimental: bool,
+}
+
+/// The whole surface.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Surface {
+    /// [`SURFACE_VERSION`].
+    pub surface_version: u32,
+    /// `codex --version`, e.g. `0.169.0`.
+    pub codex_version: String,
+    /// Client → server requests.
+    pub client_requests: Vec<RequestEntry>,
+    /// Server → client requests.
+    pub server_requests: Vec<RequestEntry>,
+    /// Server → client notifications.
+    pub server_notifications: Vec<NotificationEntry>,
+    /// Client → server notifications.
+    pub client_notifications: Vec<NotificationEntry>,
+    /// Variants of the watched enums, by type name.
+    pub enums: BTreeMap<String, Vec<String>>,
+}
+
+impl Surface {
+    /// The client request `method`, if the surface has it.
+    pub fn client_request(&self, method: &str) -> Option<&RequestEntry> {
+        self.client_requests.iter().find(|r| r.method == method)
+    }
+}
+
+/// Runs the codex at `bin` (with a throwaway CODEX_HOME under `scratch`) and reduces its schema.
+pub async fn generate(bin: &Path, version: &str, scratch: &Path) -> Result<Surface, SchemaError> {
+    std::fs::create_dir_all(scratch)
+        .map_err(|e| SchemaError::Io(format!("{}: {e}", scratch.display())))?;
+    let dir = tempfile::Builder::new()
+        .prefix("schema-")
+        .tempdir_in(scratch)
+        .map_err(|e| SchemaError::Io(format!("a folder under {}: {e}", scratch.display())))?;
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).map_err(|e| SchemaError::Io(e.to_string()))?;
+    for (sub, experimental) in [("plain", false), ("experimental", true)] {
+        let mut command = Command::new(bin);
+        command
+            .args(["app-server", "generate-json-schema", "--out"])
+            .arg(dir.path().join(sub))
+            .env("CODEX_HOME", &home)
+            .kill_on_drop(true);
+        if experimental {
+            command.arg("--experimental");
+        }
+        let output = tokio::time::timeout(Duration::from_secs(60), command.output())
+            .await
+            .map_err(|_| SchemaError::Generate("no result within 60s".into()))?
+            .map_err(|e| SchemaError::Generate(e.to_string()))?;
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            return Err(SchemaError::Generate(format!(
+                "{}: {}",
+                output.status,
+                stderr.trim()
+            )));
+        }
+    }
+    from_schema_dirs(
+        &dir.path().join("plain"),
+        &dir.path().join("experimental"),
+        version,
+    )
+}
+
+fn read_json(path: &Path) -> Result<Value, SchemaError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| SchemaError::Io(format!("{}: {e}", path.display())))?;
+    serde_json::from_str(&text).map_err(|e| SchemaError::Shape(format!("{}: {e}", path.display())))
+}
+
+/// Reduces the stable (`plain`) and experimental schema folders of one codex to its surface.
+pub fn from_schema_dirs(
+    plain: &Path,
+    experimental: &Path,
+    version: &str,
+) -> Result<Surface, SchemaError> {
+    let bundle = read_json(&experimental.join("codex_app_server_protocol.schemas.json"))?;
+    let defs = Definitions::of(&bundle);
+    let union = |dir: &Path, file: &str| read_json(&dir.join(file));
+    let stable = |file: &str| -> Result<BTreeSet<String>, SchemaError> {
+        Ok(union_methods(&union(plain, file)?)
+            .into_iter()
+            .map(|(m, _)| m)
+            .collect())
+    };
+    let requests = |file: &str| -> Result<Vec<RequestEntry>, SchemaError> {
+        let stable = stable(file)?;
+        let mut out: Vec<RequestEntry> = union_methods(&union(experimental, file)?)
+            .into_iter()
+            .map(|(method, entry)| request_entry(&defs, &stable, method, &entry))
+            .collect();
+        out.sort_by(|a, b| a.method.cmp(&b.method));
+        Ok(out)
+    };
+    let notifications = |file: &str| -> Result<Vec<NotificationEntry>, SchemaError> {
+        let stable = stable(file)?;
+        let mut out: Vec<NotificationEntry> = union_methods(&union(experimental, file)?)
+            .into_iter()
+            .map(|(method, entry)| NotificationEntry {
+                experimental: !stable.contains(&method),
+                params: ref_name(&entry["properties"]["params"]),
+                method,
+            })
+            .collect();
+        out.sort_by(|a, b| a.method.cmp(&b.method));
+        Ok(out)
+    };
+    let enums = WATCHED_ENUMS
+        .iter()
+        .filter_map(|name| defs.get(name).map(|d| (name.to_string(), variants(d))))
+        .collect();
+    Ok(Surface {
+        surface_version: SURFACE_VERSION,
+        codex_version: version.to_owned(),
+        client_requests: requests("ClientRequest.json")?,
+        server_requests: requests("ServerRequest.json")?,
+        server_notifications: notifications("ServerNotification.json")?,
+        client_notifications: notifications("ClientNotification.json")?,
+        enums,
+    })
+}
+
+/// The type definitions of the bundle: root-level and `v2`.
+struct Definitions<'a> {
+    root: Option<&'a Map<String, Value>>,
+    v2: Option<&'a Map<String, Value>>,
+}
+
+impl<'a> Definitions<'a> {
+    fn of(bundle: &'a Value) -> Definitions<'a> {
+        let root = bundle["definitions"].as_object();
+        let v2 = root.and_then(|r| r.get("v2")).and_then(Value::as_object);
+        Definitions { root, v2 }
+    }
+
+    fn get(&self, name: &str) -> Option<&'a Value> {
+        self.root
+            .and_then(|r| r.get(name))
+            .or_else(|| self.v2.and_then(|v| v.get(name)))
+    }
+
+    fn required(&self, name: Option<&str>) -> Vec<String> {
+        let mut fields: Vec<String> = name
+            .and_then(|n| self.get(n))
+            .and_then(|d| d["required"].as_array())
+            .map(|r| {
+                r.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        fields.sort();
+        fields
+    }
+}
+
+/// `(method, entry)` for every `oneOf` entry of a union file.
+fn union_methods(union: &Value) -> Vec<(String, Value)> {
+    union["oneOf"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            Some((
+                e["properties"]["method"]["enum"][0].as_str()?.to_owned(),
+                e.clone(),
+            ))
+        })
+        .collect()
+}
+
+/// The type name of a `{"$ref": "#/definitions/…/Name"}`.
+fn ref_name(value: &Value) -> Option<String> {
+    value["$ref"]
+        .as_str()
+        .and_then(|r| r.rsplit('/').next())
+        .map(str::to_owned)
+}
+
+fn request_entry(
+    defs: &Definitions<'_>,
+    stable: &BTreeSet<String>,
+    method: String,
+    entry: &Value,
+) -> RequestEntry {
+    let params = ref_name(&entry["properties"]["params"]);
+    let response = params
+        .as_deref()
+        .and_then(|p| p.strip_suffix("Params"))
+        .map(|stem| format!("{stem}Response"))
+        .filter(|r| defs.get(r).is_some());
+    let mandatory = entry["required"]
+        .as_array()
+        .is_some_and(|r| r.iter().any(|f| f == "params"));
+    RequestEntry {
+        experimental: !stable.contains(&method),
+        required_fields: defs.required(params.as_deref()),
+        response_required_fields: defs.required(response.as_deref()),
+        params_mandatory: mandatory,
+        params,
+        response,
+        method,
+    }
+}
+
+/// The variant tags of an enum: its strings, or for a tagged union each variant's tag (the
+/// `type` constant, else its single required key), sorted.
+fn variants(def: &Value) -> Vec<String> {
+    fn add_enum(out: &mut BTreeSet<String>, v: &Value) {
+        for s in v["enum"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            out.insert(s.to_owned());
+        }
+    }
+    let mut out: BTreeSet<String> = BTreeSet::new();
+    add_enum(&mut out, def);
+    for variant in def["oneOf"].as_array().into_iter().flatten() {
+        add_enum(&mut out, variant);
+        add_enum(&mut out, &variant["properties"]["type"]);
+        if variant["properties"]["type"].is_null() {
+            if let Some([key]) = variant["required"].as_array().map(Vec::as_slice) {
+                if let Some(key) = key.as_str() {
+                    out.insert(format!("{{{key}}}"));
+                }
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests;
