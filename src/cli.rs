@@ -37,6 +37,10 @@ pub enum Command {
     /// Run one method on N parallel, isolated instances and report each.
     #[command(name = "instance_runner", alias = "instance-runner")]
     InstanceRunner(InstanceRunnerArgs),
+    /// The protocol surface of a codex, and what differs between two.
+    Schema(SchemaArgs),
+    /// What cas and the resolved codex can do together: versions, verdicts, runnable scenarios.
+    Capabilities(CapabilitiesArgs),
     /// Measure cas against a no-framework client on the same servers (the README's figures).
     Bench(BenchArgs),
     /// Serve the fake app-server scripted by a scenario file (used by the fake-stdio target).
@@ -250,6 +254,55 @@ pub struct InstanceRunnerArgs {
     pub sample: u32,
 }
 
+/// `cas schema …`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SchemaArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: SchemaCommand,
+}
+
+/// The schema subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum SchemaCommand {
+    /// Print the normalized protocol surface of a codex.
+    Surface {
+        /// The codex binary (default: CAS_CODEX_BIN, the project install, then PATH).
+        #[arg(long)]
+        codex_bin: Option<PathBuf>,
+        /// Include experimental methods (flagged as such).
+        #[arg(long)]
+        experimental: bool,
+        /// Print the surface as JSON (the format `schema diff` reads).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare two surfaces; each side is a codex binary or a saved surface file.
+    Diff {
+        /// The old side.
+        a: String,
+        /// The new side.
+        b: String,
+        /// Print exactly one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Flags of `cas capabilities`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CapabilitiesArgs {
+    /// The codex binary (default: CAS_CODEX_BIN, the project install, then PATH).
+    #[arg(long)]
+    pub codex_bin: Option<PathBuf>,
+    /// The folder of scenario files (default: ./scenarios, else the one cas was built with).
+    #[arg(long)]
+    pub scenarios_dir: Option<PathBuf>,
+    /// Print exactly one JSON document.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// Flags of `cas bench`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
@@ -303,6 +356,8 @@ pub fn run() -> ExitCode {
             Command::Request(args) => commands::request::run(args).await,
             Command::InstanceRunner(args) => commands::instance_runner::run(args).await,
             Command::Bench(args) => commands::bench::run(args).await,
+            Command::Schema(args) => commands::schema::run(args).await,
+            Command::Capabilities(args) => commands::capabilities::run(args).await,
             Command::FakeServer(args) => commands::fake_server::run(args).await,
         }
     });

@@ -29,6 +29,20 @@ fn main() -> ExitCode {
         "harness::a_broken_scenario_file_is_a_failing_trial",
         broken_files_fail,
     )];
+    let (surface_env, surface_codex) = (env.clone(), codex.clone());
+    trials.push(Trial::ignorable_test(
+        "schema_surface::codex-stdio",
+        move || match &surface_codex {
+            Err(reason) if require_codex => {
+                Err(format!("CAS_REQUIRE_CODEX=1 but no codex: {reason}").into())
+            }
+            Err(reason) => Ok(Completion::ignored_with(format!(
+                "no codex: {}",
+                reason.lines().next().unwrap_or("")
+            ))),
+            Ok(bin) => schema_surface(bin, &surface_env).map(|()| Completion::Completed),
+        },
+    ));
     for planned in plan(&dir) {
         let Planned { name, run } = planned;
         let (env, codex) = (env.clone(), codex.clone());
@@ -97,6 +111,32 @@ fn plan(dir: &Path) -> Vec<Planned> {
         }
     }
     planned
+}
+
+/// The protocol surface of the installed codex, snapshotted as `schema_surface@codex-<version>`:
+/// a codex release that changes the protocol shows up as a reviewable diff here.
+fn schema_surface(bin: &Path, env: &TargetEnv) -> Result<(), Failed> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("tokio runtime: {e}"))?;
+    let scratch = env.scratch_root.join("schema");
+    std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
+    let surface = runtime.block_on(async {
+        let version = cas::launch::codex_version(bin, &scratch)
+            .await
+            .map_err(|e| e.to_string())?;
+        cas::schema::surface::generate(bin, &version, &scratch)
+            .await
+            .map_err(|e| e.to_string())
+    })?;
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(support::root().join("snapshots"));
+    settings.set_snapshot_suffix(format!("codex-{}", surface.codex_version));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.bind(|| insta::assert_json_snapshot!("schema_surface", surface));
+    Ok(())
 }
 
 /// The plan for a folder with an unparsable file holds a failing `NAME::load` trial for it.

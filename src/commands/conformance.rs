@@ -65,7 +65,7 @@ pub async fn run(args: ConformanceArgs) -> ExitCode {
 }
 
 /// `./scenarios` when present, else the folder of the source tree cas was built from.
-fn default_scenarios_dir() -> PathBuf {
+pub fn default_scenarios_dir() -> PathBuf {
     let local = PathBuf::from("scenarios");
     if local.is_dir() {
         local

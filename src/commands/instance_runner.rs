@@ -41,11 +41,23 @@ pub async fn fanout_command(
         return usage(&message);
     }
     let prepare_started = Instant::now();
-    let rt = match runtime::prepare(&args.runtime, args.state_dir.clone(), instances, false).await {
+    let needs = crate::schema::compat::Requirements::of(check, Some(&args.method));
+    let rt = match runtime::prepare(
+        &args.runtime,
+        args.state_dir.clone(),
+        instances,
+        false,
+        &needs,
+    )
+    .await
+    {
         Ok(rt) => rt,
         Err(message) => return usage(&message),
     };
     let prepare = prepare_started.elapsed();
+    if rt.incompatible() {
+        return rt.refuse(check, args.runtime.json);
+    }
     if instances > 1
         && args.runtime.url.is_none()
         && !args.runtime.json
@@ -88,6 +100,10 @@ pub async fn fanout_command(
     doc.insert("codex".into(), rt.codex);
     doc.insert("transport".into(), json!(rt.transport.as_str()));
     doc.insert("hermetic".into(), json!(rt.hermetic));
+    doc.insert(
+        "compatibilityVerdict".into(),
+        rt.compatibility["compatibilityVerdict"].clone(),
+    );
     if let Value::Object(fields) = serde_json::to_value(&report).unwrap_or_default() {
         doc.extend(fields);
     }

@@ -1,10 +1,12 @@
 //! One module per subcommand: argument validation, the library call, and output.
 
 pub mod bench;
+pub mod capabilities;
 pub mod conformance;
 pub mod fake_server;
 pub mod instance_runner;
 pub mod output;
 pub mod request;
 pub mod runtime;
+pub mod schema;
 pub mod smoke_check;

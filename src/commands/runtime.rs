@@ -1,7 +1,9 @@
 //! Turning the shared runtime flags into a ready [`Launcher`], for the control lanes.
 //!
 //! Resolves codex (and asks its version), or reads the `--url` token; sets up hermetic homes
-//! or seeded user homes. Anything wrong here is a usage or setup problem: exit 2.
+//! or seeded user homes; and checks the codex's protocol surface for what the command relies
+//! on. Anything wrong here is a usage or setup problem, and an incompatible codex is refused:
+//! exit 2 either way.
 
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -10,6 +12,7 @@ use crate::cli::RuntimeArgs;
 use crate::hermetic;
 use crate::instances::{user_codex_home, HomesSetup, Launcher, Source, Transport};
 use crate::launch::{self, CodexLocator};
+use crate::schema::compat::{self, Requirements};
 
 /// From this many hermetic instances on, a template home initialised once and copied pays
 /// for itself; below it every instance initialises its own fresh home.
@@ -27,6 +30,46 @@ pub struct Runtime {
     pub hermetic: bool,
     /// The server and thread cwd.
     pub cwd: PathBuf,
+    /// The compatibility verdict for the command (`compatible`, `incompatible`, or `unchecked`
+    /// for a `--url` server), with what is missing.
+    pub compatibility: Value,
+}
+
+impl Runtime {
+    /// Whether the codex lacks something the command relies on.
+    pub fn incompatible(&self) -> bool {
+        self.compatibility["compatibilityVerdict"] == "incompatible"
+    }
+
+    /// Reports an incompatible codex (JSON on stdout with `--json`, else a line on stderr); exit 2.
+    pub fn refuse(&self, check: &str, json_output: bool) -> std::process::ExitCode {
+        let missing: Vec<String> = self.compatibility["missing"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| {
+                format!(
+                    "{} {}",
+                    m["kind"].as_str().unwrap_or("?"),
+                    m["method"].as_str().unwrap_or("?")
+                )
+            })
+            .collect();
+        if json_output {
+            let mut doc =
+                json!({"schemaVersion": 1, "check": check, "ok": false, "codex": self.codex});
+            if let (Some(d), Some(c)) = (doc.as_object_mut(), self.compatibility.as_object()) {
+                d.extend(c.clone());
+            }
+            super::output::print_stdout(&super::output::pretty(&doc));
+        }
+        eprintln!(
+            "cas: codex {} lacks what {check} relies on: {} (compatibilityVerdict: incompatible)",
+            self.codex["version"].as_str().unwrap_or("?"),
+            missing.join(", ")
+        );
+        std::process::ExitCode::from(2)
+    }
 }
 
 /// Prepares the runtime the flags describe; `as_is` uses the user's CODEX_HOME itself
@@ -36,6 +79,7 @@ pub async fn prepare(
     state_dir: Option<PathBuf>,
     instances: usize,
     as_is: bool,
+    needs: &Requirements,
 ) -> Result<Runtime, String> {
     let cwd = match &args.cwd {
         Some(dir) => dir
@@ -75,6 +119,7 @@ pub async fn prepare(
             transport: Transport::Ws,
             hermetic: false,
             cwd,
+            compatibility: json!({"compatibilityVerdict": "unchecked", "missing": []}),
         });
     }
     let bin = CodexLocator::from_env(args.codex_bin.clone())
@@ -102,12 +147,26 @@ pub async fn prepare(
             (false, _) => HomesSetup::UserRuntime,
         },
     };
-    // The version probe and the shared setup (mock model, template) overlap.
-    let (version, launcher) = tokio::join!(
-        launch::codex_version(&bin, &version_home),
-        Launcher::prepare(source)
-    );
-    let version = version.map_err(|e| e.to_string())?;
+    // The version probe and compatibility check overlap the shared setup (mock model, template).
+    let surface_scratch = hermetic::default_root().join("schema");
+    let verdict = async {
+        let version = launch::codex_version(&bin, &version_home)
+            .await
+            .map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(&surface_scratch)
+            .map_err(|e| format!("{}: {e}", surface_scratch.display()))?;
+        let surface = compat::surface_for(
+            &bin,
+            &version,
+            &compat::default_cache_dir(),
+            &surface_scratch,
+        )
+        .await
+        .map_err(|e| format!("the protocol surface of {}: {e}", bin.display()))?;
+        Ok::<_, String>((version, compat::check(&surface, needs)))
+    };
+    let (verdict, launcher) = tokio::join!(verdict, Launcher::prepare(source));
+    let (version, compatibility) = verdict?;
     let launcher = launcher.map_err(|e| e.to_string())?;
     Ok(Runtime {
         launcher,
@@ -115,5 +174,6 @@ pub async fn prepare(
         transport: args.transport,
         hermetic: args.hermetic,
         cwd,
+        compatibility: serde_json::to_value(compatibility).unwrap_or_default(),
     })
 }

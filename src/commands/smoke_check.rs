@@ -26,13 +26,17 @@ const REAL_PROMPT: &str = "cas smoke check: reply with the single word ok.";
 
 /// Runs the command.
 pub async fn run(args: SmokeCheckArgs) -> ExitCode {
-    let rt = match runtime::prepare(&args.runtime, None, 1, true).await {
+    let needs = crate::schema::compat::Requirements::of("smoke_check", None);
+    let rt = match runtime::prepare(&args.runtime, None, 1, true, &needs).await {
         Ok(rt) => rt,
         Err(message) => {
             eprintln!("cas: {message}");
             return ExitCode::from(2);
         }
     };
+    if rt.incompatible() {
+        return rt.refuse("smoke_check", args.runtime.json);
+    }
     let timeout = Duration::from_millis(args.runtime.request_timeout_ms);
     let client = ClientInfo {
         name: "cas-smoke-check".into(),
@@ -91,6 +95,7 @@ pub async fn run(args: SmokeCheckArgs) -> ExitCode {
         "codex": rt.codex,
         "transport": rt.transport.as_str(),
         "hermetic": rt.hermetic,
+        "compatibilityVerdict": rt.compatibility["compatibilityVerdict"],
         "cwd": rt.cwd,
         "threadId": thread_id,
         "checks": checks,

@@ -1,0 +1,160 @@
+//! `cas schema surface|diff`: the protocol surface of a codex, and what differs between two.
+//!
+//! `surface` prints the normalized surface (`--json` for the document a later `diff` can read).
+//! `diff A B` takes two codex binaries or saved surface files and exits 0 when they are the
+//! same, 1 when they differ, 2 when one of them cannot be read.
+
+use serde_json::json;
+use std::path::Path;
+use std::process::ExitCode;
+
+use super::output::{pretty, print_stdout};
+use crate::cli::{SchemaArgs, SchemaCommand};
+use crate::launch::{self, CodexLocator};
+use crate::schema::{diff, surface, Surface};
+
+/// Runs the command.
+pub async fn run(args: SchemaArgs) -> ExitCode {
+    match args.command {
+        SchemaCommand::Surface {
+            codex_bin,
+            experimental,
+            json,
+        } => {
+            let bin = match CodexLocator::from_env(codex_bin).resolve() {
+                Ok(bin) => bin,
+                Err(e) => return fail(&e.to_string()),
+            };
+            let mut s = match surface_of_binary(&bin).await {
+                Ok(s) => s,
+                Err(e) => return fail(&e),
+            };
+            if !experimental {
+                s.client_requests.retain(|r| !r.experimental);
+                s.server_requests.retain(|r| !r.experimental);
+                s.server_notifications.retain(|n| !n.experimental);
+                s.client_notifications.retain(|n| !n.experimental);
+            }
+            if json {
+                print_stdout(&pretty(&serde_json::to_value(&s).unwrap_or_default()));
+            } else {
+                print_stdout(&human_surface(&s));
+            }
+            ExitCode::SUCCESS
+        }
+        SchemaCommand::Diff { a, b, json } => {
+            let (old, new) = match (load(&a).await, load(&b).await) {
+                (Ok(old), Ok(new)) => (old, new),
+                (Err(e), _) | (_, Err(e)) => return fail(&e),
+            };
+            let d = diff::diff(&old, &new);
+            let doc = json!({
+                "schemaVersion": 1,
+                "check": "schema_diff",
+                "identical": d.is_empty(),
+                "from": old.codex_version,
+                "to": new.codex_version,
+                "diff": d,
+            });
+            if json {
+                print_stdout(&pretty(&doc));
+            } else {
+                print_stdout(&human_diff(&old, &new, &d));
+            }
+            if d.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("cas: {message}");
+    ExitCode::from(2)
+}
+
+/// Generates the surface of a codex binary (in a scratch folder, never cached here).
+pub async fn surface_of_binary(bin: &Path) -> Result<Surface, String> {
+    let scratch = crate::hermetic::default_root().join("schema");
+    std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+    let version = launch::codex_version(bin, &scratch)
+        .await
+        .map_err(|e| e.to_string())?;
+    surface::generate(bin, &version, &scratch)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// A saved surface file, or the surface of a codex binary.
+async fn load(arg: &str) -> Result<Surface, String> {
+    let path = Path::new(arg);
+    if let Ok(text) = std::fs::read_to_string(path) {
+        if let Ok(s) = serde_json::from_str::<Surface>(&text) {
+            return Ok(s);
+        }
+    }
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => surface_of_binary(path)
+            .await
+            .map_err(|e| format!("{arg}: {e}")),
+        Ok(_) => Err(format!(
+            "{arg} is neither a surface file nor a codex binary"
+        )),
+        Err(e) => Err(format!("{arg}: {e}")),
+    }
+}
+
+fn human_surface(s: &Surface) -> String {
+    let mut out = format!(
+        "codex {} surface: {} client requests, {} server requests, {} server notifications, {} client notifications\n",
+        s.codex_version,
+        s.client_requests.len(),
+        s.server_requests.len(),
+        s.server_notifications.len(),
+        s.client_notifications.len()
+    );
+    for r in &s.server_requests {
+        out.push_str(&format!(
+            "  server request {} -> {}\n",
+            r.method,
+            r.response.as_deref().unwrap_or("?")
+        ));
+    }
+    for (name, variants) in &s.enums {
+        out.push_str(&format!("  enum {name}: {}\n", variants.join(", ")));
+    }
+    out.trim_end().to_owned()
+}
+
+fn human_diff(old: &Surface, new: &Surface, d: &diff::SurfaceDiff) -> String {
+    if d.is_empty() {
+        return format!(
+            "codex {} and {}: identical surfaces",
+            old.codex_version, new.codex_version
+        );
+    }
+    let mut out = format!("codex {} -> {}:\n", old.codex_version, new.codex_version);
+    for m in &d.added {
+        out.push_str(&format!("  + {} {}\n", m.kind, m.method));
+    }
+    for m in &d.removed {
+        out.push_str(&format!("  - {} {}\n", m.kind, m.method));
+    }
+    for c in &d.changed {
+        out.push_str(&format!(
+            "  ~ {} {} {}: {} -> {}\n",
+            c.kind, c.method, c.what, c.from, c.to
+        ));
+    }
+    for e in &d.enums {
+        out.push_str(&format!(
+            "  enum {}: +[{}] -[{}]\n",
+            e.name,
+            e.added.join(", "),
+            e.removed.join(", ")
+        ));
+    }
+    out.trim_end().to_owned()
+}
