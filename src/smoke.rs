@@ -174,7 +174,7 @@ async fn resume(session: &Session, thread_id: &str, timeout: Duration) -> Check 
     let resumed = call(
         session,
         "thread/resume",
-        json!({"threadId": thread_id, "excludeTurns": true}),
+        json!({"threadId": thread_id}),
         timeout,
     )
     .await;

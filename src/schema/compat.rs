@@ -178,6 +178,7 @@ mod tests {
             params: None,
             params_mandatory: true,
             required_fields: vec![],
+            experimental_fields: vec![],
             response: None,
             response_required_fields: vec![],
             experimental: false,

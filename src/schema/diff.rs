@@ -27,7 +27,7 @@ pub struct Change {
     /// The method.
     pub method: String,
     /// What changed: `kind`, `experimental`, `params`, `response`, `requiredFields`,
-    /// `responseRequiredFields`.
+    /// `experimentalFields`, `responseRequiredFields`.
     pub what: &'static str,
     /// The old value, as text.
     pub from: String,
@@ -77,6 +77,7 @@ struct Facts {
     params: Option<String>,
     response: Option<String>,
     required: Vec<String>,
+    experimental_fields: Vec<String>,
     response_required: Vec<String>,
 }
 
@@ -93,6 +94,7 @@ fn index(s: &Surface) -> BTreeMap<String, Facts> {
                         params: r.params.clone(),
                         response: r.response.clone(),
                         required: r.required_fields.clone(),
+                        experimental_fields: r.experimental_fields.clone(),
                         response_required: r.response_required_fields.clone(),
                     },
                 );
@@ -109,6 +111,7 @@ fn index(s: &Surface) -> BTreeMap<String, Facts> {
                         params: n.params.clone(),
                         response: None,
                         required: Vec::new(),
+                        experimental_fields: Vec::new(),
                         response_required: Vec::new(),
                     },
                 );
@@ -187,6 +190,11 @@ fn compare(changes: &mut Vec<Change>, method: &str, a: &Facts, b: &Facts) {
     push("response", opt(&a.response), opt(&b.response));
     push("requiredFields", a.required.join(","), b.required.join(","));
     push(
+        "experimentalFields",
+        a.experimental_fields.join(","),
+        b.experimental_fields.join(","),
+    );
+    push(
         "responseRequiredFields",
         a.response_required.join(","),
         b.response_required.join(","),
@@ -222,6 +230,7 @@ mod tests {
             params: Some("P".into()),
             params_mandatory: true,
             required_fields: required.iter().map(|s| s.to_string()).collect(),
+            experimental_fields: Vec::new(),
             response: Some("R".into()),
             response_required_fields: Vec::new(),
             experimental,

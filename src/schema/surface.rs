@@ -44,6 +44,9 @@ pub struct RequestEntry {
     pub params_mandatory: bool,
     /// The params type's required fields, sorted.
     pub required_fields: Vec<String>,
+    /// Params fields that need `experimentalApi` (in the experimental schema only), sorted.
+    #[serde(default)]
+    pub experimental_fields: Vec<String>,
     /// The response type, if one is defined.
     pub response: Option<String>,
     /// The response type's required fields, sorted (what an answer must carry).
@@ -144,7 +147,9 @@ pub fn from_schema_dirs(
     version: &str,
 ) -> Result<Surface, SchemaError> {
     let bundle = read_json(&experimental.join("codex_app_server_protocol.schemas.json"))?;
+    let stable_bundle = read_json(&plain.join("codex_app_server_protocol.schemas.json"))?;
     let defs = Definitions::of(&bundle);
+    let stable_defs = Definitions::of(&stable_bundle);
     let union = |dir: &Path, file: &str| read_json(&dir.join(file));
     let stable = |file: &str| -> Result<BTreeSet<String>, SchemaError> {
         Ok(union_methods(&union(plain, file)?)
@@ -156,7 +161,7 @@ pub fn from_schema_dirs(
         let stable = stable(file)?;
         let mut out: Vec<RequestEntry> = union_methods(&union(experimental, file)?)
             .into_iter()
-            .map(|(method, entry)| request_entry(&defs, &stable, method, &entry))
+            .map(|(method, entry)| request_entry(&defs, &stable_defs, &stable, method, &entry))
             .collect();
         out.sort_by(|a, b| a.method.cmp(&b.method));
         Ok(out)
@@ -249,6 +254,7 @@ fn ref_name(value: &Value) -> Option<String> {
 
 fn request_entry(
     defs: &Definitions<'_>,
+    stable_defs: &Definitions<'_>,
     stable: &BTreeSet<String>,
     method: String,
     entry: &Value,
@@ -262,9 +268,22 @@ fn request_entry(
     let mandatory = entry["required"]
         .as_array()
         .is_some_and(|r| r.iter().any(|f| f == "params"));
+    let fields = |d: &Definitions<'_>| -> BTreeSet<String> {
+        params
+            .as_deref()
+            .and_then(|p| d.get(p))
+            .and_then(|def| def["properties"].as_object())
+            .map(|props| props.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    let experimental_fields = fields(defs)
+        .difference(&fields(stable_defs))
+        .cloned()
+        .collect();
     RequestEntry {
         experimental: !stable.contains(&method),
         required_fields: defs.required(params.as_deref()),
+        experimental_fields,
         response_required_fields: defs.required(response.as_deref()),
         params_mandatory: mandatory,
         params,

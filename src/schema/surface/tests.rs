@@ -22,6 +22,11 @@ fn request(method: &str, params: Option<&str>, mandatory: bool) -> Value {
 }
 
 fn schema(root: &Path, with_experimental: bool) {
+    let thread_start_props = if with_experimental {
+        json!({"cwd": {}, "dynamicTools": {}})
+    } else {
+        json!({"cwd": {}})
+    };
     let mut client = vec![
         request("thread/start", Some("ThreadStartParams"), true),
         request("initialize", Some("InitializeParams"), true),
@@ -61,7 +66,7 @@ fn schema(root: &Path, with_experimental: bool) {
                 {"enum": ["accept"]}, {"enum": ["decline"]},
                 {"properties": {"acceptWithExecpolicyAmendment": {}}, "required": ["acceptWithExecpolicyAmendment"]}]},
             "v2": {
-                "ThreadStartParams": {"required": []},
+                "ThreadStartParams": {"required": [], "properties": thread_start_props},
                 "ThreadStartResponse": {"required": ["thread", "model"]},
                 "HookRunStatus": {"enum": ["running", "completed"]},
                 "ReviewTarget": {"oneOf": [{"properties": {"type": {"enum": ["commit"]}}, "required": ["type", "sha"]}]}
