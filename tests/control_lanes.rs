@@ -106,6 +106,7 @@ impl FakeWs {
     fn cas(&self, args: &[&str]) -> Result<(i32, Value), Failed> {
         let out = Command::new(env!("CARGO_BIN_EXE_cas"))
             .args(args)
+            .envs(support::xdg_dirs())
             .args(["--url", &self.url, "--token-file"])
             .arg(&self.token_file)
             .output()
@@ -295,6 +296,7 @@ fn bad_flags() -> Outcome {
     for args in cases {
         let out = Command::new(env!("CARGO_BIN_EXE_cas"))
             .args(args)
+            .envs(support::xdg_dirs())
             .output()
             .map_err(|e| e.to_string())?;
         if out.status.code() != Some(2) || !out.stdout.is_empty() {
@@ -602,6 +604,7 @@ fn incompatible_codex() -> Outcome {
     let out = Command::new(env!("CARGO_BIN_EXE_cas"))
         .args(["smoke_check", "--hermetic", "--json", "--codex-bin"])
         .arg(&script)
+        .envs(support::xdg_dirs())
         .env("XDG_CACHE_HOME", dir.path().join("cache"))
         .output()
         .map_err(|e| e.to_string())?;

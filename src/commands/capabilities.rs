@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use super::output::{pretty, print_stdout};
 use crate::cli::CapabilitiesArgs;
 use crate::launch::{self, CodexLocator};
-use crate::scenario::{self, load::StepKind};
+use crate::scenario;
 use crate::schema::compat::{self, Requirements};
 use crate::schema::Surface;
 
@@ -88,16 +88,8 @@ fn scenarios(dir: &std::path::Path, surface: &Surface) -> Vec<Value> {
             continue;
         }
         let missing: Vec<&str> = s
-            .steps
-            .iter()
-            .filter_map(|step| match &step.kind {
-                StepKind::Request(r)
-                    if r.expect_error.is_none() && r.expect_error_message_contains.is_none() =>
-                {
-                    Some(r.method.as_str())
-                }
-                _ => None,
-            })
+            .methods_expecting_results()
+            .into_iter()
             .filter(|m| surface.client_request(m).is_none())
             .collect();
         out.push(json!({"name": s.name, "targets": codex_targets, "runnable": missing.is_empty(), "missing": missing}));

@@ -10,6 +10,7 @@ use super::output::{pretty, print_stdout};
 use crate::cli::ConformanceArgs;
 use crate::launch::CodexLocator;
 use crate::scenario::{self, TargetName};
+use crate::schema::compat;
 use crate::target::TargetEnv;
 use crate::verdict::{Status, Verdict};
 
@@ -55,6 +56,11 @@ pub async fn run(args: ConformanceArgs) -> ExitCode {
         codex: CodexLocator::from_env(args.codex_bin.clone()),
         scratch_root: crate::hermetic::default_root(),
     };
+    if target.is_codex() {
+        if let Err(code) = check_compatibility(&scenario, &env, args.json).await {
+            return code;
+        }
+    }
     let verdict = scenario::run(&scenario, target, &env).await;
     report(&verdict, args.json);
     match verdict.status {
@@ -62,6 +68,69 @@ pub async fn run(args: ConformanceArgs) -> ExitCode {
         Status::Fail => ExitCode::from(1),
         Status::Error | Status::Skipped => ExitCode::from(2),
     }
+}
+
+/// Refuses a codex that lacks a method the scenario expects a result from (exit 2). A codex
+/// that cannot be found is left to the run, which reports it as a verdict with status error.
+async fn check_compatibility(
+    scenario: &scenario::Scenario,
+    env: &TargetEnv,
+    json: bool,
+) -> Result<(), ExitCode> {
+    let Ok(bin) = env.codex.resolve() else {
+        return Ok(());
+    };
+    let scratch = crate::hermetic::default_root().join("schema");
+    let _ = std::fs::create_dir_all(&scratch);
+    let surface = async {
+        let version = crate::launch::codex_version(&bin, &scratch)
+            .await
+            .map_err(|e| e.to_string())?;
+        compat::surface_for(&bin, &version, &compat::default_cache_dir(), &scratch)
+            .await
+            .map_err(|e| e.to_string())
+    };
+    let surface = match surface.await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cas: the protocol surface of {}: {e}", bin.display());
+            return Err(ExitCode::from(2));
+        }
+    };
+    let mut needs = compat::Requirements::of("conformance", None);
+    needs.client_requests.extend(
+        scenario
+            .methods_expecting_results()
+            .into_iter()
+            .map(str::to_owned),
+    );
+    needs.client_requests.dedup();
+    let verdict = compat::check(&surface, &needs);
+    if verdict.is_compatible() {
+        return Ok(());
+    }
+    let missing: Vec<String> = verdict
+        .missing
+        .iter()
+        .map(|m| format!("{} {}", m.kind, m.method))
+        .collect();
+    if json {
+        let mut doc = serde_json::json!({"schemaVersion": 1, "check": "conformance", "scenario": scenario.name, "ok": false,
+            "codex": {"path": bin, "version": surface.codex_version}});
+        if let (Some(d), Ok(serde_json::Value::Object(v))) =
+            (doc.as_object_mut(), serde_json::to_value(&verdict))
+        {
+            d.extend(v);
+        }
+        print_stdout(&pretty(&doc));
+    }
+    eprintln!(
+        "cas: codex {} lacks what {} relies on: {} (compatibilityVerdict: incompatible)",
+        surface.codex_version,
+        scenario.name,
+        missing.join(", ")
+    );
+    Err(ExitCode::from(2))
 }
 
 /// `./scenarios` when present, else the folder of the source tree cas was built from.

@@ -46,6 +46,27 @@ pub struct Scenario {
     pub twin_of: Option<String>,
 }
 
+impl Scenario {
+    /// The methods the scenario sends and expects a result from (what a server must have).
+    pub fn methods_expecting_results(&self) -> Vec<&str> {
+        let mut methods: Vec<&str> = self
+            .steps
+            .iter()
+            .filter_map(|step| match &step.kind {
+                StepKind::Request(r)
+                    if r.expect_error.is_none() && r.expect_error_message_contains.is_none() =>
+                {
+                    Some(r.method.as_str())
+                }
+                _ => None,
+            })
+            .collect();
+        methods.sort_unstable();
+        methods.dedup();
+        methods
+    }
+}
+
 /// One checked step.
 #[derive(Debug, Clone)]
 pub struct Step {

@@ -52,10 +52,21 @@ pub fn live_children() -> Vec<(u32, String)> {
     found
 }
 
+/// Where the cas binary keeps state and caches in tests (`XDG_STATE_HOME`, `XDG_CACHE_HOME`),
+/// so test runs never touch the user's own folders.
+pub fn xdg_dirs() -> [(&'static str, PathBuf); 2] {
+    let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    [
+        ("XDG_STATE_HOME", base.join("xdg-state")),
+        ("XDG_CACHE_HOME", base.join("xdg-cache")),
+    ]
+}
+
 /// Runs the cas binary with `args`; returns its exit code and stdout parsed as one JSON document.
 pub fn cas_json(args: &[&str]) -> Result<(i32, serde_json::Value), String> {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_cas"))
         .args(args)
+        .envs(xdg_dirs())
         .current_dir(root())
         .output()
         .map_err(|e| e.to_string())?;
