@@ -47,10 +47,6 @@ fn main() -> ExitCode {
             burst_2000,
         ),
         Trial::ignorable_test("a_state_dir_is_reused_by_the_next_run", state_dir_reused),
-        Trial::ignorable_test(
-            "a_codex_lacking_a_needed_method_is_refused_as_incompatible",
-            incompatible_codex,
-        ),
     ];
     libtest_mimic::run(&args, trials).exit_code()
 }
@@ -548,84 +544,5 @@ fn state_dir_reused() -> Outcome {
     if is_link || !skills.is_dir() {
         return Err(format!("{} is not a real folder", skills.display()).into());
     }
-    done()
-}
-
-/// A codex whose generated schema lacks `turn/steer`: a shell wrapper around the real one that
-/// serves a doctored schema and passes everything else through.
-fn incompatible_codex() -> Outcome {
-    if let Some(ignored) = support::codex_gate()? {
-        return Ok(ignored);
-    }
-    let real = support::target_env()
-        .codex
-        .resolve()
-        .map_err(|e| e.to_string())?;
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).map_err(|e| e.to_string())?;
-    let home = dir.path().join("home");
-    std::fs::create_dir_all(&home).map_err(|e| e.to_string())?;
-    for (sub, experimental) in [("plain", false), ("exp", true)] {
-        let mut command = Command::new(&real);
-        command
-            .args(["app-server", "generate-json-schema", "--out"])
-            .arg(dir.path().join(sub))
-            .env("CODEX_HOME", &home);
-        if experimental {
-            command.arg("--experimental");
-        }
-        let status = command.status().map_err(|e| e.to_string())?;
-        if !status.success() {
-            return Err(format!("generate-json-schema: {status}").into());
-        }
-        let file = dir.path().join(sub).join("ClientRequest.json");
-        let mut union: Value =
-            serde_json::from_str(&std::fs::read_to_string(&file).map_err(|e| e.to_string())?)
-                .map_err(|e| e.to_string())?;
-        if let Some(list) = union["oneOf"].as_array_mut() {
-            list.retain(|e| e["properties"]["method"]["enum"][0] != "turn/steer");
-        }
-        std::fs::write(&file, union.to_string()).map_err(|e| e.to_string())?;
-    }
-    let script = dir.path().join("codex");
-    let text = format!(
-        "#!/bin/sh\nfor a in \"$@\"; do case \"$a\" in generate-json-schema) gen=1;; --experimental) exp=1;; esac; done\n\
-         if [ -n \"$gen\" ]; then\n  prev=\"\"; for a in \"$@\"; do [ \"$prev\" = \"--out\" ] && out=\"$a\"; prev=\"$a\"; done\n\
-           mkdir -p \"$out\"; if [ -n \"$exp\" ]; then cp -r '{prep}/exp/.' \"$out\"/; else cp -r '{prep}/plain/.' \"$out\"/; fi; exit 0\nfi\n\
-         exec '{real}' \"$@\"\n",
-        prep = dir.path().display(),
-        real = real.display()
-    );
-    std::fs::write(&script, text).map_err(|e| e.to_string())?;
-    let mut perms = std::fs::metadata(&script)
-        .map_err(|e| e.to_string())?
-        .permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
-    std::fs::set_permissions(&script, perms).map_err(|e| e.to_string())?;
-    let out = Command::new(env!("CARGO_BIN_EXE_cas"))
-        .args(["smoke_check", "--hermetic", "--json", "--codex-bin"])
-        .arg(&script)
-        .envs(support::xdg_dirs())
-        .env("XDG_CACHE_HOME", dir.path().join("cache"))
-        .output()
-        .map_err(|e| e.to_string())?;
-    let doc: Value = serde_json::from_slice(&out.stdout)
-        .map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&out.stderr)))?;
-    expect(out.status.code() == Some(2), "exit 2", &doc)?;
-    expect(
-        doc["compatibilityVerdict"] == "incompatible" && doc["ok"] == false,
-        "incompatible",
-        &doc,
-    )?;
-    expect(
-        doc["missing"] == json!([{"kind": "clientRequest", "method": "turn/steer"}]),
-        "turn/steer named",
-        &doc,
-    )?;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    expect(
-        stderr.contains("clientRequest turn/steer"),
-        "a line on stderr names it",
-        &doc,
-    )?;
     done()
 }

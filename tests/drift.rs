@@ -1,0 +1,205 @@
+//! Protocol drift as a user meets it: `cas schema diff`, `cas capabilities`, and a codex that
+//! lacks what a command relies on, refused before anything runs.
+//!
+//! Every case needs the real codex: ignored with the reason when it is missing, failing
+//! instead when `CAS_REQUIRE_CODEX=1`.
+
+mod support;
+
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use serde_json::{json, Value};
+use std::process::{Command, ExitCode};
+
+type Outcome = Result<Completion, Failed>;
+
+fn main() -> ExitCode {
+    let args = Arguments::from_args();
+    let trials = vec![
+        Trial::ignorable_test(
+            "schema_diff_exits_0_when_same_and_1_naming_what_differs",
+            schema_diff,
+        ),
+        Trial::ignorable_test(
+            "capabilities_lists_verdicts_and_runnable_scenarios",
+            capabilities,
+        ),
+        Trial::ignorable_test(
+            "a_codex_lacking_a_needed_method_is_refused_as_incompatible",
+            incompatible_codex,
+        ),
+    ];
+    libtest_mimic::run(&args, trials).exit_code()
+}
+
+fn done() -> Outcome {
+    Ok(Completion::Completed)
+}
+
+fn expect(cond: bool, what: &str, doc: &Value) -> Result<(), Failed> {
+    if cond {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what}\n{}",
+            serde_json::to_string_pretty(doc).unwrap_or_default()
+        )
+        .into())
+    }
+}
+
+/// Runs cas with `args`, checks the exit code, and returns stdout as one JSON document.
+fn run_json(args: &[&str], code: i32) -> Result<Value, Failed> {
+    let (got, json) = support::cas_json(args)?;
+    if got == code {
+        Ok(json)
+    } else {
+        Err(format!("{args:?}: exit {got}, want {code}: {json}").into())
+    }
+}
+
+fn schema_diff() -> Outcome {
+    if let Some(ignored) = support::codex_gate()? {
+        return Ok(ignored);
+    }
+    let bin = support::target_env()
+        .codex
+        .resolve()
+        .map_err(|e| e.to_string())?;
+    let bin = bin.to_str().ok_or("path")?;
+    let same = run_json(&["schema", "diff", bin, bin, "--json"], 0)?;
+    if same["identical"] != true {
+        return Err(format!("a codex differs from itself: {same}").into());
+    }
+    // A saved surface with one method taken out: diff must name it, both ways.
+    let (_, mut surface) = support::cas_json(&[
+        "schema",
+        "surface",
+        "--experimental",
+        "--json",
+        "--codex-bin",
+        bin,
+    ])?;
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).map_err(|e| e.to_string())?;
+    let full = dir.path().join("full.json");
+    std::fs::write(&full, surface.to_string()).map_err(|e| e.to_string())?;
+    if let Some(list) = surface["clientRequests"].as_array_mut() {
+        list.retain(|r| r["method"] != "turn/steer");
+    }
+    let less = dir.path().join("less.json");
+    std::fs::write(&less, surface.to_string()).map_err(|e| e.to_string())?;
+    let (full, less) = (full.to_str().ok_or("path")?, less.to_str().ok_or("path")?);
+    let d = run_json(&["schema", "diff", full, less, "--json"], 1)?;
+    if d["diff"]["removed"] != json!([{"kind": "clientRequest", "method": "turn/steer"}]) {
+        return Err(format!("removal not named: {d}").into());
+    }
+    let d = run_json(&["schema", "diff", less, bin, "--json"], 1)?;
+    if d["diff"]["added"] != json!([{"kind": "clientRequest", "method": "turn/steer"}]) {
+        return Err(format!("addition not named: {d}").into());
+    }
+    done()
+}
+
+fn capabilities() -> Outcome {
+    if let Some(ignored) = support::codex_gate()? {
+        return Ok(ignored);
+    }
+    let doc = run_json(&["capabilities", "--json"], 0)?;
+    let verdicts: Vec<&str> = doc["commands"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(_, v)| v["compatibilityVerdict"].as_str())
+        .collect();
+    let handshake = doc["scenarios"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["name"] == "handshake");
+    if doc["cas"]["version"].is_null()
+        || verdicts.len() != 4
+        || verdicts.iter().any(|v| *v != "compatible")
+        || handshake.map(|h| h["runnable"] == true) != Some(true)
+    {
+        return Err(format!("unexpected capabilities: {doc}").into());
+    }
+    done()
+}
+
+/// A codex whose generated schema lacks `turn/steer`: a shell wrapper around the real one that
+/// serves a doctored schema and passes everything else through.
+fn incompatible_codex() -> Outcome {
+    if let Some(ignored) = support::codex_gate()? {
+        return Ok(ignored);
+    }
+    let real = support::target_env()
+        .codex
+        .resolve()
+        .map_err(|e| e.to_string())?;
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).map_err(|e| e.to_string())?;
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).map_err(|e| e.to_string())?;
+    for (sub, experimental) in [("plain", false), ("exp", true)] {
+        let mut command = Command::new(&real);
+        command
+            .args(["app-server", "generate-json-schema", "--out"])
+            .arg(dir.path().join(sub))
+            .env("CODEX_HOME", &home);
+        if experimental {
+            command.arg("--experimental");
+        }
+        let status = command.status().map_err(|e| e.to_string())?;
+        if !status.success() {
+            return Err(format!("generate-json-schema: {status}").into());
+        }
+        let file = dir.path().join(sub).join("ClientRequest.json");
+        let mut union: Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).map_err(|e| e.to_string())?)
+                .map_err(|e| e.to_string())?;
+        if let Some(list) = union["oneOf"].as_array_mut() {
+            list.retain(|e| e["properties"]["method"]["enum"][0] != "turn/steer");
+        }
+        std::fs::write(&file, union.to_string()).map_err(|e| e.to_string())?;
+    }
+    let script = dir.path().join("codex");
+    let text = format!(
+        "#!/bin/sh\nfor a in \"$@\"; do case \"$a\" in generate-json-schema) gen=1;; --experimental) exp=1;; esac; done\n\
+         if [ -n \"$gen\" ]; then\n  prev=\"\"; for a in \"$@\"; do [ \"$prev\" = \"--out\" ] && out=\"$a\"; prev=\"$a\"; done\n\
+           mkdir -p \"$out\"; if [ -n \"$exp\" ]; then cp -r '{prep}/exp/.' \"$out\"/; else cp -r '{prep}/plain/.' \"$out\"/; fi; exit 0\nfi\n\
+         exec '{real}' \"$@\"\n",
+        prep = dir.path().display(),
+        real = real.display()
+    );
+    std::fs::write(&script, text).map_err(|e| e.to_string())?;
+    let mut perms = std::fs::metadata(&script)
+        .map_err(|e| e.to_string())?
+        .permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&script, perms).map_err(|e| e.to_string())?;
+    let out = Command::new(env!("CARGO_BIN_EXE_cas"))
+        .args(["smoke_check", "--hermetic", "--json", "--codex-bin"])
+        .arg(&script)
+        .envs(support::xdg_dirs())
+        .env("XDG_CACHE_HOME", dir.path().join("cache"))
+        .output()
+        .map_err(|e| e.to_string())?;
+    let doc: Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&out.stderr)))?;
+    expect(out.status.code() == Some(2), "exit 2", &doc)?;
+    expect(
+        doc["compatibilityVerdict"] == "incompatible" && doc["ok"] == false,
+        "incompatible",
+        &doc,
+    )?;
+    expect(
+        doc["missing"] == json!([{"kind": "clientRequest", "method": "turn/steer"}]),
+        "turn/steer named",
+        &doc,
+    )?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    expect(
+        stderr.contains("clientRequest turn/steer"),
+        "a line on stderr names it",
+        &doc,
+    )?;
+    done()
+}
