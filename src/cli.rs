@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::hooks::HookPolicy;
 use crate::instances::Transport;
 use crate::policy::{ApprovalChoice, ElicitationAction, PermissionsChoice, PolicyConfig};
 use crate::retry::BackoffSchedule;
@@ -115,6 +116,14 @@ pub struct RuntimeArgs {
     /// Send `capabilities.experimentalApi = true`.
     #[arg(long)]
     pub experimental_api: bool,
+    /// What cas lets codex's hooks do: run as configured (observed), off on servers cas starts,
+    /// or required (a lane that sees no hook run fails with hook_not_observed).
+    #[arg(long, value_enum, default_value = "inherit")]
+    pub hooks: HookPolicy,
+    /// With --hermetic: a hooks.json to install and trust in every home cas creates
+    /// (`${HOOKS_DIR}` in it stands for the file's own folder).
+    #[arg(long, requires = "hermetic")]
+    pub hooks_config: Option<PathBuf>,
     /// Print exactly one JSON document on stdout.
     #[arg(long)]
     pub json: bool,

@@ -16,6 +16,7 @@ use crate::instances::{Instance, Launcher};
 use crate::policy::{AnswerRecord, PolicyConfig, ServerRequestPolicy};
 use crate::protocol::ClientInfo;
 use crate::retry::{request_with_retry, BackoffSchedule, SplitMix64};
+use crate::session::NotificationTap;
 use crate::summary::{millis, summarize, LatencyStats};
 
 /// What to run, on how many instances, with which answers and retries.
@@ -148,6 +149,7 @@ pub async fn run(
     launcher: &Launcher,
     plan: &FanoutPlan,
     progress: &(dyn Fn(usize, usize) + Sync),
+    tap: Option<Arc<dyn NotificationTap>>,
 ) -> FanoutReport {
     let started = Instant::now();
     let policies: Vec<Arc<ServerRequestPolicy>> = (0..plan.instances)
@@ -160,12 +162,18 @@ pub async fn run(
             experimental_api: plan.experimental_api,
             opt_out_notification_methods: plan.opt_out_notification_methods.clone(),
         };
-        let policy = policies[i - 1].clone();
+        let (policy, tap) = (policies[i - 1].clone(), tap.clone());
         async move {
             (
                 i,
                 launcher
-                    .start(&client, policy, plan.max_in_flight, plan.request_timeout)
+                    .start(
+                        &client,
+                        policy,
+                        plan.max_in_flight,
+                        plan.request_timeout,
+                        tap,
+                    )
                     .await,
             )
         }

@@ -17,7 +17,7 @@ use crate::hermetic::HermeticHome;
 use crate::launch::{self, ServerSpec};
 use crate::mock_model::MockModel;
 use crate::protocol::ClientInfo;
-use crate::session::{ServerRequestHandler, Session, DEFAULT_MAX_IN_FLIGHT};
+use crate::session::{NotificationTap, ServerRequestHandler, Session, DEFAULT_MAX_IN_FLIGHT};
 use crate::transport::{self, Connection};
 
 /// How long a server may take to print its banner or accept a connection.
@@ -70,6 +70,9 @@ pub enum Source {
         cwd: PathBuf,
         /// Extra `app-server` arguments.
         extra_args: Vec<String>,
+        /// A hooks.json to install (and trust) in every hermetic home, with the folder that
+        /// `${HOOKS_DIR}` in it stands for.
+        hooks: Option<(String, PathBuf)>,
         /// Per-instance homes go here (`--state-dir`), else into temporary folders under `scratch`.
         state_dir: Option<PathBuf>,
         /// Where temporary homes go (never the system temp dir).
@@ -195,15 +198,17 @@ impl Launcher {
         handler: Arc<dyn ServerRequestHandler>,
         max_in_flight: Option<usize>,
         timeout: Duration,
+        tap: Option<Arc<dyn NotificationTap>>,
     ) -> Result<Instance, String> {
         let (connection, home) = self
             .connect(&client.name)
             .await
             .map_err(|e| e.to_string())?;
-        let session = Session::with_max_in_flight(
+        let session = Session::with_options(
             connection,
             handler,
             max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT),
+            tap,
         );
         if let Err(e) = session.initialize(client, timeout).await {
             let tail = session
@@ -219,6 +224,18 @@ impl Launcher {
                     format!("; stderr: {}", tail.trim())
                 }
             ));
+        }
+        if let Source::Codex {
+            hooks: Some(_),
+            cwd,
+            ..
+        } = &self.source
+        {
+            // Freshly installed hooks are untrusted and silently skipped until trusted.
+            if let Err(e) = crate::hooks::trust_all(&session, cwd, timeout).await {
+                session.shutdown(Duration::from_millis(500)).await;
+                return Err(format!("trusting the installed hooks: {e}"));
+            }
         }
         Ok(Instance { session, home })
     }
@@ -303,6 +320,20 @@ impl Launcher {
             }
             Some(Homes::Seeded { user_home }) => seed_home(user_home, home.path())?,
             Some(Homes::AsIs { .. }) | None => {}
+        }
+        let hermetic = matches!(
+            self.homes,
+            Some(Homes::Hermetic { .. } | Homes::HermeticFresh { .. })
+        );
+        if let (
+            true,
+            Source::Codex {
+                hooks: Some((json, dir)),
+                ..
+            },
+        ) = (hermetic, &self.source)
+        {
+            crate::hooks::install(home.path(), json, dir).map_err(prepare(home.path()))?;
         }
         Ok(home)
     }

@@ -13,6 +13,7 @@ pub mod errors;
 pub mod fake;
 pub mod fanout;
 pub mod hermetic;
+pub mod hooks;
 pub mod instances;
 pub mod jsonrpc;
 pub mod launch;

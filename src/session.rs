@@ -63,6 +63,12 @@ pub trait ServerRequestHandler: Send + Sync {
     fn answer(&self, request: &ServerRequest) -> Option<Reply>;
 }
 
+/// Sees every notification as it arrives, in order (e.g. to log hook runs).
+pub trait NotificationTap: Send + Sync {
+    /// Called once per notification, from the read loop; must not block.
+    fn observe(&self, notification: &Notification);
+}
+
 /// Leaves every server request queued, for callers that answer them step by step.
 pub struct QueueServerRequests;
 
@@ -109,6 +115,17 @@ impl Session {
         handler: Arc<dyn ServerRequestHandler>,
         max_in_flight: usize,
     ) -> Session {
+        Session::with_options(connection, handler, max_in_flight, None)
+    }
+
+    /// The general constructor: an in-flight cap, and a tap that sees every notification as
+    /// it arrives (before anyone can take it from the buffer).
+    pub fn with_options(
+        connection: Connection,
+        handler: Arc<dyn ServerRequestHandler>,
+        max_in_flight: usize,
+        tap: Option<Arc<dyn NotificationTap>>,
+    ) -> Session {
         let label = connection.label().to_owned();
         let child = connection.child().cloned();
         let (out, inbound) = connection.split();
@@ -121,6 +138,7 @@ impl Session {
             out.clone(),
             shared.clone(),
             handler,
+            tap,
         )));
         Session {
             out,

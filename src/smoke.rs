@@ -127,12 +127,17 @@ pub async fn run(session: &Session, opts: &SmokeOptions<'_>) -> (Vec<Check>, Opt
     }
     if let Some(turn_id) = &turn_id {
         // The turn/start response comes before the turn is running; steer and interrupt
-        // sent in that gap race it. Wait for turn/started, as a client should.
+        // sent in that gap race it. Wait for the prompt to be recorded as the turn's user
+        // message, as a client should: by then the turn runs (and prompt hooks have run).
         let _ = session
             .await_notification(
-                "turn/started",
+                "the turn's user message",
                 opts.timeout.min(Duration::from_secs(10)),
-                |n| n.method == "turn/started" && n.params["turn"]["id"].as_str() == Some(turn_id),
+                |n| {
+                    n.method == "item/completed"
+                        && n.params["turnId"].as_str() == Some(turn_id)
+                        && n.params["item"]["type"] == "userMessage"
+                },
             )
             .await;
         let steer_text = format!("{} (steered)", opts.prompt);

@@ -391,6 +391,7 @@ fn hermetic_launcher(rt: &tokio::runtime::Runtime) -> Result<Launcher, Failed> {
         transport: Transport::Stdio,
         cwd: env.scratch_root.clone(),
         extra_args: Vec::new(),
+        hooks: None,
         state_dir: None,
         scratch: env.scratch_root,
         homes: HomesSetup::Hermetic,
@@ -420,8 +421,12 @@ fn isolation() -> Outcome {
     rt.block_on(async {
         let wait = Duration::from_secs(20);
         let policy = || Arc::new(ServerRequestPolicy::default());
-        let a = launcher.start(&client("a"), policy(), None, wait).await?;
-        let b = launcher.start(&client("b"), policy(), None, wait).await?;
+        let a = launcher
+            .start(&client("a"), policy(), None, wait, None)
+            .await?;
+        let b = launcher
+            .start(&client("b"), policy(), None, wait, None)
+            .await?;
         let started = ask(&a.session, "thread/start", json!({})).await?;
         let thread = started["thread"]["id"]
             .as_str()
@@ -479,6 +484,7 @@ fn burst_2000() -> Outcome {
                 Arc::new(ServerRequestPolicy::default()),
                 None,
                 wait,
+                None,
             )
             .await?;
         let session = Arc::new(inst.session);

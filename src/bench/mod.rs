@@ -283,6 +283,7 @@ async fn cas_connection(
                 transport: Transport::Stdio,
                 cwd: plan.scratch.clone(),
                 extra_args: Vec::new(),
+                hooks: None,
                 state_dir: None,
                 scratch: plan.scratch.clone(),
                 homes: HomesSetup::Hermetic,
@@ -296,6 +297,7 @@ async fn cas_connection(
                     Arc::new(ServerRequestPolicy::default()),
                     Some(window as usize),
                     Duration::from_secs(30),
+                    None,
                 )
                 .await?;
             (instance.session, Some(launcher), instance.home)

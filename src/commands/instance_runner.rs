@@ -88,13 +88,17 @@ pub async fn fanout_command(
             }
         }
     };
-    let mut report = fanout::run(&rt.launcher, &plan, &progress).await;
+    let observer = runtime::hook_observer(check);
+    let mut report = fanout::run(&rt.launcher, &plan, &progress, Some(observer.clone())).await;
+    let hooks = observer.summary(args.runtime.hooks);
+    let ok = report.ok() && hooks.failure_code.is_none();
     report.timing_ms.prepare = crate::summary::millis(prepare);
     drop(rt.launcher);
     let mut doc = Map::new();
     doc.insert("schemaVersion".into(), json!(1));
     doc.insert("check".into(), json!(check));
-    doc.insert("ok".into(), json!(report.ok()));
+    doc.insert("ok".into(), json!(ok));
+    doc.insert("failureCode".into(), json!(hooks.failure_code));
     doc.insert("method".into(), json!(args.method));
     doc.insert("params".into(), params);
     doc.insert("codex".into(), rt.codex);
@@ -120,7 +124,7 @@ pub async fn fanout_command(
     } else {
         print_stdout(&human(check, &args.method, &report, &doc));
     }
-    if report.ok() {
+    if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -155,7 +159,7 @@ fn human(check: &str, method: &str, report: &FanoutReport, doc: &Value) -> Strin
         report.instances_requested,
         doc["transport"].as_str().unwrap_or("?"),
         doc["codex"]["version"].as_str().unwrap_or("n/a"),
-        if report.ok() { "ok" } else { "FAILED" }
+        if doc["ok"] == true { "ok" } else { "FAILED" }
     );
     let t = &report.timing_ms;
     out.push_str(&format!(

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use crate::cli::RuntimeArgs;
 use crate::hermetic;
+use crate::hooks::HookPolicy;
 use crate::instances::{user_codex_home, HomesSetup, Launcher, Source, Transport};
 use crate::launch::{self, CodexLocator};
 use crate::schema::compat::{self, Requirements};
@@ -31,8 +32,11 @@ pub struct Runtime {
     /// The server and thread cwd.
     pub cwd: PathBuf,
     /// The compatibility verdict for the command (`compatible`, `incompatible`, or `unchecked`
-    /// for a `--url` server), with what is missing.
+    /// for a `--url` server), with what is missing; `failureCode: hooks_unsupported` when the
+    /// codex cannot honour the hook policy.
     pub compatibility: Value,
+    /// What cas could not do about the hook policy, said instead of pretended.
+    pub hooks_note: Option<String>,
 }
 
 impl Runtime {
@@ -63,13 +67,30 @@ impl Runtime {
             }
             super::output::print_stdout(&super::output::pretty(&doc));
         }
-        eprintln!(
-            "cas: codex {} lacks what {check} relies on: {} (compatibilityVerdict: incompatible)",
-            self.codex["version"].as_str().unwrap_or("?"),
-            missing.join(", ")
-        );
+        match self.compatibility["failureHint"].as_str() {
+            Some(hint) => eprintln!("cas: {hint} (failureCode: hooks_unsupported)"),
+            None => eprintln!(
+                "cas: codex {} lacks what {check} relies on: {} (compatibilityVerdict: incompatible)",
+                self.codex["version"].as_str().unwrap_or("?"),
+                missing.join(", ")
+            ),
+        }
         std::process::ExitCode::from(2)
     }
+}
+
+/// A hook observer logging to `$XDG_STATE_HOME/cas/hook-logs/<check>-<ms>-<pid>.ndjson`.
+pub fn hook_observer(check: &str) -> std::sync::Arc<crate::hooks::HookObserver> {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let dir = hermetic::default_root()
+        .parent()
+        .map(|p| p.join("hook-logs"))
+        .unwrap_or_else(|| PathBuf::from("hook-logs"));
+    let path = dir.join(format!("{check}-{ms}-{}.ndjson", std::process::id()));
+    std::sync::Arc::new(crate::hooks::HookObserver::new(path))
 }
 
 /// Prepares the runtime the flags describe; `as_is` uses the user's CODEX_HOME itself
@@ -120,6 +141,9 @@ pub async fn prepare(
             hermetic: false,
             cwd,
             compatibility: json!({"compatibilityVerdict": "unchecked", "missing": []}),
+            hooks_note: (args.hooks == HookPolicy::Off).then(|| {
+                "--hooks off is not applied: cas does not control a --url server".to_owned()
+            }),
         });
     }
     let bin = CodexLocator::from_env(args.codex_bin.clone())
@@ -133,11 +157,33 @@ pub async fn prepare(
     };
     std::fs::create_dir_all(&version_home)
         .map_err(|e| format!("{}: {e}", version_home.display()))?;
+    let hooks = match &args.hooks_config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("--hooks-config {}: {e}", path.display()))?;
+            let dir = path
+                .canonicalize()
+                .ok()
+                .and_then(|p| p.parent().map(ToOwned::to_owned))
+                .unwrap_or_default();
+            Some((text, dir))
+        }
+        None => None,
+    };
+    let disable = match args.hooks {
+        HookPolicy::Off => disable_args(&bin, &version_home).await,
+        _ => Ok(Vec::new()),
+    };
+    let (extra_args, mut hooks_unsupported) = match disable {
+        Ok(extra) => (extra, None),
+        Err(why) => (Vec::new(), Some(why)),
+    };
     let source = Source::Codex {
         bin: bin.clone(),
         transport: args.transport,
         cwd: cwd.clone(),
-        extra_args: Vec::new(),
+        extra_args,
+        hooks,
         state_dir,
         scratch,
         homes: match (args.hermetic, instances >= TEMPLATE_MIN_INSTANCES) {
@@ -163,17 +209,55 @@ pub async fn prepare(
         )
         .await
         .map_err(|e| format!("the protocol surface of {}: {e}", bin.display()))?;
-        Ok::<_, String>((version, compat::check(&surface, needs)))
+        let has_hook_notes = ["hook/started", "hook/completed"]
+            .iter()
+            .all(|m| surface.server_notifications.iter().any(|n| n.method == *m));
+        Ok::<_, String>((version, compat::check(&surface, needs), has_hook_notes))
     };
     let (verdict, launcher) = tokio::join!(verdict, Launcher::prepare(source));
-    let (version, compatibility) = verdict?;
+    let (version, compatibility, has_hook_notes) = verdict?;
     let launcher = launcher.map_err(|e| e.to_string())?;
+    if args.hooks != HookPolicy::Inherit && !has_hook_notes {
+        hooks_unsupported.get_or_insert(format!(
+            "codex {version} sends no hook/started or hook/completed notifications"
+        ));
+    }
+    let mut compatibility = serde_json::to_value(compatibility).unwrap_or_default();
+    if let Some(why) = hooks_unsupported {
+        compatibility["compatibilityVerdict"] = json!("incompatible");
+        compatibility["failureCode"] = json!("hooks_unsupported");
+        compatibility["failureHint"] = json!(format!("--hooks {}: {why}", args.hooks.as_str()));
+    }
     Ok(Runtime {
         launcher,
         codex: json!({"path": bin, "version": version}),
         transport: args.transport,
         hermetic: args.hermetic,
         cwd,
-        compatibility: serde_json::to_value(compatibility).unwrap_or_default(),
+        compatibility,
+        hooks_note: None,
     })
+}
+
+/// `--disable <feature>` for the hooks feature under the name this codex knows, after checking
+/// that its app-server takes `--disable` at all.
+async fn disable_args(
+    bin: &std::path::Path,
+    codex_home: &std::path::Path,
+) -> Result<Vec<String>, String> {
+    let mut help = tokio::process::Command::new(bin);
+    help.args(["app-server", "--help"])
+        .env("CODEX_HOME", codex_home)
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(std::time::Duration::from_secs(20), help.output())
+        .await
+        .map_err(|_| "`codex app-server --help` did not answer".to_owned())?
+        .map_err(|e| format!("`codex app-server --help`: {e}"))?;
+    if !String::from_utf8_lossy(&output.stdout).contains("--disable") {
+        return Err("its app-server has no --disable flag".into());
+    }
+    match crate::hooks::feature_name(bin, codex_home).await {
+        Some(name) => Ok(vec!["--disable".into(), name.into()]),
+        None => Err("`codex features list` knows neither `hooks` nor `codex_hooks`".into()),
+    }
 }

@@ -44,6 +44,7 @@ pub async fn run(args: SmokeCheckArgs) -> ExitCode {
         experimental_api: args.runtime.experimental_api,
         opt_out_notification_methods: args.runtime.opt_out_notification_methods.clone(),
     };
+    let observer = runtime::hook_observer("smoke_check");
     let t0 = Instant::now();
     let started = rt
         .launcher
@@ -52,6 +53,7 @@ pub async fn run(args: SmokeCheckArgs) -> ExitCode {
             Arc::new(ServerRequestPolicy::default()),
             None,
             timeout,
+            Some(observer.clone()),
         )
         .await;
     let mut checks = Vec::new();
@@ -87,7 +89,8 @@ pub async fn run(args: SmokeCheckArgs) -> ExitCode {
             instance.shutdown(Duration::from_secs(2)).await;
         }
     }
-    let ok = checks.iter().all(|c| c.ok);
+    let hooks = observer.summary(args.runtime.hooks);
+    let ok = checks.iter().all(|c| c.ok) && hooks.failure_code.is_none();
     let doc = json!({
         "schemaVersion": 1,
         "check": "smoke_check",
@@ -99,6 +102,9 @@ pub async fn run(args: SmokeCheckArgs) -> ExitCode {
         "cwd": rt.cwd,
         "threadId": thread_id,
         "checks": checks,
+        "failureCode": hooks.failure_code,
+        "hookSummary": hooks,
+        "hooksNote": rt.hooks_note,
     });
     if args.runtime.json {
         print_stdout(&pretty(&doc));

@@ -10,7 +10,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::{oneshot, Notify};
 
-use super::{response, AnsweredRequest, Notification, Reply, ServerRequest, ServerRequestHandler};
+use super::{
+    response, AnsweredRequest, Notification, NotificationTap, Reply, ServerRequest,
+    ServerRequestHandler,
+};
 use crate::jsonrpc::{Message, RequestId};
 use crate::transport::{Inbound, InboundStream, Outbound};
 
@@ -42,6 +45,7 @@ pub(super) async fn read_loop(
     out: Outbound,
     shared: Arc<Shared>,
     handler: Arc<dyn ServerRequestHandler>,
+    tap: Option<Arc<dyn NotificationTap>>,
 ) {
     while let Some(item) = inbound.recv().await {
         let mut inbox = shared.lock();
@@ -53,11 +57,15 @@ pub(super) async fn read_loop(
             Inbound::Message(Message::Notification { method, params, .. }) => {
                 let seq = bump(&mut inbox);
                 let params = params.unwrap_or(Value::Null);
-                inbox.notifications.push_back(Notification {
+                let note = Notification {
                     seq,
                     method,
                     params,
-                });
+                };
+                if let Some(tap) = &tap {
+                    tap.observe(&note);
+                }
+                inbox.notifications.push_back(note);
             }
             Inbound::Message(Message::Request { id, method, params }) => {
                 let seq = bump(&mut inbox);

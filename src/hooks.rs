@@ -1,0 +1,281 @@
+//! Hook policy and hook observation: what cas lets codex's hooks do, and what it saw them do.
+//!
+//! `inherit` leaves hooks as configured; `off` launches cas-owned servers with the hooks feature
+//! disabled; `require-observed` fails closed with `hook_not_observed` when a lane saw no hook
+//! run. Whatever the policy, every `hook/started` and `hook/completed` notification is appended
+//! raw to an NDJSON log and counted, and a bad status fails the lane with precedence
+//! `hook_blocked` > `hook_failed` > `hook_stopped`.
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::session::{Notification, NotificationTap, Session};
+
+/// What cas lets hooks do.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum HookPolicy {
+    /// Hooks run as configured; cas observes them.
+    #[default]
+    Inherit,
+    /// cas-owned servers start with the hooks feature disabled.
+    Off,
+    /// A lane that saw no hook run fails with `hook_not_observed`.
+    RequireObserved,
+}
+
+impl HookPolicy {
+    /// The kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookPolicy::Inherit => "inherit",
+            HookPolicy::Off => "off",
+            HookPolicy::RequireObserved => "require-observed",
+        }
+    }
+}
+
+/// What a lane saw of hooks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HookSummary {
+    /// The policy in force.
+    pub policy: &'static str,
+    /// At least one hook run was seen.
+    pub observed: bool,
+    /// `hook/started` notifications.
+    pub started: usize,
+    /// `hook/completed` notifications.
+    pub completed: usize,
+    /// Completed runs with status `blocked`.
+    pub blocked: usize,
+    /// Completed runs with status `failed`.
+    pub failed: usize,
+    /// Completed runs with status `stopped`.
+    pub stopped: usize,
+    /// The failure this summary gives the lane, if any.
+    pub failure_code: Option<&'static str>,
+    /// The NDJSON log of every hook notification.
+    pub hook_log_path: String,
+    /// The events of completed runs, in order (e.g. `userPromptSubmit`, `stop`).
+    pub events: Vec<String>,
+}
+
+#[derive(Default)]
+struct Counts {
+    started: usize,
+    completed: usize,
+    blocked: usize,
+    failed: usize,
+    stopped: usize,
+    events: Vec<String>,
+}
+
+/// Watches a session's notifications for hook runs, logging each raw to NDJSON.
+pub struct HookObserver {
+    path: PathBuf,
+    log: Mutex<Option<std::fs::File>>,
+    counts: Mutex<Counts>,
+}
+
+impl HookObserver {
+    /// An observer appending to `path` (created, with its folder, if missing).
+    pub fn new(path: PathBuf) -> HookObserver {
+        let log = path
+            .parent()
+            .map(std::fs::create_dir_all)
+            .and_then(Result::ok)
+            .and_then(|_| {
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .ok()
+            });
+        HookObserver {
+            path,
+            log: Mutex::new(log),
+            counts: Mutex::new(Counts::default()),
+        }
+    }
+
+    /// The summary under `policy`.
+    pub fn summary(&self, policy: HookPolicy) -> HookSummary {
+        let c = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let observed = c.started + c.completed > 0;
+        let failure_code = if c.blocked > 0 {
+            Some("hook_blocked")
+        } else if c.failed > 0 {
+            Some("hook_failed")
+        } else if c.stopped > 0 {
+            Some("hook_stopped")
+        } else if policy == HookPolicy::RequireObserved && !observed {
+            Some("hook_not_observed")
+        } else {
+            None
+        };
+        HookSummary {
+            policy: policy.as_str(),
+            observed,
+            started: c.started,
+            completed: c.completed,
+            blocked: c.blocked,
+            failed: c.failed,
+            stopped: c.stopped,
+            failure_code,
+            hook_log_path: self.path.display().to_string(),
+            events: c.events.clone(),
+        }
+    }
+}
+
+impl NotificationTap for HookObserver {
+    fn observe(&self, n: &Notification) {
+        let started = n.method == "hook/started";
+        if !started && n.method != "hook/completed" {
+            return;
+        }
+        if let Ok(mut log) = self.log.lock() {
+            if let Some(file) = log.as_mut() {
+                let line = json!({"method": n.method, "params": n.params});
+                let _ = writeln!(file, "{line}");
+            }
+        }
+        let mut c = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if started {
+            c.started += 1;
+            return;
+        }
+        c.completed += 1;
+        let run = &n.params["run"];
+        match run["status"].as_str() {
+            Some("blocked") => c.blocked += 1,
+            Some("failed") => c.failed += 1,
+            Some("stopped") => c.stopped += 1,
+            _ => {}
+        }
+        c.events
+            .push(run["eventName"].as_str().unwrap_or("?").to_owned());
+    }
+}
+
+/// Installs `hooks_json` as `hooks.json` of a CODEX_HOME cas owns; `${HOOKS_DIR}` in it is
+/// replaced by `hooks_dir` (where the fixture scripts live).
+pub fn install(codex_home: &Path, hooks_json: &str, hooks_dir: &Path) -> std::io::Result<()> {
+    let text = hooks_json.replace("${HOOKS_DIR}", &hooks_dir.display().to_string());
+    std::fs::write(codex_home.join("hooks.json"), text)
+}
+
+/// Trusts every hook the server lists for `cwd` (`hooks/list`, then `config/batchWrite` of
+/// `hooks.state` with each key's current hash); returns how many it trusted.
+pub async fn trust_all(session: &Session, cwd: &Path, timeout: Duration) -> Result<usize, String> {
+    let listed = session
+        .request("hooks/list", Some(json!({"cwds": [cwd]})), timeout)
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("hooks/list refused: {e}"))?;
+    let mut state = serde_json::Map::new();
+    for entry in listed["data"].as_array().into_iter().flatten() {
+        for hook in entry["hooks"].as_array().into_iter().flatten() {
+            if let (Some(key), Some(hash)) = (hook["key"].as_str(), hook["currentHash"].as_str()) {
+                if hook["trustStatus"] != "trusted" {
+                    state.insert(key.to_owned(), json!({"trusted_hash": hash}));
+                }
+            }
+        }
+    }
+    if state.is_empty() {
+        return Ok(0);
+    }
+    let count = state.len();
+    // The keys contain dots, so they go in `value`, never in `keyPath`.
+    let edit =
+        json!({"keyPath": "hooks.state", "value": Value::Object(state), "mergeStrategy": "upsert"});
+    session
+        .request(
+            "config/batchWrite",
+            Some(json!({"edits": [edit], "reloadUserConfig": true})),
+            timeout,
+        )
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("config/batchWrite refused: {e}"))?;
+    Ok(count)
+}
+
+/// The name under which `codex features list` (run with `codex_home`) knows the hooks
+/// feature: `hooks`, or the older `codex_hooks`; `None` when it knows neither.
+pub async fn feature_name(bin: &Path, codex_home: &Path) -> Option<&'static str> {
+    let mut command = tokio::process::Command::new(bin);
+    command
+        .args(["features", "list"])
+        .env("CODEX_HOME", codex_home)
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(Duration::from_secs(20), command.output())
+        .await
+        .ok()?
+        .ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let names: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    ["hooks", "codex_hooks"]
+        .into_iter()
+        .find(|n| names.contains(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn note(method: &str, event: &str, status: &str) -> Notification {
+        Notification {
+            seq: 0,
+            method: method.into(),
+            params: json!({"run": {"eventName": event, "status": status}}),
+        }
+    }
+
+    #[test]
+    fn counts_logs_and_ranks_bad_statuses() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("logs/hooks.ndjson");
+        let observer = HookObserver::new(path.clone());
+        assert_eq!(
+            observer.summary(HookPolicy::RequireObserved).failure_code,
+            Some("hook_not_observed")
+        );
+        assert_eq!(observer.summary(HookPolicy::Inherit).failure_code, None);
+        observer.observe(&note("hook/started", "userPromptSubmit", "running"));
+        observer.observe(&note("hook/completed", "userPromptSubmit", "completed"));
+        observer.observe(&note("turn/completed", "x", "y"));
+        let ok = observer.summary(HookPolicy::RequireObserved);
+        assert_eq!(
+            (ok.observed, ok.started, ok.completed, ok.failure_code),
+            (true, 1, 1, None)
+        );
+        observer.observe(&note("hook/completed", "stop", "stopped"));
+        assert_eq!(
+            observer.summary(HookPolicy::Inherit).failure_code,
+            Some("hook_stopped")
+        );
+        observer.observe(&note("hook/completed", "stop", "failed"));
+        assert_eq!(
+            observer.summary(HookPolicy::Inherit).failure_code,
+            Some("hook_failed")
+        );
+        observer.observe(&note("hook/completed", "stop", "blocked"));
+        let worst = observer.summary(HookPolicy::Inherit);
+        assert_eq!(worst.failure_code, Some("hook_blocked"));
+        assert_eq!(worst.events, ["userPromptSubmit", "stop", "stop", "stop"]);
+        let lines = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(lines.lines().count(), 5);
+    }
+}
