@@ -67,6 +67,9 @@ pub struct ConformanceArgs {
     /// The codex binary (default: CAS_CODEX_BIN, the project install, then PATH).
     #[arg(long)]
     pub codex_bin: Option<PathBuf>,
+    /// Override the scenario's hook policy.
+    #[arg(long, value_enum)]
+    pub hooks: Option<HookPolicy>,
 }
 
 /// Flags of `cas fake_server`.

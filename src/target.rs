@@ -13,10 +13,13 @@ use tokio::process::Command;
 use crate::errors::LaunchError;
 use crate::fake::ws_server::FakeWsServer;
 use crate::hermetic::HermeticHome;
+use crate::hooks::{self, HookPolicy};
 use crate::launch::{self, CodexLocator, ServerSpec};
 use crate::mock_model::MockModel;
+use crate::protocol::ClientInfo;
 use crate::scenario::format::TargetName;
 use crate::scenario::Scenario;
+use crate::session::Session;
 use crate::transport::{self, Connection};
 
 /// How long a websocket server may take to print its banner, and a connection to open.
@@ -91,7 +94,7 @@ pub async fn launch(
             launched.guard._fake_ws = Some(server);
             Ok(launched)
         }
-        TargetName::CodexStdio | TargetName::CodexWs => launch_codex(target, env).await,
+        TargetName::CodexStdio | TargetName::CodexWs => launch_codex(target, scenario, env).await,
     }
 }
 
@@ -104,17 +107,34 @@ fn plain(connection: Connection) -> Launched {
     }
 }
 
-async fn launch_codex(target: TargetName, env: &TargetEnv) -> Result<Launched, LaunchError> {
+async fn launch_codex(
+    target: TargetName,
+    scenario: &Scenario,
+    env: &TargetEnv,
+) -> Result<Launched, LaunchError> {
     let bin = env.codex.resolve()?;
     let mock = MockModel::start().await;
     let home = HermeticHome::create(&env.scratch_root, &mock.base_url())?;
     let version = launch::codex_version(&bin, home.path()).await?;
+    let mut extra_args = vec!["--strict-config".to_owned()];
+    if scenario.hook_policy == HookPolicy::Off {
+        let name = hooks::feature_name(&bin, home.path())
+            .await
+            .ok_or_else(|| LaunchError::Prepare {
+                what: "hooks off (hooks_unsupported: this codex knows no hooks feature)".into(),
+                source: std::io::Error::other("no hooks feature"),
+            })?;
+        extra_args.extend(["--disable".to_owned(), name.to_owned()]);
+    }
     let spec = ServerSpec {
         bin: bin.clone(),
         codex_home: home.path().to_owned(),
         cwd: home.workdir(),
-        extra_args: vec!["--strict-config".into()],
+        extra_args,
     };
+    if let Some((json, dir)) = &scenario.hooks_config {
+        install_trusted_hooks(&spec, json, dir).await?;
+    }
     let connection = if target == TargetName::CodexWs {
         let server = spec.spawn_ws(STARTUP_DEADLINE).await?;
         server.connect(STARTUP_DEADLINE).await?
@@ -134,5 +154,34 @@ async fn launch_codex(target: TargetName, env: &TargetEnv) -> Result<Launched, L
         },
         redact_paths,
         codex: Some(CodexInfo { path: bin, version }),
+    })
+}
+
+/// Installs `hooks_json` in the home and trusts its hooks with a throwaway server on the same
+/// home, so the scenario's own server starts with them trusted (trust needs a handshake, and
+/// the scenario's steps own the real one).
+async fn install_trusted_hooks(
+    spec: &ServerSpec,
+    hooks_json: &str,
+    dir: &std::path::Path,
+) -> Result<(), LaunchError> {
+    let prepare = |what: String| move |source| LaunchError::Prepare { what, source };
+    hooks::install(&spec.codex_home, hooks_json, dir).map_err(prepare("hooks.json".into()))?;
+    let session = Session::start(
+        spec.spawn_stdio()?,
+        Arc::new(crate::policy::ServerRequestPolicy::default()),
+    );
+    let outcome = async {
+        session
+            .initialize(&ClientInfo::named("cas-hooks-setup"), STARTUP_DEADLINE)
+            .await
+            .map_err(|e| e.to_string())?;
+        hooks::trust_all(&session, &spec.cwd, STARTUP_DEADLINE).await
+    }
+    .await;
+    session.shutdown(Duration::from_secs(2)).await;
+    outcome.map(|_| ()).map_err(|e| LaunchError::Prepare {
+        what: format!("trusting the scenario's hooks ({e})"),
+        source: std::io::Error::other(e),
     })
 }

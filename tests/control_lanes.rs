@@ -47,6 +47,10 @@ fn main() -> ExitCode {
             burst_2000,
         ),
         Trial::ignorable_test("a_state_dir_is_reused_by_the_next_run", state_dir_reused),
+        Trial::ignorable_test(
+            "smoke_check_require_observed_fails_closed_without_hooks",
+            smoke_hooks,
+        ),
     ];
     libtest_mimic::run(&args, trials).exit_code()
 }
@@ -550,5 +554,67 @@ fn state_dir_reused() -> Outcome {
     if is_link || !skills.is_dir() {
         return Err(format!("{} is not a real folder", skills.display()).into());
     }
+    done()
+}
+
+fn smoke_hooks() -> Outcome {
+    if let Some(ignored) = support::codex_gate()? {
+        return Ok(ignored);
+    }
+    let base = [
+        "smoke_check",
+        "--hermetic",
+        "--hooks",
+        "require-observed",
+        "--json",
+    ];
+    let (code, doc) = support::cas_json(&base)?;
+    expect(
+        code == 1 && doc["failureCode"] == "hook_not_observed",
+        "no hooks: hook_not_observed, exit 1",
+        &doc,
+    )?;
+    expect(
+        doc["hookSummary"]["observed"] == false,
+        "nothing observed",
+        &doc,
+    )?;
+    let with = [
+        &base[..],
+        &["--hooks-config", "fixtures/hooks/complete.json"],
+    ]
+    .concat();
+    let (code, doc) = support::cas_json(&with)?;
+    expect(
+        code == 0 && doc["hookSummary"]["observed"] == true && doc["failureCode"].is_null(),
+        "hooks observed, exit 0",
+        &doc,
+    )?;
+    let log = doc["hookSummary"]["hookLogPath"]
+        .as_str()
+        .unwrap_or_default();
+    let lines = std::fs::read_to_string(log).map_err(|e| format!("hook log {log}: {e}"))?;
+    let first: Value =
+        serde_json::from_str(lines.lines().next().unwrap_or("")).map_err(|e| e.to_string())?;
+    expect(
+        first["method"] == "hook/started",
+        "the log holds the raw notifications",
+        &first,
+    )?;
+    let off = [
+        "smoke_check",
+        "--hermetic",
+        "--hooks",
+        "off",
+        "--hooks-config",
+        "fixtures/hooks/complete.json",
+        "--json",
+    ];
+    let (code, doc) = support::cas_json(&off)?;
+    expect(
+        code == 0 && doc["hookSummary"]["observed"] == false,
+        "hooks off: none run",
+        &doc,
+    )?;
     done()
 }

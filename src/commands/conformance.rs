@@ -28,13 +28,16 @@ pub async fn run(args: ConformanceArgs) -> ExitCode {
         .clone()
         .unwrap_or_else(default_scenarios_dir);
     let loaded = resolve_path(&dir, &args.scenario).and_then(|path| scenario::load(&dir, &path));
-    let scenario = match loaded {
+    let mut scenario = match loaded {
         Ok(s) => s,
         Err(e) => {
             eprintln!("cas: {e}");
             return ExitCode::from(2);
         }
     };
+    if let Some(policy) = args.hooks {
+        scenario.hook_policy = policy;
+    }
     if !scenario.targets.contains(&target) {
         let targets: Vec<&str> = scenario.targets.iter().map(|t| t.as_str()).collect();
         eprintln!(

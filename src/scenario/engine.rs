@@ -15,12 +15,13 @@ use super::format::{AwaitNotificationStep, AwaitRequestStep, RequestStep, Target
 use super::load::{Scenario, Step, StepKind};
 use super::matcher::{matches, project, substitute, Captures};
 use crate::errors::{LaunchError, SessionError};
+use crate::hooks::{HookObserver, HookPolicy, HookSummary};
 use crate::jsonrpc::RpcError;
 use crate::policy::ServerRequestPolicy;
 use crate::protocol::METHOD_NOT_FOUND;
 use crate::retry::{request_with_retry, RetryReport, SplitMix64};
 use crate::session::Reply;
-use crate::session::{QueueServerRequests, ServerRequestHandler, Session};
+use crate::session::{QueueServerRequests, ServerRequestHandler, Session, DEFAULT_MAX_IN_FLIGHT};
 use crate::target::{self, TargetEnv};
 use crate::verdict::{Failure, Redactor, StepRecord, StepStatus, Verdict};
 
@@ -44,19 +45,38 @@ pub async fn run(scenario: &Scenario, target: TargetName, env: &TargetEnv) -> Ve
         Some(config) => Arc::new(ServerRequestPolicy::new(config.clone())),
         None => Arc::new(QueueServerRequests),
     };
-    let session = Session::start(launched.connection, handler);
+    let log = env.scratch_root.join(format!(
+        "hook-logs/{}-{}-{}.ndjson",
+        scenario.name.replace('/', "_"),
+        target,
+        std::process::id()
+    ));
+    let observer = Arc::new(HookObserver::new(log));
+    let session = Session::with_options(
+        launched.connection,
+        handler,
+        DEFAULT_MAX_IN_FLIGHT,
+        Some(observer.clone()),
+    );
     let mut run = Run {
         session: &session,
         captures: Captures::new(),
         records: Vec::new(),
         failures: Vec::new(),
         lost: false,
+        last_seq: None,
     };
     run.steps(scenario).await;
     run.wrap_up();
     let Run {
-        records, failures, ..
+        records,
+        mut failures,
+        ..
     } = run;
+    failures.extend(hook_failures(
+        &observer.summary(scenario.hook_policy),
+        scenario.hook_policy,
+    ));
     let mut verdict = Verdict::new(&scenario.name, target.as_str(), records, failures);
     verdict.diagnostics = session
         .child()
@@ -86,6 +106,7 @@ struct Run<'a> {
     records: Vec<StepRecord>,
     failures: Vec<Failure>,
     lost: bool,
+    last_seq: Option<u64>,
 }
 
 /// What one step produced.
@@ -293,10 +314,12 @@ impl Run<'_> {
     ) -> Outcome {
         let want = a.params.as_ref().map(|p| substitute(p, &self.captures));
         let probe = self.captures.clone();
+        let after = if a.in_order { self.last_seq } else { None };
         let found = self
             .session
             .await_notification(&format!("a {} notification", a.method), timeout, |n| {
                 n.method == a.method
+                    && after.is_none_or(|seq| n.seq > seq)
                     && want
                         .as_ref()
                         .is_none_or(|w| matches(w, &n.params, &mut probe.clone()).is_ok())
@@ -307,6 +330,7 @@ impl Run<'_> {
                 if let Some(w) = &want {
                     let _ = matches(w, &n.params, &mut self.captures);
                 }
+                self.last_seq = Some(n.seq);
                 let params = want.as_ref().map(|w| project(w, &n.params));
                 Outcome::ok(Some(json!({"method": n.method, "params": params})))
             }
@@ -431,6 +455,37 @@ fn unclaimed(buffered: &[crate::session::Notification], method: &str) -> String 
         ));
     }
     text
+}
+
+/// The whole-run failures the hook summary gives: a bad status (blocked > failed > stopped),
+/// no hook seen under `require-observed`, or a hook seen under `off`.
+fn hook_failures(summary: &HookSummary, policy: HookPolicy) -> Vec<Failure> {
+    let mut out = Vec::new();
+    if let Some(code) = summary.failure_code {
+        let message = format!(
+            "hooks under policy {}: {} started, {} completed ({} blocked, {} failed, {} stopped); events: {}",
+            summary.policy, summary.started, summary.completed, summary.blocked, summary.failed, summary.stopped,
+            if summary.events.is_empty() { "none".to_owned() } else { summary.events.join(", ") }
+        );
+        out.push(Failure {
+            step: None,
+            code: code.into(),
+            message,
+        });
+    }
+    if policy == HookPolicy::Off && summary.observed {
+        let message = format!(
+            "hooks are off, yet {} hook run(s) were seen: {}",
+            summary.started.max(summary.completed),
+            summary.events.join(", ")
+        );
+        out.push(Failure {
+            step: None,
+            code: "hook_observed_while_off".into(),
+            message,
+        });
+    }
+    out
 }
 
 /// Adds the retry report to what the step observed, and checks the attempt count.

@@ -10,6 +10,7 @@ use serde_json::Value;
 use std::time::Duration;
 
 use crate::fake::script::FakeScript;
+use crate::hooks::HookPolicy;
 use crate::policy::PolicyConfig;
 
 /// One scenario file as written.
@@ -39,6 +40,9 @@ pub struct ScenarioFile {
     /// The fake server's script (ignored on codex targets).
     #[serde(default)]
     pub fake: FakeScript,
+    /// Hook policy and hooks to install (codex targets) for this scenario.
+    #[serde(default)]
+    pub hooks: Option<HooksSpec>,
     /// Answer server requests by this policy at once (as the control lanes do) instead of
     /// leaving them to `await_request` steps.
     #[serde(default)]
@@ -176,6 +180,19 @@ pub struct RequestStep {
     pub expect_attempts: Option<u32>,
 }
 
+/// The hooks of a scenario.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HooksSpec {
+    /// `inherit` (default), `off` or `require-observed`.
+    #[serde(default)]
+    pub policy: HookPolicy,
+    /// A hooks.json (path relative to the scenarios folder) installed and trusted in the codex
+    /// target's CODEX_HOME; `${HOOKS_DIR}` in it stands for its folder.
+    #[serde(default)]
+    pub config: Option<String>,
+}
+
 /// A seeded overload-retry schedule for a request step.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -214,6 +231,9 @@ pub struct AwaitNotificationStep {
     /// The params must contain this subset.
     #[serde(default)]
     pub params: Option<Value>,
+    /// It must have arrived after the notification the previous in-order step took.
+    #[serde(default)]
+    pub in_order: bool,
 }
 
 /// Wait for a server request, then answer it with exactly one of `answer_result` / `answer_error`.

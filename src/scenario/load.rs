@@ -11,6 +11,7 @@ use std::time::Duration;
 use super::format::*;
 use crate::errors::ScenarioError;
 use crate::fake::script::FakeScript;
+use crate::hooks::HookPolicy;
 use crate::policy::PolicyConfig;
 use crate::retry::BackoffSchedule;
 
@@ -40,6 +41,10 @@ pub struct Scenario {
     pub fake: FakeScript,
     /// The server-request policy, when the scenario answers by policy.
     pub policy: Option<PolicyConfig>,
+    /// The hook policy.
+    pub hook_policy: HookPolicy,
+    /// A hooks.json to install and trust on codex targets, with its folder.
+    pub hooks_config: Option<(String, PathBuf)>,
     /// The steps.
     pub steps: Vec<Step>,
     /// For a negative twin: the scenario whose steps it reuses.
@@ -185,6 +190,7 @@ pub fn load(dir: &Path, path: &Path) -> Result<Scenario, ScenarioError> {
     };
     let mut fake = file.fake.clone();
     let mut policy = file.policy.clone();
+    let mut hooks = file.hooks.clone();
     let (spec_steps, step_timeout_text, default_targets) = match &file.negative_twin_of {
         Some(original) => {
             if !file.steps.is_empty() {
@@ -201,6 +207,7 @@ pub fn load(dir: &Path, path: &Path) -> Result<Scenario, ScenarioError> {
             let timeout = file.step_timeout.clone().or(original_file.step_timeout);
             fake = twin_script(original_file.fake, fake);
             policy = policy.or(original_file.policy);
+            hooks = hooks.or(original_file.hooks);
             (
                 original_file.steps,
                 timeout,
@@ -233,6 +240,20 @@ pub fn load(dir: &Path, path: &Path) -> Result<Scenario, ScenarioError> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(&invalid)?;
     let targets = file.targets.clone().unwrap_or(default_targets);
+    let hooks_config = match hooks.as_ref().and_then(|h| h.config.as_deref()) {
+        None => None,
+        Some(rel) => {
+            let config = dir.join(rel);
+            let text = std::fs::read_to_string(&config)
+                .map_err(|e| invalid(format!("hooks.config {}: {e}", config.display())))?;
+            let folder = config
+                .canonicalize()
+                .ok()
+                .and_then(|c| c.parent().map(ToOwned::to_owned))
+                .unwrap_or_default();
+            Some((text, folder))
+        }
+    };
     check_expectations(&file, &targets).map_err(&invalid)?;
     Ok(Scenario {
         name: name_of(dir, path),
@@ -245,6 +266,8 @@ pub fn load(dir: &Path, path: &Path) -> Result<Scenario, ScenarioError> {
         expect_failure: file.expect_failure,
         fake,
         policy,
+        hook_policy: hooks.as_ref().map(|h| h.policy).unwrap_or_default(),
+        hooks_config,
         steps,
         twin_of: file.negative_twin_of,
     })
