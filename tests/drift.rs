@@ -159,6 +159,20 @@ fn incompatible_codex() -> Outcome {
             list.retain(|e| e["properties"]["method"]["enum"][0] != "turn/steer");
         }
         std::fs::write(&file, union.to_string()).map_err(|e| e.to_string())?;
+        // Nor does it send hook notifications: a hook policy cannot be honoured.
+        let file = dir.path().join(sub).join("ServerNotification.json");
+        let mut union: Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).map_err(|e| e.to_string())?)
+                .map_err(|e| e.to_string())?;
+        if let Some(list) = union["oneOf"].as_array_mut() {
+            list.retain(|e| {
+                !e["properties"]["method"]["enum"][0]
+                    .as_str()
+                    .unwrap_or("")
+                    .starts_with("hook/")
+            });
+        }
+        std::fs::write(&file, union.to_string()).map_err(|e| e.to_string())?;
     }
     let script = dir.path().join("codex");
     let text = format!(
@@ -194,6 +208,26 @@ fn incompatible_codex() -> Outcome {
         doc["missing"] == json!([{"kind": "clientRequest", "method": "turn/steer"}]),
         "turn/steer named",
         &doc,
+    )?;
+    let hooks = Command::new(env!("CARGO_BIN_EXE_cas"))
+        .args([
+            "request",
+            "--hermetic",
+            "--hooks",
+            "require-observed",
+            "--json",
+            "--codex-bin",
+        ])
+        .arg(&script)
+        .envs(support::xdg_dirs())
+        .env("XDG_CACHE_HOME", dir.path().join("cache"))
+        .output()
+        .map_err(|e| e.to_string())?;
+    let hdoc: Value = serde_json::from_slice(&hooks.stdout).map_err(|e| e.to_string())?;
+    expect(
+        hooks.status.code() == Some(2) && hdoc["failureCode"] == "hooks_unsupported",
+        "hooks_unsupported, exit 2",
+        &hdoc,
     )?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     expect(
