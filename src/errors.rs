@@ -173,6 +173,9 @@ pub enum LaunchError {
         #[source]
         source: std::io::Error,
     },
+    /// The codex cannot honour the hook policy asked for.
+    #[error("hooks_unsupported: {0}")]
+    HooksUnsupported(String),
     /// The mock model server could not start.
     #[error("mock model server: {0}")]
     MockModel(String),

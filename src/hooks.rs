@@ -61,8 +61,8 @@ pub struct HookSummary {
     pub stopped: usize,
     /// The failure this summary gives the lane, if any.
     pub failure_code: Option<&'static str>,
-    /// The NDJSON log of every hook notification.
-    pub hook_log_path: String,
+    /// The NDJSON log of every hook notification (`null` if it could not be opened).
+    pub hook_log_path: Option<String>,
     /// The events of completed runs, in order (e.g. `userPromptSubmit`, `stop`).
     pub events: Vec<String>,
 }
@@ -77,7 +77,8 @@ struct Counts {
     events: Vec<String>,
 }
 
-/// Watches a session's notifications for hook runs, logging each raw to NDJSON.
+/// Watches a session's notifications for hook runs, logging each (method and params, as
+/// received) to NDJSON.
 pub struct HookObserver {
     path: PathBuf,
     log: Mutex<Option<std::fs::File>>,
@@ -117,6 +118,8 @@ impl HookObserver {
             Some("hook_stopped")
         } else if policy == HookPolicy::RequireObserved && !observed {
             Some("hook_not_observed")
+        } else if policy == HookPolicy::Off && observed {
+            Some("hook_observed_while_off")
         } else {
             None
         };
@@ -129,7 +132,12 @@ impl HookObserver {
             failed: c.failed,
             stopped: c.stopped,
             failure_code,
-            hook_log_path: self.path.display().to_string(),
+            hook_log_path: self
+                .log
+                .lock()
+                .map(|l| l.is_some())
+                .unwrap_or(false)
+                .then(|| self.path.display().to_string()),
             events: c.events.clone(),
         }
     }
@@ -181,7 +189,15 @@ pub async fn trust_all(session: &Session, cwd: &Path, timeout: Duration) -> Resu
         .map_err(|e| e.to_string())?
         .map_err(|e| format!("hooks/list refused: {e}"))?;
     let mut state = serde_json::Map::new();
+    let mut listed_hooks = 0;
     for entry in listed["data"].as_array().into_iter().flatten() {
+        if let Some(errors) = entry["errors"].as_array().filter(|e| !e.is_empty()) {
+            return Err(format!(
+                "hooks/list reports errors: {}",
+                Value::Array(errors.clone())
+            ));
+        }
+        listed_hooks += entry["hooks"].as_array().map_or(0, Vec::len);
         for hook in entry["hooks"].as_array().into_iter().flatten() {
             if let (Some(key), Some(hash)) = (hook["key"].as_str(), hook["currentHash"].as_str()) {
                 if hook["trustStatus"] != "trusted" {
@@ -189,6 +205,12 @@ pub async fn trust_all(session: &Session, cwd: &Path, timeout: Duration) -> Resu
                 }
             }
         }
+    }
+    if listed_hooks == 0 {
+        return Err(
+            "the server lists no hooks (is hooks.json well formed, and the hooks feature on?)"
+                .into(),
+        );
     }
     if state.is_empty() {
         return Ok(0);
@@ -207,6 +229,42 @@ pub async fn trust_all(session: &Session, cwd: &Path, timeout: Duration) -> Resu
         .map_err(|e| e.to_string())?
         .map_err(|e| format!("config/batchWrite refused: {e}"))?;
     Ok(count)
+}
+
+/// Installs `hooks_json` in `codex_home` and trusts its hooks through a throwaway server on
+/// that home, started without any `--disable` (a server with hooks disabled lists none, so it
+/// could trust none). The real server then starts with the hooks trusted, whatever its flags.
+pub async fn install_and_trust(
+    bin: &Path,
+    codex_home: &Path,
+    cwd: &Path,
+    hooks_json: &str,
+    hooks_dir: &Path,
+) -> Result<usize, String> {
+    install(codex_home, hooks_json, hooks_dir).map_err(|e| format!("writing hooks.json: {e}"))?;
+    let spec = crate::launch::ServerSpec {
+        bin: bin.to_owned(),
+        codex_home: codex_home.to_owned(),
+        cwd: cwd.to_owned(),
+        extra_args: Vec::new(),
+    };
+    let connection = spec.spawn_stdio().map_err(|e| e.to_string())?;
+    let session = Session::start(
+        connection,
+        std::sync::Arc::new(crate::policy::ServerRequestPolicy::default()),
+    );
+    let deadline = Duration::from_secs(20);
+    let outcome = async {
+        let client = crate::protocol::ClientInfo::named("cas-hooks-setup");
+        session
+            .initialize(&client, deadline)
+            .await
+            .map_err(|e| e.to_string())?;
+        trust_all(&session, cwd, deadline).await
+    }
+    .await;
+    session.shutdown(Duration::from_secs(2)).await;
+    outcome
 }
 
 /// The name under which `codex features list` (run with `codex_home`) knows the hooks
@@ -270,6 +328,12 @@ mod tests {
         assert_eq!(
             observer.summary(HookPolicy::Inherit).failure_code,
             Some("hook_failed")
+        );
+        let off = HookObserver::new(dir.path().join("off.ndjson"));
+        off.observe(&note("hook/started", "stop", "running"));
+        assert_eq!(
+            off.summary(HookPolicy::Off).failure_code,
+            Some("hook_observed_while_off")
         );
         observer.observe(&note("hook/completed", "stop", "blocked"));
         let worst = observer.summary(HookPolicy::Inherit);

@@ -225,18 +225,6 @@ impl Launcher {
                 }
             ));
         }
-        if let Source::Codex {
-            hooks: Some(_),
-            cwd,
-            ..
-        } = &self.source
-        {
-            // Freshly installed hooks are untrusted and silently skipped until trusted.
-            if let Err(e) = crate::hooks::trust_all(&session, cwd, timeout).await {
-                session.shutdown(Duration::from_millis(500)).await;
-                return Err(format!("trusting the installed hooks: {e}"));
-            }
-        }
         Ok(Instance { session, home })
     }
 
@@ -256,6 +244,7 @@ impl Launcher {
                 ..
             } => {
                 let home = self.instance_home(name, state_dir.as_deref(), scratch)?;
+                self.install_hooks(bin, home.path(), cwd).await?;
                 let spec = ServerSpec {
                     bin: bin.clone(),
                     codex_home: home.path().to_owned(),
@@ -274,6 +263,31 @@ impl Launcher {
                 Ok((connection, Some(home)))
             }
         }
+    }
+
+    /// In a hermetic home, installs the run's hooks.json and trusts it (freshly installed hooks
+    /// are untrusted and silently skipped), before the instance's own server starts.
+    async fn install_hooks(&self, bin: &Path, home: &Path, cwd: &Path) -> Result<(), LaunchError> {
+        let hermetic = matches!(
+            self.homes,
+            Some(Homes::Hermetic { .. } | Homes::HermeticFresh { .. })
+        );
+        if let (
+            true,
+            Source::Codex {
+                hooks: Some((json, dir)),
+                ..
+            },
+        ) = (hermetic, &self.source)
+        {
+            crate::hooks::install_and_trust(bin, home, cwd, json, dir)
+                .await
+                .map_err(|e| LaunchError::Prepare {
+                    what: format!("installing and trusting the hooks in {}", home.display()),
+                    source: std::io::Error::other(e),
+                })?;
+        }
+        Ok(())
     }
 
     fn instance_home(
@@ -320,20 +334,6 @@ impl Launcher {
             }
             Some(Homes::Seeded { user_home }) => seed_home(user_home, home.path())?,
             Some(Homes::AsIs { .. }) | None => {}
-        }
-        let hermetic = matches!(
-            self.homes,
-            Some(Homes::Hermetic { .. } | Homes::HermeticFresh { .. })
-        );
-        if let (
-            true,
-            Source::Codex {
-                hooks: Some((json, dir)),
-                ..
-            },
-        ) = (hermetic, &self.source)
-        {
-            crate::hooks::install(home.path(), json, dir).map_err(prepare(home.path()))?;
         }
         Ok(home)
     }

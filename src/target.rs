@@ -16,10 +16,8 @@ use crate::hermetic::HermeticHome;
 use crate::hooks::{self, HookPolicy};
 use crate::launch::{self, CodexLocator, ServerSpec};
 use crate::mock_model::MockModel;
-use crate::protocol::ClientInfo;
 use crate::scenario::format::TargetName;
 use crate::scenario::Scenario;
-use crate::session::Session;
 use crate::transport::{self, Connection};
 
 /// How long a websocket server may take to print its banner, and a connection to open.
@@ -133,7 +131,12 @@ async fn launch_codex(
         extra_args,
     };
     if let Some((json, dir)) = &scenario.hooks_config {
-        install_trusted_hooks(&spec, json, dir).await?;
+        hooks::install_and_trust(&bin, home.path(), &spec.cwd, json, dir)
+            .await
+            .map_err(|e| LaunchError::Prepare {
+                what: format!("installing and trusting the scenario's hooks ({e})"),
+                source: std::io::Error::other(e),
+            })?;
     }
     let connection = if target == TargetName::CodexWs {
         let server = spec.spawn_ws(STARTUP_DEADLINE).await?;
@@ -154,34 +157,5 @@ async fn launch_codex(
         },
         redact_paths,
         codex: Some(CodexInfo { path: bin, version }),
-    })
-}
-
-/// Installs `hooks_json` in the home and trusts its hooks with a throwaway server on the same
-/// home, so the scenario's own server starts with them trusted (trust needs a handshake, and
-/// the scenario's steps own the real one).
-async fn install_trusted_hooks(
-    spec: &ServerSpec,
-    hooks_json: &str,
-    dir: &std::path::Path,
-) -> Result<(), LaunchError> {
-    let prepare = |what: String| move |source| LaunchError::Prepare { what, source };
-    hooks::install(&spec.codex_home, hooks_json, dir).map_err(prepare("hooks.json".into()))?;
-    let session = Session::start(
-        spec.spawn_stdio()?,
-        Arc::new(crate::policy::ServerRequestPolicy::default()),
-    );
-    let outcome = async {
-        session
-            .initialize(&ClientInfo::named("cas-hooks-setup"), STARTUP_DEADLINE)
-            .await
-            .map_err(|e| e.to_string())?;
-        hooks::trust_all(&session, &spec.cwd, STARTUP_DEADLINE).await
-    }
-    .await;
-    session.shutdown(Duration::from_secs(2)).await;
-    outcome.map(|_| ()).map_err(|e| LaunchError::Prepare {
-        what: format!("trusting the scenario's hooks ({e})"),
-        source: std::io::Error::other(e),
     })
 }

@@ -101,6 +101,12 @@ async fn check_compatibility(
         }
     };
     let mut needs = compat::Requirements::of("conformance", None);
+    if scenario.hooks_config.is_some() {
+        needs = needs.with_hook_setup();
+    }
+    if scenario.hook_policy != crate::hooks::HookPolicy::Inherit {
+        needs = needs.with_hook_notifications();
+    }
     needs.client_requests.extend(
         scenario
             .methods_expecting_results()

@@ -41,7 +41,7 @@ pub async fn fanout_command(
         return usage(&message);
     }
     let prepare_started = Instant::now();
-    let needs = crate::schema::compat::Requirements::of(check, Some(&args.method));
+    let needs = runtime::requirements(&args.runtime, check, Some(&args.method));
     let rt = match runtime::prepare(
         &args.runtime,
         args.state_dir.clone(),
@@ -90,7 +90,7 @@ pub async fn fanout_command(
     };
     let observer = runtime::hook_observer(check);
     let mut report = fanout::run(&rt.launcher, &plan, &progress, Some(observer.clone())).await;
-    let hooks = observer.summary(args.runtime.hooks);
+    let hooks = observer.summary(runtime::effective_hook_policy(&args.runtime));
     let ok = report.ok() && hooks.failure_code.is_none();
     report.timing_ms.prepare = crate::summary::millis(prepare);
     drop(rt.launcher);
@@ -114,6 +114,11 @@ pub async fn fanout_command(
     if let Some(total) = doc.get_mut("timingMs").and_then(|t| t.get_mut("total")) {
         *total = json!(crate::summary::millis(started.elapsed()));
     }
+    doc.insert(
+        "hookSummary".into(),
+        serde_json::to_value(&hooks).unwrap_or_default(),
+    );
+    doc.insert("hooksNote".into(), json!(rt.hooks_note));
     doc.insert(
         "client".into(),
         serde_json::to_value(crate::resources::usage()).unwrap_or_default(),

@@ -79,6 +79,25 @@ impl Runtime {
     }
 }
 
+/// What a control lane relies on, given its flags (experimental opt-in, hooks).
+pub fn requirements(args: &RuntimeArgs, command: &str, method: Option<&str>) -> Requirements {
+    let mut needs = Requirements::of(command, method);
+    needs.experimental_api = args.experimental_api;
+    if args.hooks_config.is_some() {
+        needs = needs.with_hook_setup();
+    }
+    needs
+}
+
+/// The hook policy actually in force: `off` cannot be applied to a `--url` server cas does not
+/// own (the output says so in `hooksNote`), so there it is observed as `inherit`.
+pub fn effective_hook_policy(args: &RuntimeArgs) -> HookPolicy {
+    match (args.hooks, &args.url) {
+        (HookPolicy::Off, Some(_)) => HookPolicy::Inherit,
+        (policy, _) => policy,
+    }
+}
+
 /// A hook observer logging to `$XDG_STATE_HOME/cas/hook-logs/<check>-<ms>-<pid>.ndjson`.
 pub fn hook_observer(check: &str) -> std::sync::Arc<crate::hooks::HookObserver> {
     let ms = std::time::SystemTime::now()

@@ -30,10 +30,7 @@ pub async fn run(args: SchemaArgs) -> ExitCode {
                 Err(e) => return fail(&e),
             };
             if !experimental {
-                s.client_requests.retain(|r| !r.experimental);
-                s.server_requests.retain(|r| !r.experimental);
-                s.server_notifications.retain(|n| !n.experimental);
-                s.client_notifications.retain(|n| !n.experimental);
+                s = s.stable_only();
             }
             if json {
                 print_stdout(&pretty(&serde_json::to_value(&s).unwrap_or_default()));
@@ -43,10 +40,15 @@ pub async fn run(args: SchemaArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         SchemaCommand::Diff { a, b, json } => {
-            let (old, new) = match (load(&a).await, load(&b).await) {
+            let (mut old, mut new) = match (load(&a).await, load(&b).await) {
                 (Ok(old), Ok(new)) => (old, new),
                 (Err(e), _) | (_, Err(e)) => return fail(&e),
             };
+            // Compare like with like: a stable-only side makes the other stable-only too.
+            if !old.experimental_included || !new.experimental_included {
+                old = old.stable_only();
+                new = new.stable_only();
+            }
             let d = diff::diff(&old, &new);
             let doc = json!({
                 "schemaVersion": 1,
@@ -90,10 +92,18 @@ pub async fn surface_of_binary(bin: &Path) -> Result<Surface, String> {
 /// A saved surface file, or the surface of a codex binary.
 async fn load(arg: &str) -> Result<Surface, String> {
     let path = Path::new(arg);
-    if let Ok(text) = std::fs::read_to_string(path) {
-        if let Ok(s) = serde_json::from_str::<Surface>(&text) {
-            return Ok(s);
+    if looks_like_json(path) {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{arg}: {e}"))?;
+        let s: Surface =
+            serde_json::from_str(&text).map_err(|e| format!("{arg} is not a surface file: {e}"))?;
+        if s.surface_version != surface::SURFACE_VERSION {
+            return Err(format!(
+                "{arg} has surface version {}, this cas reads {} (regenerate it with `cas schema surface --json`)",
+                s.surface_version,
+                surface::SURFACE_VERSION
+            ));
         }
+        return Ok(s);
     }
     match std::fs::metadata(path) {
         Ok(m) if m.is_file() => surface_of_binary(path)
@@ -104,6 +114,16 @@ async fn load(arg: &str) -> Result<Surface, String> {
         )),
         Err(e) => Err(format!("{arg}: {e}")),
     }
+}
+
+/// Whether a file starts with `{` (after white space): a saved surface, not a binary.
+fn looks_like_json(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 64];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    head[..n].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
 fn human_surface(s: &Surface) -> String {

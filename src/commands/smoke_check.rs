@@ -26,7 +26,7 @@ const REAL_PROMPT: &str = "cas smoke check: reply with the single word ok.";
 
 /// Runs the command.
 pub async fn run(args: SmokeCheckArgs) -> ExitCode {
-    let needs = crate::schema::compat::Requirements::of("smoke_check", None);
+    let needs = super::runtime::requirements(&args.runtime, "smoke_check", None);
     let rt = match runtime::prepare(&args.runtime, None, 1, true, &needs).await {
         Ok(rt) => rt,
         Err(message) => {
@@ -89,7 +89,7 @@ pub async fn run(args: SmokeCheckArgs) -> ExitCode {
             instance.shutdown(Duration::from_secs(2)).await;
         }
     }
-    let hooks = observer.summary(args.runtime.hooks);
+    let hooks = observer.summary(runtime::effective_hook_policy(&args.runtime));
     let ok = checks.iter().all(|c| c.ok) && hooks.failure_code.is_none();
     let doc = json!({
         "schemaVersion": 1,

@@ -15,7 +15,7 @@ use super::format::{AwaitNotificationStep, AwaitRequestStep, RequestStep, Target
 use super::load::{Scenario, Step, StepKind};
 use super::matcher::{matches, project, substitute, Captures};
 use crate::errors::{LaunchError, SessionError};
-use crate::hooks::{HookObserver, HookPolicy, HookSummary};
+use crate::hooks::{HookObserver, HookSummary};
 use crate::jsonrpc::RpcError;
 use crate::policy::ServerRequestPolicy;
 use crate::protocol::METHOD_NOT_FOUND;
@@ -73,10 +73,7 @@ pub async fn run(scenario: &Scenario, target: TargetName, env: &TargetEnv) -> Ve
         mut failures,
         ..
     } = run;
-    failures.extend(hook_failures(
-        &observer.summary(scenario.hook_policy),
-        scenario.hook_policy,
-    ));
+    failures.extend(hook_failures(&observer.summary(scenario.hook_policy)));
     let mut verdict = Verdict::new(&scenario.name, target.as_str(), records, failures);
     verdict.diagnostics = session
         .child()
@@ -330,7 +327,9 @@ impl Run<'_> {
                 if let Some(w) = &want {
                     let _ = matches(w, &n.params, &mut self.captures);
                 }
-                self.last_seq = Some(n.seq);
+                if a.in_order {
+                    self.last_seq = Some(n.seq);
+                }
                 let params = want.as_ref().map(|w| project(w, &n.params));
                 Outcome::ok(Some(json!({"method": n.method, "params": params})))
             }
@@ -457,9 +456,9 @@ fn unclaimed(buffered: &[crate::session::Notification], method: &str) -> String 
     text
 }
 
-/// The whole-run failures the hook summary gives: a bad status (blocked > failed > stopped),
-/// no hook seen under `require-observed`, or a hook seen under `off`.
-fn hook_failures(summary: &HookSummary, policy: HookPolicy) -> Vec<Failure> {
+/// The whole-run failure the hook summary gives, if any: a bad status (blocked > failed >
+/// stopped), no hook seen under `require-observed`, or a hook seen under `off`.
+fn hook_failures(summary: &HookSummary) -> Vec<Failure> {
     let mut out = Vec::new();
     if let Some(code) = summary.failure_code {
         let message = format!(
@@ -470,18 +469,6 @@ fn hook_failures(summary: &HookSummary, policy: HookPolicy) -> Vec<Failure> {
         out.push(Failure {
             step: None,
             code: code.into(),
-            message,
-        });
-    }
-    if policy == HookPolicy::Off && summary.observed {
-        let message = format!(
-            "hooks are off, yet {} hook run(s) were seen: {}",
-            summary.started.max(summary.completed),
-            summary.events.join(", ")
-        );
-        out.push(Failure {
-            step: None,
-            code: "hook_observed_while_off".into(),
             message,
         });
     }

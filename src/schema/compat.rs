@@ -25,6 +25,8 @@ pub struct Requirements {
     pub client_notifications: Vec<String>,
     /// Server notifications it waits for.
     pub server_notifications: Vec<String>,
+    /// Whether it opts into `experimentalApi`; if not, an experimental-only method is missing.
+    pub experimental_api: bool,
 }
 
 impl Requirements {
@@ -34,6 +36,7 @@ impl Requirements {
             client_requests: vec!["initialize".into()],
             client_notifications: vec!["initialized".into()],
             server_notifications: Vec::new(),
+            experimental_api: false,
         };
         match command {
             "smoke_check" => {
@@ -47,12 +50,30 @@ impl Requirements {
                 ] {
                     r.client_requests.push(m.into());
                 }
-                r.server_notifications = vec!["turn/started".into(), "turn/completed".into()];
+                r.server_notifications = vec![
+                    "turn/started".into(),
+                    "turn/completed".into(),
+                    "item/completed".into(),
+                ];
             }
             "request" | "instance_runner" => r.client_requests.extend(method.map(str::to_owned)),
             _ => {}
         }
         r
+    }
+
+    /// Adds what installing and trusting hooks needs (`--hooks-config`).
+    pub fn with_hook_setup(mut self) -> Requirements {
+        self.client_requests
+            .extend(["hooks/list".to_owned(), "config/batchWrite".to_owned()]);
+        self
+    }
+
+    /// Adds what observing hooks needs (a policy other than `inherit`).
+    pub fn with_hook_notifications(mut self) -> Requirements {
+        self.server_notifications
+            .extend(["hook/started".to_owned(), "hook/completed".to_owned()]);
+        self
     }
 }
 
@@ -130,6 +151,8 @@ fn cache_key(bin: &Path, version: &str) -> String {
         .unwrap_or_else(|_| bin.to_owned())
         .hash(&mut hasher);
     version.hash(&mut hasher);
+    env!("CARGO_PKG_VERSION").hash(&mut hasher);
+    surface::SURFACE_VERSION.hash(&mut hasher);
     meta.as_ref().map(|m| m.len()).hash(&mut hasher);
     meta.and_then(|m| m.modified().ok()).hash(&mut hasher);
     format!("{version}-{:016x}", hasher.finish())
@@ -188,7 +211,7 @@ mod tests {
             codex_version: "x".into(),
             client_requests: client.iter().map(req).collect(),
             server_requests: server_requests.iter().map(req).collect(),
-            server_notifications: ["turn/started", "turn/completed"]
+            server_notifications: ["turn/started", "turn/completed", "item/completed"]
                 .iter()
                 .map(|m| NotificationEntry {
                     method: m.to_string(),
@@ -202,6 +225,7 @@ mod tests {
                 experimental: false,
             }],
             enums: Default::default(),
+            experimental_included: true,
         }
     }
 

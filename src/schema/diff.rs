@@ -26,7 +26,7 @@ pub struct Change {
     pub kind: &'static str,
     /// The method.
     pub method: String,
-    /// What changed: `kind`, `experimental`, `params`, `response`, `requiredFields`,
+    /// What changed: `kind`, `experimental`, `params`, `paramsMandatory`, `response`, `requiredFields`,
     /// `experimentalFields`, `responseRequiredFields`.
     pub what: &'static str,
     /// The old value, as text.
@@ -76,6 +76,7 @@ struct Facts {
     experimental: bool,
     params: Option<String>,
     response: Option<String>,
+    params_mandatory: bool,
     required: Vec<String>,
     experimental_fields: Vec<String>,
     response_required: Vec<String>,
@@ -93,6 +94,7 @@ fn index(s: &Surface) -> BTreeMap<String, Facts> {
                         experimental: r.experimental,
                         params: r.params.clone(),
                         response: r.response.clone(),
+                        params_mandatory: r.params_mandatory,
                         required: r.required_fields.clone(),
                         experimental_fields: r.experimental_fields.clone(),
                         response_required: r.response_required_fields.clone(),
@@ -110,6 +112,7 @@ fn index(s: &Surface) -> BTreeMap<String, Facts> {
                         experimental: n.experimental,
                         params: n.params.clone(),
                         response: None,
+                        params_mandatory: false,
                         required: Vec::new(),
                         experimental_fields: Vec::new(),
                         response_required: Vec::new(),
@@ -137,13 +140,16 @@ pub fn diff(a: &Surface, b: &Surface) -> SurfaceDiff {
     for key in &only_new {
         let method = method_of(key);
         match only_old.iter().find(|k| method_of(k) == method) {
-            Some(was) => out.changed.push(Change {
-                kind: new[*key].kind,
-                method: method.to_owned(),
-                what: "kind",
-                from: old[*was].kind.to_owned(),
-                to: new[*key].kind.to_owned(),
-            }),
+            Some(was) => {
+                out.changed.push(Change {
+                    kind: new[*key].kind,
+                    method: method.to_owned(),
+                    what: "kind",
+                    from: old[*was].kind.to_owned(),
+                    to: new[*key].kind.to_owned(),
+                });
+                compare(&mut out.changed, method, &old[*was], &new[*key]);
+            }
             None => out.added.push(MethodRef {
                 kind: new[*key].kind,
                 method: method.to_owned(),
@@ -187,6 +193,11 @@ fn compare(changes: &mut Vec<Change>, method: &str, a: &Facts, b: &Facts) {
         b.experimental.to_string(),
     );
     push("params", opt(&a.params), opt(&b.params));
+    push(
+        "paramsMandatory",
+        a.params_mandatory.to_string(),
+        b.params_mandatory.to_string(),
+    );
     push("response", opt(&a.response), opt(&b.response));
     push("requiredFields", a.required.join(","), b.required.join(","));
     push(
@@ -263,6 +274,7 @@ mod tests {
             )]
             .into_iter()
             .collect(),
+            experimental_included: true,
         }
     }
 
@@ -307,10 +319,14 @@ mod tests {
             .iter()
             .map(|c| (c.method.as_str(), c.what))
             .collect();
+        // A method that moved kind is also compared field by field.
         assert_eq!(
             whats,
             [
                 ("x/y", "kind"),
+                ("x/y", "params"),
+                ("x/y", "paramsMandatory"),
+                ("x/y", "response"),
                 ("turn/steer", "experimental"),
                 ("turn/steer", "requiredFields")
             ]

@@ -15,8 +15,8 @@ use tokio::process::Command;
 
 use crate::errors::SchemaError;
 
-/// The version of this surface format.
-pub const SURFACE_VERSION: u32 = 1;
+/// The version of this surface format (and of the reduction that makes it).
+pub const SURFACE_VERSION: u32 = 2;
 
 /// Enums whose variants cas sends or branches on; a variant added or removed here matters.
 pub const WATCHED_ENUMS: &[&str] = &[
@@ -85,9 +85,26 @@ pub struct Surface {
     pub client_notifications: Vec<NotificationEntry>,
     /// Variants of the watched enums, by type name.
     pub enums: BTreeMap<String, Vec<String>>,
+    /// Whether experimental methods are included (`schema surface --experimental`).
+    #[serde(default = "included")]
+    pub experimental_included: bool,
+}
+
+fn included() -> bool {
+    true
 }
 
 impl Surface {
+    /// The same surface without experimental methods.
+    pub fn stable_only(mut self) -> Surface {
+        self.client_requests.retain(|r| !r.experimental);
+        self.server_requests.retain(|r| !r.experimental);
+        self.server_notifications.retain(|n| !n.experimental);
+        self.client_notifications.retain(|n| !n.experimental);
+        self.experimental_included = false;
+        self
+    }
+
     /// The client request `method`, if the surface has it.
     pub fn client_request(&self, method: &str) -> Option<&RequestEntry> {
         self.client_requests.iter().find(|r| r.method == method)
@@ -191,6 +208,7 @@ pub fn from_schema_dirs(
         server_notifications: notifications("ServerNotification.json")?,
         client_notifications: notifications("ClientNotification.json")?,
         enums,
+        experimental_included: true,
     })
 }
 
@@ -244,12 +262,18 @@ fn union_methods(union: &Value) -> Vec<(String, Value)> {
         .collect()
 }
 
-/// The type name of a `{"$ref": "#/definitions/…/Name"}`.
+/// The type name of a `{"$ref": "#/definitions/…/Name"}`, also when wrapped as an optional
+/// (`anyOf: [{$ref}, {type: null}]`) or in `allOf` / `oneOf`.
 fn ref_name(value: &Value) -> Option<String> {
-    value["$ref"]
-        .as_str()
-        .and_then(|r| r.rsplit('/').next())
-        .map(str::to_owned)
+    if let Some(r) = value["$ref"].as_str() {
+        return r.rsplit('/').next().map(str::to_owned);
+    }
+    // Optional params are written `anyOf: [{$ref}, {type: null}]`.
+    ["anyOf", "allOf", "oneOf"]
+        .iter()
+        .filter_map(|k| value[*k].as_array())
+        .flatten()
+        .find_map(ref_name)
 }
 
 fn request_entry(
