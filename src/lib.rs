@@ -17,6 +17,7 @@ pub mod hooks;
 pub mod instances;
 pub mod jsonrpc;
 pub mod launch;
+pub mod ledger;
 pub mod mock_model;
 pub mod policy;
 pub mod protocol;
