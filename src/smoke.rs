@@ -18,6 +18,16 @@ use crate::retry::{request_with_retry, BackoffSchedule, SplitMix64};
 use crate::session::Session;
 use crate::summary::millis;
 
+/// The client requests the smoke check sends after the handshake, in the order it names them.
+pub const METHODS: [&str; 6] = [
+    "experimentalFeature/list",
+    "thread/start",
+    "thread/resume",
+    "turn/start",
+    "turn/steer",
+    "turn/interrupt",
+];
+
 /// One check's outcome.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -6,11 +6,11 @@
 mod support;
 
 use assert_cmd::Command;
-use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use libtest_mimic::{Arguments, Trial};
 use predicates::prelude::*;
 use std::process::ExitCode;
 
-type Outcome = Result<Completion, Failed>;
+use support::{done, run_json, Outcome};
 
 fn main() -> ExitCode {
     let args = Arguments::from_args();
@@ -43,20 +43,6 @@ fn cas() -> Command {
         .envs(support::xdg_dirs())
         .timeout(std::time::Duration::from_secs(60));
     cmd
-}
-
-fn done() -> Outcome {
-    Ok(Completion::Completed)
-}
-
-/// Runs cas with `args`, checks the exit code, and returns stdout as one JSON document.
-fn run_json(args: &[&str], code: i32) -> Result<serde_json::Value, Failed> {
-    let (got, json) = support::cas_json(args)?;
-    if got == code {
-        Ok(json)
-    } else {
-        Err(format!("{args:?}: exit {got}, want {code}: {json}").into())
-    }
 }
 
 fn pass_json() -> Outcome {

@@ -6,7 +6,7 @@
 
 mod support;
 
-use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitCode, Stdio};
@@ -17,7 +17,7 @@ use cas::instances::{HomesSetup, Launcher, Source, Transport};
 use cas::policy::ServerRequestPolicy;
 use cas::protocol::ClientInfo;
 
-type Outcome = Result<Completion, Failed>;
+use support::{done, expect, Outcome};
 
 fn main() -> ExitCode {
     let args = Arguments::from_args();
@@ -53,10 +53,6 @@ fn main() -> ExitCode {
         ),
     ];
     libtest_mimic::run(&args, trials).exit_code()
-}
-
-fn done() -> Outcome {
-    Ok(Completion::Completed)
 }
 
 /// The fake app-server on a loopback websocket, killed on drop.
@@ -125,18 +121,6 @@ impl Drop for FakeWs {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-fn expect(cond: bool, what: &str, doc: &Value) -> Result<(), Failed> {
-    if cond {
-        Ok(())
-    } else {
-        Err(format!(
-            "{what}\n{}",
-            serde_json::to_string_pretty(doc).unwrap_or_default()
-        )
-        .into())
     }
 }
 

@@ -6,11 +6,11 @@
 
 mod support;
 
-use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use libtest_mimic::{Arguments, Trial};
 use serde_json::{json, Value};
 use std::process::{Command, ExitCode};
 
-type Outcome = Result<Completion, Failed>;
+use support::{done, expect, run_json, Outcome};
 
 fn main() -> ExitCode {
     let args = Arguments::from_args();
@@ -29,32 +29,6 @@ fn main() -> ExitCode {
         ),
     ];
     libtest_mimic::run(&args, trials).exit_code()
-}
-
-fn done() -> Outcome {
-    Ok(Completion::Completed)
-}
-
-fn expect(cond: bool, what: &str, doc: &Value) -> Result<(), Failed> {
-    if cond {
-        Ok(())
-    } else {
-        Err(format!(
-            "{what}\n{}",
-            serde_json::to_string_pretty(doc).unwrap_or_default()
-        )
-        .into())
-    }
-}
-
-/// Runs cas with `args`, checks the exit code, and returns stdout as one JSON document.
-fn run_json(args: &[&str], code: i32) -> Result<Value, Failed> {
-    let (got, json) = support::cas_json(args)?;
-    if got == code {
-        Ok(json)
-    } else {
-        Err(format!("{args:?}: exit {got}, want {code}: {json}").into())
-    }
 }
 
 fn schema_diff() -> Outcome {

@@ -18,7 +18,7 @@ use cas::protocol::ClientInfo;
 use cas::scenario::{self, TargetName};
 use cas::session::{QueueServerRequests, Session};
 
-type Outcome = Result<Completion, Failed>;
+use support::Outcome;
 
 fn main() -> ExitCode {
     let args = Arguments::from_args();

@@ -40,16 +40,8 @@ impl Requirements {
         };
         match command {
             "smoke_check" => {
-                for m in [
-                    "experimentalFeature/list",
-                    "thread/start",
-                    "thread/resume",
-                    "turn/start",
-                    "turn/steer",
-                    "turn/interrupt",
-                ] {
-                    r.client_requests.push(m.into());
-                }
+                r.client_requests
+                    .extend(crate::smoke::METHODS.map(str::to_owned));
                 r.server_notifications = vec![
                     "turn/started".into(),
                     "turn/completed".into(),
@@ -213,17 +205,9 @@ mod tests {
             server_requests: server_requests.iter().map(req).collect(),
             server_notifications: ["turn/started", "turn/completed", "item/completed"]
                 .iter()
-                .map(|m| NotificationEntry {
-                    method: m.to_string(),
-                    params: None,
-                    experimental: false,
-                })
+                .map(|m| NotificationEntry::stable(*m))
                 .collect(),
-            client_notifications: vec![NotificationEntry {
-                method: "initialized".into(),
-                params: None,
-                experimental: false,
-            }],
+            client_notifications: vec![NotificationEntry::stable("initialized")],
             enums: Default::default(),
             experimental_included: true,
         }
@@ -231,15 +215,8 @@ mod tests {
 
     #[test]
     fn names_what_a_command_relies_on_and_lacks() {
-        let all = [
-            "initialize",
-            "experimentalFeature/list",
-            "thread/start",
-            "thread/resume",
-            "turn/start",
-            "turn/steer",
-            "turn/interrupt",
-        ];
+        let mut all = vec!["initialize"];
+        all.extend(crate::smoke::METHODS);
         let s = surface(&all, &["item/tool/call", "item/new/ask"]);
         let ok = check(&s, &Requirements::of("smoke_check", None));
         assert_eq!(ok.compatibility_verdict, "compatible");

@@ -261,11 +261,7 @@ mod tests {
             server_requests: Vec::new(),
             server_notifications: notes
                 .iter()
-                .map(|m| NotificationEntry {
-                    method: m.to_string(),
-                    params: None,
-                    experimental: false,
-                })
+                .map(|m| NotificationEntry::stable(*m))
                 .collect(),
             client_notifications: Vec::new(),
             enums: [(

@@ -67,6 +67,17 @@ pub struct NotificationEntry {
     pub experimental: bool,
 }
 
+impl NotificationEntry {
+    /// A stable notification without params (for hand-built surfaces).
+    pub fn stable(method: impl Into<String>) -> NotificationEntry {
+        NotificationEntry {
+            method: method.into(),
+            params: None,
+            experimental: false,
+        }
+    }
+}
+
 /// The whole surface.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -93,3 +93,38 @@ pub fn codex_gate() -> Result<Option<libtest_mimic::Completion>, libtest_mimic::
         )))),
     }
 }
+
+/// A trial outcome.
+pub type Outcome = Result<libtest_mimic::Completion, libtest_mimic::Failed>;
+
+/// A trial that ran to completion.
+pub fn done() -> Outcome {
+    Ok(libtest_mimic::Completion::Completed)
+}
+
+/// Fails with `what` and the document, pretty-printed, unless `cond` holds.
+pub fn expect(
+    cond: bool,
+    what: &str,
+    doc: &serde_json::Value,
+) -> Result<(), libtest_mimic::Failed> {
+    if cond {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what}\n{}",
+            serde_json::to_string_pretty(doc).unwrap_or_default()
+        )
+        .into())
+    }
+}
+
+/// Runs cas with `args`, checks the exit code, and returns stdout as one JSON document.
+pub fn run_json(args: &[&str], code: i32) -> Result<serde_json::Value, libtest_mimic::Failed> {
+    let (got, json) = cas_json(args)?;
+    if got == code {
+        Ok(json)
+    } else {
+        Err(format!("{args:?}: exit {got}, want {code}: {json}").into())
+    }
+}
