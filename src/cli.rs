@@ -52,22 +52,38 @@ pub enum Command {
 /// Flags of `cas conformance`.
 #[derive(Debug, clap::Args)]
 pub struct ConformanceArgs {
-    /// A scenario name (e.g. `handshake`) or a path to a scenario file.
-    #[arg(long)]
-    pub scenario: String,
-    /// fake-stdio, fake-ws, codex-stdio or codex-ws.
-    #[arg(long, default_value = "fake-stdio")]
+    /// A scenario name (snake or kebab case) or a scenario file; repeatable. Default: every
+    /// scenario that is not a negative twin and has a way to run on the target.
+    #[arg(long = "scenario")]
+    pub scenarios: Vec<String>,
+    /// fake-stdio, fake-ws, codex-stdio or codex-ws (codex targets are always hermetic).
+    #[arg(long, default_value = "codex-ws")]
     pub target: String,
-    /// Print exactly one JSON document (the verdict) on stdout.
+    /// The workspace the smoke preflight starts its thread in (default: the current folder).
+    #[arg(long)]
+    pub cwd: Option<PathBuf>,
+    /// Print exactly one JSON document (the suite report) on stdout.
     #[arg(long)]
     pub json: bool,
-    /// The folder of scenario files (default: ./scenarios, else the one cas was built with).
+    /// Also write the report as JUnit XML to this file.
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+    /// The folder of scenario files (default: the scenarios shipped inside cas).
     #[arg(long)]
     pub scenarios_dir: Option<PathBuf>,
+    /// Do not run the smoke preflight.
+    #[arg(long)]
+    pub skip_smoke_check: bool,
+    /// Keep every scenario's workspace, passing ones too (failing ones are always kept).
+    #[arg(long)]
+    pub keep_temp: bool,
+    /// Drive this `st` binary for the claim-ledger steps instead of cas's own ledger.
+    #[arg(long)]
+    pub st_binary: Option<PathBuf>,
     /// The codex binary (default: CAS_CODEX_BIN, the project install, then PATH).
     #[arg(long)]
     pub codex_bin: Option<PathBuf>,
-    /// Override the scenario's hook policy.
+    /// Override the scenarios' hook policy (also passed to the smoke preflight).
     #[arg(long, value_enum)]
     pub hooks: Option<HookPolicy>,
 }

@@ -32,6 +32,12 @@ pub struct TargetEnv {
     pub codex: CodexLocator,
     /// Where hermetic CODEX_HOMEs go (never under the system temp dir).
     pub scratch_root: PathBuf,
+    /// Where each scenario run's scratch workspace is made.
+    pub workspace_root: PathBuf,
+    /// Keep workspaces of passing runs too (failing runs always keep theirs).
+    pub keep_temp: bool,
+    /// Drive this `st` binary for ledger steps instead of cas's own ledger.
+    pub st_binary: Option<PathBuf>,
 }
 
 /// The codex a run used.
@@ -93,6 +99,10 @@ pub async fn launch(
             Ok(launched)
         }
         TargetName::CodexStdio | TargetName::CodexWs => launch_codex(target, scenario, env).await,
+        TargetName::Local => Err(LaunchError::Prepare {
+            what: "a server on the local target (it has none)".into(),
+            source: std::io::Error::other("the local target runs no server"),
+        }),
     }
 }
 

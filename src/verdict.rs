@@ -98,6 +98,12 @@ pub struct Verdict {
     /// Server stderr tail and other context for a person; never serialized or snapshotted.
     #[serde(skip)]
     pub diagnostics: Option<String>,
+    /// What the steps measured (counts, timings) for reports; never snapshotted.
+    #[serde(skip)]
+    pub notes: Vec<String>,
+    /// The run's workspace, when it was kept (a failing run, or `--keep-temp`).
+    #[serde(skip)]
+    pub workspace: Option<std::path::PathBuf>,
 }
 
 impl Verdict {
@@ -122,6 +128,8 @@ impl Verdict {
             steps,
             failures,
             diagnostics: None,
+            notes: Vec::new(),
+            workspace: None,
         }
     }
 

@@ -46,7 +46,7 @@ fn cas() -> Command {
 }
 
 fn pass_json() -> Outcome {
-    let verdict = run_json(
+    let report = run_json(
         &[
             "conformance",
             "--scenario",
@@ -57,41 +57,93 @@ fn pass_json() -> Outcome {
         ],
         0,
     )?;
-    if verdict["status"] != "pass"
-        || verdict["schemaVersion"] != 1
-        || verdict["target"] != "fake-ws"
+    let entry = &report["scenarios"][0];
+    if report["ok"] != true
+        || report["schemaVersion"] != 1
+        || report["check"] != "conformance"
+        || report["target"] != "fake-ws"
+        || report["smokePreflight"]["status"] != "skipped"
+        || report["scenarios"].as_array().map(Vec::len) != Some(1)
+        || entry["name"] != "handshake"
+        || entry["mode"] != "protocol"
+        || entry["status"] != "pass"
+        || entry["ok"] != true
+        || !entry["durationMs"].is_u64()
     {
-        return Err(format!("unexpected verdict: {verdict}").into());
+        return Err(format!("unexpected report: {report}").into());
     }
     done()
 }
 
+/// A twin run by name fails its check as designed: status fail, the expected code, ok; a
+/// scenario whose server breaks a rule it does not expect is not ok and exits 1.
 fn fail_exits_1() -> Outcome {
-    let verdict = run_json(
+    let report = run_json(
         &[
             "conformance",
             "--scenario",
             "handshake_twin_serves_before_initialize",
+            "--target",
+            "fake-stdio",
+            "--json",
+        ],
+        0,
+    )?;
+    let twin = &report["scenarios"][0];
+    if twin["status"] != "fail" || twin["failureCode"] != "unexpected_result" || twin["ok"] != true
+    {
+        return Err(format!("unexpected twin report: {report}").into());
+    }
+    let report = run_json(
+        &[
+            "conformance",
+            "--scenario",
+            "fixtures/failing-scenarios/handshake_wrong_user_agent.toml",
+            "--target",
+            "fake-stdio",
             "--json",
         ],
         1,
     )?;
-    if verdict["failureCode"] != "unexpected_result" {
-        return Err(format!("unexpected verdict: {verdict}").into());
+    let entry = &report["scenarios"][0];
+    if report["ok"] != false
+        || entry["ok"] != false
+        || entry["failureCode"] != "result_mismatch"
+        || !entry["tempRoot"].is_string()
+    {
+        return Err(format!("unexpected report: {report}").into());
     }
+    let kept = std::path::PathBuf::from(entry["tempRoot"].as_str().unwrap_or_default());
+    if !kept.is_dir() {
+        return Err(format!(
+            "the failing run's workspace {} was not kept",
+            kept.display()
+        )
+        .into());
+    }
+    let _ = std::fs::remove_dir_all(kept);
     done()
 }
 
 fn human_output() -> Outcome {
     cas()
-        .args(["conformance", "--scenario", "handshake"])
+        .args([
+            "conformance",
+            "--scenario",
+            "handshake",
+            "--target",
+            "fake-stdio",
+        ])
         .assert()
         .code(0)
         .stdout(predicate::str::starts_with(
-            "handshake on fake-stdio: pass (9 steps)",
+            "cas conformance on fake-stdio: pass",
         ))
         .stdout(predicate::str::contains(
-            "pass     second initialize is refused",
+            "smoke preflight: skipped (the fake server is not a runtime to smoke-check)",
+        ))
+        .stdout(predicate::str::contains(
+            "- handshake [protocol] on fake-stdio: ok",
         ));
     done()
 }
@@ -147,7 +199,7 @@ fn broken_file() -> Outcome {
 }
 
 fn missing_codex() -> Outcome {
-    let verdict = run_json(
+    let report = run_json(
         &[
             "conformance",
             "--scenario",
@@ -160,14 +212,14 @@ fn missing_codex() -> Outcome {
         ],
         2,
     )?;
-    let message = verdict["failures"][0]["message"]
-        .as_str()
-        .unwrap_or_default();
-    if verdict["status"] != "error"
-        || verdict["failureCode"] != "codex_not_found"
+    let entry = &report["scenarios"][0];
+    let message = entry["detail"].as_str().unwrap_or_default();
+    if entry["status"] != "error"
+        || entry["failureCode"] != "codex_not_found"
         || !message.contains("/nonexistent/codex")
+        || report["smokePreflight"]["ok"] != false
     {
-        return Err(format!("unexpected verdict: {verdict}").into());
+        return Err(format!("unexpected report: {report}").into());
     }
     done()
 }
@@ -176,7 +228,7 @@ fn codex_ws_passes() -> Outcome {
     if let Some(ignored) = support::codex_gate()? {
         return Ok(ignored);
     }
-    let verdict = run_json(
+    let report = run_json(
         &[
             "conformance",
             "--scenario",
@@ -187,8 +239,12 @@ fn codex_ws_passes() -> Outcome {
         ],
         0,
     )?;
-    if verdict["status"] != "pass" {
-        return Err(format!("unexpected verdict: {verdict}").into());
+    if report["ok"] != true
+        || report["smokePreflight"]["status"] != "pass"
+        || report["codex"]["version"].as_str().is_none()
+        || report["scenarios"][0]["status"] != "pass"
+    {
+        return Err(format!("unexpected report: {report}").into());
     }
     done()
 }

@@ -1,10 +1,17 @@
-//! `cas conformance`: run one scenario on one target and print the verdict.
+//! `cas conformance`: the suite — a smoke preflight, then every selected scenario, one report.
 //!
-//! Exit 0 when the verdict is `pass`, 1 when it is `fail`, 2 when cas could not run it
-//! (unknown scenario or target, codex missing, spawn failure), with the reason on stderr.
+//! Each scenario runs in its own workspace on the target `select` gives it. Exit 0 when the
+//! preflight passed or was skipped and every scenario is ok; 1 when one is not; 2 when cas could
+//! not run (unknown scenario or target, bad flags, a codex lacking what a scenario relies on,
+//! or every scenario ending in status error), with the reason on stderr.
+
+mod preflight;
+mod report;
+mod select;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
 use super::output::{pretty, print_stdout};
 use crate::cli::ConformanceArgs;
@@ -12,76 +19,165 @@ use crate::launch::CodexLocator;
 use crate::scenario::{self, TargetName};
 use crate::schema::compat;
 use crate::target::TargetEnv;
-use crate::verdict::{Status, Verdict};
+use crate::verdict::Status;
+use preflight::{Preflight, PreflightSpec};
+use report::{ScenarioResult, SuiteReport};
+use select::Selected;
 
 /// Runs the command.
 pub async fn run(args: ConformanceArgs) -> ExitCode {
-    let Some(target) = TargetName::parse(&args.target) else {
-        eprintln!(
-            "cas: unknown target {:?} (expected fake-stdio, fake-ws, codex-stdio or codex-ws)",
-            args.target
-        );
-        return ExitCode::from(2);
-    };
-    let dir = args
-        .scenarios_dir
-        .clone()
-        .unwrap_or_else(default_scenarios_dir);
-    let loaded = resolve_path(&dir, &args.scenario).and_then(|path| scenario::load(&dir, &path));
-    let mut scenario = match loaded {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("cas: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    if let Some(policy) = args.hooks {
-        scenario.hook_policy = policy;
-    }
-    if !scenario.targets.contains(&target) {
-        let targets: Vec<&str> = scenario.targets.iter().map(|t| t.as_str()).collect();
-        eprintln!(
-            "cas: scenario {} does not run on {target} (its targets: {})",
-            scenario.name,
-            targets.join(", ")
-        );
-        return ExitCode::from(2);
-    }
-    let cas_bin = match std::env::current_exe() {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("cas: cannot find the cas executable for the fake server: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let env = TargetEnv {
-        cas_bin,
-        codex: CodexLocator::from_env(args.codex_bin.clone()),
-        scratch_root: crate::hermetic::default_root(),
-    };
-    if target.is_codex() {
-        if let Err(code) = check_compatibility(&scenario, &env, args.json).await {
-            return code;
-        }
-    }
-    let verdict = scenario::run(&scenario, target, &env).await;
-    report(&verdict, args.json);
-    match verdict.status {
-        Status::Pass => ExitCode::SUCCESS,
-        Status::Fail => ExitCode::from(1),
-        Status::Error | Status::Skipped => ExitCode::from(2),
+    match prepare(&args).await {
+        Ok((env, selected, codex)) => suite(&args, &env, selected, codex).await,
+        Err(code) => code,
     }
 }
 
-/// Refuses a codex that lacks a method the scenario expects a result from (exit 2). A codex
-/// that cannot be found is left to the run, which reports it as a verdict with status error.
+type Prepared = (TargetEnv, Vec<Selected>, Option<(PathBuf, String)>);
+
+/// Parses the target, finds the scenarios, builds the run environment and checks codex.
+async fn prepare(args: &ConformanceArgs) -> Result<Prepared, ExitCode> {
+    let usage = |message: String| {
+        eprintln!("cas: {message}");
+        ExitCode::from(2)
+    };
+    let Some(target) = TargetName::parse(&args.target).filter(|t| *t != TargetName::Local) else {
+        return Err(usage(format!(
+            "unknown target {:?} (expected fake-stdio, fake-ws, codex-stdio or codex-ws)",
+            args.target
+        )));
+    };
+    let dir = match &args.scenarios_dir {
+        Some(dir) => dir.clone(),
+        None => scenario::shipped::unpack(&cache_dir())
+            .map_err(|e| usage(format!("cannot unpack the shipped scenarios: {e}")))?,
+    };
+    let mut selected = select::select(&dir, &args.scenarios, target).map_err(|e| usage(e.0))?;
+    if let Some(policy) = args.hooks {
+        for s in &mut selected {
+            s.scenario.hook_policy = policy;
+        }
+    }
+    if let Some(st) = &args.st_binary {
+        if !st.is_file() {
+            return Err(usage(format!("--st-binary {}: no such file", st.display())));
+        }
+    }
+    let cas_bin = std::env::current_exe().map_err(|e| {
+        usage(format!(
+            "cannot find the cas executable for the fake server: {e}"
+        ))
+    })?;
+    let state = crate::hermetic::default_root();
+    let env = TargetEnv {
+        cas_bin,
+        codex: CodexLocator::from_env(args.codex_bin.clone()),
+        scratch_root: state.clone(),
+        workspace_root: std::env::temp_dir().join("cas-conformance"),
+        keep_temp: args.keep_temp,
+        st_binary: args.st_binary.clone(),
+    };
+    let on_codex: Vec<&scenario::Scenario> = selected
+        .iter()
+        .filter(|s| s.target.is_codex())
+        .map(|s| &s.scenario)
+        .collect();
+    let needs_codex = target.is_codex() || !on_codex.is_empty();
+    let codex = if needs_codex {
+        check_compatibility(&on_codex, &env, args.json).await?
+    } else {
+        None
+    };
+    Ok((env, selected, codex))
+}
+
+fn cache_dir() -> PathBuf {
+    match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir).join("cas"),
+        None => std::env::var_os("HOME")
+            .map(|h| PathBuf::from(h).join(".cache/cas"))
+            .unwrap_or_else(|| std::env::temp_dir().join("cas-cache")),
+    }
+}
+
+async fn suite(
+    args: &ConformanceArgs,
+    env: &TargetEnv,
+    selected: Vec<Selected>,
+    codex: Option<(PathBuf, String)>,
+) -> ExitCode {
+    let target = TargetName::parse(&args.target).unwrap_or(TargetName::CodexWs);
+    let preflight = if args.skip_smoke_check {
+        Preflight::skipped("skipped by flag")
+    } else {
+        let cwd = args
+            .cwd
+            .clone()
+            .or_else(|| std::env::current_dir().ok())
+            .unwrap_or_else(|| PathBuf::from("."));
+        preflight::run(&PreflightSpec {
+            cas_bin: &env.cas_bin,
+            target,
+            cwd: &cwd,
+            codex_bin: args.codex_bin.as_deref(),
+            hooks: args.hooks,
+        })
+        .await
+    };
+    let mut scenarios = Vec::new();
+    let mut all_error = !selected.is_empty();
+    for Selected { scenario, target } in &selected {
+        let started = Instant::now();
+        let verdict = scenario::run(scenario, *target, env).await;
+        let ms = started.elapsed().as_millis() as u64;
+        all_error &= verdict.status == Status::Error;
+        if verdict.status != Status::Pass {
+            if let Some(d) = &verdict.diagnostics {
+                eprintln!("{}: {d}", scenario.name);
+            }
+        }
+        scenarios.push(ScenarioResult::of(scenario, *target, &verdict, ms));
+    }
+    let report = SuiteReport {
+        target,
+        codex,
+        preflight,
+        scenarios,
+    };
+    if let Some(path) = &args.junit {
+        if let Err(e) = write_junit(path, &report.junit()) {
+            eprintln!("cas: --junit {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    if args.json {
+        print_stdout(&pretty(&report.to_json()));
+    } else {
+        print_stdout(&report.human());
+    }
+    match (report.ok(), all_error) {
+        (true, _) => ExitCode::SUCCESS,
+        (false, true) => ExitCode::from(2),
+        (false, false) => ExitCode::from(1),
+    }
+}
+
+fn write_junit(path: &Path, xml: &str) -> std::io::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(path, xml)
+}
+
+/// Refuses a codex that lacks a method a selected scenario expects a result from (exit 2) and
+/// returns the codex used. A codex that cannot be found is left to the runs, which report it as
+/// verdicts with status error.
 async fn check_compatibility(
-    scenario: &scenario::Scenario,
+    scenarios: &[&scenario::Scenario],
     env: &TargetEnv,
     json: bool,
-) -> Result<(), ExitCode> {
+) -> Result<Option<(PathBuf, String)>, ExitCode> {
     let Ok(bin) = env.codex.resolve() else {
-        return Ok(());
+        return Ok(None);
     };
     let scratch = crate::hermetic::default_root().join("schema");
     let _ = std::fs::create_dir_all(&scratch);
@@ -101,22 +197,25 @@ async fn check_compatibility(
         }
     };
     let mut needs = compat::Requirements::of("conformance", None);
-    if scenario.hooks_config.is_some() {
-        needs = needs.with_hook_setup();
+    for scenario in scenarios {
+        if scenario.hooks_config.is_some() {
+            needs = needs.with_hook_setup();
+        }
+        if scenario.hook_policy != crate::hooks::HookPolicy::Inherit {
+            needs = needs.with_hook_notifications();
+        }
+        needs.client_requests.extend(
+            scenario
+                .methods_expecting_results()
+                .into_iter()
+                .map(str::to_owned),
+        );
     }
-    if scenario.hook_policy != crate::hooks::HookPolicy::Inherit {
-        needs = needs.with_hook_notifications();
-    }
-    needs.client_requests.extend(
-        scenario
-            .methods_expecting_results()
-            .into_iter()
-            .map(str::to_owned),
-    );
+    needs.client_requests.sort();
     needs.client_requests.dedup();
     let verdict = compat::check(&surface, &needs);
     if verdict.is_compatible() {
-        return Ok(());
+        return Ok(Some((bin, surface.codex_version.clone())));
     }
     let missing: Vec<String> = verdict
         .missing
@@ -124,7 +223,7 @@ async fn check_compatibility(
         .map(|m| format!("{} {}", m.kind, m.method))
         .collect();
     if json {
-        let mut doc = serde_json::json!({"schemaVersion": 1, "check": "conformance", "scenario": scenario.name, "ok": false,
+        let mut doc = serde_json::json!({"schemaVersion": 1, "check": "conformance", "ok": false,
             "codex": {"path": bin, "version": surface.codex_version}});
         if let (Some(d), Ok(serde_json::Value::Object(v))) =
             (doc.as_object_mut(), serde_json::to_value(&verdict))
@@ -134,9 +233,8 @@ async fn check_compatibility(
         print_stdout(&pretty(&doc));
     }
     eprintln!(
-        "cas: codex {} lacks what {} relies on: {} (compatibilityVerdict: incompatible)",
+        "cas: codex {} lacks what the selected scenarios rely on: {} (compatibilityVerdict: incompatible)",
         surface.codex_version,
-        scenario.name,
         missing.join(", ")
     );
     Err(ExitCode::from(2))
@@ -150,49 +248,4 @@ pub fn default_scenarios_dir() -> PathBuf {
     } else {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
     }
-}
-
-/// A scenario argument is a file path when it ends in `.toml` or names a file, else a name.
-fn resolve_path(dir: &Path, scenario: &str) -> Result<PathBuf, crate::errors::ScenarioError> {
-    let as_path = Path::new(scenario);
-    if scenario.ends_with(".toml") || as_path.is_file() {
-        return Ok(as_path.to_owned());
-    }
-    scenario::find(dir, scenario)
-}
-
-fn report(verdict: &Verdict, json: bool) {
-    if json {
-        print_stdout(&pretty(&verdict.to_json()));
-    } else {
-        print_stdout(&human(verdict));
-    }
-    if verdict.status != Status::Pass {
-        if let Some(diagnostics) = &verdict.diagnostics {
-            eprintln!("{diagnostics}");
-        }
-    }
-}
-
-fn human(verdict: &Verdict) -> String {
-    let mut out = format!(
-        "{} on {}: {} ({} steps)\n",
-        verdict.scenario,
-        verdict.target,
-        verdict.status.as_str(),
-        verdict.steps.len()
-    );
-    for step in &verdict.steps {
-        let status = serde_json::to_value(step.status).ok();
-        let status = status.as_ref().and_then(|v| v.as_str()).unwrap_or("?");
-        out.push_str(&format!("  {status:<8} {}\n", step.name));
-    }
-    for failure in &verdict.failures {
-        let step = failure.step.as_deref().unwrap_or("run");
-        out.push_str(&format!(
-            "  failure [{}] in {step}: {}\n",
-            failure.code, failure.message
-        ));
-    }
-    out.trim_end().to_owned()
 }

@@ -5,3 +5,11 @@
 //! claim scenarios).
 
 pub mod lock_roots;
+
+/// Checks that a scenario's `ledger` table is one operation (placeholder until the ledger lands).
+pub fn parse_op(op: &serde_json::Value) -> Result<(), String> {
+    match op.get("op").and_then(serde_json::Value::as_str) {
+        Some(_) => Ok(()),
+        None => Err("needs op = \"<operation>\"".into()),
+    }
+}

@@ -7,7 +7,10 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::time::Duration;
+
+pub use super::format_probes::{BurstStep, LedgerShowStep, ParallelStep};
 
 use crate::fake::script::FakeScript;
 use crate::hooks::HookPolicy;
@@ -47,8 +50,57 @@ pub struct ScenarioFile {
     /// leaving them to `await_request` steps.
     #[serde(default)]
     pub policy: Option<PolicyConfig>,
+    /// What kind of proof the scenario gives: `protocol` (default), `local`, `synthetic`, `live`.
+    #[serde(default)]
+    pub mode: Mode,
+    /// Report the scenario under this name (a scenario proven in several modes, one file each).
+    #[serde(default)]
+    pub part_of: Option<String>,
+    /// Named strings that steps use as `${NAME}`; a twin's values replace the original's.
+    #[serde(default)]
+    pub vars: BTreeMap<String, String>,
+    /// A twin's extra steps, each inserted after the original's step of that name.
+    #[serde(default)]
+    pub insert_steps: Vec<InsertedSteps>,
     /// The client steps, run in order.
     #[serde(default)]
+    pub steps: Vec<StepSpec>,
+}
+
+/// What kind of proof a scenario gives (reported as the scenario's `mode`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Protocol exchanges with one server.
+    #[default]
+    Protocol,
+    /// Operations on a claim ledger in a scratch workspace (servers only where steps ask).
+    Local,
+    /// A scripted server shows a behaviour on demand (the fake).
+    Synthetic,
+    /// The real server is driven until it shows the behaviour itself.
+    Live,
+}
+
+impl Mode {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Protocol => "protocol",
+            Mode::Local => "local",
+            Mode::Synthetic => "synthetic",
+            Mode::Live => "live",
+        }
+    }
+}
+
+/// Steps a negative twin inserts into its original's steps.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InsertedSteps {
+    /// The name of the original's step they follow.
+    pub after: String,
+    /// The steps.
     pub steps: Vec<StepSpec>,
 }
 
@@ -64,6 +116,8 @@ pub enum TargetName {
     CodexStdio,
     /// The real `codex app-server` on a loopback websocket with a capability token, hermetic.
     CodexWs,
+    /// No server at all: ledger and other local steps only.
+    Local,
 }
 
 impl TargetName {
@@ -82,12 +136,16 @@ impl TargetName {
             TargetName::FakeWs => "fake-ws",
             TargetName::CodexStdio => "codex-stdio",
             TargetName::CodexWs => "codex-ws",
+            TargetName::Local => "local",
         }
     }
 
     /// Parses a kebab-case name.
     pub fn parse(name: &str) -> Option<TargetName> {
-        TargetName::ALL.into_iter().find(|t| t.as_str() == name)
+        TargetName::ALL
+            .into_iter()
+            .chain([TargetName::Local])
+            .find(|t| t.as_str() == name)
     }
 
     /// Whether the target is the real codex.
@@ -149,6 +207,21 @@ pub struct StepSpec {
     /// Check that nothing (matching) arrives for a while.
     #[serde(default)]
     pub expect_silence: Option<SilenceStep>,
+    /// Run one claim-ledger operation (`{ op = "claim", … }`, st's commands in snake_case).
+    #[serde(default)]
+    pub ledger: Option<Value>,
+    /// With `ledger`: the operation must be refused with this st error (e.g. "ScopeClaimConflict").
+    #[serde(default)]
+    pub expect_ledger_error: Option<String>,
+    /// Read the ledger (`show --surface all`) and check items by id.
+    #[serde(default)]
+    pub ledger_show: Option<LedgerShowStep>,
+    /// Start one fresh instance of the target per entry and run sub-steps on all at once.
+    #[serde(default)]
+    pub parallel: Option<ParallelStep>,
+    /// Pipeline many requests at once and account for every one.
+    #[serde(default)]
+    pub burst: Option<BurstStep>,
 }
 
 /// Send a request; expect a result (default) or an error.
@@ -178,6 +251,9 @@ pub struct RequestStep {
     /// With `retry`: exactly this many attempts must have been made.
     #[serde(default)]
     pub expect_attempts: Option<u32>,
+    /// With `retry`: the delays slept between attempts, in milliseconds (the seeded schedule's).
+    #[serde(default)]
+    pub expect_delays_ms: Option<Vec<u64>>,
 }
 
 /// The hooks of a scenario.

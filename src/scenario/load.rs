@@ -5,6 +5,7 @@
 //! file that loads can run; a file that does not load is an error, never skipped.
 
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -13,7 +14,6 @@ use crate::errors::ScenarioError;
 use crate::fake::script::FakeScript;
 use crate::hooks::HookPolicy;
 use crate::policy::PolicyConfig;
-use crate::retry::BackoffSchedule;
 
 const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(5);
 const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
@@ -49,26 +49,49 @@ pub struct Scenario {
     pub steps: Vec<Step>,
     /// For a negative twin: the scenario whose steps it reuses.
     pub twin_of: Option<String>,
+    /// The kind of proof it gives.
+    pub mode: Mode,
+    /// The name it is reported under (`part_of`, else its own name).
+    pub report_name: String,
+    /// Named strings for `${NAME}` (the twin's values over the original's).
+    pub vars: BTreeMap<String, String>,
 }
 
 impl Scenario {
     /// The methods the scenario sends and expects a result from (what a server must have).
     pub fn methods_expecting_results(&self) -> Vec<&str> {
-        let mut methods: Vec<&str> = self
-            .steps
-            .iter()
-            .filter_map(|step| match &step.kind {
-                StepKind::Request(r)
-                    if r.expect_error.is_none() && r.expect_error_message_contains.is_none() =>
-                {
-                    Some(r.method.as_str())
-                }
-                _ => None,
-            })
-            .collect();
+        let mut methods = Vec::new();
+        collect_result_methods(&self.steps, &mut methods);
         methods.sort_unstable();
         methods.dedup();
         methods
+    }
+
+    /// Whether the top-level steps talk to a server (else none is started for them).
+    pub fn needs_server(&self) -> bool {
+        self.steps.iter().any(|s| s.kind.is_protocol())
+    }
+
+    /// Whether a step uses the claim ledger (then the run gets a scratch workspace).
+    pub fn uses_ledger(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| matches!(s.kind, StepKind::Ledger { .. } | StepKind::LedgerShow(_)))
+    }
+}
+
+fn collect_result_methods<'a>(steps: &'a [Step], out: &mut Vec<&'a str>) {
+    for step in steps {
+        match &step.kind {
+            StepKind::Request(r)
+                if r.expect_error.is_none() && r.expect_error_message_contains.is_none() =>
+            {
+                out.push(r.method.as_str())
+            }
+            StepKind::Burst(b) => out.push(b.method.as_str()),
+            StepKind::Parallel { steps, .. } => collect_result_methods(steps, out),
+            _ => {}
+        }
     }
 }
 
@@ -101,6 +124,24 @@ pub enum StepKind {
         /// Only this method counts, if given.
         method: Option<String>,
     },
+    /// One claim-ledger operation (checked to parse as one), and the refusal it must meet.
+    Ledger {
+        /// The operation as written (`${NAME}` resolved when it runs).
+        op: Value,
+        /// The st error it must be refused with, if it must be refused.
+        expect_error: Option<String>,
+    },
+    /// Read the ledger and check items.
+    LedgerShow(LedgerShowStep),
+    /// Fresh instances of the target, one per entry, running protocol steps at once.
+    Parallel {
+        /// One branch per entry.
+        for_each: Vec<String>,
+        /// The steps of each branch.
+        steps: Vec<Step>,
+    },
+    /// Many pipelined requests, each accounted for.
+    Burst(BurstStep),
 }
 
 impl StepKind {
@@ -112,7 +153,19 @@ impl StepKind {
             StepKind::AwaitNotification(_) => "await_notification",
             StepKind::AwaitRequest(_) => "await_request",
             StepKind::ExpectSilence { .. } => "expect_silence",
+            StepKind::Ledger { .. } => "ledger",
+            StepKind::LedgerShow(_) => "ledger_show",
+            StepKind::Parallel { .. } => "parallel",
+            StepKind::Burst(_) => "burst",
         }
+    }
+
+    /// Whether the step talks to the scenario's server.
+    pub fn is_protocol(&self) -> bool {
+        !matches!(
+            self,
+            StepKind::Ledger { .. } | StepKind::LedgerShow(_) | StepKind::Parallel { .. }
+        )
     }
 
     /// The method the step is about, if any.
@@ -123,6 +176,9 @@ impl StepKind {
             StepKind::AwaitNotification(a) => Some(&a.method),
             StepKind::AwaitRequest(a) => Some(&a.method),
             StepKind::ExpectSilence { method, .. } => method.as_deref(),
+            StepKind::Ledger { op, .. } => op.get("op").and_then(Value::as_str),
+            StepKind::Burst(b) => Some(&b.method),
+            StepKind::LedgerShow(_) | StepKind::Parallel { .. } => None,
         }
     }
 }
@@ -191,11 +247,14 @@ pub fn load(dir: &Path, path: &Path) -> Result<Scenario, ScenarioError> {
     let mut fake = file.fake.clone();
     let mut policy = file.policy.clone();
     let mut hooks = file.hooks.clone();
-    let (spec_steps, step_timeout_text, default_targets) = match &file.negative_twin_of {
+    let mut vars = file.vars.clone();
+    let mut mode = file.mode;
+    let mut part_of = file.part_of.clone();
+    let (spec_steps, step_timeout_text, original_targets) = match &file.negative_twin_of {
         Some(original) => {
             if !file.steps.is_empty() {
                 return Err(invalid(
-                    "a negative twin reuses its original's steps and has none of its own".into(),
+                    "a negative twin reuses its original's steps and has none of its own (use insert_steps)".into(),
                 ));
             }
             let original_file = read_file(&find(dir, original)?)?;
@@ -208,17 +267,19 @@ pub fn load(dir: &Path, path: &Path) -> Result<Scenario, ScenarioError> {
             fake = twin_script(original_file.fake, fake);
             policy = policy.or(original_file.policy);
             hooks = hooks.or(original_file.hooks);
-            (
-                original_file.steps,
-                timeout,
-                vec![TargetName::FakeStdio, TargetName::FakeWs],
-            )
+            let mut merged = original_file.vars;
+            merged.extend(vars);
+            vars = merged;
+            mode = original_file.mode;
+            part_of = part_of.or(original_file.part_of);
+            let steps = insert_twin_steps(original_file.steps, file.insert_steps.clone())
+                .map_err(&invalid)?;
+            (steps, timeout, original_file.targets)
         }
-        None => (
-            file.steps.clone(),
-            file.step_timeout.clone(),
-            TargetName::ALL.to_vec(),
-        ),
+        None if !file.insert_steps.is_empty() => {
+            return Err(invalid("insert_steps is only for negative twins".into()))
+        }
+        None => (file.steps.clone(), file.step_timeout.clone(), None),
     };
     let step_timeout = parse_duration(
         "step_timeout",
@@ -236,10 +297,12 @@ pub fn load(dir: &Path, path: &Path) -> Result<Scenario, ScenarioError> {
     let steps = spec_steps
         .into_iter()
         .enumerate()
-        .map(|(i, s)| check_step(i, s, step_timeout))
+        .map(|(i, s)| check::step(i, s, step_timeout, false))
         .collect::<Result<Vec<_>, _>>()
         .map_err(&invalid)?;
-    let targets = file.targets.clone().unwrap_or(default_targets);
+    let targets = file.targets.clone().unwrap_or_else(|| {
+        default_targets(&steps, file.negative_twin_of.is_some(), original_targets)
+    });
     let hooks_config = match hooks.as_ref().and_then(|h| h.config.as_deref()) {
         None => None,
         Some(rel) => {
@@ -255,8 +318,11 @@ pub fn load(dir: &Path, path: &Path) -> Result<Scenario, ScenarioError> {
         }
     };
     check_expectations(&file, &targets).map_err(&invalid)?;
+    check::targets_fit_steps(&targets, &steps).map_err(&invalid)?;
+    let name = name_of(dir, path);
     Ok(Scenario {
-        name: name_of(dir, path),
+        report_name: part_of.unwrap_or_else(|| name.clone()),
+        name,
         path: path.to_owned(),
         dir: dir.to_owned(),
         description: file.description,
@@ -270,7 +336,56 @@ pub fn load(dir: &Path, path: &Path) -> Result<Scenario, ScenarioError> {
         hooks_config,
         steps,
         twin_of: file.negative_twin_of,
+        mode,
+        vars,
     })
+}
+
+/// The targets of a scenario that names none: `local` when no step needs a server; else all
+/// four, and for a twin the fake ones among its original's.
+fn default_targets(
+    steps: &[Step],
+    is_twin: bool,
+    original_targets: Option<Vec<TargetName>>,
+) -> Vec<TargetName> {
+    let needs_server = steps
+        .iter()
+        .any(|s| s.kind.is_protocol() || matches!(s.kind, StepKind::Parallel { .. }));
+    if !needs_server {
+        return vec![TargetName::Local];
+    }
+    if !is_twin {
+        return TargetName::ALL.to_vec();
+    }
+    let fakes = [TargetName::FakeStdio, TargetName::FakeWs];
+    match original_targets {
+        Some(t) if t.iter().any(|t| fakes.contains(t)) => {
+            t.into_iter().filter(|t| fakes.contains(t)).collect()
+        }
+        _ => fakes.to_vec(),
+    }
+}
+
+/// The original's steps with a twin's insertions placed after the steps they name.
+fn insert_twin_steps(
+    mut steps: Vec<StepSpec>,
+    inserts: Vec<InsertedSteps>,
+) -> Result<Vec<StepSpec>, String> {
+    for insert in inserts {
+        let at = steps
+            .iter()
+            .position(|s| s.name.as_deref() == Some(insert.after.as_str()))
+            .ok_or_else(|| {
+                format!(
+                    "insert_steps: the original has no step named {:?}",
+                    insert.after
+                )
+            })?;
+        let tail = steps.split_off(at + 1);
+        steps.extend(insert.steps);
+        steps.extend(tail);
+    }
+    Ok(steps)
 }
 
 /// A twin's fake: the original's script with the twin's faults added, the twin's rules tried
@@ -318,103 +433,8 @@ fn check_expectations(file: &ScenarioFile, targets: &[TargetName]) -> Result<(),
     Ok(())
 }
 
-fn check_step(index: usize, spec: StepSpec, default_timeout: Duration) -> Result<Step, String> {
-    let at = |msg: String| {
-        format!(
-            "step {} ({}): {msg}",
-            index + 1,
-            spec.name.as_deref().unwrap_or("unnamed")
-        )
-    };
-    let mut kinds: Vec<StepKind> = Vec::new();
-    if let Some(r) = spec.request.clone() {
-        if r.expect_result.is_some()
-            && (r.expect_error.is_some() || r.expect_error_message_contains.is_some())
-        {
-            return Err(at(
-                "expect_result and expect_error exclude each other".into()
-            ));
-        }
-        if r.omit_params && r.params.is_some() {
-            return Err(at("omit_params and params exclude each other".into()));
-        }
-        if r.expect_attempts.is_some() && r.retry.is_none() {
-            return Err(at("expect_attempts needs a retry schedule".into()));
-        }
-        if let Some(retry) = &r.retry {
-            schedule_of(retry).map_err(&at)?;
-        }
-        kinds.push(StepKind::Request(r));
-    }
-    if let Some(n) = spec.notify.clone() {
-        kinds.push(StepKind::Notify(n));
-    }
-    if let Some(a) = spec.await_notification.clone() {
-        kinds.push(StepKind::AwaitNotification(a));
-    }
-    if let Some(a) = spec.await_request.clone() {
-        if a.answer_result.is_some() == a.answer_error.is_some() {
-            return Err(at(
-                "await_request needs exactly one of answer_result or answer_error".into(),
-            ));
-        }
-        if let Some(e) = &a.answer_error {
-            check_error_object(e).map_err(&at)?;
-        }
-        kinds.push(StepKind::AwaitRequest(a));
-    }
-    if let Some(s) = spec.expect_silence.clone() {
-        let window = parse_duration("window", Some(&s.window), Duration::ZERO).map_err(&at)?;
-        kinds.push(StepKind::ExpectSilence {
-            window,
-            method: s.method,
-        });
-    }
-    if kinds.len() != 1 {
-        return Err(at(format!(
-            "a step needs exactly one of request, notify, await_notification, await_request, expect_silence; found {}",
-            kinds.len()
-        )));
-    }
-    let kind = kinds.remove(0);
-    let timeout =
-        parse_duration("timeout", spec.timeout.as_deref(), default_timeout).map_err(&at)?;
-    let name = spec.name.unwrap_or_else(|| match kind.method() {
-        Some(m) => format!("{} {m}", kind.as_str()),
-        None => kind.as_str().to_owned(),
-    });
-    Ok(Step {
-        name,
-        timeout,
-        kind,
-    })
-}
-
-/// The backoff schedule a step's `retry` table describes.
-pub fn schedule_of(spec: &RetrySpec) -> Result<BackoffSchedule, String> {
-    Ok(BackoffSchedule {
-        max_retries: spec.max_retries,
-        base: parse_duration("retry.base", Some(&spec.base), Duration::ZERO)?,
-        max: parse_duration("retry.max", Some(&spec.max), Duration::ZERO)?,
-        total_deadline: parse_duration(
-            "retry.deadline",
-            spec.deadline.as_deref(),
-            Duration::from_secs(30),
-        )?,
-    })
-}
-
-fn check_error_object(e: &Value) -> Result<(), String> {
-    let ok =
-        e.get("code").is_some_and(Value::is_i64) && e.get("message").is_some_and(Value::is_string);
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "answer_error must be {{ code = <integer>, message = <string> }}, got {e}"
-        ))
-    }
-}
+mod check;
+pub use check::schedule_of;
 
 #[cfg(test)]
 mod tests;

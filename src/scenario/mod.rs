@@ -6,8 +6,11 @@
 
 pub mod engine;
 pub mod format;
+pub mod format_probes;
 pub mod load;
 pub mod matcher;
+pub mod shipped;
+pub mod workspace;
 
 pub use engine::run;
 pub use format::TargetName;

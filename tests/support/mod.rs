@@ -19,6 +19,9 @@ pub fn target_env() -> TargetEnv {
         cas_bin: PathBuf::from(env!("CARGO_BIN_EXE_cas")),
         codex: CodexLocator::from_env(None),
         scratch_root: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cas-homes"),
+        workspace_root: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cas-workspaces"),
+        keep_temp: false,
+        st_binary: None,
     }
 }
 

@@ -1,0 +1,265 @@
+//! The suite report of `cas conformance`: one entry per scenario, as JSON, text or JUnit XML.
+//!
+//! A scenario's `ok` means its verdict is what the scenario expects (a negative twin, run by
+//! name, is ok when it fails with its expected failure). `status` is the verdict's own status.
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+use super::preflight::Preflight;
+use crate::scenario::format::ExpectStatus;
+use crate::scenario::{Scenario, TargetName};
+use crate::verdict::{Status, Verdict};
+
+/// One scenario's line in the report.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScenarioResult {
+    /// The name it is reported under (`part_of`, else the file's name).
+    pub name: String,
+    /// The scenario file's name.
+    pub scenario: String,
+    /// `protocol`, `local`, `synthetic` or `live`.
+    pub mode: &'static str,
+    /// The target it ran on.
+    pub target: String,
+    /// Whether the verdict is what the scenario expects.
+    pub ok: bool,
+    /// The verdict's status: `pass`, `fail` or `error`.
+    pub status: &'static str,
+    /// The first failure's code.
+    pub failure_code: Option<String>,
+    /// What it proved, or what went wrong.
+    pub detail: String,
+    /// Wall time of the run.
+    pub duration_ms: u64,
+    /// The kept workspace (failing runs, or `--keep-temp`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temp_root: Option<PathBuf>,
+    /// The whole verdict, for a scenario that is not ok.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Value>,
+}
+
+impl ScenarioResult {
+    /// The line for `scenario`'s run on `target`.
+    pub fn of(
+        scenario: &Scenario,
+        target: TargetName,
+        verdict: &Verdict,
+        duration_ms: u64,
+    ) -> ScenarioResult {
+        let ok = expected(scenario, verdict);
+        ScenarioResult {
+            name: scenario.report_name.clone(),
+            scenario: scenario.name.clone(),
+            mode: scenario.mode.as_str(),
+            target: target.as_str().into(),
+            ok,
+            status: verdict.status.as_str(),
+            failure_code: verdict.failure_code.clone(),
+            detail: detail(scenario, verdict, ok),
+            duration_ms,
+            temp_root: verdict.workspace.clone(),
+            verdict: (!ok).then(|| verdict.to_json()),
+        }
+    }
+}
+
+/// Whether the verdict is the one the scenario expects.
+pub fn expected(scenario: &Scenario, verdict: &Verdict) -> bool {
+    match (scenario.expect_status, verdict.status) {
+        (ExpectStatus::Pass, Status::Pass) => true,
+        (ExpectStatus::Fail, Status::Fail) => scenario.expect_failure.as_ref().is_none_or(|want| {
+            verdict.failures.iter().any(|f| {
+                f.code == want.code
+                    && want
+                        .step
+                        .as_ref()
+                        .is_none_or(|s| f.step.as_ref() == Some(s))
+            })
+        }),
+        _ => false,
+    }
+}
+
+fn detail(scenario: &Scenario, verdict: &Verdict, ok: bool) -> String {
+    let mut parts = Vec::new();
+    if verdict.status == Status::Pass || ok {
+        parts.push(
+            scenario
+                .description
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
+    }
+    if !ok {
+        parts.extend(verdict.failures.iter().map(|f| {
+            format!(
+                "[{}] {}: {}",
+                f.code,
+                f.step.as_deref().unwrap_or("run"),
+                f.message
+            )
+        }));
+    }
+    parts.extend(verdict.notes.iter().cloned());
+    parts.join("; ")
+}
+
+/// The whole suite.
+#[derive(Debug, Clone)]
+pub struct SuiteReport {
+    /// The suite's target.
+    pub target: TargetName,
+    /// The codex used, when the target is a codex one and it was found.
+    pub codex: Option<(PathBuf, String)>,
+    /// The preflight.
+    pub preflight: Preflight,
+    /// Every scenario, in run order.
+    pub scenarios: Vec<ScenarioResult>,
+}
+
+impl SuiteReport {
+    /// Preflight passed or skipped, and every scenario ok.
+    pub fn ok(&self) -> bool {
+        self.preflight.ok && self.scenarios.iter().all(|s| s.ok)
+    }
+
+    /// The JSON document (`schemaVersion` 1).
+    pub fn to_json(&self) -> Value {
+        json!({
+            "schemaVersion": 1,
+            "check": "conformance",
+            "ok": self.ok(),
+            "target": self.target.as_str(),
+            "codex": self.codex.as_ref().map(|(path, version)| json!({"path": path, "version": version})),
+            "smokePreflight": self.preflight,
+            "scenarios": self.scenarios,
+        })
+    }
+
+    /// The text report.
+    pub fn human(&self) -> String {
+        let mut out = format!(
+            "cas conformance on {}: {}\n",
+            self.target,
+            if self.ok() { "pass" } else { "fail" }
+        );
+        if let Some((path, version)) = &self.codex {
+            out.push_str(&format!("codex: {version} ({})\n", path.display()));
+        }
+        out.push_str(&format!(
+            "smoke preflight: {} ({})\n",
+            self.preflight.status, self.preflight.detail
+        ));
+        for s in &self.scenarios {
+            out.push_str(&format!(
+                "- {} [{}] on {}: {} ({} ms)\n",
+                s.name,
+                s.mode,
+                s.target,
+                if s.ok { "ok" } else { "NOT OK" },
+                s.duration_ms
+            ));
+            if !s.ok || !s.detail.is_empty() {
+                out.push_str(&format!("    {}\n", s.detail));
+            }
+            if let Some(root) = &s.temp_root {
+                out.push_str(&format!("    workspace kept: {}\n", root.display()));
+            }
+        }
+        out.trim_end().to_owned()
+    }
+
+    /// The report as JUnit XML: one test case per scenario, the preflight first.
+    pub fn junit(&self) -> String {
+        let failures =
+            self.scenarios.iter().filter(|s| !s.ok).count() + usize::from(!self.preflight.ok);
+        let seconds: f64 = self
+            .scenarios
+            .iter()
+            .map(|s| s.duration_ms as f64 / 1000.0)
+            .sum();
+        let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        xml.push_str(&format!(
+            "<testsuites name=\"cas conformance\" tests=\"{}\" failures=\"{failures}\" time=\"{seconds:.3}\">\n",
+            self.scenarios.len() + 1
+        ));
+        xml.push_str(&format!(
+            "  <testsuite name=\"cas conformance {}\" tests=\"{}\" failures=\"{failures}\" time=\"{seconds:.3}\">\n",
+            self.target,
+            self.scenarios.len() + 1
+        ));
+        xml.push_str(
+            "    <testcase classname=\"cas.conformance\" name=\"smoke_preflight\" time=\"0\">\n",
+        );
+        match self.preflight.status {
+            "skipped" => xml.push_str(&format!(
+                "      <skipped message=\"{}\"/>\n",
+                escape(&self.preflight.detail)
+            )),
+            _ if !self.preflight.ok => xml.push_str(&format!(
+                "      <failure message=\"{}\"/>\n",
+                escape(&self.preflight.detail)
+            )),
+            _ => {}
+        }
+        xml.push_str("    </testcase>\n");
+        for s in &self.scenarios {
+            xml.push_str(&format!(
+                "    <testcase classname=\"cas.conformance.{}\" name=\"{} [{}]\" time=\"{:.3}\">\n",
+                escape(&s.target),
+                escape(&s.scenario),
+                s.mode,
+                s.duration_ms as f64 / 1000.0
+            ));
+            if !s.ok {
+                xml.push_str(&format!(
+                    "      <failure message=\"{}\" type=\"{}\">{}</failure>\n",
+                    escape(s.failure_code.as_deref().unwrap_or(s.status)),
+                    s.status,
+                    escape(&s.detail)
+                ));
+            } else {
+                xml.push_str(&format!(
+                    "      <system-out>{}</system-out>\n",
+                    escape(&s.detail)
+                ));
+            }
+            xml.push_str("    </testcase>\n");
+        }
+        xml.push_str("  </testsuite>\n</testsuites>\n");
+        xml
+    }
+}
+
+/// Escapes text for XML attributes and content; drops characters XML 1.0 cannot hold.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_and_drops_control_characters() {
+        assert_eq!(escape("a<b & \"c\"\u{1}"), "a&lt;b &amp; &quot;c&quot;");
+    }
+}

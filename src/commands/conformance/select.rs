@@ -1,0 +1,135 @@
+//! Which scenarios a `cas conformance` run runs, and on which target each one runs.
+//!
+//! A name selects every scenario file with that name or reported under it (`part_of`), in snake
+//! or kebab case; a `.toml` path selects that file. With no names, every scenario that is not a
+//! negative twin and has a way to run on the chosen target is selected. A scenario runs on the
+//! chosen target when it lists it; a local scenario runs locally; a synthetic one runs on the
+//! fake; a codex scenario follows the chosen codex to the transport it lists.
+
+use std::path::{Path, PathBuf};
+
+use crate::errors::ScenarioError;
+use crate::scenario::format::Mode;
+use crate::scenario::{self, Scenario, TargetName};
+
+/// One scenario to run, and where.
+pub struct Selected {
+    /// The loaded scenario.
+    pub scenario: Scenario,
+    /// The target it runs on in this suite.
+    pub target: TargetName,
+}
+
+/// Why the selection failed (cas cannot run: exit 2).
+#[derive(Debug)]
+pub struct SelectError(pub String);
+
+/// The target `scenario` runs on when the suite's target is `chosen`, if it has one.
+pub fn run_target(scenario: &Scenario, chosen: TargetName) -> Option<TargetName> {
+    let listed = &scenario.targets;
+    if listed.contains(&chosen) {
+        return Some(chosen);
+    }
+    if listed.contains(&TargetName::Local) {
+        return Some(TargetName::Local);
+    }
+    if chosen.is_codex() {
+        if let Some(codex) = listed.iter().find(|t| t.is_codex()) {
+            return Some(*codex);
+        }
+    }
+    if scenario.mode == Mode::Synthetic {
+        return listed.iter().find(|t| !t.is_codex()).copied();
+    }
+    None
+}
+
+/// Loads the scenarios under `dir` that `names` select, each with its target.
+pub fn select(
+    dir: &Path,
+    names: &[String],
+    chosen: TargetName,
+) -> Result<Vec<Selected>, SelectError> {
+    let files = scenario::discover(dir).map_err(|e| SelectError(e.to_string()))?;
+    if files.is_empty() {
+        return Err(SelectError(format!(
+            "no scenario files under {}",
+            dir.display()
+        )));
+    }
+    let mut picked: Vec<PathBuf> = Vec::new();
+    let mut all = Vec::new();
+    for path in &files {
+        match scenario::load(dir, path) {
+            Ok(s) => all.push(s),
+            Err(e) if names.is_empty() => return Err(SelectError(e.to_string())),
+            Err(_) => {}
+        }
+    }
+    if names.is_empty() {
+        picked.extend(
+            all.iter()
+                .filter(|s| s.twin_of.is_none() && run_target(s, chosen).is_some())
+                .map(|s| s.path.clone()),
+        );
+    }
+    for name in names {
+        picked.extend(by_name(dir, name, &all)?);
+    }
+    let mut selected = Vec::new();
+    for path in picked {
+        if selected.iter().any(|s: &Selected| s.scenario.path == path) {
+            continue;
+        }
+        let scenario = scenario::load(dir, &path).map_err(|e| SelectError(e.to_string()))?;
+        let Some(target) = run_target(&scenario, chosen) else {
+            let listed: Vec<&str> = scenario.targets.iter().map(|t| t.as_str()).collect();
+            return Err(SelectError(format!(
+                "scenario {} does not run on {chosen} (its targets: {})",
+                scenario.name,
+                listed.join(", ")
+            )));
+        };
+        selected.push(Selected { scenario, target });
+    }
+    Ok(selected)
+}
+
+fn by_name(dir: &Path, name: &str, all: &[Scenario]) -> Result<Vec<PathBuf>, SelectError> {
+    let as_path = Path::new(name);
+    if name.ends_with(".toml") || as_path.is_file() {
+        return if as_path.is_file() {
+            Ok(vec![as_path.to_owned()])
+        } else {
+            Err(SelectError(format!("no scenario file {name}")))
+        };
+    }
+    let wanted = name.replace('-', "_");
+    let matching: Vec<PathBuf> = all
+        .iter()
+        .filter(|s| s.name == wanted || s.report_name == wanted)
+        .map(|s| s.path.clone())
+        .collect();
+    if !matching.is_empty() {
+        return Ok(matching);
+    }
+    // A file that exists but does not load: say why.
+    if let Ok(path) = scenario::find(dir, &wanted) {
+        return match scenario::load(dir, &path) {
+            Err(e) => Err(SelectError(e.to_string())),
+            Ok(_) => Ok(vec![path]),
+        };
+    }
+    let mut known: Vec<&str> = all.iter().map(|s| s.report_name.as_str()).collect();
+    known.extend(all.iter().map(|s| s.name.as_str()));
+    known.sort_unstable();
+    known.dedup();
+    Err(SelectError(
+        ScenarioError::Unknown {
+            name: name.to_owned(),
+            dir: dir.to_owned(),
+            known: known.join(", "),
+        }
+        .to_string(),
+    ))
+}
