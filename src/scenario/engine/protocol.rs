@@ -48,6 +48,16 @@ impl Run<'_> {
         let mut outcome = self.check_reply(r, reply);
         if let Some(report) = retry {
             attach_retry(&mut outcome, r, &report);
+            self.notes.push(format!(
+                "{}: {} attempts, delays {:?} ms{}",
+                r.method,
+                report.attempts,
+                report.delays_ms,
+                report
+                    .gave_up
+                    .map(|why| format!(", gave up ({why})"))
+                    .unwrap_or_default()
+            ));
         }
         outcome
     }
