@@ -1,0 +1,364 @@
+//! What scenarios drive: the in-process ledger, or an external `st` binary with the same ops.
+//!
+//! [`External`] turns each [`Op`] into `st`'s command line, runs it with a deadline (killed when
+//! late), and maps a failure to a [`LedgerError`] whose code is the `st` identifier found in
+//! stderr (else `StCommandFailed`) and whose detail is `exit=<code> stderr=<…>; stdout=<…>`, as
+//! the peer suite reports it. So one scenario can check cas's ledger or a user's installed `st`.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::child::{run_with_deadline, ChildFailure};
+use super::claim_ledger::ClaimLedger;
+use super::error::{ErrorCode, LedgerError};
+use super::ops::Op;
+use super::show::Surface;
+
+/// A claim ledger a scenario can drive.
+pub trait ClaimBackend: Send + Sync {
+    /// Runs one operation; returns its human line.
+    fn apply(&self, op: &Op) -> Result<String, LedgerError>;
+    /// `show --surface all --format json`.
+    fn show(&self) -> Result<Value, LedgerError>;
+    /// "in-process" or "st binary <path>".
+    fn describe(&self) -> String;
+}
+
+/// cas's own ledger.
+#[derive(Debug, Clone)]
+pub struct InProcess(pub ClaimLedger);
+
+impl ClaimBackend for InProcess {
+    fn apply(&self, op: &Op) -> Result<String, LedgerError> {
+        self.0.apply(op)
+    }
+
+    fn show(&self) -> Result<Value, LedgerError> {
+        self.0.show(Surface::All)
+    }
+
+    fn describe(&self) -> String {
+        "in-process".to_owned()
+    }
+}
+
+/// An `st` binary driven through its command line.
+#[derive(Debug, Clone)]
+pub struct External {
+    /// The `st` executable.
+    pub binary: PathBuf,
+    /// The plan file (`--file`).
+    pub file: PathBuf,
+    /// The deadline of each call.
+    pub timeout: Duration,
+}
+
+impl External {
+    /// `binary` over `file`, 30 s per call.
+    pub fn new(binary: impl Into<PathBuf>, file: impl Into<PathBuf>) -> External {
+        External {
+            binary: binary.into(),
+            file: file.into(),
+            timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// The arguments `st` takes for `op` (after the binary).
+    pub fn args(&self, op: &Op) -> Vec<String> {
+        let mut a = Vec::new();
+        let flag = |a: &mut Vec<String>, name: &str, value: Option<&String>| {
+            if let Some(v) = value {
+                a.push(format!("--{name}"));
+                a.push(v.clone());
+            }
+        };
+        let name = match op {
+            Op::ImportOrchplan { .. } => "import-orchplan",
+            Op::Claim { .. } => "claim",
+            Op::Heartbeat { .. } => "heartbeat",
+            Op::SetRuntime { .. } => "set-runtime",
+            Op::SetProof { .. } => "set-proof",
+            Op::Release { .. } => "release",
+            Op::ReclaimStale { .. } => "reclaim-stale",
+        };
+        a.extend([
+            name.to_owned(),
+            "--file".to_owned(),
+            self.file.display().to_string(),
+        ]);
+        match op {
+            Op::ImportOrchplan {
+                input,
+                replace,
+                backlog_only,
+            } => {
+                flag(&mut a, "input", Some(&input.display().to_string()));
+                a.extend(replace.then(|| "--replace".to_owned()));
+                a.extend(backlog_only.then(|| "--backlog-only".to_owned()));
+            }
+            Op::Claim {
+                ids,
+                wave,
+                executor,
+                lease_seconds,
+            } => {
+                let ids = ids.join(",");
+                flag(&mut a, "ids", Some(&ids).filter(|s| !s.is_empty()));
+                flag(&mut a, "executor", Some(executor));
+                flag(&mut a, "wave", wave.as_ref());
+                flag(
+                    &mut a,
+                    "lease-seconds",
+                    lease_seconds.map(|n| n.to_string()).as_ref(),
+                );
+            }
+            Op::Heartbeat { id } => flag(&mut a, "id", Some(id)),
+            Op::SetRuntime {
+                id,
+                substrate,
+                thread_id,
+                agent_id,
+                row_id,
+                output_ref,
+                last_event,
+            } => {
+                flag(&mut a, "id", Some(id));
+                flag(&mut a, "substrate", Some(substrate));
+                flag(&mut a, "thread-id", thread_id.as_ref());
+                flag(&mut a, "agent-id", agent_id.as_ref());
+                flag(&mut a, "row-id", row_id.as_ref());
+                flag(&mut a, "output-ref", output_ref.as_ref());
+                flag(&mut a, "last-event", last_event.as_ref());
+            }
+            Op::SetProof {
+                id,
+                state,
+                command,
+                evidence_ref,
+            } => {
+                flag(&mut a, "id", Some(id));
+                flag(&mut a, "proof-state", Some(state));
+                flag(&mut a, "command", Some(command));
+                flag(&mut a, "evidence-ref", evidence_ref.as_ref());
+            }
+            Op::Release { id, reason } => {
+                flag(&mut a, "id", Some(id));
+                flag(&mut a, "reason", reason.as_ref());
+            }
+            Op::ReclaimStale { now } => flag(&mut a, "now", now.as_ref()),
+        }
+        a
+    }
+
+    /// Runs `st` with `args`; stdout on success, the mapped error otherwise.
+    fn run(&self, args: &[String]) -> Result<String, LedgerError> {
+        let mut cmd = Command::new(&self.binary);
+        cmd.args(args);
+        let done = match run_with_deadline(cmd, self.timeout) {
+            Ok(done) => done,
+            Err(ChildFailure::Spawn(e)) => {
+                return Err(LedgerError::new(
+                    ErrorCode::StCommandFailed,
+                    format!("could not start {}: {e}", self.binary.display()),
+                ))
+            }
+            Err(ChildFailure::Timeout) => {
+                return Err(LedgerError::new(
+                    ErrorCode::StCommandTimeout,
+                    format!(
+                        "{} {} still running after {:?}; killed",
+                        self.binary.display(),
+                        args.join(" "),
+                        self.timeout
+                    ),
+                ))
+            }
+        };
+        if done.status.success() {
+            return Ok(done.stdout);
+        }
+        let code = done
+            .status
+            .code()
+            .map_or_else(|| "signal".to_owned(), |c| c.to_string());
+        let (stderr, stdout) = (done.stderr.trim(), done.stdout.trim());
+        let mut detail = format!("exit={code}");
+        if !stderr.is_empty() {
+            detail.push_str(&format!(" stderr={stderr}"));
+        }
+        if !stdout.is_empty() {
+            detail.push_str(&format!("; stdout={stdout}"));
+        }
+        Err(LedgerError::foreign(identifier_in(stderr), detail))
+    }
+}
+
+/// The `st` error identifier in a failure's stderr: a known one anywhere, else the word after
+/// `error: `, else `StCommandFailed`.
+pub fn identifier_in(stderr: &str) -> String {
+    let words: Vec<&str> = stderr
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    if let Some(known) = words
+        .iter()
+        .find_map(|w| ErrorCode::ALL.iter().find(|c| c.as_str() == *w))
+    {
+        return known.as_str().to_owned();
+    }
+    let after = stderr
+        .split("error: ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_alphanumeric()).next());
+    match after {
+        Some(w) if w.chars().next().is_some_and(|c| c.is_ascii_uppercase()) => w.to_owned(),
+        _ => ErrorCode::StCommandFailed.as_str().to_owned(),
+    }
+}
+
+impl ClaimBackend for External {
+    fn apply(&self, op: &Op) -> Result<String, LedgerError> {
+        let out = self.run(&self.args(op))?;
+        Ok(out.lines().next().unwrap_or("").trim().to_owned())
+    }
+
+    fn show(&self) -> Result<Value, LedgerError> {
+        let file = self.file.display().to_string();
+        let args: Vec<String> = [
+            "show",
+            "--file",
+            &file,
+            "--surface",
+            "all",
+            "--format",
+            "json",
+        ]
+        .map(String::from)
+        .into();
+        let out = self.run(&args)?;
+        let parsed = serde_json::from_str::<Value>(out.trim()).ok().or_else(|| {
+            out.lines().find_map(|l| {
+                serde_json::from_str::<Value>(l.trim())
+                    .ok()
+                    .filter(Value::is_object)
+            })
+        });
+        match parsed {
+            Some(v) if v.get("items").is_some_and(Value::is_array) => Ok(v),
+            _ => Err(LedgerError::new(
+                ErrorCode::InvalidShowOutput,
+                format!("not {{\"items\":[…]}}: {}", out.trim()),
+            )),
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!("st binary {}", self.binary.display())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stderr_identifiers() {
+        let cases = [
+            (
+                "error: ItemAlreadyClaimed\n/src/st.zig:12: trace",
+                "ItemAlreadyClaimed",
+            ),
+            (
+                "error: ScopeClaimConflict: cfg overlaps ui",
+                "ScopeClaimConflict",
+            ),
+            ("error: SomethingNew", "SomethingNew"),
+            ("thread panicked", "StCommandFailed"),
+            ("", "StCommandFailed"),
+        ];
+        for (stderr, want) in cases {
+            assert_eq!(identifier_in(stderr), want, "{stderr:?}");
+        }
+    }
+
+    #[test]
+    fn ops_become_st_command_lines() {
+        let st = External::new("st", "p.jsonl");
+        let claim = Op::Claim {
+            ids: vec![],
+            wave: Some("w1".into()),
+            executor: "teams".into(),
+            lease_seconds: Some(60),
+        };
+        assert_eq!(
+            st.args(&claim).join(" "),
+            "claim --file p.jsonl --executor teams --wave w1 --lease-seconds 60"
+        );
+        let claim = Op::Claim {
+            ids: vec!["a".into(), "b".into()],
+            wave: None,
+            executor: "local".into(),
+            lease_seconds: None,
+        };
+        assert_eq!(
+            st.args(&claim).join(" "),
+            "claim --file p.jsonl --ids a,b --executor local"
+        );
+        let import = Op::ImportOrchplan {
+            input: "plan.yaml".into(),
+            replace: true,
+            backlog_only: false,
+        };
+        assert_eq!(
+            st.args(&import).join(" "),
+            "import-orchplan --file p.jsonl --input plan.yaml --replace"
+        );
+        let rt = Op::SetRuntime {
+            id: "cfg".into(),
+            substrate: "spawn_agent".into(),
+            thread_id: Some("t".into()),
+            agent_id: None,
+            row_id: None,
+            output_ref: None,
+            last_event: None,
+        };
+        assert_eq!(
+            st.args(&rt).join(" "),
+            "set-runtime --file p.jsonl --id cfg --substrate spawn_agent --thread-id t"
+        );
+        let reclaim = Op::ReclaimStale {
+            now: Some("2099-01-01T00:00:00Z".into()),
+        };
+        assert_eq!(
+            st.args(&reclaim).join(" "),
+            "reclaim-stale --file p.jsonl --now 2099-01-01T00:00:00Z"
+        );
+    }
+
+    #[test]
+    fn failures_carry_exit_stderr_and_stdout() {
+        let st = External::new("sh", "unused");
+        let err = st
+            .run(&[
+                "-c".into(),
+                "echo partial; echo 'error: NoHeldClaim' >&2; exit 1".into(),
+            ])
+            .unwrap_err();
+        assert_eq!(err.code(), "NoHeldClaim");
+        assert_eq!(
+            err.detail(),
+            "exit=1 stderr=error: NoHeldClaim; stdout=partial"
+        );
+        let slow = External {
+            timeout: Duration::from_millis(100),
+            ..External::new("sleep", "unused")
+        };
+        assert_eq!(
+            slow.run(&["20".into()]).unwrap_err().code(),
+            "StCommandTimeout"
+        );
+    }
+}
