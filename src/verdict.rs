@@ -202,7 +202,7 @@ impl Redactor {
             out = out.replace(path.as_str(), "<tmp>");
         }
         let out = self.uuids(&out);
-        loopback_ports(&out)
+        utc_seconds(&loopback_ports(&out))
     }
 
     fn uuids(&mut self, text: &str) -> String {
@@ -247,6 +247,34 @@ fn is_uuid_at(bytes: &[u8], at: usize) -> bool {
     bytes.get(i).is_none_or(|b| !b.is_ascii_alphanumeric())
 }
 
+/// Replaces UTC timestamps `YYYY-MM-DDTHH:MM:SSZ` (leases, claims) by `<time>`.
+fn utc_seconds(text: &str) -> String {
+    const SHAPE: &[u8; 20] = b"dddd-dd-ddTdd:dd:ddZ";
+    let fits = |window: &[u8]| {
+        window.iter().zip(SHAPE).all(|(b, s)| {
+            if *s == b'd' {
+                b.is_ascii_digit()
+            } else {
+                b == s
+            }
+        })
+    };
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if i + SHAPE.len() <= bytes.len() && fits(&bytes[i..i + SHAPE.len()]) {
+            out.push_str("<time>");
+            i += SHAPE.len();
+        } else {
+            let ch = text[i..].chars().next().unwrap_or(' ');
+            out.push(ch);
+            i += ch.len_utf8();
+        }
+    }
+    out
+}
+
 /// Replaces the port in `127.0.0.1:PORT` and `localhost:PORT` by `<port>`.
 fn loopback_ports(text: &str) -> String {
     let mut out = text.to_owned();
@@ -281,6 +309,7 @@ mod tests {
             "b": ["x 01A1FEEA-4ED9-70C3-8A7E-0123456789AB y", "ffffffff-ffff-ffff-ffff-ffffffffffff"],
             "c": "/work/t/home-1/sessions at ws://127.0.0.1:37715 and localhost:9",
             "d": "not-a-uuid-01a1feea-4ed9-70c3-8a7e-0123456789abc",
+            "e": "held until 2026-11-21T19:06:05Z, not 2026-11-21 19:06",
         });
         r.value(&mut v);
         assert_eq!(
@@ -290,6 +319,7 @@ mod tests {
                 "b": ["x <id:1> y", "<id:2>"],
                 "c": "<tmp>/sessions at ws://127.0.0.1:<port> and localhost:<port>",
                 "d": "not-a-uuid-01a1feea-4ed9-70c3-8a7e-0123456789abc",
+                "e": "held until <time>, not 2026-11-21 19:06",
             })
         );
     }

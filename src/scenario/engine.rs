@@ -13,6 +13,7 @@ mod parallel;
 mod protocol;
 
 use serde_json::{json, Value};
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -223,7 +224,7 @@ pub(crate) struct Run<'a> {
 /// What one step produced.
 pub(crate) struct Outcome {
     observed: Option<Value>,
-    failures: Vec<(&'static str, String)>,
+    failures: Vec<(Cow<'static, str>, String)>,
 }
 
 impl Outcome {
@@ -234,10 +235,10 @@ impl Outcome {
         }
     }
 
-    fn failed(code: &'static str, message: String) -> Outcome {
+    fn failed(code: impl Into<Cow<'static, str>>, message: String) -> Outcome {
         Outcome {
             observed: None,
-            failures: vec![(code, message)],
+            failures: vec![(code.into(), message)],
         }
     }
 }
@@ -307,7 +308,7 @@ impl<'a> Run<'a> {
             self.lost |= code == "connection_closed";
             self.failures.push(Failure {
                 step: Some(self.step_name(step)),
-                code: code.into(),
+                code: code.into_owned(),
                 message,
             });
         }

@@ -91,14 +91,18 @@ fn judge(b: &BurstStep, t: &Tally) -> Outcome {
             "{} of {} requests got no answer ({} within the timeout, {} cut off by a closed connection)",
             t.lost + t.closed, b.count, t.lost, t.closed
         );
-        outcome.failures.push(("burst_requests_lost", message));
+        outcome
+            .failures
+            .push(("burst_requests_lost".into(), message));
     }
     if b.expect_overload && t.first_answer_overloaded == 0 {
         let message = format!(
             "no request of the {}-request burst was answered -32001: the server was not overloaded",
             b.count
         );
-        outcome.failures.push(("overload_not_observed", message));
+        outcome
+            .failures
+            .push(("overload_not_observed".into(), message));
     }
     if b.expect_all_succeed && t.succeeded != b.count {
         let message = format!(
@@ -107,7 +111,9 @@ fn judge(b: &BurstStep, t: &Tally) -> Outcome {
             b.count,
             t.error_answers
         );
-        outcome.failures.push(("burst_requests_failed", message));
+        outcome
+            .failures
+            .push(("burst_requests_failed".into(), message));
     }
     outcome
 }
@@ -128,7 +134,7 @@ mod tests {
     }
 
     fn codes(o: &Outcome) -> Vec<&str> {
-        o.failures.iter().map(|(c, _)| *c).collect()
+        o.failures.iter().map(|(c, _)| c.as_ref()).collect()
     }
 
     #[test]

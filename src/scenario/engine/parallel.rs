@@ -69,7 +69,7 @@ impl Run<'_> {
         let mut outcome = Outcome::ok(Some(json!({"branches": Value::Array(summary)})));
         if failed > 0 {
             let message = format!("{failed} of {} branches failed", for_each.len());
-            outcome.failures.push(("branch_failed", message));
+            outcome.failures.push(("branch_failed".into(), message));
         }
         outcome
     }

@@ -68,7 +68,7 @@ impl Run<'_> {
             Ok(result) if wants_error => Outcome {
                 observed: Some(json!({"result": type_tag(&result)})),
                 failures: vec![(
-                    "unexpected_result",
+                    "unexpected_result".into(),
                     format!("expected an error, got result {}", brief(&result)),
                 )],
             },
@@ -85,7 +85,7 @@ impl Run<'_> {
                     if let Err(m) = matches(&want, &result, &mut self.captures) {
                         outcome
                             .failures
-                            .push(("result_mismatch", format!("result {m}")));
+                            .push(("result_mismatch".into(), format!("result {m}")));
                     }
                 }
                 outcome
@@ -93,7 +93,7 @@ impl Run<'_> {
             Err(error) if !wants_error => Outcome {
                 observed: Some(json!({"error": {"code": error.code}})),
                 failures: vec![(
-                    "unexpected_error",
+                    "unexpected_error".into(),
                     format!("expected a result, got error {error}"),
                 )],
             },
@@ -115,7 +115,7 @@ impl Run<'_> {
             if let Err(m) = matches(want, &actual, &mut self.captures) {
                 outcome
                     .failures
-                    .push(("error_mismatch", format!("error {m}")));
+                    .push(("error_mismatch".into(), format!("error {m}")));
             }
         }
         if let Some(needle) = &r.expect_error_message_contains {
@@ -126,7 +126,7 @@ impl Run<'_> {
                     "error message {:?} does not contain {needle:?}",
                     brief_str(&error.message)
                 );
-                outcome.failures.push(("error_mismatch", message));
+                outcome.failures.push(("error_mismatch".into(), message));
             }
         }
         outcome.observed = Some(json!({"error": observed}));
@@ -327,7 +327,7 @@ pub(super) fn attach_retry(outcome: &mut Outcome, r: &RequestStep, report: &Retr
                 "expected {want} attempts, made {} (delays {:?} ms)",
                 report.attempts, report.delays_ms
             );
-            outcome.failures.push(("attempts_mismatch", message));
+            outcome.failures.push(("attempts_mismatch".into(), message));
         }
     }
     if let Some(want) = &r.expect_delays_ms {
@@ -336,7 +336,7 @@ pub(super) fn attach_retry(outcome: &mut Outcome, r: &RequestStep, report: &Retr
                 "expected delays {want:?} ms (the seeded schedule), slept {:?} ms",
                 report.delays_ms
             );
-            outcome.failures.push(("delays_mismatch", message));
+            outcome.failures.push(("delays_mismatch".into(), message));
         }
     }
 }

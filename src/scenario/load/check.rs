@@ -116,7 +116,8 @@ fn request(r: &RequestStep) -> Result<(), String> {
 fn probe_kinds(spec: &StepSpec, default_timeout: Duration) -> Result<Vec<StepKind>, String> {
     let mut kinds = Vec::new();
     if let Some(op) = spec.ledger.clone() {
-        crate::ledger::parse_op(&op).map_err(|e| format!("ledger: {e}"))?;
+        serde_json::from_value::<crate::ledger::Op>(op.clone())
+            .map_err(|e| format!("ledger: {e}"))?;
         kinds.push(StepKind::Ledger {
             op,
             expect_error: spec.expect_ledger_error.clone(),
