@@ -130,12 +130,13 @@ async fn suite(
         let verdict = scenario::run(scenario, *target, env).await;
         let ms = started.elapsed().as_millis() as u64;
         all_error &= verdict.status == Status::Error;
-        if verdict.status != Status::Pass {
+        let result = ScenarioResult::of(scenario, *target, &verdict, ms);
+        if !result.ok {
             if let Some(d) = &verdict.diagnostics {
                 eprintln!("{}: {d}", scenario.name);
             }
         }
-        scenarios.push(ScenarioResult::of(scenario, *target, &verdict, ms));
+        scenarios.push(result);
     }
     let report = SuiteReport {
         target,

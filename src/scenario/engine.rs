@@ -1,7 +1,7 @@
 //! The step engine: runs a scenario's steps against a started target and builds the verdict.
 //!
-//! Every scenario runs in its own scratch workspace (`${workspace}`), removed when it passes
-//! unless kept. Every wait has a deadline (the step's timeout, inside the scenario's deadline).
+//! Every scenario runs in its own scratch workspace (`${workspace}`), removed when the verdict
+//! is the expected one unless kept. Every wait has a deadline (the step's timeout, inside the scenario's deadline).
 //! Every failure is collected; after a lost connection the remaining steps are `not_run`. At
 //! the end, server requests no step answered are refused with `-32601` (never left hanging) and
 //! reported, as are lines that were not JSON-RPC. Nothing here returns a Rust error: a target
@@ -27,7 +27,7 @@ use crate::hooks::HookObserver;
 use crate::policy::ServerRequestPolicy;
 use crate::session::{QueueServerRequests, ServerRequestHandler, Session, DEFAULT_MAX_IN_FLIGHT};
 use crate::target::{self, TargetEnv, TargetGuard};
-use crate::verdict::{Failure, Redactor, Status, StepRecord, StepStatus, Verdict};
+use crate::verdict::{Failure, Redactor, StepRecord, StepStatus, Verdict};
 use protocol::{hook_failures, session_failure};
 
 /// Grace given to a server to exit after its input closes, before it is killed.
@@ -46,7 +46,7 @@ pub async fn run(scenario: &Scenario, target: TargetName, env: &TargetEnv) -> Ve
         }
     };
     let mut verdict = run_in(scenario, target, env, &workspace).await;
-    let remove = verdict.status == Status::Pass && !env.keep_temp;
+    let remove = scenario.accepts(&verdict) && !env.keep_temp;
     verdict.workspace = workspace.finish(remove);
     verdict
 }

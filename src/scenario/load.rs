@@ -67,6 +67,25 @@ impl Scenario {
         methods
     }
 
+    /// Whether `verdict` is the one the scenario expects: a pass, or for a scenario that must
+    /// fail, a failure with the expected code (in the expected step, when one is named).
+    pub fn accepts(&self, verdict: &crate::verdict::Verdict) -> bool {
+        use crate::verdict::Status;
+        match (self.expect_status, verdict.status) {
+            (ExpectStatus::Pass, Status::Pass) => true,
+            (ExpectStatus::Fail, Status::Fail) => self.expect_failure.as_ref().is_none_or(|want| {
+                verdict.failures.iter().any(|f| {
+                    f.code == want.code
+                        && want
+                            .step
+                            .as_ref()
+                            .is_none_or(|s| f.step.as_ref() == Some(s))
+                })
+            }),
+            _ => false,
+        }
+    }
+
     /// Whether the top-level steps talk to a server (else none is started for them).
     pub fn needs_server(&self) -> bool {
         self.steps.iter().any(|s| s.kind.is_protocol())

@@ -8,7 +8,6 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 
 use super::preflight::Preflight;
-use crate::scenario::format::ExpectStatus;
 use crate::scenario::{Scenario, TargetName};
 use crate::verdict::{Status, Verdict};
 
@@ -69,19 +68,7 @@ impl ScenarioResult {
 
 /// Whether the verdict is the one the scenario expects.
 pub fn expected(scenario: &Scenario, verdict: &Verdict) -> bool {
-    match (scenario.expect_status, verdict.status) {
-        (ExpectStatus::Pass, Status::Pass) => true,
-        (ExpectStatus::Fail, Status::Fail) => scenario.expect_failure.as_ref().is_none_or(|want| {
-            verdict.failures.iter().any(|f| {
-                f.code == want.code
-                    && want
-                        .step
-                        .as_ref()
-                        .is_none_or(|s| f.step.as_ref() == Some(s))
-            })
-        }),
-        _ => false,
-    }
+    scenario.accepts(verdict)
 }
 
 fn detail(scenario: &Scenario, verdict: &Verdict, ok: bool) -> String {

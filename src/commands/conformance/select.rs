@@ -74,7 +74,22 @@ pub fn select(
         );
     }
     for name in names {
-        picked.extend(by_name(dir, name, &all)?);
+        let mut found = by_name(dir, name, &all)?;
+        // A group (several files reported under one name) runs the members that can run here.
+        if found.len() > 1 {
+            let runnable: Vec<PathBuf> = found
+                .iter()
+                .filter(|p| {
+                    all.iter()
+                        .any(|s| &s.path == *p && run_target(s, chosen).is_some())
+                })
+                .cloned()
+                .collect();
+            if !runnable.is_empty() {
+                found = runnable;
+            }
+        }
+        picked.extend(found);
     }
     let mut selected = Vec::new();
     for path in picked {
@@ -107,7 +122,7 @@ fn by_name(dir: &Path, name: &str, all: &[Scenario]) -> Result<Vec<PathBuf>, Sel
     let wanted = name.replace('-', "_");
     let matching: Vec<PathBuf> = all
         .iter()
-        .filter(|s| s.name == wanted || s.report_name == wanted)
+        .filter(|s| s.name == wanted || (s.report_name == wanted && s.twin_of.is_none()))
         .map(|s| s.path.clone())
         .collect();
     if !matching.is_empty() {

@@ -1,0 +1,265 @@
+//! `cas conformance` as a suite: shipped scenarios outside the repo, selection by name and group,
+//! the smoke preflight, workspaces, JUnit XML, and an external `st` driven through its CLI.
+//!
+//! The real-codex trial is ignored with a reason when codex is missing, and fails instead under
+//! `CAS_REQUIRE_CODEX=1`.
+
+mod support;
+
+use libtest_mimic::{Arguments, Trial};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use support::{done, expect, Outcome};
+
+fn main() -> ExitCode {
+    let args = Arguments::from_args();
+    let trials = vec![
+        Trial::ignorable_test(
+            "the_default_suite_passes_on_the_installed_codex_from_outside_the_repo",
+            default_suite_on_codex,
+        ),
+        Trial::ignorable_test(
+            "kebab_names_and_groups_select_what_runs_on_the_target",
+            names_and_groups,
+        ),
+        Trial::ignorable_test("keep_temp_keeps_a_passing_workspace", keep_temp),
+        Trial::ignorable_test(
+            "an_st_binary_runs_the_claim_scenarios_through_its_cli",
+            st_binary,
+        ),
+        Trial::ignorable_test("a_broken_st_binary_fails_the_claim_scenarios", broken_st),
+    ];
+    libtest_mimic::run(&args, trials).exit_code()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    dir
+}
+
+/// Runs cas in `cwd` with workspaces under `tmp`; returns the exit code and stdout as JSON.
+fn suite(cwd: &Path, tmp: &Path, args: &[&str]) -> Result<(i32, Value), libtest_mimic::Failed> {
+    let out = Command::new(env!("CARGO_BIN_EXE_cas"))
+        .arg("conformance")
+        .args(args)
+        .envs(support::xdg_dirs())
+        .env("TMPDIR", tmp)
+        .current_dir(cwd)
+        .output()
+        .map_err(|e| e.to_string())?;
+    let json = serde_json::from_slice(&out.stdout).map_err(|e| {
+        format!(
+            "stdout is not one JSON document ({e}); stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
+    Ok((out.status.code().unwrap_or(-1), json))
+}
+
+fn entries<'a>(report: &'a Value, name: &str) -> Vec<&'a Value> {
+    report["scenarios"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["name"] == name)
+        .collect()
+}
+
+fn default_suite_on_codex() -> Outcome {
+    if let Some(ignored) = support::codex_gate()? {
+        return Ok(ignored);
+    }
+    let outside = scratch("suite-outside");
+    let tmp = scratch("suite-tmp");
+    let junit = outside.join("reports/conformance.xml");
+    let (code, report) = suite(
+        &outside,
+        &tmp,
+        &["--json", "--junit", junit.to_str().unwrap_or_default()],
+    )?;
+    expect(
+        code == 0 && report["ok"] == true,
+        "the suite must pass",
+        &report,
+    )?;
+    expect(
+        report["smokePreflight"]["status"] == "pass" && report["target"] == "codex-ws",
+        "the preflight ran on codex-ws and passed",
+        &report,
+    )?;
+    for name in ["handshake", "claim_safe_wave", "stale_claim_reclaim"] {
+        let found = entries(&report, name);
+        expect(
+            found.len() == 1 && found[0]["ok"] == true,
+            &format!("{name} listed once and ok"),
+            &report,
+        )?;
+    }
+    let overload = entries(&report, "overload_backoff");
+    let modes: Vec<&str> = overload.iter().filter_map(|s| s["mode"].as_str()).collect();
+    expect(
+        modes.contains(&"synthetic")
+            && modes.contains(&"live")
+            && overload.iter().all(|s| s["ok"] == true),
+        "overload_backoff proven in both modes",
+        &report,
+    )?;
+    let live = overload.iter().find(|s| s["mode"] == "live");
+    expect(
+        live.is_some_and(|s| s["target"] == "codex-ws"),
+        "the live proof ran on codex-ws",
+        &report,
+    )?;
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.join("cas-conformance"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    expect(
+        leftovers.is_empty(),
+        &format!("passing workspaces were removed, found {leftovers:?}"),
+        &report,
+    )?;
+    let xml = std::fs::read_to_string(&junit).map_err(|e| format!("junit: {e}"))?;
+    let cases = xml.matches("<testcase ").count();
+    let total = report["scenarios"].as_array().map_or(0, Vec::len) + 1;
+    expect(
+        cases == total
+            && !xml.contains("<failure")
+            && xml.contains("name=\"claim_safe_wave [local]\""),
+        &format!("JUnit XML has {total} passing test cases:\n{xml}"),
+        &report,
+    )?;
+    done()
+}
+
+fn names_and_groups() -> Outcome {
+    let tmp = scratch("suite-names-tmp");
+    let (code, report) = suite(
+        &support::root(),
+        &tmp,
+        &[
+            "--scenario",
+            "stale-claim-reclaim",
+            "--scenario",
+            "overload-backoff",
+            "--target",
+            "fake-stdio",
+            "--json",
+        ],
+    )?;
+    expect(
+        code == 0 && report["ok"] == true,
+        "selection runs and passes",
+        &report,
+    )?;
+    let names: Vec<(&str, &str)> = report["scenarios"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| Some((s["scenario"].as_str()?, s["target"].as_str()?)))
+        .collect();
+    expect(
+        names
+            == [
+                ("stale_claim_reclaim", "local"),
+                ("overload_retry_exhausted", "fake-stdio"),
+                ("overload_retry_recovers", "fake-stdio"),
+            ],
+        "the live member of the group cannot run on the fake and is left out",
+        &report,
+    )?;
+    done()
+}
+
+fn keep_temp() -> Outcome {
+    let tmp = scratch("suite-keep-tmp");
+    let args = [
+        "--scenario",
+        "stale_claim_reclaim",
+        "--target",
+        "fake-ws",
+        "--keep-temp",
+        "--json",
+    ];
+    let (code, report) = suite(&support::root(), &tmp, &args)?;
+    let kept = report["scenarios"][0]["tempRoot"]
+        .as_str()
+        .map(PathBuf::from);
+    expect(
+        code == 0
+            && kept
+                .as_ref()
+                .is_some_and(|k| k.join(".step/st-plan.jsonl").is_file()),
+        "the passing run's workspace is kept with its ledger",
+        &report,
+    )?;
+    done()
+}
+
+/// A shell wrapper that makes `cas st` an `st` binary.
+fn st_wrapper(dir: &Path, body: &str) -> Result<PathBuf, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("st");
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).map_err(|e| e.to_string())?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| e.to_string())?;
+    Ok(path)
+}
+
+fn st_binary() -> Outcome {
+    let tmp = scratch("suite-st-tmp");
+    let st = st_wrapper(
+        &tmp,
+        &format!("exec {} st \"$@\"", env!("CARGO_BIN_EXE_cas")),
+    )?;
+    let args = [
+        "--scenario",
+        "claim_safe_wave",
+        "--scenario",
+        "claim_safe_wave_twin_overlapping_scopes",
+        "--scenario",
+        "stale_claim_reclaim",
+        "--target",
+        "fake-stdio",
+        "--st-binary",
+        st.to_str().unwrap_or_default(),
+        "--json",
+    ];
+    let (code, report) = suite(&support::root(), &tmp, &args)?;
+    expect(
+        code == 0
+            && report["ok"] == true
+            && report["scenarios"].as_array().map(Vec::len) == Some(3),
+        "the st binary passes the claim scenarios and its twin fails as designed",
+        &report,
+    )?;
+    done()
+}
+
+fn broken_st() -> Outcome {
+    let tmp = scratch("suite-broken-st-tmp");
+    let st = st_wrapper(
+        &tmp,
+        "echo 'error: InvalidRecord: this st is broken' >&2; exit 1",
+    )?;
+    let args = [
+        "--scenario",
+        "stale_claim_reclaim",
+        "--target",
+        "fake-stdio",
+        "--st-binary",
+        st.to_str().unwrap_or_default(),
+        "--json",
+    ];
+    let (code, report) = suite(&support::root(), &tmp, &args)?;
+    let entry = &report["scenarios"][0];
+    expect(
+        code == 1 && entry["ok"] == false && entry["failureCode"] == "invalid_record",
+        "a failing st fails the scenario with its error",
+        &report,
+    )?;
+    done()
+}
