@@ -47,6 +47,9 @@ pub enum Command {
     /// Serve the fake app-server scripted by a scenario file (used by the fake-stdio target).
     #[command(name = "fake_server", hide = true, alias = "fake-server")]
     FakeServer(FakeServerArgs),
+    /// An st-compatible claim ledger command line (`cas st claim --file F …`).
+    #[command(name = "st", hide = true)]
+    St(commands::st::StArgs),
 }
 
 /// Flags of `cas conformance`.
@@ -387,6 +390,7 @@ pub fn run() -> ExitCode {
             Command::Schema(args) => commands::schema::run(args).await,
             Command::Capabilities(args) => commands::capabilities::run(args).await,
             Command::FakeServer(args) => commands::fake_server::run(args).await,
+            Command::St(args) => commands::st::run(args),
         }
     });
     // Server processes and sockets are owned by what the command dropped; do not wait on

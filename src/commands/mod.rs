@@ -10,3 +10,4 @@ pub mod request;
 pub mod runtime;
 pub mod schema;
 pub mod smoke_check;
+pub mod st;

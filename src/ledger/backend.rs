@@ -68,87 +68,18 @@ impl External {
 
     /// The arguments `st` takes for `op` (after the binary).
     pub fn args(&self, op: &Op) -> Vec<String> {
-        let mut a = Vec::new();
-        let flag = |a: &mut Vec<String>, name: &str, value: Option<&String>| {
-            if let Some(v) = value {
-                a.push(format!("--{name}"));
-                a.push(v.clone());
-            }
-        };
-        let name = match op {
-            Op::ImportOrchplan { .. } => "import-orchplan",
-            Op::Claim { .. } => "claim",
-            Op::Heartbeat { .. } => "heartbeat",
-            Op::SetRuntime { .. } => "set-runtime",
-            Op::SetProof { .. } => "set-proof",
-            Op::Release { .. } => "release",
-            Op::ReclaimStale { .. } => "reclaim-stale",
-        };
-        a.extend([
+        let (name, flags) = st_flags(op);
+        let mut a = vec![
             name.to_owned(),
             "--file".to_owned(),
             self.file.display().to_string(),
-        ]);
-        match op {
-            Op::ImportOrchplan {
-                input,
-                replace,
-                backlog_only,
-            } => {
-                flag(&mut a, "input", Some(&input.display().to_string()));
-                a.extend(replace.then(|| "--replace".to_owned()));
-                a.extend(backlog_only.then(|| "--backlog-only".to_owned()));
+        ];
+        for (flag, arg) in flags {
+            match arg {
+                Arg::Value(Some(v)) => a.extend([format!("--{flag}"), v]),
+                Arg::Switch(true) => a.push(format!("--{flag}")),
+                Arg::Value(None) | Arg::Switch(false) => {}
             }
-            Op::Claim {
-                ids,
-                wave,
-                executor,
-                lease_seconds,
-            } => {
-                let ids = ids.join(",");
-                flag(&mut a, "ids", Some(&ids).filter(|s| !s.is_empty()));
-                flag(&mut a, "executor", Some(executor));
-                flag(&mut a, "wave", wave.as_ref());
-                flag(
-                    &mut a,
-                    "lease-seconds",
-                    lease_seconds.map(|n| n.to_string()).as_ref(),
-                );
-            }
-            Op::Heartbeat { id } => flag(&mut a, "id", Some(id)),
-            Op::SetRuntime {
-                id,
-                substrate,
-                thread_id,
-                agent_id,
-                row_id,
-                output_ref,
-                last_event,
-            } => {
-                flag(&mut a, "id", Some(id));
-                flag(&mut a, "substrate", Some(substrate));
-                flag(&mut a, "thread-id", thread_id.as_ref());
-                flag(&mut a, "agent-id", agent_id.as_ref());
-                flag(&mut a, "row-id", row_id.as_ref());
-                flag(&mut a, "output-ref", output_ref.as_ref());
-                flag(&mut a, "last-event", last_event.as_ref());
-            }
-            Op::SetProof {
-                id,
-                state,
-                command,
-                evidence_ref,
-            } => {
-                flag(&mut a, "id", Some(id));
-                flag(&mut a, "proof-state", Some(state));
-                flag(&mut a, "command", Some(command));
-                flag(&mut a, "evidence-ref", evidence_ref.as_ref());
-            }
-            Op::Release { id, reason } => {
-                flag(&mut a, "id", Some(id));
-                flag(&mut a, "reason", reason.as_ref());
-            }
-            Op::ReclaimStale { now } => flag(&mut a, "now", now.as_ref()),
         }
         a
     }
@@ -193,6 +124,91 @@ impl External {
             detail.push_str(&format!("; stdout={stdout}"));
         }
         Err(LedgerError::foreign(identifier_in(stderr), detail))
+    }
+}
+
+/// One flag of an `st` command line.
+enum Arg {
+    /// `--flag value`, left out when `None`.
+    Value(Option<String>),
+    /// `--flag`, left out when false.
+    Switch(bool),
+}
+
+/// The `st` command for `op` and its flags, in `st`'s documented order.
+fn st_flags(op: &Op) -> (&'static str, Vec<(&'static str, Arg)>) {
+    let v = |s: &String| Arg::Value(Some(s.clone()));
+    let opt = |s: &Option<String>| Arg::Value(s.clone());
+    match op {
+        Op::ImportOrchplan {
+            input,
+            replace,
+            backlog_only,
+        } => (
+            "import-orchplan",
+            vec![
+                ("input", Arg::Value(Some(input.display().to_string()))),
+                ("replace", Arg::Switch(*replace)),
+                ("backlog-only", Arg::Switch(*backlog_only)),
+            ],
+        ),
+        Op::Claim {
+            ids,
+            wave,
+            executor,
+            lease_seconds,
+        } => (
+            "claim",
+            vec![
+                (
+                    "ids",
+                    Arg::Value(Some(ids.join(",")).filter(|s| !s.is_empty())),
+                ),
+                ("executor", v(executor)),
+                ("wave", opt(wave)),
+                (
+                    "lease-seconds",
+                    Arg::Value(lease_seconds.map(|n| n.to_string())),
+                ),
+            ],
+        ),
+        Op::Heartbeat { id } => ("heartbeat", vec![("id", v(id))]),
+        Op::SetRuntime {
+            id,
+            substrate,
+            thread_id,
+            agent_id,
+            row_id,
+            output_ref,
+            last_event,
+        } => (
+            "set-runtime",
+            vec![
+                ("id", v(id)),
+                ("substrate", v(substrate)),
+                ("thread-id", opt(thread_id)),
+                ("agent-id", opt(agent_id)),
+                ("row-id", opt(row_id)),
+                ("output-ref", opt(output_ref)),
+                ("last-event", opt(last_event)),
+            ],
+        ),
+        Op::SetProof {
+            id,
+            state,
+            command,
+            evidence_ref,
+        } => (
+            "set-proof",
+            vec![
+                ("id", v(id)),
+                ("proof-state", v(state)),
+                ("command", v(command)),
+                ("evidence-ref", opt(evidence_ref)),
+            ],
+        ),
+        Op::Release { id, reason } => ("release", vec![("id", v(id)), ("reason", opt(reason))]),
+        Op::ReclaimStale { now } => ("reclaim-stale", vec![("now", opt(now))]),
     }
 }
 

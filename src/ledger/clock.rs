@@ -50,13 +50,6 @@ pub fn format_secs(secs: i64) -> String {
     )
 }
 
-/// Parses `YYYY-MM-DDTHH:MM:SSZ` (or any RFC 3339 instant) to seconds since the epoch.
-pub fn parse_iso(text: &str) -> Option<i64> {
-    let t = humantime::parse_rfc3339_weak(text.trim().trim_end_matches('Z')).ok()?;
-    let d = t.duration_since(UNIX_EPOCH).ok()?;
-    i64::try_from(d.as_secs()).ok()
-}
-
 /// Howard Hinnant's days-to-civil conversion.
 fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
@@ -89,13 +82,5 @@ mod tests {
         for (secs, want) in cases {
             assert_eq!(format_secs(secs), want, "{secs}");
         }
-    }
-
-    #[test]
-    fn parses_what_it_formats() {
-        for secs in [0, 1_773_273_600, 4_070_908_800] {
-            assert_eq!(parse_iso(&format_secs(secs)), Some(secs));
-        }
-        assert_eq!(parse_iso("not a time"), None);
     }
 }

@@ -151,6 +151,48 @@ pub(crate) fn claim(
             format!("executor {executor:?} is not teams, mesh or local"),
         );
     }
+    let (wave_id, targets) = claim_targets(items, ids, wave)?;
+    let lease = lease_seconds.unwrap_or(DEFAULT_LEASE_SECONDS);
+    if lease <= 0 {
+        return fail(
+            ErrorCode::InvalidLeaseSeconds,
+            format!("lease of {lease} s; it must be > 0"),
+        );
+    }
+    let lease_expires_at = format_secs(ctx.now_secs.saturating_add(lease));
+    let mut taken: Vec<(String, Vec<String>)> = Vec::new();
+    for id in &targets {
+        let roots = check_claimable(items, ctx, id, &targets, &taken)?;
+        let item = find(items, id)?;
+        let attempts = item.claim.as_ref().map_or(0, |c| c.attempts) + 1;
+        item.claim = Some(Claim {
+            state: ClaimState::Held,
+            owner: ctx.actor.to_owned(),
+            executor: executor.clone(),
+            wave_id: wave_id.clone(),
+            lock_roots: roots.clone(),
+            claimed_at: ctx.now.clone(),
+            lease_seconds: lease,
+            lease_expires_at: lease_expires_at.clone(),
+            heartbeat_at: ctx.now.clone(),
+            attempts,
+        });
+        item.in_plan = true;
+        item.normalize_membership();
+        taken.push((id.clone(), roots));
+    }
+    Ok(format!(
+        "claimed {} item(s) in wave {wave_id}",
+        targets.len()
+    ))
+}
+
+/// Steps 2–3 of §3.1: the wave id and the targets (the OrchPlan wave's items, else `--ids`).
+fn claim_targets(
+    items: &[Item],
+    ids: &[String],
+    wave: Option<&str>,
+) -> Result<(String, Vec<String>), LedgerError> {
     let wave_id = wave
         .map(|w| non_empty("--wave", w))
         .transpose()?
@@ -193,39 +235,7 @@ pub(crate) fn claim(
     } else {
         explicit
     };
-    let lease = lease_seconds.unwrap_or(DEFAULT_LEASE_SECONDS);
-    if lease <= 0 {
-        return fail(
-            ErrorCode::InvalidLeaseSeconds,
-            format!("lease of {lease} s; it must be > 0"),
-        );
-    }
-    let lease_expires_at = format_secs(ctx.now_secs.saturating_add(lease));
-    let mut taken: Vec<(String, Vec<String>)> = Vec::new();
-    for id in &targets {
-        let roots = check_claimable(items, ctx, id, &targets, &taken)?;
-        let item = find(items, id)?;
-        let attempts = item.claim.as_ref().map_or(0, |c| c.attempts) + 1;
-        item.claim = Some(Claim {
-            state: ClaimState::Held,
-            owner: ctx.actor.to_owned(),
-            executor: executor.clone(),
-            wave_id: wave_id.clone(),
-            lock_roots: roots.clone(),
-            claimed_at: ctx.now.clone(),
-            lease_seconds: lease,
-            lease_expires_at: lease_expires_at.clone(),
-            heartbeat_at: ctx.now.clone(),
-            attempts,
-        });
-        item.in_plan = true;
-        item.normalize_membership();
-        taken.push((id.clone(), roots));
-    }
-    Ok(format!(
-        "claimed {} item(s) in wave {wave_id}",
-        targets.len()
-    ))
+    Ok((wave_id, targets))
 }
 
 /// Steps 5.1–5.7 of §3.1 for one target; returns the roots it would take.
@@ -264,6 +274,24 @@ fn check_claimable(
         );
     }
     let roots = roots_for(item);
+    check_held_overlap(items, id, &roots, targets)?;
+    if let Some((prior, theirs)) = taken.iter().find(|(_, r)| lists_overlap(&roots, r)) {
+        return fail(
+            ErrorCode::ScopeClaimConflict,
+            format!("{id} roots {roots:?} overlap {prior} roots {theirs:?} in the same claim"),
+        );
+    }
+    Ok(roots)
+}
+
+/// Step 5.6 of §3.1: the roots may not overlap another item's held claim (a held claim
+/// without roots counts as `["."]`; its expiry does not matter) unless it is a target too.
+fn check_held_overlap(
+    items: &[Item],
+    id: &str,
+    roots: &[String],
+    targets: &[String],
+) -> Result<(), LedgerError> {
     for other in items
         .iter()
         .filter(|o| o.id != id && !targets.contains(&o.id))
@@ -276,7 +304,7 @@ fn check_claimable(
         } else {
             c.lock_roots.clone()
         };
-        if lists_overlap(&roots, &theirs) {
+        if lists_overlap(roots, &theirs) {
             return fail(
                 ErrorCode::ScopeClaimConflict,
                 format!(
@@ -286,13 +314,7 @@ fn check_claimable(
             );
         }
     }
-    if let Some((prior, theirs)) = taken.iter().find(|(_, r)| lists_overlap(&roots, r)) {
-        return fail(
-            ErrorCode::ScopeClaimConflict,
-            format!("{id} roots {roots:?} overlap {prior} roots {theirs:?} in the same claim"),
-        );
-    }
-    Ok(roots)
+    Ok(())
 }
 
 fn held_claim<'i>(items: &'i mut [Item], id: &str) -> Result<&'i mut Item, LedgerError> {

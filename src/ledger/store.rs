@@ -11,6 +11,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::thread;
@@ -183,6 +184,13 @@ impl Store {
             .rand_bytes(8)
             .tempfile_in(dir)
             .map_err(|e| io("creating a temp file for", e))?;
+        // Keep the plan file's mode (a new one gets 0644, as st's writes do), not tempfile's 0600.
+        let mode = fs::metadata(&self.path)
+            .map(|m| m.permissions())
+            .unwrap_or_else(|_| fs::Permissions::from_mode(0o644));
+        tmp.as_file()
+            .set_permissions(mode)
+            .map_err(|e| io("setting the mode of", e))?;
         tmp.write_all(text.as_bytes())
             .map_err(|e| io("writing", e))?;
         tmp.as_file().sync_all().map_err(|e| io("syncing", e))?;

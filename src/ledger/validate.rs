@@ -232,6 +232,15 @@ mod tests {
             ),
             (
                 vec![
+                    item("a", Pending, &["b", "c"]),
+                    item("b", Pending, &["d"]),
+                    item("c", Pending, &["d"]),
+                    item("d", Pending, &[]),
+                ],
+                None,
+            ),
+            (
+                vec![
                     {
                         let mut a = item("a", Pending, &[]);
                         a.in_plan = false;
@@ -295,7 +304,7 @@ mod tests {
             assert_eq!(got.as_deref(), *want, "case {n}");
         }
         // The flag turns the wave rule off, nothing else.
-        assert!(validate(&cases[8].0, true).is_ok());
+        assert!(validate(&cases[9].0, true).is_ok());
         assert!(validate(&cases[3].0, true).is_err());
     }
 

@@ -1,0 +1,301 @@
+//! `cas st`: an `st`-compatible command line over cas's claim ledger (hidden).
+//!
+//! It exists so the external-`st` backend can be tested for real (a wrapper script that runs
+//! `cas st "$@"`) and so tests can run many writer processes against one plan file. Flags are
+//! `st`'s; success prints `st`'s human line, failure prints `error: <Code>: <detail>` on stderr
+//! and exits 1 (usage errors exit 2).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Subcommand;
+use serde_json::Value;
+
+use crate::ledger::{ClaimLedger, ErrorCode, LedgerError, Op, Surface};
+
+/// `cas st <command> --file F …`.
+#[derive(Debug, clap::Args)]
+pub struct StArgs {
+    /// The st command.
+    #[command(subcommand)]
+    pub command: StCommand,
+}
+
+/// Flags every st command takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PlanFile {
+    /// The plan file.
+    #[arg(long, default_value = ".step/st-plan.jsonl")]
+    pub file: PathBuf,
+    /// Turn the safe-parallel-wave check off (recorded in the mutation).
+    #[arg(long)]
+    pub allow_multiple_in_progress: bool,
+    /// How long to wait for the `<file>.lock` sidecar, in ms.
+    #[arg(long, default_value_t = 30_000, hide = true)]
+    pub lock_timeout_ms: u64,
+}
+
+/// The st commands cas implements.
+#[derive(Debug, Subcommand)]
+pub enum StCommand {
+    /// Import an OrchPlan (JSON or simple YAML).
+    ImportOrchplan {
+        #[command(flatten)]
+        plan: PlanFile,
+        /// The OrchPlan file.
+        #[arg(long)]
+        input: PathBuf,
+        /// Clear the ledger first.
+        #[arg(long)]
+        replace: bool,
+        /// Import outside the plan.
+        #[arg(long)]
+        backlog_only: bool,
+    },
+    /// Claim items by id, or an imported OrchPlan wave by --wave alone.
+    Claim {
+        #[command(flatten)]
+        plan: PlanFile,
+        /// Comma-separated ids.
+        #[arg(long)]
+        ids: Option<String>,
+        /// The wave.
+        #[arg(long)]
+        wave: Option<String>,
+        /// teams, mesh or local.
+        #[arg(long)]
+        executor: String,
+        /// The lease (default 900).
+        #[arg(long, allow_hyphen_values = true)]
+        lease_seconds: Option<String>,
+    },
+    /// Renew a held claim's lease.
+    Heartbeat {
+        #[command(flatten)]
+        plan: PlanFile,
+        /// The item.
+        #[arg(long)]
+        id: String,
+    },
+    /// Attach runtime metadata to a held claim.
+    SetRuntime {
+        #[command(flatten)]
+        plan: PlanFile,
+        /// The item.
+        #[arg(long)]
+        id: String,
+        /// spawn_agent, spawn_agents_on_csv or local.
+        #[arg(long)]
+        substrate: String,
+        /// The codex thread.
+        #[arg(long)]
+        thread_id: Option<String>,
+        /// The agent.
+        #[arg(long)]
+        agent_id: Option<String>,
+        /// The CSV row.
+        #[arg(long)]
+        row_id: Option<String>,
+        /// Where output goes.
+        #[arg(long)]
+        output_ref: Option<String>,
+        /// The last event.
+        #[arg(long)]
+        last_event: Option<String>,
+    },
+    /// Record a validation run.
+    SetProof {
+        #[command(flatten)]
+        plan: PlanFile,
+        /// The item.
+        #[arg(long)]
+        id: String,
+        /// pass, fail or not_run.
+        #[arg(long)]
+        proof_state: String,
+        /// The command run.
+        #[arg(long)]
+        command: String,
+        /// Where the evidence is.
+        #[arg(long)]
+        evidence_ref: Option<String>,
+    },
+    /// Give a held or stale claim back.
+    Release {
+        #[command(flatten)]
+        plan: PlanFile,
+        /// The item.
+        #[arg(long)]
+        id: String,
+        /// Recorded as the runtime's last event.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Turn held claims whose lease expired stale.
+    ReclaimStale {
+        #[command(flatten)]
+        plan: PlanFile,
+        /// Compare leases against this instant instead of the clock.
+        #[arg(long)]
+        now: Option<String>,
+    },
+    /// Print the items with derived fields.
+    Show {
+        #[command(flatten)]
+        plan: PlanFile,
+        /// plan, all or backlog.
+        #[arg(long, default_value = "plan")]
+        surface: Surface,
+        /// markdown, table or json.
+        #[arg(long, default_value = "markdown")]
+        format: String,
+    },
+}
+
+/// Runs one st command.
+pub fn run(args: StArgs) -> ExitCode {
+    match execute(args.command) {
+        Ok(out) => {
+            // A closed stdout pipe is not a failure of the command (the write already happened).
+            let _ = writeln!(std::io::stdout().lock(), "{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn ledger(plan: &PlanFile) -> ClaimLedger {
+    let actor = ["ST_ACTOR", "USER", "LOGNAME"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .map(|v| v.trim().to_owned())
+        .find(|v| !v.is_empty())
+        .unwrap_or_else(|| "cas".to_owned());
+    ClaimLedger::new(&plan.file, actor)
+        .with_lock_timeout(Duration::from_millis(plan.lock_timeout_ms))
+        .with_allow_multiple_in_progress(plan.allow_multiple_in_progress)
+}
+
+fn execute(command: StCommand) -> Result<String, LedgerError> {
+    let (plan, op) = match command {
+        StCommand::Show {
+            plan,
+            surface,
+            format,
+        } => return show(&ledger(&plan), surface, &format),
+        StCommand::ImportOrchplan {
+            plan,
+            input,
+            replace,
+            backlog_only,
+        } => (
+            plan,
+            Op::ImportOrchplan {
+                input,
+                replace,
+                backlog_only,
+            },
+        ),
+        StCommand::Claim {
+            plan,
+            ids,
+            wave,
+            executor,
+            lease_seconds,
+        } => {
+            let lease_seconds = lease_seconds.map(|s| parse_lease(&s)).transpose()?;
+            let ids = ids.into_iter().collect();
+            (
+                plan,
+                Op::Claim {
+                    ids,
+                    wave,
+                    executor,
+                    lease_seconds,
+                },
+            )
+        }
+        StCommand::Heartbeat { plan, id } => (plan, Op::Heartbeat { id }),
+        StCommand::SetRuntime {
+            plan,
+            id,
+            substrate,
+            thread_id,
+            agent_id,
+            row_id,
+            output_ref,
+            last_event,
+        } => (
+            plan,
+            Op::SetRuntime {
+                id,
+                substrate,
+                thread_id,
+                agent_id,
+                row_id,
+                output_ref,
+                last_event,
+            },
+        ),
+        StCommand::SetProof {
+            plan,
+            id,
+            proof_state,
+            command,
+            evidence_ref,
+        } => (
+            plan,
+            Op::SetProof {
+                id,
+                state: proof_state,
+                command,
+                evidence_ref,
+            },
+        ),
+        StCommand::Release { plan, id, reason } => (plan, Op::Release { id, reason }),
+        StCommand::ReclaimStale { plan, now } => (plan, Op::ReclaimStale { now }),
+    };
+    ledger(&plan).apply(&op)
+}
+
+fn parse_lease(text: &str) -> Result<i64, LedgerError> {
+    text.trim().parse::<i64>().map_err(|_| {
+        LedgerError::new(
+            ErrorCode::InvalidLeaseSeconds,
+            format!("--lease-seconds {text:?} is not an integer"),
+        )
+    })
+}
+
+fn show(ledger: &ClaimLedger, surface: Surface, format: &str) -> Result<String, LedgerError> {
+    let shown = ledger.show(surface)?;
+    if format == "json" {
+        return Ok(shown.to_string());
+    }
+    let items = shown["items"].as_array().cloned().unwrap_or_default();
+    let field = |i: &Value, k: &str| i[k].as_str().unwrap_or("").to_owned();
+    let lines: Vec<String> = items
+        .iter()
+        .map(|i| match format {
+            "table" => format!(
+                "{}\t{}\t{}\t{}",
+                field(i, "id"),
+                field(i, "status"),
+                field(i, "priority"),
+                field(i, "step")
+            ),
+            _ => format!(
+                "- [{}] {}: {}",
+                field(i, "status"),
+                field(i, "id"),
+                field(i, "step")
+            ),
+        })
+        .collect();
+    Ok(lines.join("\n"))
+}
