@@ -48,7 +48,7 @@ async fn prepare(args: &ConformanceArgs) -> Result<Prepared, ExitCode> {
     };
     let dir = match &args.scenarios_dir {
         Some(dir) => dir.clone(),
-        None => scenario::shipped::unpack(&cache_dir())
+        None => scenario::shipped::unpack(&scenario::shipped::default_cache())
             .map_err(|e| usage(format!("cannot unpack the shipped scenarios: {e}")))?,
     };
     let mut selected = select::select(&dir, &args.scenarios, target).map_err(|e| usage(e.0))?;
@@ -88,15 +88,6 @@ async fn prepare(args: &ConformanceArgs) -> Result<Prepared, ExitCode> {
         None
     };
     Ok((env, selected, codex))
-}
-
-fn cache_dir() -> PathBuf {
-    match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
-        Some(dir) => PathBuf::from(dir).join("cas"),
-        None => std::env::var_os("HOME")
-            .map(|h| PathBuf::from(h).join(".cache/cas"))
-            .unwrap_or_else(|| std::env::temp_dir().join("cas-cache")),
-    }
 }
 
 async fn suite(
@@ -241,12 +232,8 @@ async fn check_compatibility(
     Err(ExitCode::from(2))
 }
 
-/// `./scenarios` when present, else the folder of the source tree cas was built from.
+/// The scenarios shipped inside cas (unpacked into the cache), else the source tree's folder.
 pub fn default_scenarios_dir() -> PathBuf {
-    let local = PathBuf::from("scenarios");
-    if local.is_dir() {
-        local
-    } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
-    }
+    scenario::shipped::unpack(&scenario::shipped::default_cache())
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"))
 }
