@@ -22,7 +22,8 @@ use super::lane_io::{denied_approvals, LaneLog, LaneTap, LoggedPolicy};
 use super::observe::{Change, ReviewStream};
 use super::outcome::{classify, Observed};
 use super::process::{self, ManagedServer};
-use super::record::{self, ParentMode, ReviewRecord, ReviewStatus};
+use super::record::{self, ReviewRecord, ReviewStatus};
+use super::thread::{early, open_thread, Early};
 use crate::hooks::HookObserver;
 use crate::launch::ServerSpec;
 use crate::mock_model::MockModel;
@@ -83,19 +84,6 @@ impl LaneFiles {
     /// The NDJSON log of a lane that never got a thread id.
     pub fn early_log(&self) -> PathBuf {
         self.dir.join("lane.ndjson")
-    }
-}
-
-/// A failure that ends the lane before its review could run.
-struct Early {
-    code: &'static str,
-    hint: String,
-}
-
-fn early(code: &'static str, hint: impl Into<String>) -> Early {
-    Early {
-        code,
-        hint: hint.into(),
     }
 }
 
@@ -273,19 +261,35 @@ impl Lane {
             hooks: self.hooks.clone(),
         });
         let session = Session::with_options(connection, handler, 32, Some(tap));
-        let client = ClientInfo::named("cas-review-session");
-        self.log.write(json!({"dir": "out", "kind": "request", "method": "initialize", "params": client.initialize_params()}));
-        let init = session.initialize(&client, self.timeout).await;
-        self.log.write(
-            json!({"dir": "in", "kind": "handshake", "method": "initialize", "ok": init.is_ok()}),
-        );
+        // The handshake goes through the log like every other request, so its raw
+        // response is kept; `initialized` follows only a successful answer.
+        let params = ClientInfo::named("cas-review-session").initialize_params();
+        let init = match self
+            .log
+            .request(&session, "initialize", params, self.timeout)
+            .await
+        {
+            Ok(Ok(_)) => session
+                .notify("initialized", None)
+                .map_err(|e| e.to_string()),
+            Ok(Err(error)) => Err(format!("refused: {error}")),
+            Err(e) => Err(e.to_string()),
+        };
+        self.log.write(json!({"dir": "out", "kind": "notification", "method": "initialized", "sent": init.is_ok()}));
         init.map_err(|e| bootstrap(format!("initialize over {url}: {e}")))?;
         Ok(session)
     }
 
     /// Opens the thread and starts the review; the record is saved as running.
     async fn open_review(&mut self, session: &Session) -> Result<String, Early> {
-        let thread_id = self.open_thread(session).await?;
+        let thread_id = open_thread(
+            &self.log,
+            session,
+            &mut self.record.parent,
+            &self.record.cwd,
+            self.timeout,
+        )
+        .await?;
         self.record.review_thread_id = Some(thread_id.clone());
         let log_path =
             record::records_dir(&self.record.codex_home).join(format!("{thread_id}.ndjson"));
@@ -328,115 +332,10 @@ impl Lane {
         }
         self.record.review_turn_id = Some(turn.clone());
         self.record.status = ReviewStatus::Running;
+        archive_previous(&self.record);
         self.save();
         self.ready();
         Ok(turn)
-    }
-
-    /// A fresh thread, or the parent when the parent mode allows and the parent is usable.
-    async fn open_thread(&mut self, session: &Session) -> Result<String, Early> {
-        let parent = self.record.parent.clone();
-        if let (Some(id), ParentMode::Reuse | ParentMode::Auto) = (&parent.thread_id, parent.mode) {
-            match self.check_parent(session, id).await {
-                Ok(()) => {
-                    self.record.parent.decision =
-                        "reused the parent thread: the review runs inline on it".into();
-                    return Ok(id.clone());
-                }
-                Err(e) if parent.mode == ParentMode::Reuse => return Err(e),
-                Err(e) => {
-                    self.record.parent.decision = format!(
-                        "fresh thread: the parent is not reusable ({}: {})",
-                        e.code, e.hint
-                    );
-                }
-            }
-        } else if parent.decision.is_empty() {
-            self.record.parent.decision = match parent.thread_id {
-                Some(_) => "fresh thread (--parent-mode fresh; the parent is only recorded)".into(),
-                None => "fresh thread (no parent given)".into(),
-            };
-        }
-        let params = json!({"cwd": self.record.cwd});
-        match self
-            .log
-            .request(session, "thread/start", params, self.timeout)
-            .await
-        {
-            Ok(Ok(result)) => result["thread"]["id"]
-                .as_str()
-                .map(str::to_owned)
-                .ok_or_else(|| {
-                    early(
-                        "review_failed",
-                        format!("thread/start answered without a thread id: {result}"),
-                    )
-                }),
-            Ok(Err(error)) => Err(early(
-                "review_failed",
-                format!("thread/start refused: {error}"),
-            )),
-            Err(e) => Err(early("review_failed", format!("thread/start: {e}"))),
-        }
-    }
-
-    /// A parent is reusable when it resumes (it has a rollout), is idle, and has no turn in progress.
-    async fn check_parent(&mut self, session: &Session, id: &str) -> Result<(), Early> {
-        let resumed = self
-            .log
-            .request(
-                session,
-                "thread/resume",
-                json!({"threadId": id}),
-                self.timeout,
-            )
-            .await;
-        let thread = match resumed {
-            Ok(Ok(result)) => result["thread"].clone(),
-            Ok(Err(error)) => {
-                return Err(early(
-                    "parent_thread_not_materialized",
-                    format!("thread/resume of {id} refused: {}", error.message),
-                ))
-            }
-            Err(e) => {
-                return Err(early(
-                    "parent_thread_not_materialized",
-                    format!("thread/resume of {id}: {e}"),
-                ))
-            }
-        };
-        let status = thread["status"]["type"].as_str().unwrap_or("unknown");
-        if status != "idle" {
-            return Err(early(
-                "unsafe_parent_thread_state",
-                format!("parent thread {id} is {status}, not idle"),
-            ));
-        }
-        let turns = self
-            .log
-            .request(
-                session,
-                "thread/turns/list",
-                json!({"threadId": id}),
-                self.timeout,
-            )
-            .await;
-        if let Ok(Ok(list)) = turns {
-            let live = list["data"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|t| t["status"] == "inProgress")
-                .count();
-            if live > 0 {
-                return Err(early(
-                    "unsafe_parent_thread_state",
-                    format!("parent thread {id} has {live} turn(s) in progress"),
-                ));
-            }
-        }
-        Ok(())
     }
 
     /// Follows the review to its end (or the lane's deadline, or SIGTERM) and records the outcome.
@@ -548,4 +447,22 @@ fn prepare_hermetic_home(home: &Path, model_url: &str) -> Result<(), String> {
     let config = home.join("config.toml");
     std::fs::write(&config, crate::hermetic::config_toml(model_url))
         .map_err(|e| format!("{}: {e}", config.display()))
+}
+
+/// A reused thread already has a record (its earlier review): keep it as
+/// `<id>.<its review turn id>.json` before the new review takes the id's place.
+fn archive_previous(current: &ReviewRecord) {
+    let Some(path) = current.path() else { return };
+    let Ok(previous) = ReviewRecord::load(&path) else {
+        return;
+    };
+    let (Some(id), Some(turn)) = (&previous.review_thread_id, &previous.review_turn_id) else {
+        return;
+    };
+    if previous.lane_id != current.lane_id {
+        let kept = path.with_file_name(format!("{id}.{turn}.json"));
+        if let Err(e) = std::fs::rename(&path, &kept) {
+            eprintln!("cas review host: keeping {}: {e}", path.display());
+        }
+    }
 }

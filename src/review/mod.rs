@@ -24,6 +24,7 @@ pub mod outcome;
 pub mod process;
 pub mod record;
 pub mod target;
+pub mod thread;
 
 /// The client requests a review lane sends (for the compatibility verdict).
 pub const REVIEW_METHODS: &[&str] = &[
