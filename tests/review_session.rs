@@ -54,6 +54,10 @@ fn main() -> ExitCode {
         "bad_flags_and_unknown_handles_exit_2",
         bad_flags,
     ));
+    trials.push(Trial::test(
+        "every_failure_code_is_asserted_by_a_test",
+        every_code_tested,
+    ));
     libtest_mimic::run(&args, trials).exit_code()
 }
 
@@ -534,4 +538,30 @@ fn bad_flags() -> Outcome {
         }
     }
     done()
+}
+
+/// Each failure code of `FAILURE_CODES` is asserted, as a quoted string, by a trial here or by
+/// the classifier's unit tests (for the codes no live codex 0.169.0 review can give:
+/// `approval_denied`, `hook_blocked`, `hook_observed_while_off`).
+fn every_code_tested() -> Result<(), Failed> {
+    let sources = [
+        "tests/review_session.rs",
+        "src/review/outcome/tests.rs",
+        "src/review/lane_io.rs",
+    ];
+    let mut text = String::new();
+    for source in sources {
+        text +=
+            &std::fs::read_to_string(support::root().join(source)).map_err(|e| e.to_string())?;
+    }
+    let untested: Vec<&str> = cas::review::outcome::FAILURE_CODES
+        .iter()
+        .copied()
+        .filter(|code| !text.contains(&format!("\"{code}\"")))
+        .collect();
+    if untested.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("failure codes no test asserts: {untested:?}").into())
+    }
 }

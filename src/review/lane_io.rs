@@ -163,6 +163,31 @@ pub fn denied_approvals(policy: &ServerRequestPolicy) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::review::outcome::{classify, Observed};
+
+    /// codex 0.169.0 runs a review's tools without asking the client, so no live review sends
+    /// an approval; this drives the lane's own policy and classifier with the request instead.
+    #[test]
+    fn a_declined_approval_makes_the_review_approval_denied() {
+        let policy = ServerRequestPolicy::default();
+        let request = ServerRequest {
+            seq: 0,
+            id: crate::jsonrpc::RequestId::Int(0),
+            method: "item/commandExecution/requestApproval".into(),
+            params: json!({"command": "touch x", "availableDecisions": ["accept", "cancel"]}),
+        };
+        let reply = policy.answer(&request);
+        assert_eq!(reply, Some(Ok(json!({"decision": "decline"}))));
+        let denied = denied_approvals(&policy);
+        assert_eq!(denied, ["item/commandExecution/requestApproval"]);
+        let observed = Observed {
+            turn_status: Some("completed".into()),
+            approvals_denied: denied,
+            has_result: true,
+            ..Observed::default()
+        };
+        assert_eq!(classify(&observed).0, Some("approval_denied"));
+    }
 
     #[test]
     fn buffers_until_attached_then_appends() {
