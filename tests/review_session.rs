@@ -122,25 +122,7 @@ fn split_start_wait(lab: &Lab) -> Outcome {
         "status agrees with wait",
         &status,
     )?;
-    use std::os::unix::fs::PermissionsExt;
-    let record_path = status["recordPath"].as_str().unwrap_or_default();
-    let mode = std::fs::metadata(record_path)
-        .map_err(|e| e.to_string())?
-        .permissions()
-        .mode();
-    expect(
-        mode & 0o777 == 0o600,
-        &format!("record mode {mode:o}"),
-        &status,
-    )?;
-    let log = read(&status, "eventLogPath")?;
-    let raw = log.contains("\"review/start\"") && log.contains("\"exitedReviewMode\"");
-    expect(raw, "the NDJSON log has the raw traffic", &status)?;
-    expect(
-        !log.contains(token.trim()),
-        "the token is never logged",
-        &status,
-    )?;
+    record_and_log(&status, &token)?;
     expect(
         t0.elapsed() < Duration::from_secs(30),
         "took too long",
@@ -155,6 +137,30 @@ fn split_start_wait(lab: &Lab) -> Outcome {
         &after,
     )?;
     done()
+}
+
+/// The record is mode 0600; the log holds the raw traffic and never the token.
+fn record_and_log(status: &Value, token: &str) -> Result<(), Failed> {
+    use std::os::unix::fs::PermissionsExt;
+    let record_path = status["recordPath"].as_str().unwrap_or_default();
+    let mode = std::fs::metadata(record_path)
+        .map_err(|e| e.to_string())?
+        .permissions()
+        .mode();
+    expect(
+        mode & 0o777 == 0o600,
+        &format!("record mode {mode:o}"),
+        status,
+    )?;
+    let log = read(status, "eventLogPath")?;
+    let raw = log.contains("\"review/start\"") && log.contains("\"exitedReviewMode\"");
+    expect(raw, "the NDJSON log has the raw traffic", status)?;
+    expect(
+        !log.contains(token.trim()),
+        "the token is never logged",
+        status,
+    )?;
+    Ok(())
 }
 
 fn start_wait_and_reuse(lab: &Lab) -> Outcome {

@@ -118,62 +118,15 @@ pub async fn plan(args: &StartArgs) -> Result<Plan, String> {
     if let Some(id) = &args.parent_thread_id {
         record::check_id(id).map_err(|e| format!("--parent-thread-id: {e}"))?;
     }
-    let hooks_config = match &args.hooks_config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("--hooks-config {}: {e}", path.display()))?;
-            let dir = path
-                .canonicalize()
-                .ok()
-                .and_then(|p| p.parent().map(ToOwned::to_owned))
-                .unwrap_or_default();
-            Some((text, dir))
-        }
-        None => None,
-    };
+    let hooks_config = read_hooks_config(args)?;
     let checked = check_codex(args).await?;
     let lane_id = format!("{}-{}", record::now_ms(), std::process::id());
-    let files = LaneFiles {
-        dir: process::lane_dir(&lane_id).map_err(|e| e.to_string())?,
-    };
-    let mut parent = ParentFacts {
-        thread_id: args.parent_thread_id.clone(),
-        mode: args.parent_mode,
-        decision: String::new(),
-    };
-    let mut parent_home = None;
-    if let (Some(id), true) = (&parent.thread_id, parent.mode != ParentMode::Fresh) {
-        if let Some((_, live)) = crate::review::lifecycle::live_review_on(id) {
-            let hint = format!(
-                "parent thread {id} has a live review (lane host pid {})",
-                live.transport.host_pid.unwrap_or(0)
-            );
-            if parent.mode == ParentMode::Reuse {
-                let mut rec = new_record(
-                    args,
-                    &checked,
-                    &lane_id,
-                    cwd,
-                    target,
-                    user_codex_home(),
-                    parent,
-                );
-                return Ok(Plan::Blocked(Box::new(fail(
-                    &mut rec,
-                    "unsafe_parent_thread_state",
-                    hint,
-                ))));
-            }
-            parent.decision = format!(
-                "fresh thread: the parent is not reusable (unsafe_parent_thread_state: {hint})"
-            );
-            parent.mode = ParentMode::Fresh;
-        } else if let Some(found) = record::locate(id, None)
-            .ok()
-            .and_then(|p| ReviewRecord::load(&p).ok())
-        {
-            parent_home = Some(found.codex_home).filter(|_| found.hermetic == args.hermetic);
-        }
+    let (parent, parent_home, unsafe_hint) = plan_parent(args);
+    if let Some(hint) = unsafe_hint {
+        let home = user_codex_home();
+        let mut rec = new_record(args, &checked, &lane_id, cwd, target, home, parent);
+        let blocked = fail(&mut rec, "unsafe_parent_thread_state", hint);
+        return Ok(Plan::Blocked(Box::new(blocked)));
     }
     let home = match (args.hermetic, parent_home) {
         (true, Some(home)) => home,
@@ -188,6 +141,9 @@ pub async fn plan(args: &StartArgs) -> Result<Plan, String> {
         rec.outcome.failure_hint = Some(hint);
         return Ok(Plan::Refused(Box::new(rec)));
     }
+    let files = LaneFiles {
+        dir: process::lane_dir(&lane_id).map_err(|e| e.to_string())?,
+    };
     let spec = LaneSpec {
         lane_id,
         record: rec,
@@ -198,6 +154,53 @@ pub async fn plan(args: &StartArgs) -> Result<Plan, String> {
         request_timeout_ms: args.request_timeout_ms,
     };
     Ok(Plan::Launch(Box::new(spec), files))
+}
+
+/// `--hooks-config`: the file's text and its folder (what `${HOOKS_DIR}` stands for).
+fn read_hooks_config(args: &StartArgs) -> Result<Option<(String, PathBuf)>, String> {
+    let Some(path) = &args.hooks_config else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("--hooks-config {}: {e}", path.display()))?;
+    let dir = path
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.parent().map(ToOwned::to_owned))
+        .unwrap_or_default();
+    Ok(Some((text, dir)))
+}
+
+/// The parent facts; the home of the parent's own record (for a hermetic reuse); and, for
+/// `--parent-mode reuse`, why the parent must not be reused (a live review on it). With `auto`
+/// the host finds such a parent unusable (another server writes it) and starts a fresh thread.
+fn plan_parent(args: &StartArgs) -> (ParentFacts, Option<PathBuf>, Option<String>) {
+    let parent = ParentFacts {
+        thread_id: args.parent_thread_id.clone(),
+        mode: args.parent_mode,
+        decision: String::new(),
+    };
+    let Some(id) = args
+        .parent_thread_id
+        .clone()
+        .filter(|_| parent.mode != ParentMode::Fresh)
+    else {
+        return (parent, None, None);
+    };
+    if let Some((_, live)) = crate::review::lifecycle::live_review_on(&id) {
+        let hint = format!(
+            "parent thread {id} has a live review (lane host pid {})",
+            live.transport.host_pid.unwrap_or(0)
+        );
+        let refuse = (parent.mode == ParentMode::Reuse).then_some(hint);
+        let home = Some(live.codex_home).filter(|_| live.hermetic == args.hermetic);
+        return (parent, home, refuse);
+    }
+    let found = record::locate(&id, None)
+        .ok()
+        .and_then(|p| ReviewRecord::load(&p).ok())
+        .filter(|r| r.hermetic == args.hermetic);
+    (parent, found.map(|r| r.codex_home), None)
 }
 
 fn fail(rec: &mut ReviewRecord, code: &str, hint: String) -> ReviewRecord {

@@ -216,14 +216,9 @@ impl Lane {
     async fn bootstrap(&mut self, mock: Option<&MockModel>) -> Result<Session, Early> {
         let home = self.record.codex_home.clone();
         if let Some(mock) = mock {
-            prepare_hermetic_home(&home, &mock.base_url())
+            self.prepare_hermetic(&home, mock)
+                .await
                 .map_err(|e| early("websocket_bootstrap_failed", e))?;
-            if let Some((json, dir)) = &self.spec.hooks_config {
-                let bin = &self.record.codex.path;
-                crate::hooks::install_and_trust(bin, &home, &self.record.cwd, json, dir)
-                    .await
-                    .map_err(|e| early("websocket_bootstrap_failed", format!("hooks: {e}")))?;
-            }
         }
         let bootstrap = |e: String| early("websocket_bootstrap_failed", e);
         let token = crate::launch::new_token().map_err(|e| bootstrap(e.to_string()))?;
@@ -437,6 +432,20 @@ impl Lane {
             _ = tokio::time::sleep(ttl) => {}
             _ = term.recv() => {}
         }
+    }
+}
+
+impl Lane {
+    /// Points the hermetic home at this host's mock model and installs the trusted hooks.
+    async fn prepare_hermetic(&self, home: &Path, mock: &MockModel) -> Result<(), String> {
+        prepare_hermetic_home(home, &mock.base_url())?;
+        if let Some((json, dir)) = &self.spec.hooks_config {
+            let bin = &self.record.codex.path;
+            crate::hooks::install_and_trust(bin, home, &self.record.cwd, json, dir)
+                .await
+                .map_err(|e| format!("hooks: {e}"))?;
+        }
+        Ok(())
     }
 }
 
