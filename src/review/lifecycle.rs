@@ -34,6 +34,15 @@ pub async fn launch(
     let pid = process::spawn_host(&files.dir, &files.host_log())?;
     let ticks = process::start_ticks(pid);
     let deadline = Instant::now() + startup;
+    let failed = |hint: String| {
+        let mut rec = spec.record.clone();
+        rec.status = ReviewStatus::Failed;
+        rec.transport.host_pid = Some(pid);
+        rec.terminal_at_ms = Some(record::now_ms());
+        rec.outcome.failure_code = Some("websocket_bootstrap_failed".into());
+        rec.outcome.failure_hint = Some(hint);
+        rec
+    };
     loop {
         if let Ok(text) = std::fs::read_to_string(files.ready()) {
             return serde_json::from_str(&text).map_err(|e| ReviewError::BadRecord {
@@ -41,25 +50,16 @@ pub async fn launch(
                 reason: e.to_string(),
             });
         }
-        let mut failed = spec.record.clone();
-        failed.status = ReviewStatus::Failed;
-        failed.transport.host_pid = Some(pid);
-        failed.terminal_at_ms = Some(record::now_ms());
         if !process::alive(Some(pid), ticks) && !files.ready().exists() {
-            let hint = format!(
+            return Ok(failed(format!(
                 "the lane host (pid {pid}) exited before the review started; host log tail:\n{}",
                 process::file_tail(&files.host_log(), 15)
-            );
-            failed.outcome.failure_code = Some("websocket_bootstrap_failed".into());
-            failed.outcome.failure_hint = Some(hint);
-            return Ok(failed);
+            )));
         }
         if Instant::now() >= deadline {
             process::signal(Some(pid), ticks, libc::SIGTERM);
             let hint = format!("the lane was not ready within {startup:?} (cas stopped its host)");
-            failed.outcome.failure_code = Some("websocket_bootstrap_failed".into());
-            failed.outcome.failure_hint = Some(hint);
-            return Ok(failed);
+            return Ok(failed(hint));
         }
         tokio::time::sleep(POLL / 2).await;
     }
@@ -69,13 +69,17 @@ pub async fn launch(
 /// host is gone becomes `review_transport_lost` (saved), and a server whose host is gone is
 /// ended.
 pub fn refresh(path: &Path) -> Result<ReviewRecord, ReviewError> {
-    let mut rec = ReviewRecord::load(path)?;
+    let rec = ReviewRecord::load(path)?;
     let t = &rec.transport;
-    let host_alive = process::alive(t.host_pid, t.host_start_ticks);
-    if host_alive {
+    if process::alive(t.host_pid, t.host_start_ticks) {
         return Ok(rec);
     }
-    if process::signal(t.server_pid, t.server_start_ticks, libc::SIGKILL) {
+    // The host is gone for good: read again, so a terminal record it wrote just before
+    // exiting is never overwritten.
+    let mut rec = ReviewRecord::load(path)?;
+    let t = &rec.transport;
+    let killed = process::signal(t.server_pid, t.server_start_ticks, libc::SIGKILL);
+    if killed {
         rec.transport.server_reaped_at_ms = Some(record::now_ms());
     }
     if !rec.status.is_terminal() {
@@ -87,7 +91,7 @@ pub fn refresh(path: &Path) -> Result<ReviewRecord, ReviewError> {
         ));
         rec.terminal_at_ms = Some(record::now_ms());
         rec.save()?;
-    } else if rec.transport.server_reaped_at_ms.is_some() {
+    } else if killed {
         rec.save()?;
     }
     Ok(rec)
