@@ -42,6 +42,9 @@ pub enum Command {
     Schema(SchemaArgs),
     /// What cas and the resolved codex can do together: versions, verdicts, runnable scenarios.
     Capabilities(CapabilitiesArgs),
+    /// Code reviews on a detached, persisted websocket lane: start, status, wait, interrupt.
+    #[command(name = "review_session", alias = "review-session")]
+    ReviewSession(commands::review_session::ReviewSessionArgs),
     /// Measure cas against a no-framework client on the same servers (the README's figures).
     Bench(BenchArgs),
     /// Serve the fake app-server scripted by a scenario file (used by the fake-stdio target).
@@ -387,6 +390,7 @@ pub fn run() -> ExitCode {
             Command::Request(args) => commands::request::run(args).await,
             Command::InstanceRunner(args) => commands::instance_runner::run(args).await,
             Command::Bench(args) => commands::bench::run(args).await,
+            Command::ReviewSession(args) => commands::review_session::run(args).await,
             Command::Schema(args) => commands::schema::run(args).await,
             Command::Capabilities(args) => commands::capabilities::run(args).await,
             Command::FakeServer(args) => commands::fake_server::run(args).await,

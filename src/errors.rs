@@ -263,3 +263,30 @@ pub enum SchemaError {
     #[error("unexpected schema: {0}")]
     Shape(String),
 }
+
+/// A review session that cas could not find, read or keep (as opposed to a review that failed).
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    /// A review thread id that is not a plain id.
+    #[error("{0:?} is not a review thread id (letters, digits, '-' and '_' only)")]
+    BadId(String),
+    /// No record of that review anywhere cas looks.
+    #[error("no review record for {id} (looked at: {looked})\n(hint: pass --codex-home when the review ran with another CODEX_HOME)")]
+    NotFound {
+        /// The id asked for.
+        id: String,
+        /// The places tried.
+        looked: String,
+    },
+    /// A record that is not a review record.
+    #[error("review record {path} is unreadable: {reason}")]
+    BadRecord {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Local I/O for the lane failed.
+    #[error("{0}")]
+    Io(String),
+}

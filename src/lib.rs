@@ -23,6 +23,7 @@ pub mod policy;
 pub mod protocol;
 pub mod resources;
 pub mod retry;
+pub mod review;
 pub mod scenario;
 pub mod schema;
 pub mod session;

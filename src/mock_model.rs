@@ -5,6 +5,11 @@
 //! `[[say:TEXT]]` answers TEXT, `[[fail]]` answers HTTP 500, `[[stall:SECS]]` streams one delta
 //! a second before finishing; anything else answers `mock reply #N`. Every request body is kept
 //! by wiremock for later assertions.
+//!
+//! A review request (its first developer message starts `# Review guidelines:`) is answered
+//! with the review JSON of `fixtures/review/mock-review.json` (compiled in; `${CWD}` becomes the
+//! cwd of the request's environment context), after the stall of a `[[stall:SECS]]` directive;
+//! `[[say:TEXT]]` answers TEXT instead (not review JSON) and `[[fail]]` answers HTTP 500.
 
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -55,6 +60,9 @@ impl Respond for ResponsesReplies {
         let n = self.count.fetch_add(1, Ordering::Relaxed) + 1;
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
         let text = latest_user_text(&body).unwrap_or_default();
+        if is_review_request(&body) {
+            return review_reply(n, &body, Directive::parse(&text));
+        }
         match Directive::parse(&text) {
             Directive::Fail => ResponseTemplate::new(500).set_body_string("mock failure"),
             Directive::Say(said) => sse(&final_message(n, &said)),
@@ -94,6 +102,50 @@ impl Directive {
             _ => Directive::None,
         }
     }
+}
+
+/// The review JSON the mock answers to review requests.
+pub const REVIEW_ANSWER: &str = include_str!("../fixtures/review/mock-review.json");
+
+/// The reply to a review request: the review JSON unless a directive says otherwise.
+fn review_reply(n: usize, body: &Value, directive: Directive) -> ResponseTemplate {
+    let cwd = environment_cwd(body).unwrap_or_default();
+    let answer = REVIEW_ANSWER.trim().replace("${CWD}", &cwd);
+    match directive {
+        Directive::Fail => ResponseTemplate::new(500).set_body_string("mock failure"),
+        Directive::Say(said) => sse(&final_message(n, &said)),
+        Directive::Stall(secs) => {
+            sse(&final_message(n, &answer)).set_delay(Duration::from_secs(secs))
+        }
+        Directive::None => sse(&final_message(n, &answer)),
+    }
+}
+
+/// Whether the request is a review: its first developer message starts `# Review guidelines:`.
+fn is_review_request(body: &Value) -> bool {
+    let Some(input) = body.get("input").and_then(Value::as_array) else {
+        return false;
+    };
+    input
+        .iter()
+        .find(|item| item.get("role").and_then(Value::as_str) == Some("developer"))
+        .and_then(|m| m.get("content")?.as_array()?.first()?.get("text")?.as_str())
+        .is_some_and(|t| t.trim_start().starts_with("# Review guidelines:"))
+}
+
+/// The `<cwd>` of the request's environment context, if any.
+fn environment_cwd(body: &Value) -> Option<String> {
+    let input = body.get("input")?.as_array()?;
+    input
+        .iter()
+        .filter_map(|item| item.get("content")?.as_array())
+        .flatten()
+        .filter_map(|part| part.get("text")?.as_str())
+        .find_map(|text| {
+            let start = text.find("<cwd>")? + "<cwd>".len();
+            let len = text[start..].find("</cwd>")?;
+            Some(text[start..start + len].trim().to_owned())
+        })
 }
 
 /// The text of the last `user` message in a Responses request body.
@@ -153,6 +205,20 @@ mod tests {
         assert_eq!(Directive::parse("[[stall:3]]"), Directive::Stall(3));
         assert_eq!(Directive::parse("[[stall:x]]"), Directive::None);
         assert_eq!(Directive::parse("plain"), Directive::None);
+    }
+
+    #[test]
+    fn answers_review_requests_with_the_fixture_json() {
+        let body = json!({"input": [
+            {"role": "developer", "content": [{"type": "input_text", "text": "# Review guidelines:\n…"}]},
+            {"role": "user", "content": [{"type": "input_text", "text": "<environment_context>\n  <cwd>/r</cwd>\n</environment_context>"}]},
+            {"role": "user", "content": [{"type": "input_text", "text": "review it"}]}]});
+        assert!(is_review_request(&body));
+        assert_eq!(environment_cwd(&body).as_deref(), Some("/r"));
+        let plain = json!({"input": [{"role": "developer", "content": [{"type": "input_text", "text": "You are Codex"}]}]});
+        assert!(!is_review_request(&plain));
+        let answer: Value = serde_json::from_str(REVIEW_ANSWER).unwrap();
+        assert_eq!(answer["findings"][0]["priority"], 1);
     }
 
     #[test]

@@ -74,7 +74,7 @@ pub enum ElicitationAction {
 }
 
 /// The configured answers; `Default` is cas's safe default (decline, deny, refuse).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PolicyConfig {
     /// `--exec-approval`.

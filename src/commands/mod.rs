@@ -7,6 +7,8 @@ pub mod fake_server;
 pub mod instance_runner;
 pub mod output;
 pub mod request;
+pub mod review_session;
+pub mod review_start;
 pub mod runtime;
 pub mod schema;
 pub mod smoke_check;

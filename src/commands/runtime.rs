@@ -260,7 +260,7 @@ pub async fn prepare(
 
 /// `--disable <feature>` for the hooks feature under the name this codex knows, after checking
 /// that its app-server takes `--disable` at all.
-async fn disable_args(
+pub async fn disable_args(
     bin: &std::path::Path,
     codex_home: &std::path::Path,
 ) -> Result<Vec<String>, String> {

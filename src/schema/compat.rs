@@ -49,6 +49,16 @@ impl Requirements {
                 ];
             }
             "request" | "instance_runner" => r.client_requests.extend(method.map(str::to_owned)),
+            "review_session" => {
+                r.client_requests.extend(
+                    crate::review::REVIEW_METHODS
+                        .iter()
+                        .map(|m| (*m).to_owned()),
+                );
+                r.server_notifications = ["turn/started", "turn/completed", "item/started"]
+                    .map(str::to_owned)
+                    .to_vec();
+            }
             _ => {}
         }
         r

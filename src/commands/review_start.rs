@@ -1,0 +1,296 @@
+//! Planning `cas review_session start`: codex checks, the lane's home and parent, the spec.
+//!
+//! The codex is resolved and checked here, in the foreground, so that an incompatible codex or
+//! a hook policy it cannot honour is refused before any process starts. A parent that has a
+//! live review is never reused (`unsafe_parent_thread_state` with `--parent-mode reuse`, a fresh
+//! thread with `auto`). A hermetic lane gets a fresh home under cas's state folder, or the home
+//! of the parent's own record when the parent is reused, so the parent's rollout is there.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::review_session::{target_of, StartArgs};
+use crate::hooks::HookPolicy;
+use crate::instances::user_codex_home;
+use crate::launch::{self, CodexLocator};
+use crate::mock_model::MockModel;
+use crate::review::fallback;
+use crate::review::lane::{LaneFiles, LaneSpec};
+use crate::review::process;
+use crate::review::record::{
+    self, CodexFacts, OutcomeFacts, ParentFacts, ParentMode, ReviewRecord, ReviewStatus,
+    TransportFacts,
+};
+use crate::schema::compat::{self, Requirements};
+
+/// What start does.
+pub enum Plan {
+    /// Launch this lane.
+    Launch(Box<LaneSpec>, LaneFiles),
+    /// cas cannot run the lane (incompatible codex, hooks unsupported): exit 2.
+    Refused(Box<ReviewRecord>),
+    /// The request is refused before launch (an unsafe parent): exit 1.
+    Blocked(Box<ReviewRecord>),
+}
+
+/// What the codex checks found.
+struct Checked {
+    bin: PathBuf,
+    version: String,
+    verdict: &'static str,
+    problem: Option<(&'static str, String)>,
+    server_args: Vec<String>,
+}
+
+/// Resolves and checks the codex for a review lane under `hooks`.
+async fn check_codex(args: &StartArgs) -> Result<Checked, String> {
+    let bin = CodexLocator::from_env(args.codex_bin.clone())
+        .resolve()
+        .map_err(|e| e.to_string())?;
+    // Servers run in the review's cwd, so a relative --codex-bin must not stay relative.
+    let bin = std::path::absolute(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
+    let probe_home = if args.hermetic {
+        crate::hermetic::default_root().join("version-probe")
+    } else {
+        user_codex_home()
+    };
+    std::fs::create_dir_all(&probe_home).map_err(|e| format!("{}: {e}", probe_home.display()))?;
+    let version = launch::codex_version(&bin, &probe_home)
+        .await
+        .map_err(|e| e.to_string())?;
+    let scratch = crate::hermetic::default_root().join("schema");
+    std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+    let surface = compat::surface_for(&bin, &version, &compat::default_cache_dir(), &scratch)
+        .await
+        .map_err(|e| format!("the protocol surface of {}: {e}", bin.display()))?;
+    let mut needs = Requirements::of("review_session", None);
+    if args.hooks_config.is_some() {
+        needs = needs.with_hook_setup();
+    }
+    let verdict = compat::check(&surface, &needs);
+    let mut problem = None;
+    if !verdict.is_compatible() {
+        let missing: Vec<String> = verdict.missing.iter().map(|m| m.method.clone()).collect();
+        problem = Some(("", format!("codex {version} lacks {}", missing.join(", "))));
+    }
+    let has_hook_notes = ["hook/started", "hook/completed"]
+        .iter()
+        .all(|m| surface.server_notifications.iter().any(|n| n.method == *m));
+    let mut server_args = Vec::new();
+    if args.hooks != HookPolicy::Inherit && !has_hook_notes {
+        let why = format!("codex {version} sends no hook/started or hook/completed notifications");
+        problem.get_or_insert((
+            "hooks_unsupported",
+            format!("--hooks {}: {why}", args.hooks.as_str()),
+        ));
+    }
+    if args.hooks == HookPolicy::Off {
+        match super::runtime::disable_args(&bin, &probe_home).await {
+            Ok(extra) => server_args = extra,
+            Err(why) => {
+                problem.get_or_insert(("hooks_unsupported", format!("--hooks off: {why}")));
+            }
+        }
+    }
+    let verdict = if problem.is_some() {
+        "incompatible"
+    } else {
+        "compatible"
+    };
+    Ok(Checked {
+        bin,
+        version,
+        verdict,
+        problem,
+        server_args,
+    })
+}
+
+/// Plans the lane the flags describe.
+pub async fn plan(args: &StartArgs) -> Result<Plan, String> {
+    let target = target_of(args)?;
+    let cwd = match &args.cwd {
+        Some(dir) => dir
+            .canonicalize()
+            .map_err(|e| format!("--cwd {}: {e}", dir.display()))?,
+        None => std::env::current_dir().map_err(|e| format!("current directory: {e}"))?,
+    };
+    if let Some(id) = &args.parent_thread_id {
+        record::check_id(id).map_err(|e| format!("--parent-thread-id: {e}"))?;
+    }
+    let hooks_config = read_hooks_config(args)?;
+    let checked = check_codex(args).await?;
+    let lane_id = format!("{}-{}", record::now_ms(), std::process::id());
+    let (parent, parent_home, unsafe_hint) = plan_parent(args);
+    if let Some(hint) = unsafe_hint {
+        let home = user_codex_home();
+        let mut rec = new_record(args, &checked, &lane_id, cwd, target, home, parent);
+        let blocked = fail(&mut rec, "unsafe_parent_thread_state", hint);
+        return Ok(Plan::Blocked(Box::new(blocked)));
+    }
+    let home = match (args.hermetic, parent_home) {
+        (true, Some(home)) => home,
+        (true, None) => record::state_root().join("review-homes").join(&lane_id),
+        (false, _) => user_codex_home(),
+    };
+    let mut rec = new_record(args, &checked, &lane_id, cwd, target, home, parent);
+    if let Some((code, hint)) = checked.problem.clone() {
+        let code = if code.is_empty() { None } else { Some(code) };
+        rec.status = ReviewStatus::Failed;
+        rec.outcome.failure_code = code.map(str::to_owned);
+        rec.outcome.failure_hint = Some(hint);
+        return Ok(Plan::Refused(Box::new(rec)));
+    }
+    let files = LaneFiles {
+        dir: process::lane_dir(&lane_id).map_err(|e| e.to_string())?,
+    };
+    let spec = LaneSpec {
+        lane_id,
+        record: rec,
+        policy: args.policy.config(),
+        server_args: checked.server_args,
+        hooks_config,
+        review_deadline_ms: args.review_deadline_ms,
+        request_timeout_ms: args.request_timeout_ms,
+    };
+    Ok(Plan::Launch(Box::new(spec), files))
+}
+
+/// `--hooks-config`: the file's text and its folder (what `${HOOKS_DIR}` stands for).
+fn read_hooks_config(args: &StartArgs) -> Result<Option<(String, PathBuf)>, String> {
+    let Some(path) = &args.hooks_config else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("--hooks-config {}: {e}", path.display()))?;
+    let dir = path
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.parent().map(ToOwned::to_owned))
+        .unwrap_or_default();
+    Ok(Some((text, dir)))
+}
+
+/// The parent facts; the home of the parent's own record (for a hermetic reuse); and, for
+/// `--parent-mode reuse`, why the parent must not be reused (a live review on it). With `auto`
+/// the host finds such a parent unusable (another server writes it) and starts a fresh thread.
+fn plan_parent(args: &StartArgs) -> (ParentFacts, Option<PathBuf>, Option<String>) {
+    let parent = ParentFacts {
+        thread_id: args.parent_thread_id.clone(),
+        mode: args.parent_mode,
+        decision: String::new(),
+    };
+    let Some(id) = args
+        .parent_thread_id
+        .clone()
+        .filter(|_| parent.mode != ParentMode::Fresh)
+    else {
+        return (parent, None, None);
+    };
+    if let Some((_, live)) = crate::review::lifecycle::live_review_on(&id) {
+        let hint = format!(
+            "parent thread {id} has a live review (lane host pid {})",
+            live.transport.host_pid.unwrap_or(0)
+        );
+        let refuse = (parent.mode == ParentMode::Reuse).then_some(hint);
+        let home = Some(live.codex_home).filter(|_| live.hermetic == args.hermetic);
+        return (parent, home, refuse);
+    }
+    let found = record::locate(&id, None)
+        .ok()
+        .and_then(|p| ReviewRecord::load(&p).ok())
+        .filter(|r| r.hermetic == args.hermetic);
+    (parent, found.map(|r| r.codex_home), None)
+}
+
+fn fail(rec: &mut ReviewRecord, code: &str, hint: String) -> ReviewRecord {
+    rec.status = ReviewStatus::Failed;
+    rec.outcome.failure_code = Some(code.to_owned());
+    rec.outcome.failure_hint = Some(hint);
+    rec.terminal_at_ms = Some(record::now_ms());
+    rec.clone()
+}
+
+fn new_record(
+    args: &StartArgs,
+    checked: &Checked,
+    lane_id: &str,
+    cwd: PathBuf,
+    target: crate::review::target::ReviewTarget,
+    codex_home: PathBuf,
+    parent: ParentFacts,
+) -> ReviewRecord {
+    let now = record::now_ms();
+    ReviewRecord {
+        schema_version: record::RECORD_VERSION,
+        review_thread_id: None,
+        review_turn_id: None,
+        review_started_turn_id: None,
+        lane_id: lane_id.to_owned(),
+        status: ReviewStatus::Starting,
+        target,
+        cwd,
+        codex_home,
+        hermetic: args.hermetic,
+        parent,
+        codex: CodexFacts {
+            path: checked.bin.clone(),
+            version: checked.version.clone(),
+            compatibility_verdict: checked.verdict.into(),
+        },
+        transport: TransportFacts {
+            selected: "websocket".into(),
+            selection_reason: "cas-managed loopback websocket lane (detached host; status, wait and interrupt reconnect through the record)".into(),
+            orphan_ttl_seconds: args.orphan_ttl_seconds,
+            ..TransportFacts::default()
+        },
+        hook_policy: args.hooks,
+        hook_summary: None,
+        server_requests: Vec::new(),
+        event_log_path: None,
+        created_at_ms: now,
+        updated_at_ms: now,
+        terminal_at_ms: None,
+        outcome: OutcomeFacts::default(),
+        fallback: None,
+    }
+}
+
+/// Runs the native-review fallback after a failed lane bootstrap and reports it as such.
+pub async fn with_fallback(mut rec: ReviewRecord, args: &StartArgs) -> ReviewRecord {
+    let timeout = Duration::from_millis(args.timeout_ms.min(args.review_deadline_ms));
+    let mock = if rec.hermetic {
+        Some(MockModel::start().await)
+    } else {
+        None
+    };
+    let home = match &mock {
+        Some(mock) => {
+            let home = record::state_root()
+                .join("review-homes")
+                .join(format!("{}-native", rec.lane_id));
+            let prepared = std::fs::create_dir_all(home.join("work")).and_then(|_| {
+                std::fs::write(
+                    home.join("config.toml"),
+                    crate::hermetic::config_toml(&mock.base_url()),
+                )
+            });
+            if let Err(e) = prepared {
+                rec.fallback = Some(record::FallbackFacts {
+                    transport: fallback::NATIVE_TRANSPORT.into(),
+                    error_text: format!("{}: {e}", home.display()),
+                    ..Default::default()
+                });
+                return rec;
+            }
+            home
+        }
+        None => rec.codex_home.clone(),
+    };
+    let facts =
+        fallback::native_review(&rec.codex.path, &home, &rec.cwd, &rec.target, timeout).await;
+    rec.transport.selected = "native-review".into();
+    rec.transport.selection_reason = "the websocket lane did not come up and --fallback native-review was given: `codex review` ran in the foreground (not a lane result, no handle)".into();
+    rec.fallback = Some(facts);
+    rec
+}

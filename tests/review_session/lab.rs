@@ -1,0 +1,150 @@
+//! The world of one review_session trial: a state folder, a git repository built from
+//! `fixtures/review`, the cas runs, and the lane processes they caused.
+
+use libtest_mimic::Failed;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::support::{self, expect};
+
+/// One trial's world: a state folder, a git repository with an uncommitted change, and the
+/// lane processes seen so far.
+pub struct Lab {
+    dir: tempfile::TempDir,
+    repo: PathBuf,
+    pids: std::sync::Mutex<Vec<(u32, String)>>,
+}
+
+impl Lab {
+    pub fn new() -> Result<Lab, Failed> {
+        let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).map_err(|e| e.to_string())?;
+        let repo = dir.path().join("repo");
+        copy_files(&support::root().join("fixtures/review/repo"), &repo)?;
+        git(&repo, &["init", "-q", "-b", "main"])?;
+        git(&repo, &["add", "."])?;
+        git(&repo, &["commit", "-q", "-m", "base"])?;
+        copy_files(&support::root().join("fixtures/review/change"), &repo)?;
+        Ok(Lab {
+            dir,
+            repo,
+            pids: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn repo(&self) -> &str {
+        self.repo.to_str().unwrap_or_default()
+    }
+
+    /// Runs cas with this lab's state folder; returns its exit code and stdout as JSON, and
+    /// remembers the lane processes the document names.
+    pub fn cas(&self, args: &[&str], env: &[(&str, &str)]) -> Result<(i32, Value), Failed> {
+        let [_, cache] = support::xdg_dirs();
+        let out = Command::new(env!("CARGO_BIN_EXE_cas"))
+            .args(args)
+            .env("XDG_STATE_HOME", self.dir.path().join("state"))
+            .env(cache.0, cache.1)
+            .envs(env.iter().copied())
+            .current_dir(support::root())
+            .output()
+            .map_err(|e| e.to_string())?;
+        let doc: Value = serde_json::from_slice(&out.stdout).map_err(|e| {
+            format!(
+                "{args:?}: stdout is not one JSON document ({e}); stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })?;
+        let mut pids = self.pids.lock().unwrap_or_else(|p| p.into_inner());
+        for key in ["hostPid", "managedServerPid"] {
+            if let Some(pid) = doc[key].as_u64().and_then(|p| u32::try_from(p).ok()) {
+                if !pids.iter().any(|(p, _)| *p == pid) {
+                    pids.push((pid, start_ticks(pid).unwrap_or_default()));
+                }
+            }
+        }
+        Ok((out.status.code().unwrap_or(-1), doc))
+    }
+
+    /// `cas review_session start --hermetic --cwd <repo> --json` plus `extra`.
+    pub fn start(&self, extra: &[&str]) -> Result<(i32, Value), Failed> {
+        let mut args = vec!["review_session", "start", "--hermetic", "--json"];
+        args.extend(["--cwd", self.repo()]);
+        args.extend(extra);
+        self.cas(&args, &[])
+    }
+
+    /// `cas review_session <action> --review-thread-id <id> --json` plus `extra`.
+    pub fn handle(&self, action: &str, id: &str, extra: &[&str]) -> Result<(i32, Value), Failed> {
+        let mut args = vec!["review_session", action, "--review-thread-id", id, "--json"];
+        args.extend(extra);
+        self.cas(&args, &[])
+    }
+
+    /// Waits up to `within` for every lane process seen to be gone.
+    pub fn all_gone(&self, within: Duration) -> Result<(), Failed> {
+        let deadline = Instant::now() + within;
+        let pids = self.pids.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        loop {
+            let live: Vec<u32> = pids
+                .iter()
+                .filter(|(pid, ticks)| start_ticks(*pid).as_deref() == Some(ticks.as_str()))
+                .map(|(pid, _)| *pid)
+                .collect();
+            if live.is_empty() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(
+                    format!("lane processes still alive after {within:?}: {live:?}").into(),
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// `/proc/<pid>/stat` field 22 (start time), for a live, non-zombie process.
+fn start_ticks(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    (fields.first() != Some(&"Z")).then(|| fields.get(19).map(|s| s.to_string()))?
+}
+
+fn copy_files(from: &Path, to: &Path) -> Result<(), Failed> {
+    std::fs::create_dir_all(to).map_err(|e| e.to_string())?;
+    for entry in std::fs::read_dir(from).map_err(|e| e.to_string())? {
+        let entry = entry.map_err(|e| e.to_string())?;
+        std::fs::copy(entry.path(), to.join(entry.file_name())).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+fn git(repo: &Path, args: &[&str]) -> Result<(), Failed> {
+    let status = Command::new("git")
+        .args([
+            "-c",
+            "user.name=cas",
+            "-c",
+            "user.email=cas@example.invalid",
+        ])
+        .args(args)
+        .current_dir(repo)
+        .status()
+        .map_err(|e| e.to_string())?;
+    expect(status.success(), &format!("git {args:?}"), &json!(null))
+}
+
+pub fn id_of(doc: &Value) -> Result<String, Failed> {
+    doc["reviewThreadId"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("no reviewThreadId in {doc}").into())
+}
+
+/// Reads a file the document names.
+pub fn read(doc: &Value, key: &str) -> Result<String, Failed> {
+    let path = doc[key].as_str().unwrap_or_default();
+    std::fs::read_to_string(path).map_err(|e| format!("{key} {path}: {e}").into())
+}
