@@ -9,7 +9,7 @@ mod support;
 use libtest_mimic::{Arguments, Trial};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 use support::{done, expect, Outcome};
 
@@ -41,23 +41,11 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// Runs cas in `cwd` with workspaces under `tmp`; returns the exit code and stdout as JSON.
+/// Runs `cas conformance` in `cwd` with workspaces under `tmp`; returns exit code and JSON.
 fn suite(cwd: &Path, tmp: &Path, args: &[&str]) -> Result<(i32, Value), libtest_mimic::Failed> {
-    let out = Command::new(env!("CARGO_BIN_EXE_cas"))
-        .arg("conformance")
-        .args(args)
-        .envs(support::xdg_dirs())
-        .env("TMPDIR", tmp)
-        .current_dir(cwd)
-        .output()
-        .map_err(|e| e.to_string())?;
-    let json = serde_json::from_slice(&out.stdout).map_err(|e| {
-        format!(
-            "stdout is not one JSON document ({e}); stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })?;
-    Ok((out.status.code().unwrap_or(-1), json))
+    let mut all = vec!["conformance"];
+    all.extend_from_slice(args);
+    Ok(support::cas_json_in(cwd, &[("TMPDIR", tmp)], &all)?)
 }
 
 fn entries<'a>(report: &'a Value, name: &str) -> Vec<&'a Value> {

@@ -109,12 +109,7 @@ async fn check_codex(args: &StartArgs) -> Result<Checked, String> {
 /// Plans the lane the flags describe.
 pub async fn plan(args: &StartArgs) -> Result<Plan, String> {
     let target = target_of(args)?;
-    let cwd = match &args.cwd {
-        Some(dir) => dir
-            .canonicalize()
-            .map_err(|e| format!("--cwd {}: {e}", dir.display()))?,
-        None => std::env::current_dir().map_err(|e| format!("current directory: {e}"))?,
-    };
+    let cwd = super::runtime::resolve_cwd(args.cwd.as_deref())?;
     if let Some(id) = &args.parent_thread_id {
         record::check_id(id).map_err(|e| format!("--parent-thread-id: {e}"))?;
     }

@@ -112,6 +112,16 @@ pub fn hook_observer(check: &str) -> std::sync::Arc<crate::hooks::HookObserver> 
     std::sync::Arc::new(crate::hooks::HookObserver::new(path))
 }
 
+/// The `--cwd` flag made absolute (it must exist), else the current directory.
+pub fn resolve_cwd(flag: Option<&std::path::Path>) -> Result<PathBuf, String> {
+    match flag {
+        Some(dir) => dir
+            .canonicalize()
+            .map_err(|e| format!("--cwd {}: {e}", dir.display())),
+        None => std::env::current_dir().map_err(|e| format!("current directory: {e}")),
+    }
+}
+
 /// Prepares the runtime the flags describe; `as_is` uses the user's CODEX_HOME itself
 /// (smoke_check) instead of isolated copies of its config (the fanout lanes).
 pub async fn prepare(
@@ -121,12 +131,7 @@ pub async fn prepare(
     as_is: bool,
     needs: &Requirements,
 ) -> Result<Runtime, String> {
-    let cwd = match &args.cwd {
-        Some(dir) => dir
-            .canonicalize()
-            .map_err(|e| format!("--cwd {}: {e}", dir.display()))?,
-        None => std::env::current_dir().map_err(|e| format!("current directory: {e}"))?,
-    };
+    let cwd = resolve_cwd(args.cwd.as_deref())?;
     if let Some(url) = &args.url {
         if state_dir.is_some() {
             return Err(

@@ -67,10 +67,20 @@ pub fn xdg_dirs() -> [(&'static str, PathBuf); 2] {
 
 /// Runs the cas binary with `args`; returns its exit code and stdout parsed as one JSON document.
 pub fn cas_json(args: &[&str]) -> Result<(i32, serde_json::Value), String> {
+    cas_json_in(&root(), &[], args)
+}
+
+/// [`cas_json`] in `cwd` with extra environment variables.
+pub fn cas_json_in(
+    cwd: &std::path::Path,
+    envs: &[(&str, &std::path::Path)],
+    args: &[&str],
+) -> Result<(i32, serde_json::Value), String> {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_cas"))
         .args(args)
         .envs(xdg_dirs())
-        .current_dir(root())
+        .envs(envs.iter().copied())
+        .current_dir(cwd)
         .output()
         .map_err(|e| e.to_string())?;
     let json = serde_json::from_slice(&out.stdout).map_err(|e| {
