@@ -173,6 +173,17 @@ impl NotificationTap for HookObserver {
     }
 }
 
+/// Reads a hooks.json and returns its text with its folder (what `${HOOKS_DIR}` stands for).
+pub fn read_config(path: &Path) -> std::io::Result<(String, PathBuf)> {
+    let text = std::fs::read_to_string(path)?;
+    let dir = path
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.parent().map(ToOwned::to_owned))
+        .unwrap_or_default();
+    Ok((text, dir))
+}
+
 /// Installs `hooks_json` as `hooks.json` of a CODEX_HOME cas owns; `${HOOKS_DIR}` in it is
 /// replaced by `hooks_dir` (where the fixture scripts live).
 pub fn install(codex_home: &Path, hooks_json: &str, hooks_dir: &Path) -> std::io::Result<()> {

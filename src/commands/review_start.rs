@@ -156,14 +156,9 @@ fn read_hooks_config(args: &StartArgs) -> Result<Option<(String, PathBuf)>, Stri
     let Some(path) = &args.hooks_config else {
         return Ok(None);
     };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("--hooks-config {}: {e}", path.display()))?;
-    let dir = path
-        .canonicalize()
-        .ok()
-        .and_then(|p| p.parent().map(ToOwned::to_owned))
-        .unwrap_or_default();
-    Ok(Some((text, dir)))
+    crate::hooks::read_config(path)
+        .map(Some)
+        .map_err(|e| format!("--hooks-config {}: {e}", path.display()))
 }
 
 /// The parent facts; the home of the parent's own record (for a hermetic reuse); and, for

@@ -182,16 +182,10 @@ pub async fn prepare(
     std::fs::create_dir_all(&version_home)
         .map_err(|e| format!("{}: {e}", version_home.display()))?;
     let hooks = match &args.hooks_config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("--hooks-config {}: {e}", path.display()))?;
-            let dir = path
-                .canonicalize()
-                .ok()
-                .and_then(|p| p.parent().map(ToOwned::to_owned))
-                .unwrap_or_default();
-            Some((text, dir))
-        }
+        Some(path) => Some(
+            crate::hooks::read_config(path)
+                .map_err(|e| format!("--hooks-config {}: {e}", path.display()))?,
+        ),
         None => None,
     };
     let disable = match args.hooks {

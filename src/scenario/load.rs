@@ -326,14 +326,10 @@ pub fn load(dir: &Path, path: &Path) -> Result<Scenario, ScenarioError> {
         None => None,
         Some(rel) => {
             let config = dir.join(rel);
-            let text = std::fs::read_to_string(&config)
-                .map_err(|e| invalid(format!("hooks.config {}: {e}", config.display())))?;
-            let folder = config
-                .canonicalize()
-                .ok()
-                .and_then(|c| c.parent().map(ToOwned::to_owned))
-                .unwrap_or_default();
-            Some((text, folder))
+            Some(
+                crate::hooks::read_config(&config)
+                    .map_err(|e| invalid(format!("hooks.config {}: {e}", config.display())))?,
+            )
         }
     };
     check_expectations(&file, &targets).map_err(&invalid)?;
