@@ -19,6 +19,7 @@ pub mod jsonrpc;
 pub mod launch;
 pub mod ledger;
 pub mod mock_model;
+pub mod outcome;
 pub mod policy;
 pub mod protocol;
 pub mod resources;
