@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::outcome::FailureCode;
 use crate::session::{Notification, NotificationTap, Session};
 
 /// What cas lets hooks do.
@@ -60,7 +61,7 @@ pub struct HookSummary {
     /// Completed runs with status `stopped`.
     pub stopped: usize,
     /// The failure this summary gives the lane, if any.
-    pub failure_code: Option<&'static str>,
+    pub failure_code: Option<FailureCode>,
     /// The NDJSON log of every hook notification (`null` if it could not be opened).
     pub hook_log_path: Option<String>,
     /// The events of completed runs, in order (e.g. `userPromptSubmit`, `stop`).
@@ -111,15 +112,15 @@ impl HookObserver {
         let c = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         let observed = c.started + c.completed > 0;
         let failure_code = if c.blocked > 0 {
-            Some("hook_blocked")
+            Some(FailureCode::HookBlocked)
         } else if c.failed > 0 {
-            Some("hook_failed")
+            Some(FailureCode::HookFailed)
         } else if c.stopped > 0 {
-            Some("hook_stopped")
+            Some(FailureCode::HookStopped)
         } else if policy == HookPolicy::RequireObserved && !observed {
-            Some("hook_not_observed")
+            Some(FailureCode::HookNotObserved)
         } else if policy == HookPolicy::Off && observed {
-            Some("hook_observed_while_off")
+            Some(FailureCode::HookObservedWhileOff)
         } else {
             None
         };
@@ -319,7 +320,7 @@ mod tests {
         let observer = HookObserver::new(path.clone());
         assert_eq!(
             observer.summary(HookPolicy::RequireObserved).failure_code,
-            Some("hook_not_observed")
+            Some(FailureCode::HookNotObserved)
         );
         assert_eq!(observer.summary(HookPolicy::Inherit).failure_code, None);
         observer.observe(&note("hook/started", "userPromptSubmit", "running"));
@@ -333,22 +334,22 @@ mod tests {
         observer.observe(&note("hook/completed", "stop", "stopped"));
         assert_eq!(
             observer.summary(HookPolicy::Inherit).failure_code,
-            Some("hook_stopped")
+            Some(FailureCode::HookStopped)
         );
         observer.observe(&note("hook/completed", "stop", "failed"));
         assert_eq!(
             observer.summary(HookPolicy::Inherit).failure_code,
-            Some("hook_failed")
+            Some(FailureCode::HookFailed)
         );
         let off = HookObserver::new(dir.path().join("off.ndjson"));
         off.observe(&note("hook/started", "stop", "running"));
         assert_eq!(
             off.summary(HookPolicy::Off).failure_code,
-            Some("hook_observed_while_off")
+            Some(FailureCode::HookObservedWhileOff)
         );
         observer.observe(&note("hook/completed", "stop", "blocked"));
         let worst = observer.summary(HookPolicy::Inherit);
-        assert_eq!(worst.failure_code, Some("hook_blocked"));
+        assert_eq!(worst.failure_code, Some(FailureCode::HookBlocked));
         assert_eq!(worst.events, ["userPromptSubmit", "stop", "stop", "stop"]);
         let lines = std::fs::read_to_string(&path).unwrap();
         assert_eq!(lines.lines().count(), 5);

@@ -77,7 +77,9 @@ fn killed_fake_server() -> Outcome {
         .failures
         .first()
         .ok_or("the crash produced no failure")?;
-    if failure.code != "connection_closed" || !failure.message.contains("killed by signal 9") {
+    if failure.code.as_str() != "connection_closed"
+        || !failure.message.contains("killed by signal 9")
+    {
         return Err(format!("unclear failure: {failure:?}").into());
     }
     // The step's own deadline is 10 s: the verdict must come from the close, not the timeout.

@@ -14,6 +14,7 @@ use crate::hooks::HookPolicy;
 use crate::instances::user_codex_home;
 use crate::launch::{self, CodexLocator};
 use crate::mock_model::MockModel;
+use crate::outcome::FailureCode;
 use crate::review::fallback;
 use crate::review::lane::{LaneFiles, LaneSpec};
 use crate::review::process;
@@ -120,7 +121,7 @@ pub async fn plan(args: &StartArgs) -> Result<Plan, String> {
     if let Some(hint) = unsafe_hint {
         let home = user_codex_home();
         let mut rec = new_record(args, &checked, &lane_id, cwd, target, home, parent);
-        let blocked = fail(&mut rec, "unsafe_parent_thread_state", hint);
+        let blocked = fail(&mut rec, FailureCode::UnsafeParentThreadState, hint);
         return Ok(Plan::Blocked(Box::new(blocked)));
     }
     let home = match (args.hermetic, parent_home) {
@@ -132,7 +133,7 @@ pub async fn plan(args: &StartArgs) -> Result<Plan, String> {
     if let Some((code, hint)) = checked.problem.clone() {
         let code = if code.is_empty() { None } else { Some(code) };
         rec.status = ReviewStatus::Failed;
-        rec.outcome.failure_code = code.map(str::to_owned);
+        rec.outcome.failure_code = code.and_then(FailureCode::from_name);
         rec.outcome.failure_hint = Some(hint);
         return Ok(Plan::Refused(Box::new(rec)));
     }
@@ -193,9 +194,9 @@ fn plan_parent(args: &StartArgs) -> (ParentFacts, Option<PathBuf>, Option<String
     (parent, found.map(|r| r.codex_home), None)
 }
 
-fn fail(rec: &mut ReviewRecord, code: &str, hint: String) -> ReviewRecord {
+fn fail(rec: &mut ReviewRecord, code: FailureCode, hint: String) -> ReviewRecord {
     rec.status = ReviewStatus::Failed;
-    rec.outcome.failure_code = Some(code.to_owned());
+    rec.outcome.failure_code = Some(code);
     rec.outcome.failure_hint = Some(hint);
     rec.terminal_at_ms = Some(record::now_ms());
     rec.clone()

@@ -27,6 +27,7 @@ use super::thread::{early, open_thread, Early};
 use crate::hooks::HookObserver;
 use crate::launch::ServerSpec;
 use crate::mock_model::MockModel;
+use crate::outcome::FailureCode;
 use crate::policy::{PolicyConfig, ServerRequestPolicy};
 use crate::protocol::ClientInfo;
 use crate::session::Session;
@@ -199,7 +200,7 @@ impl Lane {
     fn fail_early(&mut self, e: Early) {
         let rec = &mut self.record;
         rec.status = ReviewStatus::Failed;
-        rec.outcome.failure_code = Some(e.code.to_owned());
+        rec.outcome.failure_code = Some(e.code);
         rec.outcome.failure_hint = Some(e.hint);
         rec.terminal_at_ms = Some(record::now_ms());
         rec.hook_summary = serde_json::to_value(self.hooks.summary(rec.hook_policy)).ok();
@@ -218,9 +219,9 @@ impl Lane {
         if let Some(mock) = mock {
             self.prepare_hermetic(&home, mock)
                 .await
-                .map_err(|e| early("websocket_bootstrap_failed", e))?;
+                .map_err(|e| early(FailureCode::WebsocketBootstrapFailed, e))?;
         }
-        let bootstrap = |e: String| early("websocket_bootstrap_failed", e);
+        let bootstrap = |e: String| early(FailureCode::WebsocketBootstrapFailed, e);
         let token = crate::launch::new_token().map_err(|e| bootstrap(e.to_string()))?;
         crate::launch::write_private(&self.files.token(), &token)
             .map_err(|e| bootstrap(e.to_string()))?;
@@ -302,16 +303,21 @@ impl Lane {
             Ok(Ok(result)) => result,
             Ok(Err(error)) => {
                 return Err(early(
-                    "review_failed",
+                    FailureCode::ReviewFailed,
                     format!("review/start refused: {error}"),
                 ))
             }
-            Err(e) => return Err(early("review_failed", format!("review/start: {e}"))),
+            Err(e) => {
+                return Err(early(
+                    FailureCode::ReviewFailed,
+                    format!("review/start: {e}"),
+                ))
+            }
         };
         let turn = result["turn"]["id"].as_str().map(str::to_owned);
         let Some(turn) = turn else {
             return Err(early(
-                "review_failed",
+                FailureCode::ReviewFailed,
                 format!("review/start answered without a turn id: {result}"),
             ));
         };
@@ -321,7 +327,7 @@ impl Lane {
         {
             // 0.169.0 reviews inline; a detached review thread would be a protocol change.
             return Err(early(
-                "review_failed",
+                FailureCode::ReviewFailed,
                 format!("review/start answered reviewThreadId {id} for thread {thread_id}"),
             ));
         }
@@ -381,12 +387,12 @@ impl Lane {
             turn_error: stream.turn_error.clone(),
             transport_lost: lost.clone(),
             approvals_denied: denied_approvals(&self.policy),
-            hook_code: hooks.failure_code.map(str::to_owned),
+            hook_code: hooks.failure_code,
             has_result: result.is_some(),
         };
         let (mut code, mut hint) = classify(&observed);
         if overdue {
-            code = Some("review_failed");
+            code = Some(FailureCode::ReviewFailed);
             hint = Some(format!(
                 "no result within the lane deadline of {} ms; cas interrupted the review",
                 self.spec.review_deadline_ms
@@ -399,7 +405,7 @@ impl Lane {
             (false, Some("interrupted")) => ReviewStatus::Interrupted,
             _ => ReviewStatus::Failed,
         };
-        rec.outcome.failure_code = code.map(str::to_owned);
+        rec.outcome.failure_code = code;
         rec.outcome.failure_hint = hint;
         rec.outcome.turn_status = stream.turn_status.clone();
         rec.outcome.review_text = stream.review_text.clone();

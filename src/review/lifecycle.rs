@@ -16,6 +16,7 @@ use super::lane_io::LaneLog;
 use super::process;
 use super::record::{self, ReviewRecord, ReviewStatus};
 use crate::errors::ReviewError;
+use crate::outcome::FailureCode;
 use crate::protocol::ClientInfo;
 use crate::session::Session;
 
@@ -39,7 +40,7 @@ pub async fn launch(
         rec.status = ReviewStatus::Failed;
         rec.transport.host_pid = Some(pid);
         rec.terminal_at_ms = Some(record::now_ms());
-        rec.outcome.failure_code = Some("websocket_bootstrap_failed".into());
+        rec.outcome.failure_code = Some(FailureCode::WebsocketBootstrapFailed);
         rec.outcome.failure_hint = Some(hint);
         rec
     };
@@ -84,7 +85,7 @@ pub fn refresh(path: &Path) -> Result<ReviewRecord, ReviewError> {
     }
     if !rec.status.is_terminal() {
         rec.status = ReviewStatus::TransportLost;
-        rec.outcome.failure_code = Some("review_transport_lost".into());
+        rec.outcome.failure_code = Some(FailureCode::ReviewTransportLost);
         rec.outcome.failure_hint = Some(format!(
             "the lane host (pid {}) is gone and left no terminal result",
             rec.transport.host_pid.unwrap_or(0)

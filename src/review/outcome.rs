@@ -16,24 +16,25 @@ use serde_json::{json, Value};
 use std::path::Path;
 
 use super::record::{ReviewRecord, ReviewStatus};
+use crate::outcome::FailureCode;
 
-/// Every failure code review_session reports.
-pub const FAILURE_CODES: &[&str] = &[
-    "wait_timed_out",
-    "review_interrupted",
-    "approval_denied",
-    "review_failed",
-    "review_output_missing",
-    "websocket_bootstrap_failed",
-    "review_transport_lost",
-    "hooks_unsupported",
-    "hook_not_observed",
-    "hook_blocked",
-    "hook_failed",
-    "hook_stopped",
-    "hook_observed_while_off",
-    "unsafe_parent_thread_state",
-    "parent_thread_not_materialized",
+/// Every failure code review_session reports (tests/review_session.rs names a test for each).
+pub const FAILURE_CODES: &[FailureCode] = &[
+    FailureCode::WaitTimedOut,
+    FailureCode::ReviewInterrupted,
+    FailureCode::ApprovalDenied,
+    FailureCode::ReviewFailed,
+    FailureCode::ReviewOutputMissing,
+    FailureCode::WebsocketBootstrapFailed,
+    FailureCode::ReviewTransportLost,
+    FailureCode::HooksUnsupported,
+    FailureCode::HookNotObserved,
+    FailureCode::HookBlocked,
+    FailureCode::HookFailed,
+    FailureCode::HookStopped,
+    FailureCode::HookObservedWhileOff,
+    FailureCode::UnsafeParentThreadState,
+    FailureCode::ParentThreadNotMaterialized,
 ];
 
 /// The output document's format version.
@@ -128,7 +129,7 @@ pub struct Observed {
     /// Approvals cas declined or cancelled during the review (method names).
     pub approvals_denied: Vec<String>,
     /// The hook summary's failure code.
-    pub hook_code: Option<String>,
+    pub hook_code: Option<FailureCode>,
     /// Whether a structured result was parsed.
     pub has_result: bool,
 }
@@ -136,28 +137,28 @@ pub struct Observed {
 /// The failure code and hint of a review that ended, by precedence: transport lost, approval
 /// denied, hook blocked/failed/stopped, interrupted, failed, output missing, then the hook
 /// codes that do not stop a review (`hook_not_observed`, `hook_observed_while_off`).
-pub fn classify(o: &Observed) -> (Option<&'static str>, Option<String>) {
-    let hook = o.hook_code.as_deref();
+pub fn classify(o: &Observed) -> (Option<FailureCode>, Option<String>) {
+    let hook = o.hook_code;
     if let Some(why) = &o.transport_lost {
-        return (Some("review_transport_lost"), Some(why.clone()));
+        return (Some(FailureCode::ReviewTransportLost), Some(why.clone()));
     }
     if !o.approvals_denied.is_empty() {
         let hint = format!(
             "cas declined {} during the review (see the approval flags)",
             o.approvals_denied.join(", ")
         );
-        return (Some("approval_denied"), Some(hint));
+        return (Some(FailureCode::ApprovalDenied), Some(hint));
     }
-    if let Some(code @ ("hook_blocked" | "hook_failed" | "hook_stopped")) = hook {
-        return (
-            Some(static_code(code)),
-            Some(format!("a hook run ended {code}")),
-        );
+    if let Some(
+        code @ (FailureCode::HookBlocked | FailureCode::HookFailed | FailureCode::HookStopped),
+    ) = hook
+    {
+        return (Some(code), Some(format!("a hook run ended {code}")));
     }
     match o.turn_status.as_deref() {
         Some("interrupted") => {
             return (
-                Some("review_interrupted"),
+                Some(FailureCode::ReviewInterrupted),
                 Some("the review turn was interrupted".into()),
             )
         }
@@ -167,33 +168,25 @@ pub fn classify(o: &Observed) -> (Option<&'static str>, Option<String>) {
                 .clone()
                 .unwrap_or_else(|| "no error given".into());
             return (
-                Some("review_failed"),
+                Some(FailureCode::ReviewFailed),
                 Some(format!("the review turn failed: {why}")),
             );
         }
         Some("completed") => {}
         other => {
             let hint = format!("the review turn ended with status {other:?}");
-            return (Some("review_failed"), Some(hint));
+            return (Some(FailureCode::ReviewFailed), Some(hint));
         }
     }
     if !o.has_result {
         let hint = "the review completed but the model's answer is not review JSON \
                     (the rendered text is in the record)";
-        return (Some("review_output_missing"), Some(hint.into()));
+        return (Some(FailureCode::ReviewOutputMissing), Some(hint.into()));
     }
     match hook {
-        Some(code) => (Some(static_code(code)), Some(format!("hooks: {code}"))),
+        Some(code) => (Some(code), Some(format!("hooks: {code}"))),
         None => (None, None),
     }
-}
-
-fn static_code(code: &str) -> &'static str {
-    FAILURE_CODES
-        .iter()
-        .find(|c| **c == code)
-        .copied()
-        .unwrap_or("review_failed")
 }
 
 /// The output document of start, start --wait, status and wait: built from the record alone,
@@ -208,9 +201,9 @@ pub fn document(
     let o = &record.outcome;
     let fallback = record.fallback.as_ref();
     let (code, hint) = match (&o.failure_code, wait_timed_out) {
-        (Some(code), _) => (Some(code.clone()), o.failure_hint.clone()),
+        (Some(code), _) => (Some(*code), o.failure_hint.clone()),
         (None, true) => (
-            Some("wait_timed_out".to_owned()),
+            Some(FailureCode::WaitTimedOut),
             Some(format!(
                 "the review is still {}; wait again on the same reviewThreadId",
                 status_name(record.status)

@@ -16,6 +16,7 @@ use super::outcome::ReviewResult;
 use super::target::ReviewTarget;
 use crate::errors::ReviewError;
 use crate::hooks::HookPolicy;
+use crate::outcome::FailureCode;
 
 /// The record format version.
 pub const RECORD_VERSION: u32 = 1;
@@ -115,7 +116,7 @@ pub struct CodexFacts {
 #[serde(rename_all = "camelCase")]
 pub struct OutcomeFacts {
     /// The blocking failure, if any.
-    pub failure_code: Option<String>,
+    pub failure_code: Option<FailureCode>,
     /// What happened, in words.
     pub failure_hint: Option<String>,
     /// The structured result, parsed from the model's review JSON.

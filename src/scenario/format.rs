@@ -175,8 +175,8 @@ pub enum ExpectStatus {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectedFailure {
-    /// The failure code, e.g. "unexpected_result".
-    pub code: String,
+    /// The failure code, e.g. `unexpected_result` (an unknown code does not load).
+    pub code: crate::outcome::FailureCode,
     /// The step it must occur in (its name), if it matters.
     #[serde(default)]
     pub step: Option<String>,
