@@ -10,39 +10,8 @@ use std::time::Duration;
 use crate::jsonrpc::RpcError;
 use crate::protocol::ErrorClass;
 
-/// A line or frame that is not a JSON-RPC message.
-#[derive(Debug, thiserror::Error)]
-pub enum DecodeError {
-    /// The text is not JSON.
-    #[error("malformed JSON: {snippet}")]
-    Json {
-        /// The start of the offending text.
-        snippet: String,
-        /// What the JSON parser said.
-        #[source]
-        source: serde_json::Error,
-    },
-    /// The text is JSON but none of the four message shapes.
-    #[error("not a JSON-RPC message ({reason}): {snippet}")]
-    Shape {
-        /// The start of the offending text.
-        snippet: String,
-        /// Why it is none of the four shapes.
-        reason: &'static str,
-    },
-    /// A line that is not UTF-8 text.
-    #[error("a line of {len} bytes that is not UTF-8")]
-    NotUtf8 {
-        /// Its length.
-        len: usize,
-    },
-    /// A websocket binary frame, which the protocol does not use.
-    #[error("binary websocket frame of {len} bytes")]
-    BinaryFrame {
-        /// Its length.
-        len: usize,
-    },
-}
+/// A line or frame that is not a JSON-RPC message (declared beside the codec that raises it).
+pub use crate::jsonrpc::DecodeError;
 
 /// A connection that could not be made or broke.
 #[derive(Debug, thiserror::Error)]

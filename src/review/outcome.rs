@@ -11,10 +11,10 @@
 //! Success needs all of: a compatible codex, the websocket lane, no fallback, a structured
 //! result and no blocking failure code. Transport progress is not review success.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::path::Path;
 
+pub use super::record::{Finding, ReviewResult};
 use super::record::{ReviewRecord, ReviewStatus};
 use crate::outcome::FailureCode;
 
@@ -39,36 +39,6 @@ pub const FAILURE_CODES: &[FailureCode] = &[
 
 /// The output document's format version.
 pub const OUTPUT_VERSION: u32 = 1;
-
-/// One finding of a review.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Finding {
-    /// The title, e.g. `[P1] Division by zero`.
-    pub title: String,
-    /// The explanation.
-    pub body: String,
-    /// The model's confidence, 0..1.
-    pub confidence_score: Option<f64>,
-    /// 0 (most urgent) to 3.
-    pub priority: Option<i64>,
-    /// Where, as the model said.
-    pub code_location: Option<Value>,
-}
-
-/// The structured review result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ReviewResult {
-    /// The findings, in the model's order.
-    pub findings: Vec<Finding>,
-    /// e.g. `patch is correct` / `patch is incorrect`.
-    pub overall_correctness: Option<String>,
-    /// The summary.
-    pub overall_explanation: String,
-    /// The model's confidence in the verdict, 0..1.
-    pub overall_confidence_score: Option<f64>,
-}
 
 /// Parses the reviewer model's JSON (`findings`, `overall_explanation`, …); a ```json fence
 /// around it is tolerated. Anything else is not a structured result.

@@ -12,7 +12,6 @@ use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::outcome::ReviewResult;
 use super::target::ReviewTarget;
 use crate::errors::ReviewError;
 use crate::hooks::HookPolicy;
@@ -109,6 +108,36 @@ pub struct CodexFacts {
     pub version: String,
     /// `compatible` or `incompatible` for review_session.
     pub compatibility_verdict: String,
+}
+
+/// One finding of a review.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding {
+    /// The title, e.g. `[P1] Division by zero`.
+    pub title: String,
+    /// The explanation.
+    pub body: String,
+    /// The model's confidence, 0..1.
+    pub confidence_score: Option<f64>,
+    /// 0 (most urgent) to 3.
+    pub priority: Option<i64>,
+    /// Where, as the model said.
+    pub code_location: Option<Value>,
+}
+
+/// The structured review result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewResult {
+    /// The findings, in the model's order.
+    pub findings: Vec<Finding>,
+    /// e.g. `patch is correct` / `patch is incorrect`.
+    pub overall_correctness: Option<String>,
+    /// The summary.
+    pub overall_explanation: String,
+    /// The model's confidence in the verdict, 0..1.
+    pub overall_confidence_score: Option<f64>,
 }
 
 /// How the review ended, as classified by cas.
