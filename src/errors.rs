@@ -193,32 +193,6 @@ pub enum ScenarioError {
     },
 }
 
-/// A conformance run that cas could not carry out (as opposed to one that failed).
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// The scenario is unusable.
-    #[error(transparent)]
-    Scenario(#[from] ScenarioError),
-    /// The target could not be started.
-    #[error(transparent)]
-    Launch(#[from] LaunchError),
-    /// The scenario does not list the target.
-    #[error("scenario {scenario} does not run on target {target} (its targets: {targets})")]
-    TargetNotListed {
-        /// The scenario.
-        scenario: String,
-        /// The target asked for.
-        target: String,
-        /// The targets the scenario lists.
-        targets: String,
-    },
-    /// A target name that cas does not know.
-    #[error(
-        "unknown target {0:?} (expected fake-stdio, fake-ws, codex-stdio, codex-ws or a ws:// URL)"
-    )]
-    UnknownTarget(String),
-}
-
 /// A protocol surface that could not be made or read.
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
@@ -255,7 +229,45 @@ pub enum ReviewError {
         /// What is wrong.
         reason: String,
     },
-    /// Local I/O for the lane failed.
-    #[error("{0}")]
-    Io(String),
+    /// Local I/O for the lane failed (the cause is repeated in the message, which the CLI
+    /// prints alone).
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done, usually the path.
+        what: String,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A record or lane spec could not be encoded as JSON.
+    #[error("encoding {what}: {source}")]
+    Encode {
+        /// What was being encoded.
+        what: &'static str,
+        /// What serde said.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A record without a reviewThreadId has no file to be saved in.
+    #[error("a record without a reviewThreadId")]
+    NoThreadId,
+    /// Interrupting the review failed.
+    #[error("interrupting the review: {reason}")]
+    Interrupt {
+        /// What went wrong, with the cause's text.
+        reason: String,
+        /// The cause, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+}
+
+impl ReviewError {
+    /// Local I/O on `what` (a path or an action) failed.
+    pub fn io(what: impl std::fmt::Display, source: std::io::Error) -> ReviewError {
+        ReviewError::Io {
+            what: what.to_string(),
+            source,
+        }
+    }
 }

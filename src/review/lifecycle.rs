@@ -30,7 +30,10 @@ pub async fn launch(
     files: &LaneFiles,
     startup: Duration,
 ) -> Result<ReviewRecord, ReviewError> {
-    let text = serde_json::to_string_pretty(spec).map_err(|e| ReviewError::Io(e.to_string()))?;
+    let text = serde_json::to_string_pretty(spec).map_err(|source| ReviewError::Encode {
+        what: "the lane spec",
+        source,
+    })?;
     record::write_atomic(&files.spec(), &text)?;
     let pid = process::spawn_host(&files.dir, &files.host_log())?;
     let ticks = process::start_ticks(pid);
@@ -138,22 +141,25 @@ async fn send_interrupt(
     timeout: Duration,
 ) -> Result<(), ReviewError> {
     let t = &rec.transport;
-    let fail = |what: String| ReviewError::Io(format!("interrupting the review: {what}"));
     let (Some(url), Some(token_file)) = (&t.listen_url, &t.token_file_path) else {
-        return Err(fail("the record names no managed server".into()));
+        return Err(interrupt_failed(
+            "the record names no managed server".into(),
+            None,
+        ));
     };
-    let token = std::fs::read_to_string(token_file)
-        .map_err(|e| fail(format!("{}: {e}", token_file.display())))?;
+    let token = std::fs::read_to_string(token_file).map_err(|e| {
+        interrupt_failed(format!("{}: {e}", token_file.display()), Some(Box::new(e)))
+    })?;
     let connection = crate::transport::ws::connect(url, Some(token.trim()), timeout)
         .await
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(|e| interrupt_failed(e.to_string(), Some(Box::new(e))))?;
     let policy = std::sync::Arc::new(crate::policy::ServerRequestPolicy::default());
     let session = Session::start(connection, policy);
     let client = ClientInfo::named("cas-review-interrupt");
     session
         .initialize(&client, timeout)
         .await
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(|e| interrupt_failed(e.to_string(), Some(Box::new(e))))?;
     let thread = rec.review_thread_id.clone().unwrap_or_default();
     // The active turn is the review's T2 when its turn/started was seen, else T1; codex names
     // the active one when cas guesses wrong, and cas follows it once.
@@ -177,17 +183,26 @@ async fn send_interrupt(
                 Some(active) => turn = active.trim().to_owned(),
                 None => {
                     session.shutdown(Duration::from_millis(200)).await;
-                    return Err(fail(format!("turn/interrupt refused: {}", e.message)));
+                    let reason = format!("turn/interrupt refused: {}", e.message);
+                    return Err(interrupt_failed(reason, None));
                 }
             },
             Err(e) => {
                 session.shutdown(Duration::from_millis(200)).await;
-                return Err(fail(e.to_string()));
+                return Err(interrupt_failed(e.to_string(), Some(Box::new(e))));
             }
         }
     }
     session.shutdown(Duration::from_millis(200)).await;
     Ok(())
+}
+
+/// Interrupting failed: `reason` in words (with the cause's text), the cause kept as source.
+fn interrupt_failed(
+    reason: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+) -> ReviewError {
+    ReviewError::Interrupt { reason, source }
 }
 
 /// The record of `parent` when it names a review that is still live (its host alive).

@@ -272,11 +272,11 @@ impl ReviewRecord {
     /// Writes the record atomically (mode 0600) and indexes it by id.
     pub fn save(&mut self) -> Result<PathBuf, ReviewError> {
         self.updated_at_ms = now_ms();
-        let path = self
-            .path()
-            .ok_or_else(|| ReviewError::Io("a record without a reviewThreadId".into()))?;
-        let text = serde_json::to_string_pretty(self)
-            .map_err(|e| ReviewError::Io(format!("encoding the record: {e}")))?;
+        let path = self.path().ok_or(ReviewError::NoThreadId)?;
+        let text = serde_json::to_string_pretty(self).map_err(|source| ReviewError::Encode {
+            what: "the record",
+            source,
+        })?;
         write_atomic(&path, &text)?;
         index(&path)?;
         Ok(path)
@@ -284,8 +284,7 @@ impl ReviewRecord {
 
     /// Reads a record.
     pub fn load(path: &Path) -> Result<ReviewRecord, ReviewError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ReviewError::Io(format!("{}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| ReviewError::io(path.display(), e))?;
         serde_json::from_str(&text).map_err(|e| ReviewError::BadRecord {
             path: path.to_owned(),
             reason: e.to_string(),
@@ -295,10 +294,13 @@ impl ReviewRecord {
 
 /// Writes `text` to `path` through a 0600 temp file in the same folder, fsynced and renamed.
 pub fn write_atomic(path: &Path, text: &str) -> Result<(), ReviewError> {
-    let io = |e: std::io::Error| ReviewError::Io(format!("{}: {e}", path.display()));
-    let dir = path
-        .parent()
-        .ok_or_else(|| io(std::io::Error::other("no folder")))?;
+    let io = |e: std::io::Error| ReviewError::io(path.display(), e);
+    let dir = path.parent().ok_or_else(|| {
+        io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "no folder",
+        ))
+    })?;
     std::fs::create_dir_all(dir).map_err(io)?;
     // tempfile creates the file with mode 0600 and a unique name, so writers never collide.
     let mut tmp = tempfile::Builder::new()
@@ -319,7 +321,7 @@ fn index(record: &Path) -> Result<(), ReviewError> {
     let (Some(name), dir) = (record.file_name(), index_dir()) else {
         return Ok(());
     };
-    let io = |e: std::io::Error| ReviewError::Io(format!("indexing {}: {e}", record.display()));
+    let io = |e: std::io::Error| ReviewError::io(format_args!("indexing {}", record.display()), e);
     std::fs::create_dir_all(&dir).map_err(io)?;
     let link = dir.join(name);
     if std::fs::read_link(&link).is_ok_and(|t| t == record) {
