@@ -153,6 +153,56 @@ pub enum LaunchError {
     Transport(#[from] TransportError),
 }
 
+/// A rule of the scenario format that a file breaks (the cause's text is part of the message).
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    /// A rule broken, in words.
+    #[error("{0}")]
+    Broken(String),
+    /// A humantime duration field that does not parse.
+    #[error("{field} = {text:?}: {source}")]
+    Duration {
+        /// The field, e.g. `step_timeout`.
+        field: &'static str,
+        /// Its text.
+        text: String,
+        /// What humantime said.
+        #[source]
+        source: humantime::DurationError,
+    },
+    /// A ledger step whose operation does not parse.
+    #[error("ledger: {0}")]
+    LedgerOp(#[source] serde_json::Error),
+    /// The hooks.config file could not be read.
+    #[error("hooks.config {path}: {source}")]
+    HooksConfig {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A rule broken by one step (`label` names it).
+    #[error("{label}: {source}")]
+    Step {
+        /// `step N (name)`.
+        label: String,
+        /// The rule broken.
+        #[source]
+        source: Box<RuleError>,
+    },
+    /// A rule broken inside a parallel group's steps.
+    #[error("parallel {0}")]
+    Parallel(#[source] Box<RuleError>),
+}
+
+impl RuleError {
+    /// A rule broken, in words.
+    pub fn broken(text: impl Into<String>) -> RuleError {
+        RuleError::Broken(text.into())
+    }
+}
+
 /// A scenario file that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
@@ -174,12 +224,13 @@ pub enum ScenarioError {
         message: String,
     },
     /// The file parses but breaks a rule of the format.
-    #[error("scenario {path} is invalid: {reason}")]
+    #[error("scenario {path} is invalid: {source}")]
     Invalid {
         /// The file.
         path: PathBuf,
         /// The rule broken.
-        reason: String,
+        #[source]
+        source: RuleError,
     },
     /// No scenario of that name exists.
     #[error("no scenario named {name:?} in {dir}\n(hint: known scenarios: {known})")]
@@ -260,6 +311,55 @@ pub enum ReviewError {
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
+}
+
+/// `--custom-instructions` that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum InstructionsError {
+    /// The instructions could not be read (from stdin, `-`, or a file, `@path`).
+    #[error("--custom-instructions {from}: {source}")]
+    Read {
+        /// Where they were read from: `-: reading stdin` or `@path`.
+        from: String,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The instructions are empty or blank.
+    #[error("--custom-instructions is empty")]
+    Empty,
+}
+
+/// Installing and trusting hooks through a throwaway server failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HookSetupError {
+    /// hooks.json could not be written into the home.
+    #[error("writing hooks.json: {source}")]
+    Install {
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The throwaway server could not be started.
+    #[error(transparent)]
+    Spawn(#[from] Box<LaunchError>),
+    /// The session with the throwaway server failed.
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    /// The server refused a request of the setup.
+    #[error("{method} refused: {error}")]
+    Refused {
+        /// The method refused.
+        method: &'static str,
+        /// The error as sent.
+        error: Box<RpcError>,
+    },
+    /// `hooks/list` reports errors in hooks.json.
+    #[error("hooks/list reports errors: {0}")]
+    Listed(serde_json::Value),
+    /// The server lists no hooks at all.
+    #[error("the server lists no hooks (is hooks.json well formed, and the hooks feature on?)")]
+    NoHooks,
 }
 
 impl ReviewError {

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::errors::HookSetupError;
+use crate::jsonrpc::RpcError;
 use crate::outcome::FailureCode;
 use crate::session::{Notification, NotificationTap, Session};
 
@@ -194,20 +196,20 @@ pub fn install(codex_home: &Path, hooks_json: &str, hooks_dir: &Path) -> std::io
 
 /// Trusts every hook the server lists for `cwd` (`hooks/list`, then `config/batchWrite` of
 /// `hooks.state` with each key's current hash); returns how many it trusted.
-pub async fn trust_all(session: &Session, cwd: &Path, timeout: Duration) -> Result<usize, String> {
+pub async fn trust_all(
+    session: &Session,
+    cwd: &Path,
+    timeout: Duration,
+) -> Result<usize, HookSetupError> {
     let listed = session
         .request("hooks/list", Some(json!({"cwds": [cwd]})), timeout)
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| format!("hooks/list refused: {e}"))?;
+        .await?
+        .map_err(|e| refused("hooks/list", e))?;
     let mut state = serde_json::Map::new();
     let mut listed_hooks = 0;
     for entry in listed["data"].as_array().into_iter().flatten() {
         if let Some(errors) = entry["errors"].as_array().filter(|e| !e.is_empty()) {
-            return Err(format!(
-                "hooks/list reports errors: {}",
-                Value::Array(errors.clone())
-            ));
+            return Err(HookSetupError::Listed(Value::Array(errors.clone())));
         }
         listed_hooks += entry["hooks"].as_array().map_or(0, Vec::len);
         for hook in entry["hooks"].as_array().into_iter().flatten() {
@@ -219,10 +221,7 @@ pub async fn trust_all(session: &Session, cwd: &Path, timeout: Duration) -> Resu
         }
     }
     if listed_hooks == 0 {
-        return Err(
-            "the server lists no hooks (is hooks.json well formed, and the hooks feature on?)"
-                .into(),
-        );
+        return Err(HookSetupError::NoHooks);
     }
     if state.is_empty() {
         return Ok(0);
@@ -237,10 +236,16 @@ pub async fn trust_all(session: &Session, cwd: &Path, timeout: Duration) -> Resu
             Some(json!({"edits": [edit], "reloadUserConfig": true})),
             timeout,
         )
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| format!("config/batchWrite refused: {e}"))?;
+        .await?
+        .map_err(|e| refused("config/batchWrite", e))?;
     Ok(count)
+}
+
+fn refused(method: &'static str, error: RpcError) -> HookSetupError {
+    HookSetupError::Refused {
+        method,
+        error: Box::new(error),
+    }
 }
 
 /// Installs `hooks_json` in `codex_home` and trusts its hooks through a throwaway server on
@@ -252,15 +257,16 @@ pub async fn install_and_trust(
     cwd: &Path,
     hooks_json: &str,
     hooks_dir: &Path,
-) -> Result<usize, String> {
-    install(codex_home, hooks_json, hooks_dir).map_err(|e| format!("writing hooks.json: {e}"))?;
+) -> Result<usize, HookSetupError> {
+    install(codex_home, hooks_json, hooks_dir)
+        .map_err(|source| HookSetupError::Install { source })?;
     let spec = crate::launch::ServerSpec {
         bin: bin.to_owned(),
         codex_home: codex_home.to_owned(),
         cwd: cwd.to_owned(),
         extra_args: Vec::new(),
     };
-    let connection = spec.spawn_stdio().map_err(|e| e.to_string())?;
+    let connection = spec.spawn_stdio().map_err(Box::new)?;
     let session = Session::start(
         connection,
         std::sync::Arc::new(crate::policy::ServerRequestPolicy::default()),
@@ -268,10 +274,7 @@ pub async fn install_and_trust(
     let deadline = Duration::from_secs(20);
     let outcome = async {
         let client = crate::protocol::ClientInfo::named("cas-hooks-setup");
-        session
-            .initialize(&client, deadline)
-            .await
-            .map_err(|e| e.to_string())?;
+        session.initialize(&client, deadline).await?;
         trust_all(&session, cwd, deadline).await
     }
     .await;

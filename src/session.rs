@@ -265,7 +265,7 @@ impl Session {
         let parsed =
             InitializeResult::try_from(&result).map_err(|reason| SessionError::BadResult {
                 method: method.to_owned(),
-                reason,
+                reason: reason.to_string(),
             })?;
         self.notify(protocol::INITIALIZED, None)?;
         Ok(parsed)

@@ -307,7 +307,7 @@ pub fn target_of(args: &StartArgs) -> Result<ReviewTarget, String> {
     }
     if let Some(value) = &args.custom_instructions {
         return Ok(ReviewTarget::Custom {
-            instructions: target::custom_instructions(value)?,
+            instructions: target::custom_instructions(value).map_err(|e| e.to_string())?,
         });
     }
     Ok(ReviewTarget::UncommittedChanges)

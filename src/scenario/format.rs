@@ -10,6 +10,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::errors::RuleError;
 use crate::fake::script::FakeScript;
 use crate::hooks::HookPolicy;
 use crate::policy::PolicyConfig;
@@ -340,13 +341,17 @@ pub struct SilenceStep {
 
 /// Parses a humantime duration field, naming the field in the error.
 pub fn parse_duration(
-    field: &str,
+    field: &'static str,
     text: Option<&str>,
     default: Duration,
-) -> Result<Duration, String> {
+) -> Result<Duration, RuleError> {
     match text {
         None => Ok(default),
-        Some(t) => humantime::parse_duration(t).map_err(|e| format!("{field} = {t:?}: {e}")),
+        Some(t) => humantime::parse_duration(t).map_err(|source| RuleError::Duration {
+            field,
+            text: t.to_owned(),
+            source,
+        }),
     }
 }
 
