@@ -231,7 +231,7 @@ impl fmt::Display for FailureCode {
 }
 
 /// Whether a codex has what a command or scenario relies on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CompatibilityVerdict {
     /// Every method and notification relied on is there.
@@ -239,7 +239,67 @@ pub enum CompatibilityVerdict {
     /// Something relied on is missing (or the hook policy cannot be honoured).
     Incompatible,
     /// Not checked: a `--url` server cas does not control.
+    #[default]
     Unchecked,
+}
+
+/// A turn's status as codex sends it (`turn.status`); an unknown value is kept as data.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum TurnStatus {
+    /// The turn finished normally.
+    Completed,
+    /// The turn was interrupted (`turn/interrupt`).
+    Interrupted,
+    /// The turn failed; its error says why.
+    Failed,
+    /// The turn is still running.
+    InProgress,
+    /// A status this cas does not know, exactly as sent.
+    Other(String),
+}
+
+impl TurnStatus {
+    /// The status as codex spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            TurnStatus::Completed => "completed",
+            TurnStatus::Interrupted => "interrupted",
+            TurnStatus::Failed => "failed",
+            TurnStatus::InProgress => "inProgress",
+            TurnStatus::Other(text) => text,
+        }
+    }
+}
+
+impl From<&str> for TurnStatus {
+    fn from(text: &str) -> TurnStatus {
+        match text {
+            "completed" => TurnStatus::Completed,
+            "interrupted" => TurnStatus::Interrupted,
+            "failed" => TurnStatus::Failed,
+            "inProgress" => TurnStatus::InProgress,
+            other => TurnStatus::Other(other.to_owned()),
+        }
+    }
+}
+
+impl From<String> for TurnStatus {
+    fn from(text: String) -> TurnStatus {
+        TurnStatus::from(text.as_str())
+    }
+}
+
+impl From<TurnStatus> for String {
+    fn from(status: TurnStatus) -> String {
+        status.as_str().to_owned()
+    }
+}
+
+impl fmt::Display for TurnStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[cfg(test)]

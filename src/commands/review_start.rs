@@ -14,13 +14,13 @@ use crate::hooks::HookPolicy;
 use crate::instances::user_codex_home;
 use crate::launch::{self, CodexLocator};
 use crate::mock_model::MockModel;
-use crate::outcome::FailureCode;
+use crate::outcome::{CompatibilityVerdict, FailureCode};
 use crate::review::fallback;
 use crate::review::lane::{LaneFiles, LaneSpec};
 use crate::review::process;
 use crate::review::record::{
     self, CodexFacts, OutcomeFacts, ParentFacts, ParentMode, ReviewRecord, ReviewStatus,
-    TransportFacts,
+    SelectedTransport, TransportFacts,
 };
 use crate::schema::compat::{self, Requirements};
 
@@ -38,7 +38,7 @@ pub enum Plan {
 struct Checked {
     bin: PathBuf,
     version: String,
-    verdict: &'static str,
+    verdict: CompatibilityVerdict,
     problem: Option<(&'static str, String)>,
     server_args: Vec<String>,
 }
@@ -94,9 +94,9 @@ async fn check_codex(args: &StartArgs) -> Result<Checked, String> {
         }
     }
     let verdict = if problem.is_some() {
-        "incompatible"
+        CompatibilityVerdict::Incompatible
     } else {
-        "compatible"
+        CompatibilityVerdict::Compatible
     };
     Ok(Checked {
         bin,
@@ -227,10 +227,10 @@ fn new_record(
         codex: CodexFacts {
             path: checked.bin.clone(),
             version: checked.version.clone(),
-            compatibility_verdict: checked.verdict.into(),
+            compatibility_verdict: checked.verdict,
         },
         transport: TransportFacts {
-            selected: "websocket".into(),
+            selected: SelectedTransport::Websocket,
             selection_reason: "cas-managed loopback websocket lane (detached host; status, wait and interrupt reconnect through the record)".into(),
             orphan_ttl_seconds: args.orphan_ttl_seconds,
             ..TransportFacts::default()
@@ -280,7 +280,7 @@ pub async fn with_fallback(mut rec: ReviewRecord, args: &StartArgs) -> ReviewRec
     };
     let facts =
         fallback::native_review(&rec.codex.path, &home, &rec.cwd, &rec.target, timeout).await;
-    rec.transport.selected = "native-review".into();
+    rec.transport.selected = SelectedTransport::NativeReview;
     rec.transport.selection_reason = "the websocket lane did not come up and --fallback native-review was given: `codex review` ran in the foreground (not a lane result, no handle)".into();
     rec.fallback = Some(facts);
     rec

@@ -49,3 +49,26 @@ fn the_readme_table_lists_exactly_the_codes() {
         "the README's failure-code table must list every FailureCode, in declaration order"
     );
 }
+
+#[test]
+fn turn_statuses_read_and_write_as_codex_spells_them() {
+    for text in [
+        "completed",
+        "interrupted",
+        "failed",
+        "inProgress",
+        "somethingNew",
+    ] {
+        let status: TurnStatus = serde_json::from_value(serde_json::json!(text)).unwrap();
+        assert_eq!(
+            serde_json::to_value(&status).unwrap(),
+            serde_json::json!(text)
+        );
+        assert_eq!(status.as_str(), text);
+    }
+    assert_eq!(TurnStatus::from("inProgress"), TurnStatus::InProgress);
+    assert_eq!(
+        TurnStatus::from("paused"),
+        TurnStatus::Other("paused".into())
+    );
+}

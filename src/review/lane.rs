@@ -27,7 +27,7 @@ use super::thread::{early, open_thread, Early};
 use crate::hooks::HookObserver;
 use crate::launch::ServerSpec;
 use crate::mock_model::MockModel;
-use crate::outcome::FailureCode;
+use crate::outcome::{FailureCode, TurnStatus};
 use crate::policy::{PolicyConfig, ServerRequestPolicy};
 use crate::protocol::ClientInfo;
 use crate::session::Session;
@@ -399,10 +399,10 @@ impl Lane {
             ));
         }
         let rec = &mut self.record;
-        rec.status = match (lost.is_some(), stream.turn_status.as_deref()) {
+        rec.status = match (lost.is_some(), stream.turn_status.as_ref()) {
             (true, _) => ReviewStatus::TransportLost,
-            (false, Some("completed")) => ReviewStatus::Completed,
-            (false, Some("interrupted")) => ReviewStatus::Interrupted,
+            (false, Some(TurnStatus::Completed)) => ReviewStatus::Completed,
+            (false, Some(TurnStatus::Interrupted)) => ReviewStatus::Interrupted,
             _ => ReviewStatus::Failed,
         };
         rec.outcome.failure_code = code;

@@ -15,8 +15,8 @@ use serde_json::{json, Value};
 use std::path::Path;
 
 pub use super::record::{Finding, ReviewResult};
-use super::record::{ReviewRecord, ReviewStatus};
-use crate::outcome::FailureCode;
+use super::record::{ReviewRecord, ReviewStatus, SelectedTransport};
+use crate::outcome::{CompatibilityVerdict, FailureCode, TurnStatus};
 
 /// Every failure code review_session reports (tests/review_session.rs names a test for each).
 pub const FAILURE_CODES: &[FailureCode] = &[
@@ -91,7 +91,7 @@ fn camel_location(location: &Value) -> Value {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Observed {
     /// The review turn's final status (`completed`, `interrupted`, `failed`), if it ended.
-    pub turn_status: Option<String>,
+    pub turn_status: Option<TurnStatus>,
     /// The turn's error message, if any.
     pub turn_error: Option<String>,
     /// The connection (or the host) went away before the turn ended, and why.
@@ -125,14 +125,14 @@ pub fn classify(o: &Observed) -> (Option<FailureCode>, Option<String>) {
     {
         return (Some(code), Some(format!("a hook run ended {code}")));
     }
-    match o.turn_status.as_deref() {
-        Some("interrupted") => {
+    match &o.turn_status {
+        Some(TurnStatus::Interrupted) => {
             return (
                 Some(FailureCode::ReviewInterrupted),
                 Some("the review turn was interrupted".into()),
             )
         }
-        Some("failed") => {
+        Some(TurnStatus::Failed) => {
             let why = o
                 .turn_error
                 .clone()
@@ -142,8 +142,9 @@ pub fn classify(o: &Observed) -> (Option<FailureCode>, Option<String>) {
                 Some(format!("the review turn failed: {why}")),
             );
         }
-        Some("completed") => {}
+        Some(TurnStatus::Completed) => {}
         other => {
+            let other = other.as_ref().map(TurnStatus::as_str);
             let hint = format!("the review turn ended with status {other:?}");
             return (Some(FailureCode::ReviewFailed), Some(hint));
         }
@@ -181,8 +182,8 @@ pub fn document(
         ),
         (None, false) => (None, None),
     };
-    let success = record.codex.compatibility_verdict == "compatible"
-        && t.selected == "websocket"
+    let success = record.codex.compatibility_verdict == CompatibilityVerdict::Compatible
+        && t.selected == SelectedTransport::Websocket
         && fallback.is_none()
         && o.result.is_some()
         && code.is_none();

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use super::target::ReviewTarget;
 use crate::errors::ReviewError;
 use crate::hooks::HookPolicy;
-use crate::outcome::FailureCode;
+use crate::outcome::{CompatibilityVerdict, FailureCode, TurnStatus};
 
 /// The record format version.
 pub const RECORD_VERSION: u32 = 1;
@@ -70,12 +70,24 @@ pub struct ParentFacts {
     pub decision: String,
 }
 
+/// The transport a review ran on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SelectedTransport {
+    /// The detached websocket lane (the only one that can succeed).
+    #[default]
+    #[serde(rename = "websocket")]
+    Websocket,
+    /// `codex review` in the foreground, after the lane failed to come up.
+    #[serde(rename = "native-review")]
+    NativeReview,
+}
+
 /// The lane's transport and its managed server.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TransportFacts {
     /// `websocket` (the lane) or `native-review` (the fallback).
-    pub selected: String,
+    pub selected: SelectedTransport,
     /// Why.
     pub selection_reason: String,
     /// The server's listen URL, once known.
@@ -107,7 +119,7 @@ pub struct CodexFacts {
     /// Its version.
     pub version: String,
     /// `compatible` or `incompatible` for review_session.
-    pub compatibility_verdict: String,
+    pub compatibility_verdict: CompatibilityVerdict,
 }
 
 /// One finding of a review.
@@ -155,7 +167,7 @@ pub struct OutcomeFacts {
     /// The rendered review text of the `exitedReviewMode` item.
     pub review_text: Option<String>,
     /// The review turn's final status as the server reported it.
-    pub turn_status: Option<String>,
+    pub turn_status: Option<TurnStatus>,
 }
 
 /// A native-review fallback run (never a lane result).

@@ -105,10 +105,10 @@ fn record() -> ReviewRecord {
         codex: CodexFacts {
             path: "/c".into(),
             version: "0.169.0".into(),
-            compatibility_verdict: "compatible".into(),
+            compatibility_verdict: crate::outcome::CompatibilityVerdict::Compatible,
         },
         transport: TransportFacts {
-            selected: "websocket".into(),
+            selected: crate::review::record::SelectedTransport::Websocket,
             ..TransportFacts::default()
         },
         hook_policy: crate::hooks::HookPolicy::Inherit,
@@ -139,8 +139,8 @@ fn success_needs_every_condition_of_the_rule() {
     assert_eq!(timed_out["success"], false);
     assert_eq!(document(&running, None, false)["failureCode"], Value::Null);
     let breakers: [fn(&mut ReviewRecord); 4] = [
-        |r| r.codex.compatibility_verdict = "incompatible".into(),
-        |r| r.transport.selected = "native-review".into(),
+        |r| r.codex.compatibility_verdict = crate::outcome::CompatibilityVerdict::Incompatible,
+        |r| r.transport.selected = crate::review::record::SelectedTransport::NativeReview,
         |r| r.fallback = Some(FallbackFacts::default()),
         |r| r.outcome.failure_code = Some(FailureCode::HookNotObserved),
     ];
