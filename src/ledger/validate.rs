@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use super::error::{fail, ErrorCode, LedgerError};
+use super::fields::Executor;
 use super::item::{ClaimState, Item, Status};
 use super::lock_roots::lists_overlap;
 
@@ -140,9 +141,10 @@ fn check_safe_wave(items: &[Item]) -> Result<(), LedgerError> {
                 Some(format!("claim is {}", c.state.as_str()))
             }
             Some(c) if c.wave_id.is_empty() => Some("claim has no wave_id".to_owned()),
-            Some(c) if !matches!(c.executor.as_str(), "teams" | "mesh") => {
-                Some(format!("executor {:?} is not parallel-safe", c.executor))
-            }
+            Some(c) if !matches!(c.executor, Executor::Teams | Executor::Mesh) => Some(format!(
+                "executor {:?} is not parallel-safe",
+                c.executor.as_str()
+            )),
             Some(c) if c.lock_roots.is_empty() => Some("claim has no lock_roots".to_owned()),
             Some(c) => active[..n]
                 .iter()
@@ -191,7 +193,7 @@ mod tests {
         i.claim = Some(Claim {
             state: ClaimState::Held,
             owner: "tk".into(),
-            executor: executor.into(),
+            executor: Executor::parse(executor),
             wave_id: wave.into(),
             lock_roots: roots.iter().map(|r| r.to_string()).collect(),
             claimed_at: String::new(),
