@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::format::TargetName;
 use super::load::{Scenario, Step, StepKind};
@@ -50,7 +51,17 @@ pub async fn run(scenario: &Scenario, target: TargetName, env: &TargetEnv) -> Ve
             );
         }
     };
-    let mut verdict = run_in(scenario, target, env, &workspace).await;
+    let span = tracing::info_span!("scenario", scenario = %scenario.name, %target);
+    let mut verdict = run_in(scenario, target, env, &workspace)
+        .instrument(span)
+        .await;
+    tracing::debug!(
+        scenario = %scenario.name,
+        %target,
+        status = verdict.status.as_str(),
+        failure_code = ?verdict.failure_code,
+        "verdict"
+    );
     let remove = scenario.accepts(&verdict) && !env.keep_temp;
     verdict.workspace = workspace.finish(remove);
     verdict
