@@ -13,7 +13,7 @@ use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cas::instances::{HomesSetup, Launcher, Source, Transport};
+use cas::launch::{HomesSetup, Launcher, Source, Transport};
 use cas::policy::ServerRequestPolicy;
 use cas::protocol::ClientInfo;
 
@@ -411,10 +411,12 @@ fn isolation() -> Outcome {
         let policy = || Arc::new(ServerRequestPolicy::default());
         let a = launcher
             .start(&client("a"), policy(), None, wait, None)
-            .await?;
+            .await
+            .map_err(|e| e.to_string())?;
         let b = launcher
             .start(&client("b"), policy(), None, wait, None)
-            .await?;
+            .await
+            .map_err(|e| e.to_string())?;
         let started = ask(&a.session, "thread/start", json!({})).await?;
         let thread = started["thread"]["id"]
             .as_str()
@@ -474,7 +476,8 @@ fn burst_2000() -> Outcome {
                 wait,
                 None,
             )
-            .await?;
+            .await
+            .map_err(|e| e.to_string())?;
         let session = Arc::new(inst.session);
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..2000 {

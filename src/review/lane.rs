@@ -21,12 +21,11 @@ use tokio::time::Instant;
 use super::lane_io::{denied_approvals, LaneLog, LaneTap, LoggedPolicy};
 use super::observe::{Change, ReviewStream};
 use super::outcome::{classify, Observed};
-use super::process::{self, ManagedServer};
+use super::process;
 use super::record::{self, ReviewRecord, ReviewStatus};
 use super::thread::{early, open_thread, Early};
 use crate::hooks::HookObserver;
-use crate::launch::ServerSpec;
-use crate::mock_model::MockModel;
+use crate::launch::{self, ManagedServer, MockModel, ServerSpec};
 use crate::policy::{PolicyConfig, ServerRequestPolicy};
 use crate::protocol::ClientInfo;
 use crate::session::Session;
@@ -100,38 +99,65 @@ struct Lane {
 }
 
 /// Runs the host for the lane in `dir`; returns the process exit code.
+///
+/// The host logs through its own tracing subscriber into the lane's `host.log` (filter from
+/// `RUST_LOG`, `info` by default; no ANSI colours), for the whole of its run.
 pub async fn host(dir: &Path) -> u8 {
     let files = LaneFiles {
         dir: dir.to_owned(),
     };
+    let _logging = log_to(&files.host_log());
     let spec: LaneSpec = match std::fs::read_to_string(files.spec())
         .map_err(|e| e.to_string())
         .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
     {
         Ok(spec) => spec,
         Err(e) => {
-            eprintln!("cas review host: {}: {e}", files.spec().display());
+            tracing::error!("{}: {e}", files.spec().display());
             return 2;
         }
     };
     let mut term = match signal(SignalKind::terminate()) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("cas review host: SIGTERM handler: {e}");
+            tracing::error!("SIGTERM handler: {e}");
             return 2;
         }
     };
+    tracing::info!(lane = %spec.lane_id, "review lane host started");
     let mut lane = Lane::new(spec, files);
     let code = lane.run(&mut term).await;
     if let Some(server) = lane.server.as_mut() {
-        process::reap(server, Duration::from_secs(3)).await;
+        server.reap(Duration::from_secs(3)).await;
+        tracing::info!(pid = server.pid, "managed server reaped");
         lane.record.transport.server_reaped_at_ms = Some(record::now_ms());
         let _ = std::fs::remove_file(lane.files.token());
         if lane.record.review_thread_id.is_some() {
             lane.save();
         }
     }
+    tracing::info!(code, "review lane host done");
     code
+}
+
+/// Sends this thread's tracing events to `log` (appended) until the guard drops; when the log
+/// cannot be opened, events go where the process's subscriber sends them (stderr, which the
+/// host's launcher points at the same file).
+fn log_to(log: &Path) -> Option<tracing::subscriber::DefaultGuard> {
+    use tracing_subscriber::EnvFilter;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .ok()?;
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .finish();
+    Some(tracing::subscriber::set_default(subscriber))
 }
 
 impl Lane {
@@ -157,14 +183,14 @@ impl Lane {
 
     fn save(&mut self) {
         if let Err(e) = self.record.save() {
-            eprintln!("cas review host: {e}");
+            tracing::error!("saving the record: {e}");
         }
     }
 
     fn ready(&self) {
         let text = serde_json::to_string_pretty(&self.record).unwrap_or_default();
         if let Err(e) = record::write_atomic(&self.files.ready(), &text) {
-            eprintln!("cas review host: {e}");
+            tracing::error!("writing the ready file: {e}");
         }
     }
 
@@ -221,26 +247,26 @@ impl Lane {
                 .map_err(|e| early("websocket_bootstrap_failed", e))?;
         }
         let bootstrap = |e: String| early("websocket_bootstrap_failed", e);
-        let token = crate::launch::new_token().map_err(|e| bootstrap(e.to_string()))?;
-        crate::launch::write_private(&self.files.token(), &token)
-            .map_err(|e| bootstrap(e.to_string()))?;
+        let token = launch::new_token().map_err(|e| bootstrap(with_causes(&e)))?;
+        launch::write_private(&self.files.token(), &token)
+            .map_err(|e| bootstrap(with_causes(&e)))?;
         let spec = ServerSpec {
             bin: self.record.codex.path.clone(),
             codex_home: home,
             cwd: self.record.cwd.clone(),
             extra_args: self.spec.server_args.clone(),
         };
-        let server = process::spawn_server(
-            &spec,
-            &self.files.token(),
-            &self.files.server_log(),
-            STARTUP_DEADLINE,
-        )
-        .await
-        .map_err(bootstrap)?;
+        let server = spec
+            .spawn_managed(
+                &self.files.token(),
+                &self.files.server_log(),
+                STARTUP_DEADLINE,
+            )
+            .await
+            .map_err(|e| bootstrap(with_causes(&e)))?;
         let t = &mut self.record.transport;
         t.server_pid = Some(server.pid);
-        t.server_start_ticks = server.ticks;
+        t.server_start_ticks = process::start_ticks(server.pid);
         t.listen_url = Some(server.url.clone());
         let url = server.url.clone();
         self.server = Some(server);
@@ -289,7 +315,7 @@ impl Lane {
         let log_path =
             record::records_dir(&self.record.codex_home).join(format!("{thread_id}.ndjson"));
         if let Err(e) = self.log.attach(&log_path) {
-            eprintln!("cas review host: {}: {e}", log_path.display());
+            tracing::error!("{}: {e}", log_path.display());
         }
         self.record.event_log_path = Some(log_path);
         let params =
@@ -453,9 +479,18 @@ impl Lane {
 fn prepare_hermetic_home(home: &Path, model_url: &str) -> Result<(), String> {
     let work = home.join("work");
     std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
-    let config = home.join("config.toml");
-    std::fs::write(&config, crate::hermetic::config_toml(model_url))
-        .map_err(|e| format!("{}: {e}", config.display()))
+    launch::write_hermetic_config(home, model_url).map_err(|e| with_causes(&e))
+}
+
+/// An error's message followed by its causes, `: `-separated, for a record's failure hint.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        text.push_str(&format!(": {e}"));
+        cause = e.source();
+    }
+    text
 }
 
 /// A reused thread already has a record (its earlier review): keep it as
@@ -471,7 +506,7 @@ fn archive_previous(current: &ReviewRecord) {
     if previous.lane_id != current.lane_id {
         let kept = path.with_file_name(format!("{id}.{turn}.json"));
         if let Err(e) = std::fs::rename(&path, &kept) {
-            eprintln!("cas review host: keeping {}: {e}", path.display());
+            tracing::error!("keeping {}: {e}", path.display());
         }
     }
 }
