@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
+use super::files::{new_token, prepare};
 use crate::errors::LaunchError;
 
 /// A fresh CODEX_HOME configured for the mock model.
@@ -75,14 +76,6 @@ stream_max_retries = 0
 supports_websockets = false
 "#
     )
-}
-
-/// A `LaunchError::Prepare` for `path`.
-pub(crate) fn prepare(path: &Path) -> impl FnOnce(std::io::Error) -> LaunchError + '_ {
-    move |source| LaunchError::Prepare {
-        what: path.display().to_string(),
-        source,
-    }
 }
 
 /// Copies a template home; the copy gets its own installation id. With
@@ -150,7 +143,7 @@ pub fn seed_home(user_home: &Path, dest: &Path) -> Result<(), LaunchError> {
 
 /// A random version-4 UUID.
 pub fn new_uuid() -> Result<String, LaunchError> {
-    let hex = super::server::new_token()?;
+    let hex = new_token()?;
     let b = hex.as_bytes();
     let s = |r: std::ops::Range<usize>| String::from_utf8_lossy(&b[r]).into_owned();
     Ok(format!(

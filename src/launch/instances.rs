@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tempfile::TempDir;
 
-use super::home::{copy_home, prepare, seed_home, user_codex_home, write_hermetic_config};
+use super::files::prepare;
+use super::home::{copy_home, seed_home, user_codex_home, write_hermetic_config};
 use super::{HermeticHome, MockModel, ServerSpec};
 use crate::errors::{HooksSetupError, LaunchError};
 use crate::protocol::ClientInfo;

@@ -9,6 +9,7 @@
 //! process gracefully is [`terminate`] (kept in the transport, which owns stdio children).
 
 pub mod codex;
+pub mod files;
 pub mod flags;
 pub mod home;
 pub mod instances;
@@ -18,8 +19,9 @@ pub mod server;
 
 pub use crate::transport::shutdown::terminate;
 pub use codex::{codex_version, CodexLocator, INSTALL_DIR, PINNED_CODEX_VERSION};
+pub use files::{new_token, write_private};
 pub use flags::{disable_hooks_args, LaunchFlags};
 pub use home::{user_codex_home, write_hermetic_config, HermeticHome};
 pub use instances::{HomesSetup, Instance, InstanceHome, Launcher, Source, Transport};
 pub use mock_model::MockModel;
-pub use server::{new_token, parse_banner, write_private, ManagedServer, ServerSpec, WsServer};
+pub use server::{parse_banner, ManagedServer, ServerSpec, WsServer};

@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::time::Instant;
 
-use super::lane_io::{denied_approvals, LaneLog, LaneTap, LoggedPolicy};
+use super::lane_io::{denied_approvals, log_to, with_causes, LaneLog, LaneTap, LoggedPolicy};
 use super::observe::{Change, ReviewStream};
 use super::outcome::{classify, Observed};
 use super::process;
@@ -138,26 +138,6 @@ pub async fn host(dir: &Path) -> u8 {
     }
     tracing::info!(code, "review lane host done");
     code
-}
-
-/// Sends this thread's tracing events to `log` (appended) until the guard drops; when the log
-/// cannot be opened, events go where the process's subscriber sends them (stderr, which the
-/// host's launcher points at the same file).
-fn log_to(log: &Path) -> Option<tracing::subscriber::DefaultGuard> {
-    use tracing_subscriber::EnvFilter;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .ok()?;
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_ansi(false)
-        .with_writer(std::sync::Mutex::new(file))
-        .finish();
-    Some(tracing::subscriber::set_default(subscriber))
 }
 
 impl Lane {
@@ -480,17 +460,6 @@ fn prepare_hermetic_home(home: &Path, model_url: &str) -> Result<(), String> {
     let work = home.join("work");
     std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
     launch::write_hermetic_config(home, model_url).map_err(|e| with_causes(&e))
-}
-
-/// An error's message followed by its causes, `: `-separated, for a record's failure hint.
-fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(e) = cause {
-        text.push_str(&format!(": {e}"));
-        cause = e.source();
-    }
-    text
 }
 
 /// A reused thread already has a record (its earlier review): keep it as
