@@ -24,6 +24,7 @@ use super::outcome::{classify, Observed};
 use super::process;
 use super::record::{self, ReviewRecord, ReviewStatus};
 use super::thread::{early, open_thread, Early};
+use crate::errors::{HooksSetupError, LaunchError};
 use crate::hooks::HookObserver;
 use crate::launch::{self, ManagedServer, MockModel, ServerSpec};
 use crate::policy::{PolicyConfig, ServerRequestPolicy};
@@ -224,7 +225,7 @@ impl Lane {
         if let Some(mock) = mock {
             self.prepare_hermetic(&home, mock)
                 .await
-                .map_err(|e| early("websocket_bootstrap_failed", e))?;
+                .map_err(|e| early("websocket_bootstrap_failed", with_causes(&e)))?;
         }
         let bootstrap = |e: String| early("websocket_bootstrap_failed", e);
         let token = launch::new_token().map_err(|e| bootstrap(with_causes(&e)))?;
@@ -244,6 +245,7 @@ impl Lane {
             )
             .await
             .map_err(|e| bootstrap(with_causes(&e)))?;
+        tracing::info!(pid = server.pid, url = %server.url, "managed server listening");
         let t = &mut self.record.transport;
         t.server_pid = Some(server.pid);
         t.server_start_ticks = process::start_ticks(server.pid);
@@ -442,24 +444,26 @@ impl Lane {
 }
 
 impl Lane {
-    /// Points the hermetic home at this host's mock model and installs the trusted hooks.
-    async fn prepare_hermetic(&self, home: &Path, mock: &MockModel) -> Result<(), String> {
-        prepare_hermetic_home(home, &mock.base_url())?;
+    /// Points the hermetic home at this host's mock model (config and work folder) and
+    /// installs the trusted hooks.
+    async fn prepare_hermetic(&self, home: &Path, mock: &MockModel) -> Result<(), LaunchError> {
+        let work = home.join("work");
+        std::fs::create_dir_all(&work).map_err(|source| LaunchError::Prepare {
+            what: work.display().to_string(),
+            source,
+        })?;
+        launch::write_hermetic_config(home, &mock.base_url())?;
         if let Some((json, dir)) = &self.spec.hooks_config {
             let bin = &self.record.codex.path;
             crate::hooks::install_and_trust(bin, home, &self.record.cwd, json, dir)
                 .await
-                .map_err(|e| format!("hooks: {e}"))?;
+                .map_err(|e| LaunchError::Hooks {
+                    what: "hooks".into(),
+                    source: HooksSetupError(e),
+                })?;
         }
         Ok(())
     }
-}
-
-/// Writes a hermetic home's config (pointing at this host's mock model) and work folder.
-fn prepare_hermetic_home(home: &Path, model_url: &str) -> Result<(), String> {
-    let work = home.join("work");
-    std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
-    launch::write_hermetic_config(home, model_url).map_err(|e| with_causes(&e))
 }
 
 /// A reused thread already has a record (its earlier review): keep it as
