@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::process::Command;
 
-use crate::errors::{HooksSetupError, LaunchError};
+use crate::errors::LaunchError;
 use crate::fake::ws_server::FakeWsServer;
 use crate::hooks::{self, HookPolicy};
 use crate::launch::{self, CodexLocator, HermeticHome, MockModel, ServerSpec};
@@ -133,11 +133,11 @@ async fn launch_codex(
         extra_args,
     };
     if let Some((json, dir)) = &scenario.hooks_config {
-        hooks::install_and_trust(&bin, home.path(), &spec.cwd, json, dir)
+        launch::install_and_trust(&bin, home.path(), &spec.cwd, json, dir)
             .await
-            .map_err(|e| LaunchError::Hooks {
-                what: format!("installing and trusting the scenario's hooks ({e})"),
-                source: HooksSetupError(e),
+            .map_err(|source| LaunchError::Hooks {
+                what: format!("installing and trusting the scenario's hooks ({source})"),
+                source,
             })?;
     }
     let connection = if target == TargetName::CodexWs {

@@ -15,7 +15,7 @@ use tempfile::TempDir;
 use super::files::prepare;
 use super::home::{copy_home, seed_home, user_codex_home, write_hermetic_config};
 use super::{HermeticHome, MockModel, ServerSpec};
-use crate::errors::{HooksSetupError, LaunchError};
+use crate::errors::LaunchError;
 use crate::protocol::ClientInfo;
 use crate::session::{NotificationTap, ServerRequestHandler, Session, DEFAULT_MAX_IN_FLIGHT};
 use crate::transport::{self, Connection};
@@ -272,11 +272,11 @@ impl Launcher {
             },
         ) = (hermetic, &self.source)
         {
-            crate::hooks::install_and_trust(bin, home, cwd, json, dir)
+            super::install_and_trust(bin, home, cwd, json, dir)
                 .await
-                .map_err(|e| LaunchError::Hooks {
+                .map_err(|source| LaunchError::Hooks {
                     what: format!("installing and trusting the hooks in {}", home.display()),
-                    source: HooksSetupError(e),
+                    source,
                 })?;
         }
         Ok(())

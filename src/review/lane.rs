@@ -24,7 +24,7 @@ use super::outcome::{classify, Observed};
 use super::process;
 use super::record::{self, ReviewRecord, ReviewStatus};
 use super::thread::{early, open_thread, Early};
-use crate::errors::{HooksSetupError, LaunchError};
+use crate::errors::LaunchError;
 use crate::hooks::HookObserver;
 use crate::launch::{self, ManagedServer, MockModel, ServerSpec};
 use crate::policy::{PolicyConfig, ServerRequestPolicy};
@@ -455,11 +455,11 @@ impl Lane {
         launch::write_hermetic_config(home, &mock.base_url())?;
         if let Some((json, dir)) = &self.spec.hooks_config {
             let bin = &self.record.codex.path;
-            crate::hooks::install_and_trust(bin, home, &self.record.cwd, json, dir)
+            launch::install_and_trust(bin, home, &self.record.cwd, json, dir)
                 .await
-                .map_err(|e| LaunchError::Hooks {
+                .map_err(|source| LaunchError::Hooks {
                     what: "hooks".into(),
-                    source: HooksSetupError(e),
+                    source,
                 })?;
         }
         Ok(())
