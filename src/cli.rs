@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::hooks::HookPolicy;
-use crate::instances::Transport;
+use crate::launch::Transport;
 use crate::policy::{ApprovalChoice, ElicitationAction, PermissionsChoice, PolicyConfig};
 use crate::retry::BackoffSchedule;
 

@@ -12,7 +12,7 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::instances::{Instance, Launcher};
+use crate::launch::{Instance, Launcher};
 use crate::policy::{AnswerRecord, PolicyConfig, ServerRequestPolicy};
 use crate::protocol::ClientInfo;
 use crate::retry::{request_with_retry, BackoffSchedule, SplitMix64};
@@ -185,7 +185,10 @@ pub async fn run(
             Ok(instance) => instances.push((i, instance)),
             Err(error) => {
                 progress(start_failures.len() + 1, plan.instances);
-                start_failures.push(StartFailure { instance: i, error });
+                start_failures.push(StartFailure {
+                    instance: i,
+                    error: error.to_string(),
+                });
             }
         }
     }

@@ -1,4 +1,4 @@
-//! Hermetic instances through the library launcher (`cas::instances::Launcher`) on the
+//! Hermetic instances through the library launcher (`cas::launch::Launcher`) on the
 //! installed codex: instances do not see each other's threads, and one connection carries a
 //! 2000-request burst without losing an answer.
 //!
@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cas::instances::{HomesSetup, Launcher, Source, Transport};
+use cas::launch::{HomesSetup, Launcher, Source, Transport};
 use cas::policy::ServerRequestPolicy;
 use cas::protocol::ClientInfo;
 
@@ -71,10 +71,12 @@ fn isolation(bin: &Path) -> Outcome {
         let policy = || Arc::new(ServerRequestPolicy::default());
         let a = launcher
             .start(&client("a"), policy(), None, wait, None)
-            .await?;
+            .await
+            .map_err(|e| e.to_string())?;
         let b = launcher
             .start(&client("b"), policy(), None, wait, None)
-            .await?;
+            .await
+            .map_err(|e| e.to_string())?;
         let started = ask(&a.session, "thread/start", json!({})).await?;
         let thread = started["thread"]["id"]
             .as_str()
@@ -130,7 +132,8 @@ fn burst_2000(bin: &Path) -> Outcome {
                 wait,
                 None,
             )
-            .await?;
+            .await
+            .map_err(|e| e.to_string())?;
         let session = Arc::new(inst.session);
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..2000 {

@@ -12,9 +12,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cas::hermetic::HermeticHome;
+use cas::launch::HermeticHome;
+use cas::launch::MockModel;
 use cas::launch::ServerSpec;
-use cas::mock_model::MockModel;
 use cas::protocol::ClientInfo;
 use cas::scenario::{self, TargetName};
 use cas::session::{QueueServerRequests, Session};

@@ -15,8 +15,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::hermetic;
-use crate::instances::{HomesSetup, Launcher, Source, Transport};
+use crate::launch::{HermeticHome, HomesSetup, Launcher, Source, Transport};
 use crate::policy::ServerRequestPolicy;
 use crate::protocol::ClientInfo;
 use crate::resources::cpu_time;
@@ -131,7 +130,7 @@ fn median(mut xs: Vec<f64>) -> f64 {
 }
 
 async fn fanout_row(plan: &BenchPlan, n: usize) -> Result<FanoutRow, String> {
-    let config = hermetic::config_toml("http://127.0.0.1:9/v1");
+    let model_url = "http://127.0.0.1:9/v1";
     let (mut cas, mut base) = (Vec::new(), Vec::new());
     for _ in 0..plan.runs {
         let mut command = tokio::process::Command::new(&plan.cas);
@@ -162,11 +161,12 @@ async fn fanout_row(plan: &BenchPlan, n: usize) -> Result<FanoutRow, String> {
         }
         cas.push((wall, doc["client"]["peakRssKb"].as_u64().unwrap_or(0)));
         let root = plan.scratch.clone();
-        let (codex, config) = (plan.codex.clone(), config.clone());
-        let took = tokio::task::spawn_blocking(move || baseline::fanout(n, &codex, &root, &config))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| format!("baseline fanout: {e}"))?;
+        let codex = plan.codex.clone();
+        let took =
+            tokio::task::spawn_blocking(move || baseline::fanout(n, &codex, &root, model_url))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("baseline fanout: {e}"))?;
         base.push(millis(took));
     }
     cas.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -189,8 +189,8 @@ async fn connection_row(
     let (mut cas_runs, mut base_runs) = (Vec::new(), Vec::new());
     let scenario = plan.scratch.join("bench-fake.toml");
     std::fs::write(&scenario, FAKE_SCENARIO).map_err(|e| e.to_string())?;
-    let home = hermetic::HermeticHome::create(&plan.scratch, "http://127.0.0.1:9/v1")
-        .map_err(|e| e.to_string())?;
+    let home =
+        HermeticHome::create(&plan.scratch, "http://127.0.0.1:9/v1").map_err(|e| e.to_string())?;
     for _ in 0..plan.runs {
         cas_runs.push(cas_connection(plan, server, window, &scenario).await?);
         let command = match server {
@@ -299,7 +299,8 @@ async fn cas_connection(
                     Duration::from_secs(30),
                     None,
                 )
-                .await?;
+                .await
+                .map_err(|e| e.to_string())?;
             (instance.session, Some(launcher), instance.home)
         }
         _ => {

@@ -37,7 +37,7 @@ pub async fn run(args: BenchArgs) -> ExitCode {
         runs: args.runs.max(1),
         requests: args.requests,
         window: args.window,
-        scratch: crate::hermetic::default_root().join("bench"),
+        scratch: crate::launch::paths::homes_dir().join("bench"),
     };
     let log = |line: &str| eprintln!("cas bench: {line}");
     let report = match bench::run(&plan, &log).await {

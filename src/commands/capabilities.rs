@@ -19,7 +19,7 @@ pub async fn run(args: CapabilitiesArgs) -> ExitCode {
         Ok(bin) => bin,
         Err(e) => return fail(&e.to_string()),
     };
-    let scratch = crate::hermetic::default_root().join("schema");
+    let scratch = crate::launch::paths::homes_dir().join("schema");
     if let Err(e) = std::fs::create_dir_all(&scratch) {
         return fail(&format!("{}: {e}", scratch.display()));
     }

@@ -67,7 +67,7 @@ async fn prepare(args: &ConformanceArgs) -> Result<Prepared, ExitCode> {
             "cannot find the cas executable for the fake server: {e}"
         ))
     })?;
-    let state = crate::hermetic::default_root();
+    let state = crate::launch::paths::homes_dir();
     let env = TargetEnv {
         cas_bin,
         codex: CodexLocator::from_env(args.codex_bin.clone()),
@@ -171,7 +171,7 @@ async fn check_compatibility(
     let Ok(bin) = env.codex.resolve() else {
         return Ok(None);
     };
-    let scratch = crate::hermetic::default_root().join("schema");
+    let scratch = crate::launch::paths::homes_dir().join("schema");
     let _ = std::fs::create_dir_all(&scratch);
     let surface = async {
         let version = crate::launch::codex_version(&bin, &scratch)

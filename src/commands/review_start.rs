@@ -11,9 +11,7 @@ use std::time::Duration;
 
 use super::review_session::{target_of, StartArgs};
 use crate::hooks::HookPolicy;
-use crate::instances::user_codex_home;
-use crate::launch::{self, CodexLocator};
-use crate::mock_model::MockModel;
+use crate::launch::{self, user_codex_home, CodexLocator, MockModel};
 use crate::review::fallback;
 use crate::review::lane::{LaneFiles, LaneSpec};
 use crate::review::process;
@@ -50,7 +48,7 @@ async fn check_codex(args: &StartArgs) -> Result<Checked, String> {
     // Servers run in the review's cwd, so a relative --codex-bin must not stay relative.
     let bin = std::path::absolute(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
     let probe_home = if args.hermetic {
-        crate::hermetic::default_root().join("version-probe")
+        crate::launch::paths::homes_dir().join("version-probe")
     } else {
         user_codex_home()
     };
@@ -58,7 +56,7 @@ async fn check_codex(args: &StartArgs) -> Result<Checked, String> {
     let version = launch::codex_version(&bin, &probe_home)
         .await
         .map_err(|e| e.to_string())?;
-    let scratch = crate::hermetic::default_root().join("schema");
+    let scratch = crate::launch::paths::homes_dir().join("schema");
     std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
     let surface = compat::surface_for(&bin, &version, &compat::default_cache_dir(), &scratch)
         .await
@@ -259,12 +257,14 @@ pub async fn with_fallback(mut rec: ReviewRecord, args: &StartArgs) -> ReviewRec
             let home = record::state_root()
                 .join("review-homes")
                 .join(format!("{}-native", rec.lane_id));
-            let prepared = std::fs::create_dir_all(home.join("work")).and_then(|_| {
-                std::fs::write(
-                    home.join("config.toml"),
-                    crate::hermetic::config_toml(&mock.base_url()),
-                )
-            });
+            let prepared = std::fs::create_dir_all(home.join("work"))
+                .map_err(|e| e.to_string())
+                .and_then(|()| {
+                    launch::write_hermetic_config(&home, &mock.base_url()).map_err(|e| {
+                        let cause = std::error::Error::source(&e).map(ToString::to_string);
+                        format!("{e}: {}", cause.unwrap_or_default())
+                    })
+                });
             if let Err(e) = prepared {
                 rec.fallback = Some(record::FallbackFacts {
                     transport: fallback::NATIVE_TRANSPORT.into(),

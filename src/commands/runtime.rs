@@ -9,10 +9,9 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 
 use crate::cli::RuntimeArgs;
-use crate::hermetic;
 use crate::hooks::HookPolicy;
-use crate::instances::{user_codex_home, HomesSetup, Launcher, Source, Transport};
 use crate::launch::{self, CodexLocator};
+use crate::launch::{user_codex_home, HomesSetup, Launcher, Source, Transport};
 use crate::schema::compat::{self, Requirements};
 
 /// From this many hermetic instances on, a template home initialised once and copied pays
@@ -104,10 +103,7 @@ pub fn hook_observer(check: &str) -> std::sync::Arc<crate::hooks::HookObserver> 
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis())
         .unwrap_or(0);
-    let dir = hermetic::default_root()
-        .parent()
-        .map(|p| p.join("hook-logs"))
-        .unwrap_or_else(|| PathBuf::from("hook-logs"));
+    let dir = crate::launch::paths::hook_logs_dir();
     let path = dir.join(format!("{check}-{ms}-{}.ndjson", std::process::id()));
     std::sync::Arc::new(crate::hooks::HookObserver::new(path))
 }
@@ -173,7 +169,7 @@ pub async fn prepare(
     let bin = CodexLocator::from_env(args.codex_bin.clone())
         .resolve()
         .map_err(|e| e.to_string())?;
-    let scratch = hermetic::default_root();
+    let scratch = launch::paths::homes_dir();
     let version_home = if args.hermetic {
         scratch.join("version-probe")
     } else {
@@ -212,7 +208,7 @@ pub async fn prepare(
         },
     };
     // The version probe and compatibility check overlap the shared setup (mock model, template).
-    let surface_scratch = hermetic::default_root().join("schema");
+    let surface_scratch = launch::paths::homes_dir().join("schema");
     let verdict = async {
         let version = launch::codex_version(&bin, &version_home)
             .await

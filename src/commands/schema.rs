@@ -79,7 +79,7 @@ fn fail(message: &str) -> ExitCode {
 
 /// Generates the surface of a codex binary (in a scratch folder, never cached here).
 pub async fn surface_of_binary(bin: &Path) -> Result<Surface, String> {
-    let scratch = crate::hermetic::default_root().join("schema");
+    let scratch = crate::launch::paths::homes_dir().join("schema");
     std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
     let version = launch::codex_version(bin, &scratch)
         .await

@@ -62,7 +62,7 @@ pub async fn run(args: SmokeCheckArgs) -> ExitCode {
         Err(error) => checks.push(Check {
             name: "handshake".into(),
             ok: false,
-            detail: error,
+            detail: error.to_string(),
             latency_ms: millis(t0.elapsed()),
         }),
         Ok(instance) => {

@@ -137,12 +137,9 @@ pub fn check(surface: &Surface, needs: &Requirements) -> Compatibility {
 
 /// Where cached surfaces live: `$XDG_CACHE_HOME/cas/surfaces`, else `~/.cache/cas/surfaces`.
 pub fn default_cache_dir() -> PathBuf {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(|| PathBuf::from(".cas/cache"));
-    base.join("cas/surfaces")
+    crate::launch::paths::cache_dir()
+        .unwrap_or_else(|| PathBuf::from(".cas/cache/cas"))
+        .join("surfaces")
 }
 
 /// The cache key of a binary: path, version, size and modification time.
