@@ -290,3 +290,14 @@ pub enum ReviewError {
     #[error("{0}")]
     Io(String),
 }
+
+/// A flag value that should be a JSON object and is not.
+#[derive(Debug, thiserror::Error)]
+pub enum JsonObjectError {
+    /// The text is not JSON (the parser's words are part of the message users see).
+    #[error("not JSON: {0}")]
+    NotJson(#[source] serde_json::Error),
+    /// The text is JSON, but not an object.
+    #[error("expected a JSON object, got {0}")]
+    NotObject(serde_json::Value),
+}

@@ -10,8 +10,23 @@ use std::time::{Duration, Instant};
 
 use super::output::{pretty, print_stdout};
 use super::runtime;
-use crate::cli::{InstanceRunnerArgs, RequestArgs};
+
+use super::request::RequestArgs;
 use crate::fanout::{self, FanoutPlan, FanoutReport};
+
+/// Flags of `cas instance_runner`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InstanceRunnerArgs {
+    /// Everything `cas request` takes.
+    #[command(flatten)]
+    pub request: RequestArgs,
+    /// How many instances, started and run in parallel.
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub instances: u32,
+    /// Requests per instance.
+    #[arg(long, default_value_t = 3)]
+    pub sample: u32,
+}
 
 /// Runs the command.
 pub async fn run(args: InstanceRunnerArgs) -> ExitCode {
@@ -149,7 +164,7 @@ fn params_of(args: &RequestArgs) -> Result<Value, String> {
     if let Some(path) = &args.params_file {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("--params-file {}: {e}", path.display()))?;
-        return crate::cli::parse_json_object(&text)
+        return super::args::parse_json_object(&text)
             .map_err(|e| format!("--params-file {}: {e}", path.display()));
     }
     Ok(match args.method.as_str() {

@@ -1,5 +1,6 @@
 //! One module per subcommand: argument validation, the library call, and output.
 
+pub mod args;
 pub mod bench;
 pub mod capabilities;
 pub mod conformance;

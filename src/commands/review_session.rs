@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use super::args::PolicyArgs;
 use super::output::{pretty, print_stdout};
-use crate::cli::PolicyArgs;
 use crate::hooks::HookPolicy;
 use crate::review::lane;
 use crate::review::lifecycle;

@@ -8,7 +8,7 @@
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
-use crate::cli::RuntimeArgs;
+use super::args::RuntimeArgs;
 use crate::hermetic;
 use crate::hooks::HookPolicy;
 use crate::instances::{user_codex_home, HomesSetup, Launcher, Source, Transport};

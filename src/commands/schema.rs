@@ -9,9 +9,45 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use super::output::{pretty, print_stdout};
-use crate::cli::{SchemaArgs, SchemaCommand};
 use crate::launch::{self, CodexLocator};
 use crate::schema::{diff, surface, Surface};
+use clap::Subcommand;
+use std::path::PathBuf;
+
+/// `cas schema …`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SchemaArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: SchemaCommand,
+}
+
+/// The schema subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum SchemaCommand {
+    /// Print the normalized protocol surface of a codex.
+    Surface {
+        /// The codex binary (default: CAS_CODEX_BIN, the project install, then PATH).
+        #[arg(long)]
+        codex_bin: Option<PathBuf>,
+        /// Include experimental methods (flagged as such).
+        #[arg(long)]
+        experimental: bool,
+        /// Print the surface as JSON (the format `schema diff` reads).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare two surfaces; each side is a codex binary or a saved surface file.
+    Diff {
+        /// The old side.
+        a: String,
+        /// The new side.
+        b: String,
+        /// Print exactly one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+}
 
 /// Runs the command.
 pub async fn run(args: SchemaArgs) -> ExitCode {

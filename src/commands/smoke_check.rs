@@ -11,13 +11,24 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::args::RuntimeArgs;
 use super::output::{pretty, print_stdout};
 use super::runtime;
-use crate::cli::SmokeCheckArgs;
 use crate::policy::ServerRequestPolicy;
 use crate::protocol::ClientInfo;
 use crate::smoke::{self, Check, SmokeOptions};
 use crate::summary::millis;
+
+/// Flags of `cas smoke_check`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SmokeCheckArgs {
+    /// Where the server comes from.
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+    /// Resume and use this existing thread instead of starting one.
+    #[arg(long)]
+    pub thread_id: Option<String>,
+}
 
 /// What the hermetic mock does with the smoke turn: stream slowly, so steer and interrupt find it running.
 const HERMETIC_PROMPT: &str = "[[stall:10]] cas smoke check";
