@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::review_session::{target_of, StartArgs};
+use super::args::PolicyArgs;
 use crate::hooks::HookPolicy;
 use crate::instances::user_codex_home;
 use crate::launch::{self, CodexLocator};
@@ -21,7 +21,85 @@ use crate::review::record::{
     self, CodexFacts, OutcomeFacts, ParentFacts, ParentMode, ReviewRecord, ReviewStatus,
     TransportFacts,
 };
+use crate::review::target::{self, ReviewTarget};
 use crate::schema::compat::{self, Requirements};
+
+/// What to do when the websocket lane cannot come up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Fallback {
+    /// Report websocket_bootstrap_failed.
+    #[default]
+    None,
+    /// Also run `codex review` in the foreground, reported as a fallback (never success).
+    NativeReview,
+}
+
+/// Flags of `cas review_session start`.
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).multiple(false)
+    .args(["uncommitted", "base", "commit", "custom_instructions"])))]
+pub struct StartArgs {
+    /// Review staged, unstaged and untracked changes.
+    #[arg(long)]
+    pub uncommitted: bool,
+    /// Review the changes against this base branch.
+    #[arg(long, value_name = "BRANCH")]
+    pub base: Option<String>,
+    /// Review the changes of this commit.
+    #[arg(long, value_name = "SHA")]
+    pub commit: Option<String>,
+    /// With --commit: the title shown in the review summary.
+    #[arg(long, requires = "commit")]
+    pub title: Option<String>,
+    /// Review with these instructions: TEXT, @FILE, or - for stdin.
+    #[arg(long, value_name = "TEXT|@FILE|-")]
+    pub custom_instructions: Option<String>,
+    /// The repository to review (default: the current directory).
+    #[arg(long)]
+    pub cwd: Option<PathBuf>,
+    /// A thread to review on (reuse) or to record as the parent (fresh).
+    #[arg(long)]
+    pub parent_thread_id: Option<String>,
+    /// auto: reuse the parent when it is materialized and safe, else a fresh thread.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub parent_mode: ParentMode,
+    /// Wait for the review to end (up to --timeout-ms).
+    #[arg(long)]
+    pub wait: bool,
+    /// With --wait: how long to wait, in ms.
+    #[arg(long, default_value_t = 2_700_000)]
+    pub timeout_ms: u64,
+    /// When the websocket lane cannot come up: nothing else, or a native `codex review`.
+    #[arg(long, value_enum, default_value = "none")]
+    pub fallback: Fallback,
+    /// Answers to server requests.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// What cas lets codex's hooks do (off: the server starts with hooks disabled).
+    #[arg(long, value_enum, default_value = "inherit")]
+    pub hooks: HookPolicy,
+    /// With --hermetic: a hooks.json to install and trust in the lane's home.
+    #[arg(long, requires = "hermetic")]
+    pub hooks_config: Option<PathBuf>,
+    /// A fresh CODEX_HOME (kept under cas's state folder) whose model is cas's mock.
+    #[arg(long)]
+    pub hermetic: bool,
+    /// The codex binary (default: CAS_CODEX_BIN, the project install, then PATH).
+    #[arg(long)]
+    pub codex_bin: Option<PathBuf>,
+    /// How long the managed server outlives the end of its review, in seconds.
+    #[arg(long, default_value_t = 900)]
+    pub orphan_ttl_seconds: u64,
+    /// The review's own deadline (the lane interrupts it then), in ms.
+    #[arg(long, default_value_t = 2_700_000)]
+    pub review_deadline_ms: u64,
+    /// The deadline of each request, in ms.
+    #[arg(long, default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
+    /// Print exactly one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// What start does.
 pub enum Plan {
@@ -283,4 +361,25 @@ pub async fn with_fallback(mut rec: ReviewRecord, args: &StartArgs) -> ReviewRec
     rec.transport.selection_reason = "the websocket lane did not come up and --fallback native-review was given: `codex review` ran in the foreground (not a lane result, no handle)".into();
     rec.fallback = Some(facts);
     rec
+}
+
+/// The target the flags name.
+fn target_of(args: &StartArgs) -> Result<ReviewTarget, String> {
+    if let Some(branch) = &args.base {
+        return Ok(ReviewTarget::BaseBranch {
+            branch: branch.clone(),
+        });
+    }
+    if let Some(sha) = &args.commit {
+        return Ok(ReviewTarget::Commit {
+            sha: sha.clone(),
+            title: args.title.clone(),
+        });
+    }
+    if let Some(value) = &args.custom_instructions {
+        return Ok(ReviewTarget::Custom {
+            instructions: target::custom_instructions(value)?,
+        });
+    }
+    Ok(ReviewTarget::UncommittedChanges)
 }
