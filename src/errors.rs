@@ -301,3 +301,127 @@ pub enum JsonObjectError {
     #[error("expected a JSON object, got {0}")]
     NotObject(serde_json::Value),
 }
+
+/// A flag that names something cas cannot use; the command stops with exit 2.
+#[derive(Debug, thiserror::Error)]
+pub enum UsageError {
+    /// A `--flag PATH` whose file or folder cannot be read (the OS's words are shown too).
+    #[error("{flag} {}: {source}", path.display())]
+    FlagPath {
+        /// The flag, e.g. `--cwd`.
+        flag: &'static str,
+        /// The path it named.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A `--flag PATH` whose file is not a JSON object.
+    #[error("{flag} {}: {source}", path.display())]
+    FlagJson {
+        /// The flag, e.g. `--params-file`.
+        flag: &'static str,
+        /// The path it named.
+        path: PathBuf,
+        /// Why the text is not a JSON object.
+        #[source]
+        source: JsonObjectError,
+    },
+    /// The current directory cannot be read.
+    #[error("current directory: {0}")]
+    CurrentDir(#[source] std::io::Error),
+    /// `--url` is not a websocket URL.
+    #[error("--url {0:?} is not a ws:// URL")]
+    NotWebsocketUrl(String),
+    /// `--state-dir` together with `--url`.
+    #[error("--state-dir needs a server cas starts; it does not apply with --url")]
+    StateDirWithUrl,
+    /// `--token-file` holds nothing but whitespace.
+    #[error("--token-file is empty")]
+    EmptyTokenFile,
+    /// A flag value breaks a rule of the policy.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+}
+
+/// A server-request policy whose JSON carriers or flags do not fit together.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// `--request-user-input-response-json` is not an answers map.
+    #[error("--request-user-input-response-json must be {{\"answers\": {{\"<questionId>\": {{\"answers\": [\"…\"]}}}}}}, got {0}")]
+    UserInputShape(serde_json::Value),
+    /// `--dynamic-tool-response-json` is not a tool-call response.
+    #[error("--dynamic-tool-response-json must be {{\"contentItems\": [{{\"type\": \"inputText\", \"text\": \"…\"}}], \"success\": true|false}}, got {0}")]
+    ToolResponseShape(serde_json::Value),
+    /// `--elicitation-content-json` is not an object.
+    #[error("--elicitation-content-json must be a JSON object, got {0}")]
+    ElicitationContentShape(serde_json::Value),
+    /// Accepting elicitations without saying what content to send.
+    #[error(
+        "--elicitation-action accept needs --elicitation-content-json (cas never makes up consent)"
+    )]
+    AcceptWithoutContent,
+}
+
+/// Why a runtime could not be prepared; the command stops with exit 2.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// A flag names something cas cannot use.
+    #[error(transparent)]
+    Usage(#[from] UsageError),
+    /// codex could not be resolved, asked its version, or started.
+    #[error(transparent)]
+    Launch(#[from] LaunchError),
+    /// A folder cas needs could not be made.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The folder.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The protocol surface of the codex could not be had.
+    #[error("the protocol surface of {}: {source}", bin.display())]
+    Surface {
+        /// The codex binary.
+        bin: PathBuf,
+        /// Why generating it failed.
+        #[source]
+        source: SchemaError,
+    },
+}
+
+/// Why hooks cannot be switched off on servers of this codex.
+#[derive(Debug, thiserror::Error)]
+pub enum HooksDisableError {
+    /// `codex app-server --help` did not answer within its deadline.
+    #[error("`codex app-server --help` did not answer")]
+    HelpTimeout,
+    /// `codex app-server --help` could not be run.
+    #[error("`codex app-server --help`: {0}")]
+    Help(#[source] std::io::Error),
+    /// The app-server takes no `--disable` flag.
+    #[error("its app-server has no --disable flag")]
+    NoDisableFlag,
+    /// `codex features list` has no hooks feature under either name.
+    #[error("`codex features list` knows neither `hooks` nor `codex_hooks`")]
+    NoHooksFeature,
+}
+
+/// Why `cas review_session start` could not plan a lane; the command stops with exit 2.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The codex could not be resolved, probed or checked, or a flag names something unusable.
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    /// `--parent-thread-id` is not a plain thread id.
+    #[error("--parent-thread-id: {0}")]
+    ParentId(#[source] ReviewError),
+    /// The review target cannot be read (e.g. `--custom-instructions @FILE`).
+    #[error("{0}")]
+    Target(String),
+    /// The lane's folder could not be made.
+    #[error(transparent)]
+    Review(#[from] ReviewError),
+}

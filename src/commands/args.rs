@@ -5,11 +5,11 @@ use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::errors::JsonObjectError;
 use crate::hooks::HookPolicy;
 use crate::instances::Transport;
 use crate::policy::{ApprovalChoice, ElicitationAction, PermissionsChoice, PolicyConfig};
 use crate::retry::BackoffSchedule;
+use crate::runtime::{RuntimeConfig, UserHome};
 
 /// Where the app-server comes from, and how to talk to it (shared by the control lanes).
 #[derive(Debug, Clone, clap::Args)]
@@ -131,12 +131,30 @@ impl RetryArgs {
     }
 }
 
-/// Parses a flag value as a JSON object.
-pub fn parse_json_object(text: &str) -> Result<Value, JsonObjectError> {
-    let value: Value = serde_json::from_str(text).map_err(JsonObjectError::NotJson)?;
-    if value.is_object() {
-        Ok(value)
-    } else {
-        Err(JsonObjectError::NotObject(value))
+/// Parses a flag value as a JSON object (the library's parser, used by clap here).
+pub use crate::fanout::lane::parse_json_object;
+
+impl RuntimeArgs {
+    /// The runtime config these flags describe, for a lane of `instances` instances.
+    pub fn config(
+        &self,
+        state_dir: Option<PathBuf>,
+        instances: usize,
+        user_home: UserHome,
+    ) -> RuntimeConfig {
+        RuntimeConfig {
+            cwd: self.cwd.clone(),
+            codex_bin: self.codex_bin.clone(),
+            url: self.url.clone(),
+            token_file: self.token_file.clone(),
+            transport: self.transport,
+            hermetic: self.hermetic,
+            hooks: self.hooks,
+            hooks_config: self.hooks_config.clone(),
+            experimental_api: self.experimental_api,
+            state_dir,
+            instances,
+            user_home,
+        }
     }
 }

@@ -1,10 +1,13 @@
 //! `cas request`: one method on one instance; `instance_runner --instances 1 --sample 1`.
 
-use std::process::ExitCode;
-
-use super::args::{parse_json_object, PolicyArgs, RetryArgs, RuntimeArgs};
 use serde_json::Value;
 use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use super::args::{parse_json_object, PolicyArgs, RetryArgs, RuntimeArgs};
+use crate::fanout::lane::LaneConfig;
+use crate::runtime::UserHome;
 
 /// Flags of `cas request`.
 #[derive(Debug, Clone, clap::Args)]
@@ -38,7 +41,29 @@ pub struct RequestArgs {
     pub max_in_flight: Option<usize>,
 }
 
+impl RequestArgs {
+    /// The lane these flags describe, as `check`, on `instances` instances with `sample` requests each.
+    pub fn lane_config(&self, check: &'static str, instances: usize, sample: usize) -> LaneConfig {
+        let runtime = &self.runtime;
+        LaneConfig {
+            check,
+            runtime: runtime.config(self.state_dir.clone(), instances, UserHome::Isolated),
+            method: self.method.clone(),
+            params_json: self.params_json.clone(),
+            params_file: self.params_file.clone(),
+            sample,
+            client_prefix: self.client_prefix.clone(),
+            opt_out_notification_methods: runtime.opt_out_notification_methods.clone(),
+            policy: self.policy.config(),
+            retry: self.retry.schedule(),
+            retry_seed: self.retry.retry_seed,
+            request_timeout: Duration::from_millis(runtime.request_timeout_ms),
+            max_in_flight: self.max_in_flight,
+        }
+    }
+}
+
 /// Runs the command.
 pub async fn run(args: RequestArgs) -> ExitCode {
-    super::instance_runner::fanout_command("request", &args, 1, 1).await
+    super::lane_output::run(args.lane_config("request", 1, 1), args.runtime.json).await
 }

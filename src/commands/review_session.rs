@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::review_start::{self, Fallback, Plan, StartArgs};
 use super::output::{pretty, print_stdout};
+use super::review_start::{self, Fallback, Plan, StartArgs};
 use crate::review::lane;
 use crate::review::lifecycle;
 use crate::review::outcome::document;
@@ -175,7 +175,7 @@ fn human(doc: &Value) -> String {
 async fn run_start(args: StartArgs) -> ExitCode {
     let plan = match review_start::plan(&args).await {
         Ok(plan) => plan,
-        Err(message) => return usage(&message),
+        Err(message) => return usage(&message.to_string()),
     };
     let json = args.json;
     let mut rec = match plan {

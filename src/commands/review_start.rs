@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::args::PolicyArgs;
+use crate::errors::{RuntimeError, StartError, UsageError};
 use crate::hooks::HookPolicy;
 use crate::instances::user_codex_home;
 use crate::launch::{self, CodexLocator};
@@ -22,6 +23,7 @@ use crate::review::record::{
     TransportFacts,
 };
 use crate::review::target::{self, ReviewTarget};
+use crate::runtime;
 use crate::schema::compat::{self, Requirements};
 
 /// What to do when the websocket lane cannot come up.
@@ -121,26 +123,25 @@ struct Checked {
 }
 
 /// Resolves and checks the codex for a review lane under `hooks`.
-async fn check_codex(args: &StartArgs) -> Result<Checked, String> {
-    let bin = CodexLocator::from_env(args.codex_bin.clone())
-        .resolve()
-        .map_err(|e| e.to_string())?;
+async fn check_codex(args: &StartArgs) -> Result<Checked, RuntimeError> {
+    let bin = CodexLocator::from_env(args.codex_bin.clone()).resolve()?;
     // Servers run in the review's cwd, so a relative --codex-bin must not stay relative.
-    let bin = std::path::absolute(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
+    let bin = std::path::absolute(&bin).map_err(|source| io_error(&bin, source))?;
     let probe_home = if args.hermetic {
         crate::hermetic::default_root().join("version-probe")
     } else {
         user_codex_home()
     };
-    std::fs::create_dir_all(&probe_home).map_err(|e| format!("{}: {e}", probe_home.display()))?;
-    let version = launch::codex_version(&bin, &probe_home)
-        .await
-        .map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&probe_home).map_err(|source| io_error(&probe_home, source))?;
+    let version = launch::codex_version(&bin, &probe_home).await?;
     let scratch = crate::hermetic::default_root().join("schema");
-    std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+    std::fs::create_dir_all(&scratch).map_err(|source| io_error(&scratch, source))?;
     let surface = compat::surface_for(&bin, &version, &compat::default_cache_dir(), &scratch)
         .await
-        .map_err(|e| format!("the protocol surface of {}: {e}", bin.display()))?;
+        .map_err(|source| RuntimeError::Surface {
+            bin: bin.clone(),
+            source,
+        })?;
     let mut needs = Requirements::of("review_session", None);
     if args.hooks_config.is_some() {
         needs = needs.with_hook_setup();
@@ -163,7 +164,7 @@ async fn check_codex(args: &StartArgs) -> Result<Checked, String> {
         ));
     }
     if args.hooks == HookPolicy::Off {
-        match super::runtime::disable_args(&bin, &probe_home).await {
+        match runtime::disable_args(&bin, &probe_home).await {
             Ok(extra) => server_args = extra,
             Err(why) => {
                 problem.get_or_insert(("hooks_unsupported", format!("--hooks off: {why}")));
@@ -185,13 +186,13 @@ async fn check_codex(args: &StartArgs) -> Result<Checked, String> {
 }
 
 /// Plans the lane the flags describe.
-pub async fn plan(args: &StartArgs) -> Result<Plan, String> {
+pub async fn plan(args: &StartArgs) -> Result<Plan, StartError> {
     let target = target_of(args)?;
-    let cwd = super::runtime::resolve_cwd(args.cwd.as_deref())?;
+    let cwd = runtime::resolve_cwd(args.cwd.as_deref()).map_err(RuntimeError::from)?;
     if let Some(id) = &args.parent_thread_id {
-        record::check_id(id).map_err(|e| format!("--parent-thread-id: {e}"))?;
+        record::check_id(id).map_err(StartError::ParentId)?;
     }
-    let hooks_config = read_hooks_config(args)?;
+    let hooks_config = read_hooks_config(args).map_err(RuntimeError::from)?;
     let checked = check_codex(args).await?;
     let lane_id = format!("{}-{}", record::now_ms(), std::process::id());
     let (parent, parent_home, unsafe_hint) = plan_parent(args);
@@ -215,7 +216,7 @@ pub async fn plan(args: &StartArgs) -> Result<Plan, String> {
         return Ok(Plan::Refused(Box::new(rec)));
     }
     let files = LaneFiles {
-        dir: process::lane_dir(&lane_id).map_err(|e| e.to_string())?,
+        dir: process::lane_dir(&lane_id)?,
     };
     let spec = LaneSpec {
         lane_id,
@@ -230,13 +231,17 @@ pub async fn plan(args: &StartArgs) -> Result<Plan, String> {
 }
 
 /// `--hooks-config`: the file's text and its folder (what `${HOOKS_DIR}` stands for).
-fn read_hooks_config(args: &StartArgs) -> Result<Option<(String, PathBuf)>, String> {
+fn read_hooks_config(args: &StartArgs) -> Result<Option<(String, PathBuf)>, UsageError> {
     let Some(path) = &args.hooks_config else {
         return Ok(None);
     };
     crate::hooks::read_config(path)
         .map(Some)
-        .map_err(|e| format!("--hooks-config {}: {e}", path.display()))
+        .map_err(|source| UsageError::FlagPath {
+            flag: "--hooks-config",
+            path: path.clone(),
+            source,
+        })
 }
 
 /// The parent facts; the home of the parent's own record (for a hermetic reuse); and, for
@@ -364,7 +369,7 @@ pub async fn with_fallback(mut rec: ReviewRecord, args: &StartArgs) -> ReviewRec
 }
 
 /// The target the flags name.
-fn target_of(args: &StartArgs) -> Result<ReviewTarget, String> {
+fn target_of(args: &StartArgs) -> Result<ReviewTarget, StartError> {
     if let Some(branch) = &args.base {
         return Ok(ReviewTarget::BaseBranch {
             branch: branch.clone(),
@@ -378,8 +383,15 @@ fn target_of(args: &StartArgs) -> Result<ReviewTarget, String> {
     }
     if let Some(value) = &args.custom_instructions {
         return Ok(ReviewTarget::Custom {
-            instructions: target::custom_instructions(value)?,
+            instructions: target::custom_instructions(value).map_err(StartError::Target)?,
         });
     }
     Ok(ReviewTarget::UncommittedChanges)
+}
+
+fn io_error(path: &std::path::Path, source: std::io::Error) -> RuntimeError {
+    RuntimeError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }

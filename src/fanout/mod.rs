@@ -6,6 +6,8 @@
 //! retried and refused, with latency statistics and phase timings; it never drops an instance
 //! silently: a start failure and a request failure are both reported with their reason.
 
+pub mod lane;
+
 use futures_util::future::join_all;
 use serde::Serialize;
 use serde_json::Value;

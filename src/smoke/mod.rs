@@ -7,6 +7,8 @@
 //! reported as such; an unknown method, rejected params, a lifecycle error or no answer at all
 //! is a failure.
 
+pub mod lane;
+
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::path::Path;
