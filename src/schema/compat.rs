@@ -17,6 +17,16 @@ use crate::errors::SchemaError;
 use crate::outcome::{CompatibilityVerdict, FailureCode};
 use crate::policy::ANSWERED_SERVER_REQUESTS;
 
+/// The client requests the smoke check sends after the handshake, in the order it names them.
+pub const SMOKE_METHODS: [&str; 6] = [
+    "experimentalFeature/list",
+    "thread/start",
+    "thread/resume",
+    "turn/start",
+    "turn/steer",
+    "turn/interrupt",
+];
+
 /// What one command relies on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Requirements {
@@ -41,8 +51,7 @@ impl Requirements {
         };
         match command {
             "smoke_check" => {
-                r.client_requests
-                    .extend(crate::smoke::METHODS.map(str::to_owned));
+                r.client_requests.extend(SMOKE_METHODS.map(str::to_owned));
                 r.server_notifications = vec![
                     "turn/started".into(),
                     "turn/completed".into(),
@@ -265,7 +274,7 @@ mod tests {
     #[test]
     fn names_what_a_command_relies_on_and_lacks() {
         let mut all = vec!["initialize"];
-        all.extend(crate::smoke::METHODS);
+        all.extend(SMOKE_METHODS);
         let s = surface(&all, &["item/tool/call", "item/new/ask"]);
         let ok = check(&s, &Requirements::of("smoke_check", None));
         assert_eq!(ok.verdict, CompatibilityVerdict::Compatible);

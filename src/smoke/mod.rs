@@ -20,15 +20,9 @@ use crate::retry::{request_with_retry, BackoffSchedule, SplitMix64};
 use crate::session::Session;
 use crate::summary::millis;
 
-/// The client requests the smoke check sends after the handshake, in the order it names them.
-pub const METHODS: [&str; 6] = [
-    "experimentalFeature/list",
-    "thread/start",
-    "thread/resume",
-    "turn/start",
-    "turn/steer",
-    "turn/interrupt",
-];
+/// The client requests the smoke check sends after the handshake (the list lives with the
+/// compatibility table, which must not depend on the smoke lane).
+pub use crate::schema::compat::SMOKE_METHODS as METHODS;
 
 /// One check's outcome.
 #[derive(Debug, Clone, PartialEq, Serialize)]
