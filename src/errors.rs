@@ -253,15 +253,93 @@ pub enum RunError {
 /// A protocol surface that could not be made or read.
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
-    /// `codex app-server generate-json-schema` failed.
+    /// `codex app-server generate-json-schema` could not be run.
     #[error("generate-json-schema failed: {0}")]
-    Generate(String),
-    /// A file could not be read or written.
+    Spawn(#[source] std::io::Error),
+    /// `codex app-server generate-json-schema` gave no result before its deadline.
+    #[error("generate-json-schema failed: no result within 60s")]
+    Timeout,
+    /// `codex app-server generate-json-schema` exited unsuccessfully.
+    #[error("generate-json-schema failed: {status}: {stderr}")]
+    Failed {
+        /// How it exited.
+        status: std::process::ExitStatus,
+        /// What it wrote to stderr, trimmed.
+        stderr: String,
+    },
+    /// A file or folder could not be read or made.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A scratch folder under `parent` could not be made.
+    #[error("a folder under {}: {source}", parent.display())]
+    TempDir {
+        /// The folder it was to be made in.
+        parent: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The throwaway CODEX_HOME could not be made.
     #[error("{0}")]
-    Io(String),
-    /// A schema or surface file is not what cas expects.
-    #[error("unexpected schema: {0}")]
-    Shape(String),
+    Home(#[source] std::io::Error),
+    /// A schema file is not JSON.
+    #[error("unexpected schema: {}: {source}", path.display())]
+    Shape {
+        /// The file.
+        path: PathBuf,
+        /// What the JSON parser said.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The codex's version could not be asked.
+    #[error(transparent)]
+    Version(#[from] LaunchError),
+    /// A `schema diff` side that cannot be read.
+    #[error("{arg}: {source}")]
+    Read {
+        /// The side as given.
+        arg: String,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A `schema diff` side that looks like JSON but is no surface.
+    #[error("{arg} is not a surface file: {source}")]
+    NotSurface {
+        /// The side as given.
+        arg: String,
+        /// What the JSON parser said.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A saved surface of another surface version.
+    #[error("{arg} has surface version {found}, this cas reads {expected} (regenerate it with `cas schema surface --json`)")]
+    SurfaceVersion {
+        /// The side as given.
+        arg: String,
+        /// Its surface version.
+        found: u32,
+        /// The one this cas reads.
+        expected: u32,
+    },
+    /// A `schema diff` side that is a folder or something else.
+    #[error("{0} is neither a surface file nor a codex binary")]
+    NeitherFileNorBinary(String),
+    /// The surface of a `schema diff` side's binary could not be had.
+    #[error("{arg}: {source}")]
+    Binary {
+        /// The side as given.
+        arg: String,
+        /// Why.
+        #[source]
+        source: Box<SchemaError>,
+    },
 }
 
 /// A review session that cas could not find, read or keep (as opposed to a review that failed).
@@ -424,4 +502,65 @@ pub enum StartError {
     /// The lane's folder could not be made.
     #[error(transparent)]
     Review(#[from] ReviewError),
+}
+
+/// Why `cas bench` could not measure; the command stops with exit 2.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// The scratch folder could not be made.
+    #[error("{}: {source}", path.display())]
+    Scratch {
+        /// The folder.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The fake's scenario file could not be written.
+    #[error("{0}")]
+    WriteScenario(#[source] std::io::Error),
+    /// The `cas instance_runner` child did not end before its deadline.
+    #[error("cas instance_runner took longer than {0:?}")]
+    RunTimeout(Duration),
+    /// The `cas instance_runner` child could not be run.
+    #[error("running cas: {0}")]
+    RunCas(#[source] std::io::Error),
+    /// The child's output is not JSON.
+    #[error("cas output: {0}")]
+    CasOutput(#[source] serde_json::Error),
+    /// The child reported a failure.
+    #[error("cas instance_runner failed: {0}")]
+    CasFailed(serde_json::Value),
+    /// A measuring task panicked or was cancelled.
+    #[error("{0}")]
+    Join(#[source] tokio::task::JoinError),
+    /// The baseline client failed (`fanout` or the server's name).
+    #[error("baseline {what}: {source}")]
+    Baseline {
+        /// Which baseline measurement.
+        what: &'static str,
+        /// What went wrong.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A hermetic home or codex launcher could not be prepared.
+    #[error(transparent)]
+    Launch(#[from] LaunchError),
+    /// An instance did not start.
+    #[error("{0}")]
+    Start(String),
+    /// The fake server could not be spawned.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The fake server's handshake failed.
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    /// Some of cas's requests failed.
+    #[error("cas on {server}: {failures} requests failed")]
+    Failures {
+        /// `codex` or `fake`.
+        server: &'static str,
+        /// How many failed.
+        failures: u64,
+    },
 }

@@ -8,6 +8,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use crate::errors::ScenarioError;
 use crate::fake::{self, script::FakeScript, ws_server::FakeWsServer, ServeEnd};
 use std::path::PathBuf;
 
@@ -48,7 +49,7 @@ pub async fn run(args: FakeServerArgs) -> ExitCode {
 }
 
 /// The scenario's fake script, with a twin's script merged over its original's.
-fn read_script(args: &FakeServerArgs) -> Result<FakeScript, String> {
+fn read_script(args: &FakeServerArgs) -> Result<FakeScript, ScenarioError> {
     let dir = match &args.scenarios_dir {
         Some(dir) => dir.clone(),
         None => args
@@ -57,7 +58,7 @@ fn read_script(args: &FakeServerArgs) -> Result<FakeScript, String> {
             .map(ToOwned::to_owned)
             .unwrap_or_default(),
     };
-    let scenario = crate::scenario::load(&dir, &args.scenario).map_err(|e| e.to_string())?;
+    let scenario = crate::scenario::load(&dir, &args.scenario)?;
     Ok(scenario.fake)
 }
 
