@@ -11,6 +11,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tracing::Instrument;
+
 use super::{Check, SmokeOptions};
 use crate::errors::RuntimeError;
 use crate::hooks::HookSummary;
@@ -92,7 +94,10 @@ impl SmokeLane {
             config,
         } = self;
         let observer = runtime::hook_observer("smoke_check");
-        let (checks, thread_id) = checks(&rt, &config, observer.clone()).await;
+        let span = tracing::info_span!("instance", index = 1, client = "cas-smoke-check");
+        let (checks, thread_id) = checks(&rt, &config, observer.clone())
+            .instrument(span)
+            .await;
         let hooks = observer.summary(runtime::effective_hook_policy(&config.runtime));
         let ok = checks.iter().all(|c| c.ok) && hooks.failure_code.is_none();
         SmokeReport {

@@ -267,7 +267,12 @@ async fn call(session: &Session, method: &str, params: Value, timeout: Duration)
         Ok(Err(error)) => Outcome::Refused(error),
         Err(e) => Outcome::Failed(e),
     };
-    tracing::debug!(method, latency_ms = millis(latency), "smoke check call");
+    tracing::debug!(
+        method,
+        latency_ms = millis(latency),
+        ok = matches!(reply, Outcome::Result(_)),
+        "smoke check"
+    );
     Called { reply, latency }
 }
 
