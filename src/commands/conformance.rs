@@ -90,7 +90,8 @@ async fn prepare(args: &ConformanceArgs) -> Result<Prepared, ExitCode> {
         None => scenario::shipped::unpack(&scenario::shipped::default_cache())
             .map_err(|e| usage(format!("cannot unpack the shipped scenarios: {e}")))?,
     };
-    let mut selected = select::select(&dir, &args.scenarios, target).map_err(|e| usage(e.0))?;
+    let mut selected =
+        select::select(&dir, &args.scenarios, target).map_err(|e| usage(e.to_string()))?;
     if let Some(policy) = args.hooks {
         for s in &mut selected {
             s.scenario.hook_policy = policy;
@@ -213,12 +214,8 @@ async fn check_compatibility(
     let scratch = crate::hermetic::default_root().join("schema");
     let _ = std::fs::create_dir_all(&scratch);
     let surface = async {
-        let version = crate::launch::codex_version(&bin, &scratch)
-            .await
-            .map_err(|e| e.to_string())?;
-        compat::surface_for(&bin, &version, &compat::default_cache_dir(), &scratch)
-            .await
-            .map_err(|e| e.to_string())
+        let version = crate::launch::codex_version(&bin, &scratch).await?;
+        compat::surface_for(&bin, &version, &compat::default_cache_dir(), &scratch).await
     };
     let surface = match surface.await {
         Ok(s) => s,

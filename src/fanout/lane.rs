@@ -161,7 +161,7 @@ fn plan_of(config: &LaneConfig, params: &Value) -> FanoutPlan {
         experimental_api: config.runtime.experimental_api,
         opt_out_notification_methods: config.opt_out_notification_methods.clone(),
         policy: config.policy.clone(),
-        retry: config.retry.clone(),
+        retry: config.retry,
         retry_seed: config.retry_seed,
         request_timeout: config.request_timeout,
         max_in_flight: config.max_in_flight,
