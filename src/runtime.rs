@@ -212,26 +212,8 @@ async fn prepare_codex(
         user_codex_home()
     };
     create_dir(&version_home)?;
-    let hooks = match &config.hooks_config {
-        Some(path) => {
-            Some(
-                crate::hooks::read_config(path).map_err(|source| UsageError::FlagPath {
-                    flag: "--hooks-config",
-                    path: path.clone(),
-                    source,
-                })?,
-            )
-        }
-        None => None,
-    };
-    let disable = match config.hooks {
-        HookPolicy::Off => disable_args(&bin, &version_home).await,
-        _ => Ok(Vec::new()),
-    };
-    let (extra_args, mut hooks_unsupported) = match disable {
-        Ok(extra) => (extra, None),
-        Err(why) => (Vec::new(), Some(why.to_string())),
-    };
+    let (hooks, extra_args, mut hooks_unsupported) =
+        hook_setup(config, &bin, &version_home).await?;
     let source = Source::Codex {
         bin: bin.clone(),
         transport: config.transport,
@@ -266,6 +248,35 @@ async fn prepare_codex(
         cwd,
         compatibility,
         hooks_note: None,
+    })
+}
+
+/// The hooks.json to install, the server flags that switch hooks off, and why they cannot be
+/// switched off (when `--hooks off` cannot be honoured).
+async fn hook_setup(
+    config: &RuntimeConfig,
+    bin: &Path,
+    version_home: &Path,
+) -> Result<(Option<(String, PathBuf)>, Vec<String>, Option<String>), UsageError> {
+    let hooks = match &config.hooks_config {
+        Some(path) => {
+            Some(
+                crate::hooks::read_config(path).map_err(|source| UsageError::FlagPath {
+                    flag: "--hooks-config",
+                    path: path.clone(),
+                    source,
+                })?,
+            )
+        }
+        None => None,
+    };
+    let disable = match config.hooks {
+        HookPolicy::Off => disable_args(bin, version_home).await,
+        _ => Ok(Vec::new()),
+    };
+    Ok(match disable {
+        Ok(extra) => (hooks, extra, None),
+        Err(why) => (hooks, Vec::new(), Some(why.to_string())),
     })
 }
 

@@ -202,26 +202,7 @@ async fn connection_row(
             _ => fake_command(&plan.cas, &scenario),
         };
         let (requests, window) = (plan.requests, window);
-        let figures =
-            tokio::task::spawn_blocking(move || -> std::io::Result<(Duration, Duration, u64)> {
-                let mut client = LineClient::spawn(command)?;
-                client.handshake("baseline")?;
-                let cpu0 = cpu_time();
-                let wall = if window <= 1 {
-                    baseline::sequential(&mut client, requests, "thread/list", r#"{"limit":1}"#)?
-                } else {
-                    baseline::windowed(
-                        &mut client,
-                        requests,
-                        window,
-                        "thread/list",
-                        r#"{"limit":1}"#,
-                    )?
-                };
-                let cpu = cpu_time().saturating_sub(cpu0);
-                client.close()?;
-                Ok((wall, cpu, requests))
-            })
+        let figures = tokio::task::spawn_blocking(move || baseline_run(command, requests, window))
             .await
             .map_err(BenchError::Join)?
             .map_err(|source| BenchError::Baseline {
@@ -256,6 +237,26 @@ async fn connection_row(
         baseline,
         rps_ratio: cas.rps / baseline.rps,
     })
+}
+
+/// One baseline run on one connection: (wall, client CPU, requests sent).
+fn baseline_run(
+    command: Command,
+    requests: u64,
+    window: u64,
+) -> std::io::Result<(Duration, Duration, u64)> {
+    let mut client = LineClient::spawn(command)?;
+    client.handshake("baseline")?;
+    let cpu0 = cpu_time();
+    let params = r#"{"limit":1}"#;
+    let wall = if window <= 1 {
+        baseline::sequential(&mut client, requests, "thread/list", params)?
+    } else {
+        baseline::windowed(&mut client, requests, window, "thread/list", params)?
+    };
+    let cpu = cpu_time().saturating_sub(cpu0);
+    client.close()?;
+    Ok((wall, cpu, requests))
 }
 
 fn codex_command(codex: &Path, home: &Path) -> Command {

@@ -15,6 +15,7 @@ use crate::hooks::HookPolicy;
 use crate::instances::user_codex_home;
 use crate::launch::{self, CodexLocator};
 use crate::mock_model::MockModel;
+use crate::outcome::CompatibilityVerdict;
 use crate::review::fallback;
 use crate::review::lane::{LaneFiles, LaneSpec};
 use crate::review::process;
@@ -117,7 +118,7 @@ pub enum Plan {
 struct Checked {
     bin: PathBuf,
     version: String,
-    verdict: &'static str,
+    verdict: CompatibilityVerdict,
     problem: Option<(&'static str, String)>,
     server_args: Vec<String>,
 }
@@ -172,9 +173,9 @@ async fn check_codex(args: &StartArgs) -> Result<Checked, RuntimeError> {
         }
     }
     let verdict = if problem.is_some() {
-        "incompatible"
+        CompatibilityVerdict::Incompatible
     } else {
-        "compatible"
+        CompatibilityVerdict::Compatible
     };
     Ok(Checked {
         bin,
@@ -309,7 +310,7 @@ fn new_record(
         codex: CodexFacts {
             path: checked.bin.clone(),
             version: checked.version.clone(),
-            compatibility_verdict: checked.verdict.into(),
+            compatibility_verdict: compat::verdict_name(checked.verdict).into(),
         },
         transport: TransportFacts {
             selected: "websocket".into(),
