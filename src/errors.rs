@@ -10,6 +10,9 @@ use std::time::Duration;
 use crate::jsonrpc::RpcError;
 use crate::protocol::ErrorClass;
 
+mod setup;
+pub use setup::*;
+
 /// A line or frame that is not a JSON-RPC message.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
@@ -323,20 +326,6 @@ pub enum RunError {
         "unknown target {0:?} (expected fake-stdio, fake-ws, codex-stdio, codex-ws or a ws:// URL)"
     )]
     UnknownTarget(String),
-}
-
-/// A protocol surface that could not be made or read.
-#[derive(Debug, thiserror::Error)]
-pub enum SchemaError {
-    /// `codex app-server generate-json-schema` failed.
-    #[error("generate-json-schema failed: {0}")]
-    Generate(String),
-    /// A file could not be read or written.
-    #[error("{0}")]
-    Io(String),
-    /// A schema or surface file is not what cas expects.
-    #[error("unexpected schema: {0}")]
-    Shape(String),
 }
 
 /// A review session that cas could not find, read or keep (as opposed to a review that failed).

@@ -22,6 +22,7 @@ pub mod protocol;
 pub mod resources;
 pub mod retry;
 pub mod review;
+pub mod runtime;
 pub mod scenario;
 pub mod schema;
 pub mod session;
