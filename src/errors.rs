@@ -10,6 +10,9 @@ use std::time::Duration;
 use crate::jsonrpc::RpcError;
 use crate::protocol::ErrorClass;
 
+mod setup;
+pub use setup::*;
+
 /// A line or frame that is not a JSON-RPC message (declared beside the codec that raises it).
 pub use crate::jsonrpc::DecodeError;
 
@@ -46,6 +49,14 @@ pub enum TransportError {
     Closed {
         /// Why, as far as cas knows.
         reason: String,
+    },
+    /// A child process was started without one of its stdio pipes.
+    #[error("{program}: no {pipe} pipe")]
+    NoPipe {
+        /// The program that was run.
+        program: String,
+        /// `stdin`, `stdout` or `stderr`.
+        pipe: &'static str,
     },
     /// Local I/O failed while setting up a transport.
     #[error("{what}")]
@@ -142,15 +153,77 @@ pub enum LaunchError {
         #[source]
         source: std::io::Error,
     },
-    /// The codex cannot honour the hook policy asked for.
-    #[error("hooks_unsupported: {0}")]
-    HooksUnsupported(String),
-    /// The mock model server could not start.
-    #[error("mock model server: {0}")]
-    MockModel(String),
+    /// `codex app-server --help` did not answer within its deadline.
+    #[error("`codex app-server --help` did not answer")]
+    HelpTimeout,
+    /// `codex app-server --help` could not be run.
+    #[error("`codex app-server --help`: {source}")]
+    Help {
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The codex's app-server lists no `--disable` flag, so hooks cannot be turned off.
+    #[error("its app-server has no --disable flag")]
+    NoDisableFlag,
+    /// `codex features list` names no hooks feature, so hooks cannot be turned off.
+    #[error("`codex features list` knows neither `hooks` nor `codex_hooks`")]
+    NoHooksFeature,
+    /// A scenario wants hooks off on a codex that knows no hooks feature.
+    #[error("could not prepare hooks off (hooks_unsupported: this codex knows no hooks feature)")]
+    HooksOffUnsupported,
+    /// Installing or trusting hooks in a home failed.
+    #[error("could not prepare {what}")]
+    Hooks {
+        /// What was being prepared.
+        what: String,
+        /// What the hooks setup said.
+        #[source]
+        source: HooksSetupError,
+    },
+    /// The template home's codex did not complete the handshake.
+    #[error("could not prepare the template CODEX_HOME (stderr: {stderr})")]
+    Template {
+        /// The last lines the template's server wrote to stderr.
+        stderr: String,
+        /// Why the handshake failed.
+        #[source]
+        source: SessionError,
+    },
+    /// An instance's server did not complete the handshake.
+    #[error("initialize: {source}{}", stderr_note(.stderr))]
+    Initialize {
+        /// The last lines the server wrote to stderr (may be empty).
+        stderr: String,
+        /// Why the handshake failed.
+        #[source]
+        source: SessionError,
+    },
+    /// A managed server exited before its pid was known.
+    #[error("the server exited at once")]
+    ExitedAtOnce,
+    /// A managed server exited before printing its banner.
+    #[error("codex app-server exited ({status}) before listening; stderr tail:\n{stderr_tail}")]
+    ExitedEarly {
+        /// How it ended.
+        status: std::process::ExitStatus,
+        /// The last lines it wrote to stderr.
+        stderr_tail: String,
+    },
+    /// The local target runs no server.
+    #[error("could not prepare a server on the local target (it has none)")]
+    NoServer,
     /// Starting the process or connecting to it failed.
     #[error(transparent)]
     Transport(#[from] TransportError),
+}
+
+/// `; stderr: TAIL` when the tail has text, else nothing.
+fn stderr_note(stderr: &str) -> String {
+    match stderr.trim() {
+        "" => String::new(),
+        tail => format!("; stderr: {tail}"),
+    }
 }
 
 /// A rule of the scenario format that a file breaks (the cause's text is part of the message).
@@ -244,20 +317,6 @@ pub enum ScenarioError {
     },
 }
 
-/// A protocol surface that could not be made or read.
-#[derive(Debug, thiserror::Error)]
-pub enum SchemaError {
-    /// `codex app-server generate-json-schema` failed.
-    #[error("generate-json-schema failed: {0}")]
-    Generate(String),
-    /// A file could not be read or written.
-    #[error("{0}")]
-    Io(String),
-    /// A schema or surface file is not what cas expects.
-    #[error("unexpected schema: {0}")]
-    Shape(String),
-}
-
 /// A review session that cas could not find, read or keep (as opposed to a review that failed).
 #[derive(Debug, thiserror::Error)]
 pub enum ReviewError {
@@ -332,7 +391,7 @@ pub enum InstructionsError {
 
 /// Installing and trusting hooks through a throwaway server failed.
 #[derive(Debug, thiserror::Error)]
-pub enum HookSetupError {
+pub enum HooksSetupError {
     /// hooks.json could not be written into the home.
     #[error("writing hooks.json: {source}")]
     Install {

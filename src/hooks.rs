@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::errors::HookSetupError;
+use crate::errors::HooksSetupError;
 use crate::jsonrpc::RpcError;
 use crate::outcome::FailureCode;
 use crate::session::{Notification, NotificationTap, Session};
@@ -200,7 +200,7 @@ pub async fn trust_all(
     session: &Session,
     cwd: &Path,
     timeout: Duration,
-) -> Result<usize, HookSetupError> {
+) -> Result<usize, HooksSetupError> {
     let listed = session
         .request("hooks/list", Some(json!({"cwds": [cwd]})), timeout)
         .await?
@@ -209,7 +209,7 @@ pub async fn trust_all(
     let mut listed_hooks = 0;
     for entry in listed["data"].as_array().into_iter().flatten() {
         if let Some(errors) = entry["errors"].as_array().filter(|e| !e.is_empty()) {
-            return Err(HookSetupError::Listed(Value::Array(errors.clone())));
+            return Err(HooksSetupError::Listed(Value::Array(errors.clone())));
         }
         listed_hooks += entry["hooks"].as_array().map_or(0, Vec::len);
         for hook in entry["hooks"].as_array().into_iter().flatten() {
@@ -221,7 +221,7 @@ pub async fn trust_all(
         }
     }
     if listed_hooks == 0 {
-        return Err(HookSetupError::NoHooks);
+        return Err(HooksSetupError::NoHooks);
     }
     if state.is_empty() {
         return Ok(0);
@@ -241,45 +241,11 @@ pub async fn trust_all(
     Ok(count)
 }
 
-fn refused(method: &'static str, error: RpcError) -> HookSetupError {
-    HookSetupError::Refused {
+fn refused(method: &'static str, error: RpcError) -> HooksSetupError {
+    HooksSetupError::Refused {
         method,
         error: Box::new(error),
     }
-}
-
-/// Installs `hooks_json` in `codex_home` and trusts its hooks through a throwaway server on
-/// that home, started without any `--disable` (a server with hooks disabled lists none, so it
-/// could trust none). The real server then starts with the hooks trusted, whatever its flags.
-pub async fn install_and_trust(
-    bin: &Path,
-    codex_home: &Path,
-    cwd: &Path,
-    hooks_json: &str,
-    hooks_dir: &Path,
-) -> Result<usize, HookSetupError> {
-    install(codex_home, hooks_json, hooks_dir)
-        .map_err(|source| HookSetupError::Install { source })?;
-    let spec = crate::launch::ServerSpec {
-        bin: bin.to_owned(),
-        codex_home: codex_home.to_owned(),
-        cwd: cwd.to_owned(),
-        extra_args: Vec::new(),
-    };
-    let connection = spec.spawn_stdio().map_err(Box::new)?;
-    let session = Session::start(
-        connection,
-        std::sync::Arc::new(crate::policy::ServerRequestPolicy::default()),
-    );
-    let deadline = Duration::from_secs(20);
-    let outcome = async {
-        let client = crate::protocol::ClientInfo::named("cas-hooks-setup");
-        session.initialize(&client, deadline).await?;
-        trust_all(&session, cwd, deadline).await
-    }
-    .await;
-    session.shutdown(Duration::from_secs(2)).await;
-    outcome
 }
 
 /// The name under which `codex features list` (run with `codex_home`) knows the hooks

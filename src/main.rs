@@ -1,5 +1,6 @@
-//! The `cas` binary: logs to stderr, then the CLI.
+//! The `cas` binary: logs to stderr (`RUST_LOG`, colours only on a terminal), then the CLI.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
@@ -9,6 +10,7 @@ fn main() -> ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     cas::cli::run()
 }

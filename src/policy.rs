@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::sync::Mutex;
 
+use crate::errors::PolicyError;
 use crate::jsonrpc::RpcError;
 use crate::protocol::METHOD_NOT_FOUND;
 use crate::session::{Reply, ServerRequest, ServerRequestHandler};
@@ -97,7 +98,7 @@ pub struct PolicyConfig {
 
 impl PolicyConfig {
     /// Checks the JSON carriers' shapes, naming the flag at fault.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), PolicyError> {
         if let Some(v) = &self.request_user_input_response {
             let ok = v["answers"].as_object().is_some_and(|answers| {
                 answers.values().all(|a| {
@@ -107,9 +108,7 @@ impl PolicyConfig {
                 })
             });
             if !ok {
-                return Err(format!(
-                    "--request-user-input-response-json must be {{\"answers\": {{\"<questionId>\": {{\"answers\": [\"…\"]}}}}}}, got {v}"
-                ));
+                return Err(PolicyError::UserInputShape(v.clone()));
             }
         }
         if let Some(v) = &self.dynamic_tool_response {
@@ -122,24 +121,18 @@ impl PolicyConfig {
                 })
             });
             if !items_ok || !v["success"].is_boolean() {
-                return Err(format!(
-                    "--dynamic-tool-response-json must be {{\"contentItems\": [{{\"type\": \"inputText\", \"text\": \"…\"}}], \"success\": true|false}}, got {v}"
-                ));
+                return Err(PolicyError::ToolResponseShape(v.clone()));
             }
         }
         if let Some(v) = &self.elicitation_content {
             if !v.is_object() {
-                return Err(format!(
-                    "--elicitation-content-json must be a JSON object, got {v}"
-                ));
+                return Err(PolicyError::ElicitationContentShape(v.clone()));
             }
         }
         if self.elicitation_action == ElicitationAction::Accept
             && self.elicitation_content.is_none()
         {
-            return Err(
-                "--elicitation-action accept needs --elicitation-content-json (cas never makes up consent)".into(),
-            );
+            return Err(PolicyError::AcceptWithoutContent);
         }
         Ok(())
     }

@@ -12,10 +12,8 @@ use tokio::process::Command;
 
 use crate::errors::LaunchError;
 use crate::fake::ws_server::FakeWsServer;
-use crate::hermetic::HermeticHome;
 use crate::hooks::{self, HookPolicy};
-use crate::launch::{self, CodexLocator, ServerSpec};
-use crate::mock_model::MockModel;
+use crate::launch::{self, CodexLocator, HermeticHome, MockModel, ServerSpec};
 use crate::scenario::format::TargetName;
 use crate::scenario::Scenario;
 use crate::transport::{self, Connection};
@@ -99,10 +97,7 @@ pub async fn launch(
             Ok(launched)
         }
         TargetName::CodexStdio | TargetName::CodexWs => launch_codex(target, scenario, env).await,
-        TargetName::Local => Err(LaunchError::Prepare {
-            what: "a server on the local target (it has none)".into(),
-            source: std::io::Error::other("the local target runs no server"),
-        }),
+        TargetName::Local => Err(LaunchError::NoServer),
     }
 }
 
@@ -128,10 +123,7 @@ async fn launch_codex(
     if scenario.hook_policy == HookPolicy::Off {
         let name = hooks::feature_name(&bin, home.path())
             .await
-            .ok_or_else(|| LaunchError::Prepare {
-                what: "hooks off (hooks_unsupported: this codex knows no hooks feature)".into(),
-                source: std::io::Error::other("no hooks feature"),
-            })?;
+            .ok_or(LaunchError::HooksOffUnsupported)?;
         extra_args.extend(["--disable".to_owned(), name.to_owned()]);
     }
     let spec = ServerSpec {
@@ -141,11 +133,11 @@ async fn launch_codex(
         extra_args,
     };
     if let Some((json, dir)) = &scenario.hooks_config {
-        hooks::install_and_trust(&bin, home.path(), &spec.cwd, json, dir)
+        launch::install_and_trust(&bin, home.path(), &spec.cwd, json, dir)
             .await
-            .map_err(|e| LaunchError::Prepare {
-                what: format!("installing and trusting the scenario's hooks ({e})"),
-                source: std::io::Error::other(e),
+            .map_err(|source| LaunchError::Hooks {
+                what: format!("installing and trusting the scenario's hooks ({source})"),
+                source,
             })?;
     }
     let connection = if target == TargetName::CodexWs {

@@ -5,12 +5,12 @@
 
 mod support;
 
-use assert_cmd::Command;
 use libtest_mimic::{Arguments, Trial};
 use predicates::prelude::*;
+use serde_json::json;
 use std::process::ExitCode;
 
-use support::{done, run_json, Outcome};
+use support::{cas, done, expect_fields, run_json, Outcome};
 
 fn main() -> ExitCode {
     let args = Arguments::from_args();
@@ -31,18 +31,10 @@ fn main() -> ExitCode {
             broken_file,
         ),
         Trial::ignorable_test("missing_codex_exits_2_with_a_hint", missing_codex),
-        Trial::ignorable_test("conformance_handshake_on_codex_ws_passes", codex_ws_passes),
+        support::codex_trial("conformance_handshake_on_codex_ws_passes", codex_ws_passes),
         Trial::ignorable_test("fake_server_speaks_jsonl_on_stdio", fake_server_stdio),
     ];
     libtest_mimic::run(&args, trials).exit_code()
-}
-
-fn cas() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cas"));
-    cmd.current_dir(support::root())
-        .envs(support::xdg_dirs())
-        .timeout(std::time::Duration::from_secs(60));
-    cmd
 }
 
 fn pass_json() -> Outcome {
@@ -57,21 +49,32 @@ fn pass_json() -> Outcome {
         ],
         0,
     )?;
-    let entry = &report["scenarios"][0];
-    if report["ok"] != true
-        || report["schemaVersion"] != 1
-        || report["check"] != "conformance"
-        || report["target"] != "fake-ws"
-        || report["smokePreflight"]["status"] != "skipped"
-        || report["scenarios"].as_array().map(Vec::len) != Some(1)
-        || entry["name"] != "handshake"
-        || entry["mode"] != "protocol"
-        || entry["status"] != "pass"
-        || entry["ok"] != true
-        || !entry["durationMs"].is_u64()
-    {
-        return Err(format!("unexpected report: {report}").into());
-    }
+    expect_fields(
+        "one passing handshake on fake-ws",
+        None,
+        &report,
+        json!({
+            "ok": true,
+            "schemaVersion": 1,
+            "check": "conformance",
+            "target": "fake-ws",
+            "smokePreflight/status": "skipped",
+            "scenarios/0/name": "handshake",
+            "scenarios/0/mode": "protocol",
+            "scenarios/0/status": "pass",
+            "scenarios/0/ok": true,
+        }),
+    )?;
+    let shape = (
+        report["scenarios"].as_array().map(Vec::len),
+        report["scenarios"][0]["durationMs"].is_u64(),
+    );
+    support::same(
+        "one entry with a duration",
+        &shape,
+        &(Some(1), true),
+        &report,
+    )?;
     done()
 }
 
@@ -89,11 +92,16 @@ fn fail_exits_1() -> Outcome {
         ],
         0,
     )?;
-    let twin = &report["scenarios"][0];
-    if twin["status"] != "fail" || twin["failureCode"] != "unexpected_result" || twin["ok"] != true
-    {
-        return Err(format!("unexpected twin report: {report}").into());
-    }
+    expect_fields(
+        "the twin fails as designed",
+        None,
+        &report,
+        json!({
+            "scenarios/0/status": "fail",
+            "scenarios/0/failureCode": "unexpected_result",
+            "scenarios/0/ok": true,
+        }),
+    )?;
     let report = run_json(
         &[
             "conformance",
@@ -106,13 +114,17 @@ fn fail_exits_1() -> Outcome {
         1,
     )?;
     let entry = &report["scenarios"][0];
-    if report["ok"] != false
-        || entry["ok"] != false
-        || entry["failureCode"] != "result_mismatch"
-        || !entry["tempRoot"].is_string()
-    {
-        return Err(format!("unexpected report: {report}").into());
-    }
+    expect_fields(
+        "an unexpected failure is not ok",
+        None,
+        &report,
+        json!({
+            "ok": false,
+            "scenarios/0/ok": false,
+            "scenarios/0/failureCode": "result_mismatch",
+        }),
+    )?;
+    support::expect(entry["tempRoot"].is_string(), "a kept tempRoot", &report)?;
     let kept = std::path::PathBuf::from(entry["tempRoot"].as_str().unwrap_or_default());
     if !kept.is_dir() {
         return Err(format!(
@@ -212,22 +224,28 @@ fn missing_codex() -> Outcome {
         ],
         2,
     )?;
-    let entry = &report["scenarios"][0];
-    let message = entry["detail"].as_str().unwrap_or_default();
-    if entry["status"] != "error"
-        || entry["failureCode"] != "codex_not_found"
-        || !message.contains("/nonexistent/codex")
-        || report["smokePreflight"]["ok"] != false
-    {
-        return Err(format!("unexpected report: {report}").into());
-    }
+    let message = report["scenarios"][0]["detail"]
+        .as_str()
+        .unwrap_or_default();
+    expect_fields(
+        "codex_not_found, preflight not ok",
+        None,
+        &report,
+        json!({
+            "scenarios/0/status": "error",
+            "scenarios/0/failureCode": "codex_not_found",
+            "smokePreflight/ok": false,
+        }),
+    )?;
+    support::expect(
+        message.contains("/nonexistent/codex"),
+        "the detail names the path",
+        &report,
+    )?;
     done()
 }
 
-fn codex_ws_passes() -> Outcome {
-    if let Some(ignored) = support::codex_gate()? {
-        return Ok(ignored);
-    }
+fn codex_ws_passes(_codex: &std::path::Path) -> Outcome {
     let report = run_json(
         &[
             "conformance",
@@ -239,13 +257,17 @@ fn codex_ws_passes() -> Outcome {
         ],
         0,
     )?;
-    if report["ok"] != true
-        || report["smokePreflight"]["status"] != "pass"
-        || report["codex"]["version"].as_str().is_none()
-        || report["scenarios"][0]["status"] != "pass"
-    {
-        return Err(format!("unexpected report: {report}").into());
-    }
+    expect_fields(
+        "handshake passes on codex-ws",
+        None,
+        &report,
+        json!({"ok": true, "smokePreflight/status": "pass", "scenarios/0/status": "pass"}),
+    )?;
+    support::expect(
+        report["codex"]["version"].is_string(),
+        "the codex version is reported",
+        &report,
+    )?;
     done()
 }
 

@@ -23,45 +23,30 @@ fn main() -> ExitCode {
     let args = Arguments::from_args();
     let dir = support::root().join("scenarios");
     let env = support::target_env();
-    let codex = env.codex.resolve().map_err(|e| e.to_string());
-    let require_codex = std::env::var("CAS_REQUIRE_CODEX").is_ok_and(|v| v == "1");
     let mut trials = vec![Trial::test(
         "harness::a_broken_scenario_file_is_a_failing_trial",
         broken_files_fail,
     )];
-    let (surface_env, surface_codex) = (env.clone(), codex.clone());
-    trials.push(Trial::ignorable_test(
+    let surface_env = env.clone();
+    trials.push(support::codex_trial(
         "schema_surface::codex-stdio",
-        move || match &surface_codex {
-            Err(reason) if require_codex => {
-                Err(format!("CAS_REQUIRE_CODEX=1 but no codex: {reason}").into())
-            }
-            Err(reason) => Ok(Completion::ignored_with(format!(
-                "no codex: {}",
-                reason.lines().next().unwrap_or("")
-            ))),
-            Ok(bin) => schema_surface(bin, &surface_env).map(|()| Completion::Completed),
-        },
+        move |bin| schema_surface(bin, &surface_env).map(|()| Completion::Completed),
     ));
-    for planned in plan(&dir) {
-        let Planned { name, run } = planned;
-        let (env, codex) = (env.clone(), codex.clone());
-        trials.push(Trial::ignorable_test(name, move || match run {
-            PlannedRun::LoadError(message) => Err(message.into()),
-            PlannedRun::Scenario(s, target) => {
-                if target.is_codex() {
-                    if let Err(reason) = &codex {
-                        let reason = format!("no codex: {}", reason.lines().next().unwrap_or(""));
-                        return if require_codex {
-                            Err(format!("CAS_REQUIRE_CODEX=1 but {reason}").into())
-                        } else {
-                            Ok(Completion::ignored_with(reason))
-                        };
-                    }
-                }
-                trial(&s, target, &env).map(|()| Completion::Completed)
+    for Planned { name, run } in plan(&dir) {
+        let env = env.clone();
+        trials.push(match run {
+            PlannedRun::LoadError(message) => {
+                Trial::ignorable_test(name, move || Err(message.into()))
             }
-        }));
+            PlannedRun::Scenario(s, target) if target.is_codex() => {
+                support::codex_trial(name, move |_codex| {
+                    trial(&s, target, &env).map(|()| Completion::Completed)
+                })
+            }
+            PlannedRun::Scenario(s, target) => Trial::ignorable_test(name, move || {
+                trial(&s, target, &env).map(|()| Completion::Completed)
+            }),
+        });
     }
     let conclusion = libtest_mimic::run(&args, trials);
     let leftovers = support::live_children();
@@ -180,43 +165,29 @@ fn snapshot(scenario: &Scenario, target: TargetName, verdict: &Verdict) {
     settings.bind(|| insta::assert_json_snapshot!(scenario.name.clone(), verdict.to_json()));
 }
 
+/// Passes when the scenario accepts the verdict ([`Scenario::accepts`]); else says what it wanted.
 fn check(scenario: &Scenario, verdict: &Verdict) -> Result<(), Failed> {
-    let explain = |what: String| -> Failed {
-        let mut text = format!(
-            "{what}\nverdict: {}",
-            serde_json::to_string_pretty(&verdict.to_json()).unwrap_or_default()
-        );
-        if let Some(d) = &verdict.diagnostics {
-            text.push('\n');
-            text.push_str(d);
-        }
-        text.into()
-    };
-    match (scenario.expect_status, verdict.status) {
-        (ExpectStatus::Pass, Status::Pass) => Ok(()),
-        (ExpectStatus::Fail, Status::Fail) => {
-            let Some(want) = &scenario.expect_failure else {
-                return Ok(());
-            };
-            let found = verdict.failures.iter().any(|f| {
-                f.code == want.code
-                    && want
-                        .step
-                        .as_ref()
-                        .is_none_or(|s| f.step.as_ref() == Some(s))
-            });
-            if found {
-                Ok(())
-            } else {
-                Err(explain(format!(
-                    "expected failure {} in step {:?}, not found",
-                    want.code, want.step
-                )))
-            }
-        }
-        (want, got) => Err(explain(format!(
-            "expected status {want:?}, got {}",
-            got.as_str()
-        ))),
+    if scenario.accepts(verdict) {
+        return Ok(());
     }
+    let what = match (
+        scenario.expect_status,
+        verdict.status,
+        &scenario.expect_failure,
+    ) {
+        (ExpectStatus::Fail, Status::Fail, Some(want)) => format!(
+            "expected failure {} in step {:?}, not found",
+            want.code, want.step
+        ),
+        (want, got, _) => format!("expected status {want:?}, got {}", got.as_str()),
+    };
+    let mut text = format!(
+        "{what}\nverdict: {}",
+        serde_json::to_string_pretty(&verdict.to_json()).unwrap_or_default()
+    );
+    if let Some(d) = &verdict.diagnostics {
+        text.push('\n');
+        text.push_str(d);
+    }
+    Err(text.into())
 }

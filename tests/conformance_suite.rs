@@ -7,16 +7,16 @@
 mod support;
 
 use libtest_mimic::{Arguments, Trial};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use support::{done, expect, Outcome};
+use support::{cas, done, expect, expect_fields, JsonRun, Outcome};
 
 fn main() -> ExitCode {
     let args = Arguments::from_args();
     let trials = vec![
-        Trial::ignorable_test(
+        support::codex_trial(
             "the_default_suite_passes_on_the_installed_codex_from_outside_the_repo",
             default_suite_on_codex,
         ),
@@ -43,9 +43,12 @@ fn scratch(name: &str) -> PathBuf {
 
 /// Runs `cas conformance` in `cwd` with workspaces under `tmp`; returns exit code and JSON.
 fn suite(cwd: &Path, tmp: &Path, args: &[&str]) -> Result<(i32, Value), libtest_mimic::Failed> {
-    let mut all = vec!["conformance"];
-    all.extend_from_slice(args);
-    Ok(support::cas_json_in(cwd, &[("TMPDIR", tmp)], &all)?)
+    let mut cmd = cas();
+    cmd.arg("conformance")
+        .args(args)
+        .current_dir(cwd)
+        .env("TMPDIR", tmp);
+    JsonRun::of(&mut cmd).map(JsonRun::pair)
 }
 
 fn entries<'a>(report: &'a Value, name: &str) -> Vec<&'a Value> {
@@ -57,10 +60,7 @@ fn entries<'a>(report: &'a Value, name: &str) -> Vec<&'a Value> {
         .collect()
 }
 
-fn default_suite_on_codex() -> Outcome {
-    if let Some(ignored) = support::codex_gate()? {
-        return Ok(ignored);
-    }
+fn default_suite_on_codex(_codex: &Path) -> Outcome {
     let outside = scratch("suite-outside");
     let tmp = scratch("suite-tmp");
     let junit = outside.join("reports/conformance.xml");
@@ -69,37 +69,39 @@ fn default_suite_on_codex() -> Outcome {
         &tmp,
         &["--json", "--junit", junit.to_str().unwrap_or_default()],
     )?;
-    expect(
-        code == 0 && report["ok"] == true,
-        "the suite must pass",
+    expect_fields(
+        "the suite passes, after a passing preflight on codex-ws",
+        Some(code),
         &report,
-    )?;
-    expect(
-        report["smokePreflight"]["status"] == "pass" && report["target"] == "codex-ws",
-        "the preflight ran on codex-ws and passed",
-        &report,
+        json!({"exit": 0, "ok": true, "smokePreflight/status": "pass", "target": "codex-ws"}),
     )?;
     for name in ["handshake", "claim_safe_wave", "stale_claim_reclaim"] {
-        let found = entries(&report, name);
-        expect(
-            found.len() == 1 && found[0]["ok"] == true,
+        let oks: Vec<&Value> = entries(&report, name).iter().map(|s| &s["ok"]).collect();
+        support::same(
             &format!("{name} listed once and ok"),
+            &oks,
+            &vec![&json!(true)],
             &report,
         )?;
     }
     let overload = entries(&report, "overload_backoff");
     let modes: Vec<&str> = overload.iter().filter_map(|s| s["mode"].as_str()).collect();
-    expect(
-        modes.contains(&"synthetic")
-            && modes.contains(&"live")
-            && overload.iter().all(|s| s["ok"] == true),
-        "overload_backoff proven in both modes",
+    let got = (
+        modes.contains(&"synthetic"),
+        modes.contains(&"live"),
+        overload.iter().all(|s| s["ok"] == true),
+    );
+    support::same(
+        "overload_backoff proven in both modes (synthetic, live, all ok)",
+        &got,
+        &(true, true, true),
         &report,
     )?;
     let live = overload.iter().find(|s| s["mode"] == "live");
-    expect(
-        live.is_some_and(|s| s["target"] == "codex-ws"),
+    support::same(
         "the live proof ran on codex-ws",
+        &live.map(|s| &s["target"]),
+        &Some(&json!("codex-ws")),
         &report,
     )?;
     let leftovers: Vec<_> = std::fs::read_dir(tmp.join("cas-conformance"))
@@ -111,13 +113,17 @@ fn default_suite_on_codex() -> Outcome {
         &report,
     )?;
     let xml = std::fs::read_to_string(&junit).map_err(|e| format!("junit: {e}"))?;
-    let cases = xml.matches("<testcase ").count();
     let total = report["scenarios"].as_array().map_or(0, Vec::len) + 1;
-    expect(
-        cases == total
-            && !xml.contains("<failure")
-            && xml.contains("name=\"claim_safe_wave [local]\""),
+    let got = json!({
+        "testcases": xml.matches("<testcase ").count(),
+        "failures": xml.contains("<failure"),
+        "claimSafeWaveLocal": xml.contains("name=\"claim_safe_wave [local]\""),
+    });
+    let want = json!({"testcases": total, "failures": false, "claimSafeWaveLocal": true});
+    support::same(
         &format!("JUnit XML has {total} passing test cases:\n{xml}"),
+        &got,
+        &want,
         &report,
     )?;
     done()
@@ -138,10 +144,11 @@ fn names_and_groups() -> Outcome {
             "--json",
         ],
     )?;
-    expect(
-        code == 0 && report["ok"] == true,
+    expect_fields(
         "selection runs and passes",
+        Some(code),
         &report,
+        json!({"exit": 0, "ok": true}),
     )?;
     let names: Vec<(&str, &str)> = report["scenarios"]
         .as_array()
@@ -149,14 +156,14 @@ fn names_and_groups() -> Outcome {
         .flatten()
         .filter_map(|s| Some((s["scenario"].as_str()?, s["target"].as_str()?)))
         .collect();
-    expect(
-        names
-            == [
-                ("stale_claim_reclaim", "local"),
-                ("overload_retry_exhausted", "fake-stdio"),
-                ("overload_retry_recovers", "fake-stdio"),
-            ],
+    support::same(
         "the live member of the group cannot run on the fake and is left out",
+        &names,
+        &vec![
+            ("stale_claim_reclaim", "local"),
+            ("overload_retry_exhausted", "fake-stdio"),
+            ("overload_retry_recovers", "fake-stdio"),
+        ],
         &report,
     )?;
     done()
@@ -176,12 +183,13 @@ fn keep_temp() -> Outcome {
     let kept = report["scenarios"][0]["tempRoot"]
         .as_str()
         .map(PathBuf::from);
-    expect(
-        code == 0
-            && kept
-                .as_ref()
-                .is_some_and(|k| k.join(".step/st-plan.jsonl").is_file()),
-        "the passing run's workspace is kept with its ledger",
+    let ledger_kept = kept
+        .as_ref()
+        .is_some_and(|k| k.join(".step/st-plan.jsonl").is_file());
+    support::same(
+        "the passing run's workspace is kept with its ledger (exit, ledger kept)",
+        &(code, ledger_kept),
+        &(0, true),
         &report,
     )?;
     done()
@@ -201,7 +209,7 @@ fn st_binary() -> Outcome {
     let tmp = scratch("suite-st-tmp");
     let st = st_wrapper(
         &tmp,
-        &format!("exec {} st \"$@\"", env!("CARGO_BIN_EXE_cas")),
+        &format!("exec {} st \"$@\"", support::cas_bin().display()),
     )?;
     let args = [
         "--scenario",
@@ -217,11 +225,15 @@ fn st_binary() -> Outcome {
         "--json",
     ];
     let (code, report) = suite(&support::root(), &tmp, &args)?;
-    expect(
-        code == 0
-            && report["ok"] == true
-            && report["scenarios"].as_array().map(Vec::len) == Some(3),
-        "the st binary passes the claim scenarios and its twin fails as designed",
+    let got = (
+        code,
+        &report["ok"],
+        report["scenarios"].as_array().map(Vec::len),
+    );
+    support::same(
+        "the st binary passes the claim scenarios and its twin fails as designed (exit, ok, entries)",
+        &got,
+        &(0, &json!(true), Some(3)),
         &report,
     )?;
     done()
@@ -243,11 +255,11 @@ fn broken_st() -> Outcome {
         "--json",
     ];
     let (code, report) = suite(&support::root(), &tmp, &args)?;
-    let entry = &report["scenarios"][0];
-    expect(
-        code == 1 && entry["ok"] == false && entry["failureCode"] == "invalid_record",
+    expect_fields(
         "a failing st fails the scenario with its error",
+        Some(code),
         &report,
+        json!({"exit": 1, "scenarios/0/ok": false, "scenarios/0/failureCode": "invalid_record"}),
     )?;
     done()
 }

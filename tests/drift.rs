@@ -6,24 +6,25 @@
 
 mod support;
 
-use libtest_mimic::{Arguments, Trial};
+use libtest_mimic::Arguments;
 use serde_json::{json, Value};
+use std::path::Path;
 use std::process::{Command, ExitCode};
 
-use support::{done, expect, run_json, Outcome};
+use support::{cas, codex_trial, done, expect, expect_fields, run_json, JsonRun, Outcome};
 
 fn main() -> ExitCode {
     let args = Arguments::from_args();
     let trials = vec![
-        Trial::ignorable_test(
+        codex_trial(
             "schema_diff_exits_0_when_same_and_1_naming_what_differs",
             schema_diff,
         ),
-        Trial::ignorable_test(
+        codex_trial(
             "capabilities_lists_verdicts_and_runnable_scenarios",
             capabilities,
         ),
-        Trial::ignorable_test(
+        codex_trial(
             "a_codex_lacking_a_needed_method_is_refused_as_incompatible",
             incompatible_codex,
         ),
@@ -31,19 +32,15 @@ fn main() -> ExitCode {
     libtest_mimic::run(&args, trials).exit_code()
 }
 
-fn schema_diff() -> Outcome {
-    if let Some(ignored) = support::codex_gate()? {
-        return Ok(ignored);
-    }
-    let bin = support::target_env()
-        .codex
-        .resolve()
-        .map_err(|e| e.to_string())?;
+fn schema_diff(bin: &Path) -> Outcome {
     let bin = bin.to_str().ok_or("path")?;
     let same = run_json(&["schema", "diff", bin, bin, "--json"], 0)?;
-    if same["identical"] != true {
-        return Err(format!("a codex differs from itself: {same}").into());
-    }
+    expect_fields(
+        "a codex is identical to itself",
+        None,
+        &same,
+        json!({"identical": true}),
+    )?;
     // A saved surface with one method taken out: diff must name it, both ways.
     let (_, mut surface) = support::cas_json(&[
         "schema",
@@ -62,21 +59,15 @@ fn schema_diff() -> Outcome {
     let less = dir.path().join("less.json");
     std::fs::write(&less, surface.to_string()).map_err(|e| e.to_string())?;
     let (full, less) = (full.to_str().ok_or("path")?, less.to_str().ok_or("path")?);
+    let steer = json!([{"kind": "clientRequest", "method": "turn/steer"}]);
     let d = run_json(&["schema", "diff", full, less, "--json"], 1)?;
-    if d["diff"]["removed"] != json!([{"kind": "clientRequest", "method": "turn/steer"}]) {
-        return Err(format!("removal not named: {d}").into());
-    }
+    expect_fields("removal named", None, &d, json!({"diff/removed": steer}))?;
     let d = run_json(&["schema", "diff", less, bin, "--json"], 1)?;
-    if d["diff"]["added"] != json!([{"kind": "clientRequest", "method": "turn/steer"}]) {
-        return Err(format!("addition not named: {d}").into());
-    }
+    expect_fields("addition named", None, &d, json!({"diff/added": steer}))?;
     done()
 }
 
-fn capabilities() -> Outcome {
-    if let Some(ignored) = support::codex_gate()? {
-        return Ok(ignored);
-    }
+fn capabilities(_codex: &Path) -> Outcome {
     let doc = run_json(&["capabilities", "--json"], 0)?;
     let verdicts: Vec<&str> = doc["commands"]
         .as_object()
@@ -89,31 +80,33 @@ fn capabilities() -> Outcome {
         .into_iter()
         .flatten()
         .find(|s| s["name"] == "handshake");
-    if doc["cas"]["version"].is_null()
-        || verdicts.len() != 4
-        || verdicts.iter().any(|v| *v != "compatible")
-        || handshake.map(|h| h["runnable"] == true) != Some(true)
-    {
-        return Err(format!("unexpected capabilities: {doc}").into());
-    }
+    let got = json!({
+        "casVersionGiven": !doc["cas"]["version"].is_null(),
+        "verdicts": verdicts,
+        "handshakeRunnable": handshake.map(|h| h["runnable"] == true),
+    });
+    let want = json!({
+        "casVersionGiven": true,
+        "verdicts": vec!["compatible"; 4],
+        "handshakeRunnable": true,
+    });
+    support::same(
+        "four compatible commands, handshake runnable",
+        &got,
+        &want,
+        &doc,
+    )?;
     done()
 }
 
 /// A codex whose generated schema lacks `turn/steer`: a shell wrapper around the real one that
 /// serves a doctored schema and passes everything else through.
-fn incompatible_codex() -> Outcome {
-    if let Some(ignored) = support::codex_gate()? {
-        return Ok(ignored);
-    }
-    let real = support::target_env()
-        .codex
-        .resolve()
-        .map_err(|e| e.to_string())?;
+fn incompatible_codex(real: &Path) -> Outcome {
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).map_err(|e| e.to_string())?;
     let home = dir.path().join("home");
     std::fs::create_dir_all(&home).map_err(|e| e.to_string())?;
     for (sub, experimental) in [("plain", false), ("exp", true)] {
-        let mut command = Command::new(&real);
+        let mut command = Command::new(real);
         command
             .args(["app-server", "generate-json-schema", "--out"])
             .arg(dir.path().join(sub))
@@ -163,51 +156,47 @@ fn incompatible_codex() -> Outcome {
         .permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
     std::fs::set_permissions(&script, perms).map_err(|e| e.to_string())?;
-    let out = Command::new(env!("CARGO_BIN_EXE_cas"))
-        .args(["smoke_check", "--hermetic", "--json", "--codex-bin"])
-        .arg(&script)
-        .envs(support::xdg_dirs())
-        .env("XDG_CACHE_HOME", dir.path().join("cache"))
-        .output()
-        .map_err(|e| e.to_string())?;
-    let doc: Value = serde_json::from_slice(&out.stdout)
-        .map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&out.stderr)))?;
-    expect(out.status.code() == Some(2), "exit 2", &doc)?;
-    expect(
-        doc["compatibilityVerdict"] == "incompatible" && doc["ok"] == false,
-        "incompatible",
-        &doc,
+    let cache = dir.path().join("cache");
+    let refused = JsonRun::of(
+        cas()
+            .args(["smoke_check", "--hermetic", "--json", "--codex-bin"])
+            .arg(&script)
+            .env("XDG_CACHE_HOME", &cache),
     )?;
-    expect(
-        doc["missing"] == json!([{"kind": "clientRequest", "method": "turn/steer"}]),
-        "turn/steer named",
-        &doc,
+    expect_fields(
+        "incompatible, exit 2, turn/steer named",
+        Some(refused.code),
+        &refused.doc,
+        json!({
+            "exit": 2,
+            "compatibilityVerdict": "incompatible",
+            "ok": false,
+            "missing": [{"kind": "clientRequest", "method": "turn/steer"}],
+        }),
     )?;
-    let hooks = Command::new(env!("CARGO_BIN_EXE_cas"))
-        .args([
-            "request",
-            "--hermetic",
-            "--hooks",
-            "require-observed",
-            "--json",
-            "--codex-bin",
-        ])
-        .arg(&script)
-        .envs(support::xdg_dirs())
-        .env("XDG_CACHE_HOME", dir.path().join("cache"))
-        .output()
-        .map_err(|e| e.to_string())?;
-    let hdoc: Value = serde_json::from_slice(&hooks.stdout).map_err(|e| e.to_string())?;
-    expect(
-        hooks.status.code() == Some(2) && hdoc["failureCode"] == "hooks_unsupported",
+    let hooks = JsonRun::of(
+        cas()
+            .args([
+                "request",
+                "--hermetic",
+                "--hooks",
+                "require-observed",
+                "--json",
+                "--codex-bin",
+            ])
+            .arg(&script)
+            .env("XDG_CACHE_HOME", &cache),
+    )?;
+    expect_fields(
         "hooks_unsupported, exit 2",
-        &hdoc,
+        Some(hooks.code),
+        &hooks.doc,
+        json!({"exit": 2, "failureCode": "hooks_unsupported"}),
     )?;
-    let stderr = String::from_utf8_lossy(&out.stderr);
     expect(
-        stderr.contains("clientRequest turn/steer"),
+        refused.stderr.contains("clientRequest turn/steer"),
         "a line on stderr names it",
-        &doc,
+        &refused.doc,
     )?;
     done()
 }

@@ -4,6 +4,9 @@
 //! Scratch files live under `CARGO_TARGET_TMPDIR`, inside this (git) work tree where `target/`
 //! is ignored, so every write also passes `st`'s `git check-ignore` rule for the lock sidecar.
 
+mod support;
+
+use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -15,8 +18,6 @@ use cas::ledger::{parse_stream, ClaimBackend, ClaimLedger, External, InProcess, 
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
 
-const CAS: &str = env!("CARGO_BIN_EXE_cas");
-
 fn scratch(name: &str) -> PathBuf {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -27,19 +28,29 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// `st OP --file PLAN ARGS…`: the op first, then the plan, then the op's flags.
+fn st_args(plan: &Path, args: &[&str]) -> Vec<OsString> {
+    let mut all: Vec<OsString> = vec!["st".into(), args[0].into(), "--file".into(), plan.into()];
+    all.extend(args[1..].iter().map(OsString::from));
+    all
+}
+
+/// `cas st` as a process to spawn (and maybe kill) while others run.
 fn st(plan: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(CAS);
-    cmd.arg("st")
-        .arg(args[0])
-        .arg("--file")
-        .arg(plan)
-        .args(&args[1..]);
-    cmd.env("ST_ACTOR", "tester").stdin(Stdio::null());
+    let mut cmd = support::cas_process();
+    cmd.args(st_args(plan, args))
+        .env("ST_ACTOR", "tester")
+        .stdin(Stdio::null());
     cmd
 }
 
+/// `cas st` run to completion.
 fn run(plan: &Path, args: &[&str]) -> Output {
-    st(plan, args).output().expect("run cas st")
+    support::cas()
+        .args(st_args(plan, args))
+        .env("ST_ACTOR", "tester")
+        .output()
+        .expect("run cas st")
 }
 
 fn ok(plan: &Path, args: &[&str]) -> String {
@@ -394,7 +405,10 @@ fn external_st_through_a_wrapper_matches_in_process_for_claim_safe_wave() {
     let wrapper = dir.join("st");
     fs::write(
         &wrapper,
-        format!("#!/bin/sh\nST_ACTOR=tester exec '{CAS}' st \"$@\"\n"),
+        format!(
+            "#!/bin/sh\nST_ACTOR=tester exec '{}' st \"$@\"\n",
+            support::cas_bin().display()
+        ),
     )
     .expect("wrapper");
     let mut perms = fs::metadata(&wrapper).expect("meta").permissions();
@@ -517,9 +531,13 @@ fn cas_st_reports_errors_as_st_does() {
     .expect("write");
     let out = run(&plan, &["show", "--format", "json"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.starts_with("error: InvalidRecord:") && stderr.contains("line 2"),
-        "{stderr}"
+    assert_eq!(
+        (
+            stderr.starts_with("error: InvalidRecord:"),
+            stderr.contains("line 2")
+        ),
+        (true, true),
+        "an InvalidRecord error naming line 2: {stderr}"
     );
     let _ = fs::remove_dir_all(&dir);
 }

@@ -7,18 +7,19 @@ mod support;
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use serde_json::json;
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cas::hermetic::HermeticHome;
+use cas::launch::HermeticHome;
+use cas::launch::MockModel;
 use cas::launch::ServerSpec;
-use cas::mock_model::MockModel;
 use cas::protocol::ClientInfo;
 use cas::scenario::{self, TargetName};
 use cas::session::{QueueServerRequests, Session};
 
-use support::Outcome;
+use support::{Codex, Outcome};
 
 fn main() -> ExitCode {
     let args = Arguments::from_args();
@@ -27,7 +28,7 @@ fn main() -> ExitCode {
             "killed_fake_server_gives_a_prompt_clear_verdict",
             killed_fake_server,
         ),
-        Trial::ignorable_test(
+        support::codex_trial(
             "killed_codex_mid_turn_wakes_the_waiter_promptly",
             killed_codex_mid_turn,
         ),
@@ -54,17 +55,6 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failed> {
         .map_err(|e| format!("runtime: {e}").into())
 }
 
-/// `Ok(Some(path))` with codex, `Ok(None)` to ignore, `Err` when codex is required.
-fn codex_or_ignore() -> Result<Option<std::path::PathBuf>, Failed> {
-    match support::target_env().codex.resolve() {
-        Ok(path) => Ok(Some(path)),
-        Err(e) if std::env::var("CAS_REQUIRE_CODEX").is_ok_and(|v| v == "1") => {
-            Err(format!("CAS_REQUIRE_CODEX=1 but {e}").into())
-        }
-        Err(_) => Ok(None),
-    }
-}
-
 fn killed_fake_server() -> Outcome {
     let dir = support::root().join("scenarios");
     let path = scenario::find(&dir, "server_crash_midrequest").map_err(|e| e.to_string())?;
@@ -77,11 +67,16 @@ fn killed_fake_server() -> Outcome {
         .failures
         .first()
         .ok_or("the crash produced no failure")?;
-    if failure.code.as_str() != "connection_closed"
-        || !failure.message.contains("killed by signal 9")
-    {
-        return Err(format!("unclear failure: {failure:?}").into());
-    }
+    let clear = (
+        failure.code.as_str() == "connection_closed",
+        failure.message.contains("killed by signal 9"),
+    );
+    support::same(
+        &format!("a clear failure (connection_closed, killed by signal 9): {failure:?}"),
+        &clear,
+        &(true, true),
+        &serde_json::Value::Null,
+    )?;
     // The step's own deadline is 10 s: the verdict must come from the close, not the timeout.
     if elapsed > Duration::from_secs(5) {
         return Err(format!("the verdict took {elapsed:?}").into());
@@ -89,10 +84,8 @@ fn killed_fake_server() -> Outcome {
     Ok(Completion::Completed)
 }
 
-fn killed_codex_mid_turn() -> Outcome {
-    let Some(bin) = codex_or_ignore()? else {
-        return Ok(Completion::ignored_with("no codex found"));
-    };
+fn killed_codex_mid_turn(bin: &Path) -> Outcome {
+    let bin = bin.to_path_buf();
     let env = support::target_env();
     runtime()?.block_on(async move {
         let mock = MockModel::start().await;
@@ -144,19 +137,28 @@ fn killed_codex_mid_turn() -> Outcome {
             .err()
             .ok_or("a killed server completed its turn")?;
         let message = err.to_string();
-        if !message.contains("killed by signal 9") || t0.elapsed() > Duration::from_secs(5) {
-            return Err(format!("after {:?}: {message}", t0.elapsed()).into());
-        }
+        let prompt = (
+            message.contains("killed by signal 9"),
+            t0.elapsed() <= Duration::from_secs(5),
+        );
+        support::same(
+            &format!(
+                "the waiter woke promptly (killed by signal 9, within 5 s) after {:?}: {message}",
+                t0.elapsed()
+            ),
+            &prompt,
+            &(true, true),
+            &serde_json::Value::Null,
+        )?;
         session.shutdown(Duration::from_secs(1)).await;
         Ok(Completion::Completed)
     })
 }
 
 fn dropped_connection_kills_server() -> Outcome {
-    let env = support::target_env();
     let path = support::root().join("scenarios/handshake.toml");
     runtime()?.block_on(async move {
-        let mut command = tokio::process::Command::new(&env.cas_bin);
+        let mut command = tokio::process::Command::from(support::cas_process());
         command.arg("fake_server").arg("--scenario").arg(&path);
         let connection =
             cas::transport::stdio::spawn(command, "cas fake_server").map_err(|e| e.to_string())?;
@@ -176,7 +178,7 @@ fn dropped_connection_kills_server() -> Outcome {
 fn no_server_outlives_runs() -> Outcome {
     let dir = support::root().join("scenarios");
     let env = support::target_env();
-    let have_codex = codex_or_ignore()?.is_some();
+    let have_codex = matches!(support::codex_gate()?, Codex::Found(_));
     let rt = runtime()?;
     for name in ["handshake", "server_crash_midrequest"] {
         let path = scenario::find(&dir, name).map_err(|e| e.to_string())?;

@@ -123,16 +123,17 @@ fn response_id(line: &str) -> Option<u64> {
 }
 
 /// Starts `n` codex app-servers with fresh homes under `root`, in parallel threads; each does
-/// the handshake and one `thread/list`, then exits. Returns the wall time.
-pub fn fanout(n: usize, codex: &Path, root: &Path, config_toml: &str) -> std::io::Result<Duration> {
+/// the handshake and one `thread/list`, then exits. Returns the wall time. Each home's
+/// config points its model provider at `model_url`.
+pub fn fanout(n: usize, codex: &Path, root: &Path, model_url: &str) -> std::io::Result<Duration> {
     let t0 = Instant::now();
     let handles: Vec<_> = (0..n)
         .map(|i| {
             let home: PathBuf = root.join(format!("baseline-{i}"));
-            let (codex, config) = (codex.to_owned(), config_toml.to_owned());
+            let (codex, model_url) = (codex.to_owned(), model_url.to_owned());
             std::thread::spawn(move || -> std::io::Result<()> {
-                std::fs::create_dir_all(&home)?;
-                std::fs::write(home.join("config.toml"), config)?;
+                crate::launch::write_hermetic_config(&home, &model_url)
+                    .map_err(std::io::Error::other)?;
                 let mut command = Command::new(codex);
                 command
                     .arg("app-server")

@@ -15,8 +15,8 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::hermetic;
-use crate::instances::{HomesSetup, Launcher, Source, Transport};
+use crate::errors::BenchError;
+use crate::launch::{HermeticHome, HomesSetup, InstanceHome, Launcher, Source, Transport};
 use crate::policy::ServerRequestPolicy;
 use crate::protocol::ClientInfo;
 use crate::resources::cpu_time;
@@ -96,9 +96,11 @@ pub struct ConnectionRow {
 }
 
 /// Runs every measurement; errors are setup failures (exit 2).
-pub async fn run(plan: &BenchPlan, log: &(dyn Fn(&str) + Sync)) -> Result<Value, String> {
-    std::fs::create_dir_all(&plan.scratch)
-        .map_err(|e| format!("{}: {e}", plan.scratch.display()))?;
+pub async fn run(plan: &BenchPlan, log: &(dyn Fn(&str) + Sync)) -> Result<Value, BenchError> {
+    std::fs::create_dir_all(&plan.scratch).map_err(|source| BenchError::Scratch {
+        path: plan.scratch.clone(),
+        source,
+    })?;
     let mut fanout = Vec::new();
     for &n in &plan.fanout {
         log(&format!("fanout {n}"));
@@ -130,8 +132,8 @@ fn median(mut xs: Vec<f64>) -> f64 {
     xs[xs.len() / 2]
 }
 
-async fn fanout_row(plan: &BenchPlan, n: usize) -> Result<FanoutRow, String> {
-    let config = hermetic::config_toml("http://127.0.0.1:9/v1");
+async fn fanout_row(plan: &BenchPlan, n: usize) -> Result<FanoutRow, BenchError> {
+    let model_url = "http://127.0.0.1:9/v1";
     let (mut cas, mut base) = (Vec::new(), Vec::new());
     for _ in 0..plan.runs {
         let mut command = tokio::process::Command::new(&plan.cas);
@@ -152,21 +154,24 @@ async fn fanout_row(plan: &BenchPlan, n: usize) -> Result<FanoutRow, String> {
         let t0 = Instant::now();
         let out = tokio::time::timeout(RUN_DEADLINE, command.output())
             .await
-            .map_err(|_| format!("cas instance_runner took longer than {RUN_DEADLINE:?}"))?
-            .map_err(|e| format!("running cas: {e}"))?;
+            .map_err(|_| BenchError::RunTimeout(RUN_DEADLINE))?
+            .map_err(BenchError::RunCas)?;
         let wall = millis(t0.elapsed());
-        let doc: Value =
-            serde_json::from_slice(&out.stdout).map_err(|e| format!("cas output: {e}"))?;
+        let doc: Value = serde_json::from_slice(&out.stdout).map_err(BenchError::CasOutput)?;
         if doc["ok"] != true {
-            return Err(format!("cas instance_runner failed: {doc}"));
+            return Err(BenchError::CasFailed(doc));
         }
         cas.push((wall, doc["client"]["peakRssKb"].as_u64().unwrap_or(0)));
         let root = plan.scratch.clone();
-        let (codex, config) = (plan.codex.clone(), config.clone());
-        let took = tokio::task::spawn_blocking(move || baseline::fanout(n, &codex, &root, &config))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| format!("baseline fanout: {e}"))?;
+        let codex = plan.codex.clone();
+        let took =
+            tokio::task::spawn_blocking(move || baseline::fanout(n, &codex, &root, model_url))
+                .await
+                .map_err(BenchError::Join)?
+                .map_err(|source| BenchError::Baseline {
+                    what: "fanout",
+                    source,
+                })?;
         base.push(millis(took));
     }
     cas.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -185,12 +190,11 @@ async fn connection_row(
     plan: &BenchPlan,
     server: &'static str,
     window: u64,
-) -> Result<ConnectionRow, String> {
+) -> Result<ConnectionRow, BenchError> {
     let (mut cas_runs, mut base_runs) = (Vec::new(), Vec::new());
     let scenario = plan.scratch.join("bench-fake.toml");
-    std::fs::write(&scenario, FAKE_SCENARIO).map_err(|e| e.to_string())?;
-    let home = hermetic::HermeticHome::create(&plan.scratch, "http://127.0.0.1:9/v1")
-        .map_err(|e| e.to_string())?;
+    std::fs::write(&scenario, FAKE_SCENARIO).map_err(BenchError::WriteScenario)?;
+    let home = HermeticHome::create(&plan.scratch, "http://127.0.0.1:9/v1")?;
     for _ in 0..plan.runs {
         cas_runs.push(cas_connection(plan, server, window, &scenario).await?);
         let command = match server {
@@ -198,29 +202,13 @@ async fn connection_row(
             _ => fake_command(&plan.cas, &scenario),
         };
         let (requests, window) = (plan.requests, window);
-        let figures =
-            tokio::task::spawn_blocking(move || -> std::io::Result<(Duration, Duration, u64)> {
-                let mut client = LineClient::spawn(command)?;
-                client.handshake("baseline")?;
-                let cpu0 = cpu_time();
-                let wall = if window <= 1 {
-                    baseline::sequential(&mut client, requests, "thread/list", r#"{"limit":1}"#)?
-                } else {
-                    baseline::windowed(
-                        &mut client,
-                        requests,
-                        window,
-                        "thread/list",
-                        r#"{"limit":1}"#,
-                    )?
-                };
-                let cpu = cpu_time().saturating_sub(cpu0);
-                client.close()?;
-                Ok((wall, cpu, requests))
-            })
+        let figures = tokio::task::spawn_blocking(move || baseline_run(command, requests, window))
             .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| format!("baseline {server}: {e}"))?;
+            .map_err(BenchError::Join)?
+            .map_err(|source| BenchError::Baseline {
+                what: server,
+                source,
+            })?;
         base_runs.push(figures);
     }
     // Each run is (wall, client CPU, requests actually sent).
@@ -251,6 +239,26 @@ async fn connection_row(
     })
 }
 
+/// One baseline run on one connection: (wall, client CPU, requests sent).
+fn baseline_run(
+    command: Command,
+    requests: u64,
+    window: u64,
+) -> std::io::Result<(Duration, Duration, u64)> {
+    let mut client = LineClient::spawn(command)?;
+    client.handshake("baseline")?;
+    let cpu0 = cpu_time();
+    let params = r#"{"limit":1}"#;
+    let wall = if window <= 1 {
+        baseline::sequential(&mut client, requests, "thread/list", params)?
+    } else {
+        baseline::windowed(&mut client, requests, window, "thread/list", params)?
+    };
+    let cpu = cpu_time().saturating_sub(cpu0);
+    client.close()?;
+    Ok((wall, cpu, requests))
+}
+
 fn codex_command(codex: &Path, home: &Path) -> Command {
     let mut command = Command::new(codex);
     command
@@ -267,59 +275,74 @@ fn fake_command(cas: &Path, scenario: &Path) -> Command {
     command
 }
 
-/// One cas run on one connection: (wall, client CPU, requests sent).
-async fn cas_connection(
+/// A cas session on one server, with what must outlive it.
+struct Opened {
+    session: Session,
+    // The launcher and the instance's CODEX_HOME must outlive the session: a server whose home
+    // was deleted under it slows to a crawl.
+    _launcher: Option<Launcher>,
+    _home: Option<InstanceHome>,
+}
+
+/// Starts `server` (`codex` or the fake) and does the handshake.
+async fn open(
     plan: &BenchPlan,
     server: &str,
     window: u64,
     scenario: &Path,
-) -> Result<(Duration, Duration, u64), String> {
-    // The launcher and the instance's CODEX_HOME must outlive the session: a server whose home
-    // was deleted under it slows to a crawl.
-    let (session, _launcher, _home) = match server {
-        "codex" => {
-            let launcher = Launcher::prepare(Source::Codex {
-                bin: plan.codex.clone(),
-                transport: Transport::Stdio,
-                cwd: plan.scratch.clone(),
-                extra_args: Vec::new(),
-                hooks: None,
-                state_dir: None,
-                scratch: plan.scratch.clone(),
-                homes: HomesSetup::Hermetic,
-            })
-            .await
-            .map_err(|e| e.to_string())?;
-            let client = ClientInfo::named("cas-bench");
-            let instance = launcher
-                .start(
-                    &client,
-                    Arc::new(ServerRequestPolicy::default()),
-                    Some(window as usize),
-                    Duration::from_secs(30),
-                    None,
-                )
-                .await?;
-            (instance.session, Some(launcher), instance.home)
-        }
-        _ => {
-            let command = tokio::process::Command::from(fake_command(&plan.cas, scenario));
-            let connection = crate::transport::stdio::spawn(command, "cas fake_server")
-                .map_err(|e| e.to_string())?;
-            let session = Session::with_max_in_flight(
-                connection,
+) -> Result<Opened, BenchError> {
+    let client = ClientInfo::named("cas-bench");
+    if server == "codex" {
+        let launcher = Launcher::prepare(Source::Codex {
+            bin: plan.codex.clone(),
+            transport: Transport::Stdio,
+            cwd: plan.scratch.clone(),
+            extra_args: Vec::new(),
+            hooks: None,
+            state_dir: None,
+            scratch: plan.scratch.clone(),
+            homes: HomesSetup::Hermetic,
+        })
+        .await?;
+        let instance = launcher
+            .start(
+                &client,
                 Arc::new(ServerRequestPolicy::default()),
-                window as usize,
-            );
-            let client = ClientInfo::named("cas-bench");
-            session
-                .initialize(&client, Duration::from_secs(10))
-                .await
-                .map_err(|e| e.to_string())?;
-            (session, None, None)
-        }
-    };
-    let session = Arc::new(session);
+                Some(window as usize),
+                Duration::from_secs(30),
+                None,
+            )
+            .await?;
+        return Ok(Opened {
+            session: instance.session,
+            _launcher: Some(launcher),
+            _home: instance.home,
+        });
+    }
+    let command = tokio::process::Command::from(fake_command(&plan.cas, scenario));
+    let connection = crate::transport::stdio::spawn(command, "cas fake_server")?;
+    let session = Session::with_max_in_flight(
+        connection,
+        Arc::new(ServerRequestPolicy::default()),
+        window as usize,
+    );
+    session.initialize(&client, Duration::from_secs(10)).await?;
+    Ok(Opened {
+        session,
+        _launcher: None,
+        _home: None,
+    })
+}
+
+/// One cas run on one connection: (wall, client CPU, requests sent).
+async fn cas_connection(
+    plan: &BenchPlan,
+    server: &'static str,
+    window: u64,
+    scenario: &Path,
+) -> Result<(Duration, Duration, u64), BenchError> {
+    let opened = open(plan, server, window, scenario).await?;
+    let session = Arc::new(opened.session);
     let params = json!({"limit": 1});
     let cpu0 = cpu_time();
     let t0 = Instant::now();
@@ -343,12 +366,12 @@ async fn cas_connection(
     }
     let mut failures = 0;
     while let Some(joined) = tasks.join_next().await {
-        failures += joined.map_err(|e| e.to_string())?;
+        failures += joined.map_err(BenchError::Join)?;
     }
     let wall = t0.elapsed();
     let cpu = cpu_time().saturating_sub(cpu0);
     if failures > 0 {
-        return Err(format!("cas on {server}: {failures} requests failed"));
+        return Err(BenchError::Failures { server, failures });
     }
     if let Ok(session) = Arc::try_unwrap(session) {
         session.shutdown(Duration::from_secs(2)).await;

@@ -4,8 +4,31 @@ use std::process::ExitCode;
 
 use super::output::{pretty, print_stdout};
 use crate::bench::{self, BenchPlan};
-use crate::cli::BenchArgs;
 use crate::launch::CodexLocator;
+use std::path::PathBuf;
+
+/// Flags of `cas bench`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// The codex binary (default: CAS_CODEX_BIN, the project install, then PATH).
+    #[arg(long)]
+    pub codex_bin: Option<PathBuf>,
+    /// Instance counts for the fanout comparison.
+    #[arg(long, value_delimiter = ',', default_value = "1,4,12")]
+    pub instances: Vec<usize>,
+    /// Runs per figure; the median is reported.
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    /// Requests per one-connection run.
+    #[arg(long, default_value_t = 2000)]
+    pub requests: u64,
+    /// Requests in flight in the windowed one-connection mode.
+    #[arg(long, default_value_t = 16)]
+    pub window: u64,
+    /// Print exactly one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// Runs the command.
 pub async fn run(args: BenchArgs) -> ExitCode {
@@ -37,7 +60,7 @@ pub async fn run(args: BenchArgs) -> ExitCode {
         runs: args.runs.max(1),
         requests: args.requests,
         window: args.window,
-        scratch: crate::hermetic::default_root().join("bench"),
+        scratch: crate::launch::paths::homes_dir().join("bench"),
     };
     let log = |line: &str| eprintln!("cas bench: {line}");
     let report = match bench::run(&plan, &log).await {

@@ -7,11 +7,25 @@ use serde_json::{json, Map, Value};
 use std::process::ExitCode;
 
 use super::output::{pretty, print_stdout};
-use crate::cli::CapabilitiesArgs;
 use crate::launch::{self, CodexLocator};
 use crate::scenario;
 use crate::schema::compat::{self, Requirements};
 use crate::schema::Surface;
+use std::path::PathBuf;
+
+/// Flags of `cas capabilities`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CapabilitiesArgs {
+    /// The codex binary (default: CAS_CODEX_BIN, the project install, then PATH).
+    #[arg(long)]
+    pub codex_bin: Option<PathBuf>,
+    /// The folder of scenario files (default: ./scenarios, else the one cas was built with).
+    #[arg(long)]
+    pub scenarios_dir: Option<PathBuf>,
+    /// Print exactly one JSON document.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// Runs the command.
 pub async fn run(args: CapabilitiesArgs) -> ExitCode {
@@ -19,7 +33,7 @@ pub async fn run(args: CapabilitiesArgs) -> ExitCode {
         Ok(bin) => bin,
         Err(e) => return fail(&e.to_string()),
     };
-    let scratch = crate::hermetic::default_root().join("schema");
+    let scratch = crate::launch::paths::homes_dir().join("schema");
     if let Err(e) = std::fs::create_dir_all(&scratch) {
         return fail(&format!("{}: {e}", scratch.display()));
     }

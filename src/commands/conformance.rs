@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use super::output::{pretty, print_stdout};
-use crate::cli::ConformanceArgs;
+use crate::hooks::HookPolicy;
 use crate::launch::CodexLocator;
 use crate::scenario::{self, TargetName};
 use crate::schema::compat;
@@ -23,6 +23,45 @@ use crate::verdict::Status;
 use preflight::{Preflight, PreflightSpec};
 use report::{ScenarioResult, SuiteReport};
 use select::Selected;
+
+/// Flags of `cas conformance`.
+#[derive(Debug, clap::Args)]
+pub struct ConformanceArgs {
+    /// A scenario name (snake or kebab case) or a scenario file; repeatable. Default: every
+    /// scenario that is not a negative twin and has a way to run on the target.
+    #[arg(long = "scenario")]
+    pub scenarios: Vec<String>,
+    /// fake-stdio, fake-ws, codex-stdio or codex-ws (codex targets are always hermetic).
+    #[arg(long, default_value = "codex-ws")]
+    pub target: String,
+    /// The workspace the smoke preflight starts its thread in (default: the current folder).
+    #[arg(long)]
+    pub cwd: Option<PathBuf>,
+    /// Print exactly one JSON document (the suite report) on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the report as JUnit XML to this file.
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+    /// The folder of scenario files (default: the scenarios shipped inside cas).
+    #[arg(long)]
+    pub scenarios_dir: Option<PathBuf>,
+    /// Do not run the smoke preflight.
+    #[arg(long)]
+    pub skip_smoke_check: bool,
+    /// Keep every scenario's workspace, passing ones too (failing ones are always kept).
+    #[arg(long)]
+    pub keep_temp: bool,
+    /// Drive this `st` binary for the claim-ledger steps instead of cas's own ledger.
+    #[arg(long)]
+    pub st_binary: Option<PathBuf>,
+    /// The codex binary (default: CAS_CODEX_BIN, the project install, then PATH).
+    #[arg(long)]
+    pub codex_bin: Option<PathBuf>,
+    /// Override the scenarios' hook policy (also passed to the smoke preflight).
+    #[arg(long, value_enum)]
+    pub hooks: Option<HookPolicy>,
+}
 
 /// Runs the command.
 pub async fn run(args: ConformanceArgs) -> ExitCode {
@@ -51,7 +90,8 @@ async fn prepare(args: &ConformanceArgs) -> Result<Prepared, ExitCode> {
         None => scenario::shipped::unpack(&scenario::shipped::default_cache())
             .map_err(|e| usage(format!("cannot unpack the shipped scenarios: {e}")))?,
     };
-    let mut selected = select::select(&dir, &args.scenarios, target).map_err(|e| usage(e.0))?;
+    let mut selected =
+        select::select(&dir, &args.scenarios, target).map_err(|e| usage(e.to_string()))?;
     if let Some(policy) = args.hooks {
         for s in &mut selected {
             s.scenario.hook_policy = policy;
@@ -67,7 +107,7 @@ async fn prepare(args: &ConformanceArgs) -> Result<Prepared, ExitCode> {
             "cannot find the cas executable for the fake server: {e}"
         ))
     })?;
-    let state = crate::hermetic::default_root();
+    let state = crate::launch::paths::homes_dir();
     let env = TargetEnv {
         cas_bin,
         codex: CodexLocator::from_env(args.codex_bin.clone()),
@@ -171,15 +211,11 @@ async fn check_compatibility(
     let Ok(bin) = env.codex.resolve() else {
         return Ok(None);
     };
-    let scratch = crate::hermetic::default_root().join("schema");
+    let scratch = crate::launch::paths::homes_dir().join("schema");
     let _ = std::fs::create_dir_all(&scratch);
     let surface = async {
-        let version = crate::launch::codex_version(&bin, &scratch)
-            .await
-            .map_err(|e| e.to_string())?;
-        compat::surface_for(&bin, &version, &compat::default_cache_dir(), &scratch)
-            .await
-            .map_err(|e| e.to_string())
+        let version = crate::launch::codex_version(&bin, &scratch).await?;
+        compat::surface_for(&bin, &version, &compat::default_cache_dir(), &scratch).await
     };
     let surface = match surface.await {
         Ok(s) => s,

@@ -8,8 +8,26 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use crate::cli::FakeServerArgs;
+use crate::errors::ScenarioError;
 use crate::fake::{self, script::FakeScript, ws_server::FakeWsServer, ServeEnd};
+use std::path::PathBuf;
+
+/// Flags of `cas fake_server`.
+#[derive(Debug, clap::Args)]
+pub struct FakeServerArgs {
+    /// The scenario file whose `[fake]` table scripts the server.
+    #[arg(long)]
+    pub scenario: PathBuf,
+    /// The scenarios folder, where a twin's original is found (default: the file's folder).
+    #[arg(long)]
+    pub scenarios_dir: Option<PathBuf>,
+    /// `stdio://` (default) or `ws://127.0.0.1:0`.
+    #[arg(long, default_value = "stdio://")]
+    pub listen: String,
+    /// For websocket: require this file's (trimmed) content as the bearer token.
+    #[arg(long)]
+    pub ws_token_file: Option<PathBuf>,
+}
 
 /// Runs the command.
 pub async fn run(args: FakeServerArgs) -> ExitCode {
@@ -31,7 +49,7 @@ pub async fn run(args: FakeServerArgs) -> ExitCode {
 }
 
 /// The scenario's fake script, with a twin's script merged over its original's.
-fn read_script(args: &FakeServerArgs) -> Result<FakeScript, String> {
+fn read_script(args: &FakeServerArgs) -> Result<FakeScript, ScenarioError> {
     let dir = match &args.scenarios_dir {
         Some(dir) => dir.clone(),
         None => args
@@ -40,7 +58,7 @@ fn read_script(args: &FakeServerArgs) -> Result<FakeScript, String> {
             .map(ToOwned::to_owned)
             .unwrap_or_default(),
     };
-    let scenario = crate::scenario::load(&dir, &args.scenario).map_err(|e| e.to_string())?;
+    let scenario = crate::scenario::load(&dir, &args.scenario)?;
     Ok(scenario.fake)
 }
 

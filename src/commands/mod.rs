@@ -1,15 +1,16 @@
 //! One module per subcommand: argument validation, the library call, and output.
 
+pub mod args;
 pub mod bench;
 pub mod capabilities;
 pub mod conformance;
 pub mod fake_server;
 pub mod instance_runner;
+pub mod lane_output;
 pub mod output;
 pub mod request;
 pub mod review_session;
 pub mod review_start;
-pub mod runtime;
 pub mod schema;
 pub mod smoke_check;
 pub mod st;

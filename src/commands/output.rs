@@ -1,6 +1,11 @@
-//! Writing a command's result to stdout, quietly tolerating a closed pipe.
+//! Writing a command's result to stdout, quietly tolerating a closed pipe; refusals and usage
+//! errors on stderr.
 
+use serde_json::json;
 use std::io::Write;
+use std::process::ExitCode;
+
+use crate::runtime::Runtime;
 
 /// Writes `text` and a newline to stdout; a closed pipe (e.g. `| head`) is not an error.
 pub fn print_stdout(text: &str) {
@@ -11,4 +16,40 @@ pub fn print_stdout(text: &str) {
 /// Pretty JSON of a value.
 pub fn pretty(value: &serde_json::Value) -> String {
     serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+}
+
+/// Says on stderr why cas could not run; exit 2.
+pub fn usage(message: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("cas: {message}");
+    ExitCode::from(2)
+}
+
+/// Reports an incompatible codex (JSON on stdout with `--json`, else a line on stderr); exit 2.
+pub fn refuse(rt: &Runtime, check: &str, json_output: bool) -> ExitCode {
+    let compatibility = &rt.compatibility;
+    if json_output {
+        let mut doc = json!({"schemaVersion": 1, "check": check, "ok": false, "codex": rt.codex});
+        if let (Some(d), Ok(serde_json::Value::Object(c))) =
+            (doc.as_object_mut(), serde_json::to_value(compatibility))
+        {
+            d.extend(c);
+        }
+        print_stdout(&pretty(&doc));
+    }
+    match &compatibility.failure_hint {
+        Some(hint) => eprintln!("cas: {hint} (failureCode: hooks_unsupported)"),
+        None => {
+            let missing: Vec<String> = compatibility
+                .missing
+                .iter()
+                .map(|m| format!("{} {}", m.kind, m.method))
+                .collect();
+            eprintln!(
+                "cas: codex {} lacks what {check} relies on: {} (compatibilityVerdict: incompatible)",
+                rt.codex.as_ref().map_or("?", |c| c.version.as_str()),
+                missing.join(", ")
+            );
+        }
+    }
+    ExitCode::from(2)
 }

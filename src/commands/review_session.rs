@@ -14,13 +14,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::output::{pretty, print_stdout};
-use crate::cli::PolicyArgs;
-use crate::hooks::HookPolicy;
+use super::review_start::{self, Fallback, Plan, StartArgs};
 use crate::review::lane;
 use crate::review::lifecycle;
 use crate::review::outcome::document;
-use crate::review::record::{self, ParentMode, ReviewRecord};
-use crate::review::target::{self, ReviewTarget};
+use crate::review::record::{self, ReviewRecord};
 
 /// Flags of `cas review_session`.
 #[derive(Debug, clap::Args)]
@@ -48,83 +46,6 @@ pub enum ReviewAction {
         #[arg(long)]
         lane_dir: PathBuf,
     },
-}
-
-/// What to do when the websocket lane cannot come up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum Fallback {
-    /// Report websocket_bootstrap_failed.
-    #[default]
-    None,
-    /// Also run `codex review` in the foreground, reported as a fallback (never success).
-    NativeReview,
-}
-
-/// Flags of `cas review_session start`.
-#[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("target").required(true).multiple(false)
-    .args(["uncommitted", "base", "commit", "custom_instructions"])))]
-pub struct StartArgs {
-    /// Review staged, unstaged and untracked changes.
-    #[arg(long)]
-    pub uncommitted: bool,
-    /// Review the changes against this base branch.
-    #[arg(long, value_name = "BRANCH")]
-    pub base: Option<String>,
-    /// Review the changes of this commit.
-    #[arg(long, value_name = "SHA")]
-    pub commit: Option<String>,
-    /// With --commit: the title shown in the review summary.
-    #[arg(long, requires = "commit")]
-    pub title: Option<String>,
-    /// Review with these instructions: TEXT, @FILE, or - for stdin.
-    #[arg(long, value_name = "TEXT|@FILE|-")]
-    pub custom_instructions: Option<String>,
-    /// The repository to review (default: the current directory).
-    #[arg(long)]
-    pub cwd: Option<PathBuf>,
-    /// A thread to review on (reuse) or to record as the parent (fresh).
-    #[arg(long)]
-    pub parent_thread_id: Option<String>,
-    /// auto: reuse the parent when it is materialized and safe, else a fresh thread.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub parent_mode: ParentMode,
-    /// Wait for the review to end (up to --timeout-ms).
-    #[arg(long)]
-    pub wait: bool,
-    /// With --wait: how long to wait, in ms.
-    #[arg(long, default_value_t = 2_700_000)]
-    pub timeout_ms: u64,
-    /// When the websocket lane cannot come up: nothing else, or a native `codex review`.
-    #[arg(long, value_enum, default_value = "none")]
-    pub fallback: Fallback,
-    /// Answers to server requests.
-    #[command(flatten)]
-    pub policy: PolicyArgs,
-    /// What cas lets codex's hooks do (off: the server starts with hooks disabled).
-    #[arg(long, value_enum, default_value = "inherit")]
-    pub hooks: HookPolicy,
-    /// With --hermetic: a hooks.json to install and trust in the lane's home.
-    #[arg(long, requires = "hermetic")]
-    pub hooks_config: Option<PathBuf>,
-    /// A fresh CODEX_HOME (kept under cas's state folder) whose model is cas's mock.
-    #[arg(long)]
-    pub hermetic: bool,
-    /// The codex binary (default: CAS_CODEX_BIN, the project install, then PATH).
-    #[arg(long)]
-    pub codex_bin: Option<PathBuf>,
-    /// How long the managed server outlives the end of its review, in seconds.
-    #[arg(long, default_value_t = 900)]
-    pub orphan_ttl_seconds: u64,
-    /// The review's own deadline (the lane interrupts it then), in ms.
-    #[arg(long, default_value_t = 2_700_000)]
-    pub review_deadline_ms: u64,
-    /// The deadline of each request, in ms.
-    #[arg(long, default_value_t = 30_000)]
-    pub request_timeout_ms: u64,
-    /// Print exactly one JSON document on stdout.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// Flags naming a review.
@@ -252,19 +173,19 @@ fn human(doc: &Value) -> String {
 }
 
 async fn run_start(args: StartArgs) -> ExitCode {
-    let plan = match super::review_start::plan(&args).await {
+    let plan = match review_start::plan(&args).await {
         Ok(plan) => plan,
-        Err(message) => return usage(&message),
+        Err(message) => return usage(&message.to_string()),
     };
     let json = args.json;
     let mut rec = match plan {
-        super::review_start::Plan::Refused(rec) => {
+        Plan::Refused(rec) => {
             // An incompatible codex or unusable hook policy: cas cannot run the lane.
             report(&rec, None, false, json, false);
             return ExitCode::from(2);
         }
-        super::review_start::Plan::Blocked(rec) => return report(&rec, None, false, json, false),
-        super::review_start::Plan::Launch(spec, files) => {
+        Plan::Blocked(rec) => return report(&rec, None, false, json, false),
+        Plan::Launch(spec, files) => {
             match lifecycle::launch(&spec, &files, startup_deadline(&args)).await {
                 Ok(rec) => rec,
                 Err(e) => return usage(&e.to_string()),
@@ -274,7 +195,7 @@ async fn run_start(args: StartArgs) -> ExitCode {
     let bootstrap_failed =
         rec.outcome.failure_code == Some(crate::outcome::FailureCode::WebsocketBootstrapFailed);
     if bootstrap_failed && args.fallback == Fallback::NativeReview {
-        rec = super::review_start::with_fallback(rec, &args).await;
+        rec = review_start::with_fallback(rec, &args).await;
         return report(&rec, None, false, json, true);
     }
     let path = rec.path();
@@ -290,25 +211,4 @@ async fn run_start(args: StartArgs) -> ExitCode {
 
 fn startup_deadline(args: &StartArgs) -> Duration {
     Duration::from_millis(args.request_timeout_ms.saturating_mul(3).max(60_000))
-}
-
-/// Shared by the start planner: the target the flags name.
-pub fn target_of(args: &StartArgs) -> Result<ReviewTarget, String> {
-    if let Some(branch) = &args.base {
-        return Ok(ReviewTarget::BaseBranch {
-            branch: branch.clone(),
-        });
-    }
-    if let Some(sha) = &args.commit {
-        return Ok(ReviewTarget::Commit {
-            sha: sha.clone(),
-            title: args.title.clone(),
-        });
-    }
-    if let Some(value) = &args.custom_instructions {
-        return Ok(ReviewTarget::Custom {
-            instructions: target::custom_instructions(value).map_err(|e| e.to_string())?,
-        });
-    }
-    Ok(ReviewTarget::UncommittedChanges)
 }

@@ -9,11 +9,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::review_session::{target_of, StartArgs};
+use super::args::PolicyArgs;
+use crate::errors::{RuntimeError, StartError, UsageError};
 use crate::hooks::HookPolicy;
-use crate::instances::user_codex_home;
-use crate::launch::{self, CodexLocator};
-use crate::mock_model::MockModel;
+use crate::launch::{self, user_codex_home, CodexLocator, MockModel};
 use crate::outcome::{CompatibilityVerdict, FailureCode};
 use crate::review::fallback;
 use crate::review::lane::{LaneFiles, LaneSpec};
@@ -22,7 +21,86 @@ use crate::review::record::{
     self, CodexFacts, OutcomeFacts, ParentFacts, ParentMode, ReviewRecord, ReviewStatus,
     SelectedTransport, TransportFacts,
 };
+use crate::review::target::{self, ReviewTarget};
+use crate::runtime;
 use crate::schema::compat::{self, Requirements};
+
+/// What to do when the websocket lane cannot come up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Fallback {
+    /// Report websocket_bootstrap_failed.
+    #[default]
+    None,
+    /// Also run `codex review` in the foreground, reported as a fallback (never success).
+    NativeReview,
+}
+
+/// Flags of `cas review_session start`.
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).multiple(false)
+    .args(["uncommitted", "base", "commit", "custom_instructions"])))]
+pub struct StartArgs {
+    /// Review staged, unstaged and untracked changes.
+    #[arg(long)]
+    pub uncommitted: bool,
+    /// Review the changes against this base branch.
+    #[arg(long, value_name = "BRANCH")]
+    pub base: Option<String>,
+    /// Review the changes of this commit.
+    #[arg(long, value_name = "SHA")]
+    pub commit: Option<String>,
+    /// With --commit: the title shown in the review summary.
+    #[arg(long, requires = "commit")]
+    pub title: Option<String>,
+    /// Review with these instructions: TEXT, @FILE, or - for stdin.
+    #[arg(long, value_name = "TEXT|@FILE|-")]
+    pub custom_instructions: Option<String>,
+    /// The repository to review (default: the current directory).
+    #[arg(long)]
+    pub cwd: Option<PathBuf>,
+    /// A thread to review on (reuse) or to record as the parent (fresh).
+    #[arg(long)]
+    pub parent_thread_id: Option<String>,
+    /// auto: reuse the parent when it is materialized and safe, else a fresh thread.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub parent_mode: ParentMode,
+    /// Wait for the review to end (up to --timeout-ms).
+    #[arg(long)]
+    pub wait: bool,
+    /// With --wait: how long to wait, in ms.
+    #[arg(long, default_value_t = 2_700_000)]
+    pub timeout_ms: u64,
+    /// When the websocket lane cannot come up: nothing else, or a native `codex review`.
+    #[arg(long, value_enum, default_value = "none")]
+    pub fallback: Fallback,
+    /// Answers to server requests.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// What cas lets codex's hooks do (off: the server starts with hooks disabled).
+    #[arg(long, value_enum, default_value = "inherit")]
+    pub hooks: HookPolicy,
+    /// With --hermetic: a hooks.json to install and trust in the lane's home.
+    #[arg(long, requires = "hermetic")]
+    pub hooks_config: Option<PathBuf>,
+    /// A fresh CODEX_HOME (kept under cas's state folder) whose model is cas's mock.
+    #[arg(long)]
+    pub hermetic: bool,
+    /// The codex binary (default: CAS_CODEX_BIN, the project install, then PATH).
+    #[arg(long)]
+    pub codex_bin: Option<PathBuf>,
+    /// How long the managed server outlives the end of its review, in seconds.
+    #[arg(long, default_value_t = 900)]
+    pub orphan_ttl_seconds: u64,
+    /// The review's own deadline (the lane interrupts it then), in ms.
+    #[arg(long, default_value_t = 2_700_000)]
+    pub review_deadline_ms: u64,
+    /// The deadline of each request, in ms.
+    #[arg(long, default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
+    /// Print exactly one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// What start does.
 pub enum Plan {
@@ -44,26 +122,25 @@ struct Checked {
 }
 
 /// Resolves and checks the codex for a review lane under `hooks`.
-async fn check_codex(args: &StartArgs) -> Result<Checked, String> {
-    let bin = CodexLocator::from_env(args.codex_bin.clone())
-        .resolve()
-        .map_err(|e| e.to_string())?;
+async fn check_codex(args: &StartArgs) -> Result<Checked, RuntimeError> {
+    let bin = CodexLocator::from_env(args.codex_bin.clone()).resolve()?;
     // Servers run in the review's cwd, so a relative --codex-bin must not stay relative.
-    let bin = std::path::absolute(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
+    let bin = std::path::absolute(&bin).map_err(|source| io_error(&bin, source))?;
     let probe_home = if args.hermetic {
-        crate::hermetic::default_root().join("version-probe")
+        crate::launch::paths::homes_dir().join("version-probe")
     } else {
         user_codex_home()
     };
-    std::fs::create_dir_all(&probe_home).map_err(|e| format!("{}: {e}", probe_home.display()))?;
-    let version = launch::codex_version(&bin, &probe_home)
-        .await
-        .map_err(|e| e.to_string())?;
-    let scratch = crate::hermetic::default_root().join("schema");
-    std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+    std::fs::create_dir_all(&probe_home).map_err(|source| io_error(&probe_home, source))?;
+    let version = launch::codex_version(&bin, &probe_home).await?;
+    let scratch = crate::launch::paths::homes_dir().join("schema");
+    std::fs::create_dir_all(&scratch).map_err(|source| io_error(&scratch, source))?;
     let surface = compat::surface_for(&bin, &version, &compat::default_cache_dir(), &scratch)
         .await
-        .map_err(|e| format!("the protocol surface of {}: {e}", bin.display()))?;
+        .map_err(|source| RuntimeError::Surface {
+            bin: bin.clone(),
+            source,
+        })?;
     let mut needs = Requirements::of("review_session", None);
     if args.hooks_config.is_some() {
         needs = needs.with_hook_setup();
@@ -86,7 +163,7 @@ async fn check_codex(args: &StartArgs) -> Result<Checked, String> {
         ));
     }
     if args.hooks == HookPolicy::Off {
-        match super::runtime::disable_args(&bin, &probe_home).await {
+        match launch::disable_hooks_args(&bin, &probe_home).await {
             Ok(extra) => server_args = extra,
             Err(why) => {
                 problem.get_or_insert(("hooks_unsupported", format!("--hooks off: {why}")));
@@ -108,13 +185,13 @@ async fn check_codex(args: &StartArgs) -> Result<Checked, String> {
 }
 
 /// Plans the lane the flags describe.
-pub async fn plan(args: &StartArgs) -> Result<Plan, String> {
+pub async fn plan(args: &StartArgs) -> Result<Plan, StartError> {
     let target = target_of(args)?;
-    let cwd = super::runtime::resolve_cwd(args.cwd.as_deref())?;
+    let cwd = runtime::resolve_cwd(args.cwd.as_deref()).map_err(RuntimeError::from)?;
     if let Some(id) = &args.parent_thread_id {
-        record::check_id(id).map_err(|e| format!("--parent-thread-id: {e}"))?;
+        record::check_id(id).map_err(StartError::ParentId)?;
     }
-    let hooks_config = read_hooks_config(args)?;
+    let hooks_config = read_hooks_config(args).map_err(RuntimeError::from)?;
     let checked = check_codex(args).await?;
     let lane_id = format!("{}-{}", record::now_ms(), std::process::id());
     let (parent, parent_home, unsafe_hint) = plan_parent(args);
@@ -138,7 +215,7 @@ pub async fn plan(args: &StartArgs) -> Result<Plan, String> {
         return Ok(Plan::Refused(Box::new(rec)));
     }
     let files = LaneFiles {
-        dir: process::lane_dir(&lane_id).map_err(|e| e.to_string())?,
+        dir: process::lane_dir(&lane_id)?,
     };
     let spec = LaneSpec {
         lane_id,
@@ -153,13 +230,17 @@ pub async fn plan(args: &StartArgs) -> Result<Plan, String> {
 }
 
 /// `--hooks-config`: the file's text and its folder (what `${HOOKS_DIR}` stands for).
-fn read_hooks_config(args: &StartArgs) -> Result<Option<(String, PathBuf)>, String> {
+fn read_hooks_config(args: &StartArgs) -> Result<Option<(String, PathBuf)>, UsageError> {
     let Some(path) = &args.hooks_config else {
         return Ok(None);
     };
     crate::hooks::read_config(path)
         .map(Some)
-        .map_err(|e| format!("--hooks-config {}: {e}", path.display()))
+        .map_err(|source| UsageError::FlagPath {
+            flag: "--hooks-config",
+            path: path.clone(),
+            source,
+        })
 }
 
 /// The parent facts; the home of the parent's own record (for a hermetic reuse); and, for
@@ -260,12 +341,14 @@ pub async fn with_fallback(mut rec: ReviewRecord, args: &StartArgs) -> ReviewRec
             let home = record::state_root()
                 .join("review-homes")
                 .join(format!("{}-native", rec.lane_id));
-            let prepared = std::fs::create_dir_all(home.join("work")).and_then(|_| {
-                std::fs::write(
-                    home.join("config.toml"),
-                    crate::hermetic::config_toml(&mock.base_url()),
-                )
-            });
+            let prepared = std::fs::create_dir_all(home.join("work"))
+                .map_err(|e| e.to_string())
+                .and_then(|()| {
+                    launch::write_hermetic_config(&home, &mock.base_url()).map_err(|e| {
+                        std::error::Error::source(&e)
+                            .map_or_else(|| e.to_string(), ToString::to_string)
+                    })
+                });
             if let Err(e) = prepared {
                 rec.fallback = Some(record::FallbackFacts {
                     transport: fallback::NATIVE_TRANSPORT.into(),
@@ -284,4 +367,32 @@ pub async fn with_fallback(mut rec: ReviewRecord, args: &StartArgs) -> ReviewRec
     rec.transport.selection_reason = "the websocket lane did not come up and --fallback native-review was given: `codex review` ran in the foreground (not a lane result, no handle)".into();
     rec.fallback = Some(facts);
     rec
+}
+
+/// The target the flags name.
+fn target_of(args: &StartArgs) -> Result<ReviewTarget, StartError> {
+    if let Some(branch) = &args.base {
+        return Ok(ReviewTarget::BaseBranch {
+            branch: branch.clone(),
+        });
+    }
+    if let Some(sha) = &args.commit {
+        return Ok(ReviewTarget::Commit {
+            sha: sha.clone(),
+            title: args.title.clone(),
+        });
+    }
+    if let Some(value) = &args.custom_instructions {
+        return Ok(ReviewTarget::Custom {
+            instructions: target::custom_instructions(value).map_err(StartError::Target)?,
+        });
+    }
+    Ok(ReviewTarget::UncommittedChanges)
+}
+
+fn io_error(path: &std::path::Path, source: std::io::Error) -> RuntimeError {
+    RuntimeError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }

@@ -9,9 +9,46 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use super::output::{pretty, print_stdout};
-use crate::cli::{SchemaArgs, SchemaCommand};
+use crate::errors::SchemaError;
 use crate::launch::{self, CodexLocator};
 use crate::schema::{diff, surface, Surface};
+use clap::Subcommand;
+use std::path::PathBuf;
+
+/// `cas schema …`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SchemaArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: SchemaCommand,
+}
+
+/// The schema subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum SchemaCommand {
+    /// Print the normalized protocol surface of a codex.
+    Surface {
+        /// The codex binary (default: CAS_CODEX_BIN, the project install, then PATH).
+        #[arg(long)]
+        codex_bin: Option<PathBuf>,
+        /// Include experimental methods (flagged as such).
+        #[arg(long)]
+        experimental: bool,
+        /// Print the surface as JSON (the format `schema diff` reads).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare two surfaces; each side is a codex binary or a saved surface file.
+    Diff {
+        /// The old side.
+        a: String,
+        /// The new side.
+        b: String,
+        /// Print exactly one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+}
 
 /// Runs the command.
 pub async fn run(args: SchemaArgs) -> ExitCode {
@@ -27,7 +64,7 @@ pub async fn run(args: SchemaArgs) -> ExitCode {
             };
             let mut s = match surface_of_binary(&bin).await {
                 Ok(s) => s,
-                Err(e) => return fail(&e),
+                Err(e) => return fail(&e.to_string()),
             };
             if !experimental {
                 s = s.stable_only();
@@ -42,7 +79,7 @@ pub async fn run(args: SchemaArgs) -> ExitCode {
         SchemaCommand::Diff { a, b, json } => {
             let (mut old, mut new) = match (load(&a).await, load(&b).await) {
                 (Ok(old), Ok(new)) => (old, new),
-                (Err(e), _) | (_, Err(e)) => return fail(&e),
+                (Err(e), _) | (_, Err(e)) => return fail(&e.to_string()),
             };
             // Compare like with like: a stable-only side makes the other stable-only too.
             if !old.experimental_included || !new.experimental_included {
@@ -78,41 +115,49 @@ fn fail(message: &str) -> ExitCode {
 }
 
 /// Generates the surface of a codex binary (in a scratch folder, never cached here).
-pub async fn surface_of_binary(bin: &Path) -> Result<Surface, String> {
-    let scratch = crate::hermetic::default_root().join("schema");
-    std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
-    let version = launch::codex_version(bin, &scratch)
-        .await
-        .map_err(|e| e.to_string())?;
-    surface::generate(bin, &version, &scratch)
-        .await
-        .map_err(|e| e.to_string())
+pub async fn surface_of_binary(bin: &Path) -> Result<Surface, SchemaError> {
+    let scratch = crate::launch::paths::homes_dir().join("schema");
+    std::fs::create_dir_all(&scratch).map_err(|source| SchemaError::Io {
+        path: scratch.clone(),
+        source,
+    })?;
+    let version = launch::codex_version(bin, &scratch).await?;
+    surface::generate(bin, &version, &scratch).await
 }
 
 /// A saved surface file, or the surface of a codex binary.
-async fn load(arg: &str) -> Result<Surface, String> {
+async fn load(arg: &str) -> Result<Surface, SchemaError> {
     let path = Path::new(arg);
+    let read = |source| SchemaError::Read {
+        arg: arg.to_owned(),
+        source,
+    };
     if looks_like_json(path) {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{arg}: {e}"))?;
-        let s: Surface =
-            serde_json::from_str(&text).map_err(|e| format!("{arg} is not a surface file: {e}"))?;
+        let text = std::fs::read_to_string(path).map_err(read)?;
+        let s: Surface = serde_json::from_str(&text).map_err(|source| SchemaError::NotSurface {
+            arg: arg.to_owned(),
+            source,
+        })?;
         if s.surface_version != surface::SURFACE_VERSION {
-            return Err(format!(
-                "{arg} has surface version {}, this cas reads {} (regenerate it with `cas schema surface --json`)",
-                s.surface_version,
-                surface::SURFACE_VERSION
-            ));
+            return Err(SchemaError::SurfaceVersion {
+                arg: arg.to_owned(),
+                found: s.surface_version,
+                expected: surface::SURFACE_VERSION,
+            });
         }
         return Ok(s);
     }
     match std::fs::metadata(path) {
-        Ok(m) if m.is_file() => surface_of_binary(path)
-            .await
-            .map_err(|e| format!("{arg}: {e}")),
-        Ok(_) => Err(format!(
-            "{arg} is neither a surface file nor a codex binary"
-        )),
-        Err(e) => Err(format!("{arg}: {e}")),
+        Ok(m) if m.is_file() => {
+            surface_of_binary(path)
+                .await
+                .map_err(|source| SchemaError::Binary {
+                    arg: arg.to_owned(),
+                    source: Box::new(source),
+                })
+        }
+        Ok(_) => Err(SchemaError::NeitherFileNorBinary(arg.to_owned())),
+        Err(e) => Err(read(e)),
     }
 }
 

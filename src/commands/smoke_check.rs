@@ -6,124 +6,64 @@
 //! websocket server. Exit 0 when every check is ok, 1 when one is not, 2 when cas could
 //! not run (bad flags, missing codex).
 
-use serde_json::json;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::output::{pretty, print_stdout};
-use super::runtime;
-use crate::cli::SmokeCheckArgs;
-use crate::policy::ServerRequestPolicy;
-use crate::protocol::ClientInfo;
-use crate::smoke::{self, Check, SmokeOptions};
-use crate::summary::millis;
+use super::args::RuntimeArgs;
+use super::output::{pretty, print_stdout, refuse, usage};
+use crate::runtime::UserHome;
+use crate::smoke::lane::{SmokeConfig, SmokeLane, SmokeReport};
 
-/// What the hermetic mock does with the smoke turn: stream slowly, so steer and interrupt find it running.
-const HERMETIC_PROMPT: &str = "[[stall:10]] cas smoke check";
-/// The smoke turn on a real model: cheap and short.
-const REAL_PROMPT: &str = "cas smoke check: reply with the single word ok.";
+/// Flags of `cas smoke_check`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SmokeCheckArgs {
+    /// Where the server comes from.
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+    /// Resume and use this existing thread instead of starting one.
+    #[arg(long)]
+    pub thread_id: Option<String>,
+}
 
 /// Runs the command.
 pub async fn run(args: SmokeCheckArgs) -> ExitCode {
-    let needs = super::runtime::requirements(&args.runtime, "smoke_check", None);
-    let rt = match runtime::prepare(&args.runtime, None, 1, true, &needs).await {
-        Ok(rt) => rt,
-        Err(message) => {
-            eprintln!("cas: {message}");
-            return ExitCode::from(2);
-        }
-    };
-    if rt.incompatible() {
-        return rt.refuse("smoke_check", args.runtime.json);
-    }
-    let timeout = Duration::from_millis(args.runtime.request_timeout_ms);
-    let client = ClientInfo {
-        name: "cas-smoke-check".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        experimental_api: args.runtime.experimental_api,
+    let config = SmokeConfig {
+        runtime: args.runtime.config(None, 1, UserHome::AsIs),
+        thread_id: args.thread_id.clone(),
+        request_timeout: Duration::from_millis(args.runtime.request_timeout_ms),
         opt_out_notification_methods: args.runtime.opt_out_notification_methods.clone(),
     };
-    let observer = runtime::hook_observer("smoke_check");
-    let t0 = Instant::now();
-    let started = rt
-        .launcher
-        .start(
-            &client,
-            Arc::new(ServerRequestPolicy::default()),
-            None,
-            timeout,
-            Some(observer.clone()),
-        )
-        .await;
-    let mut checks = Vec::new();
-    let mut thread_id = None;
-    match started {
-        Err(error) => checks.push(Check {
-            name: "handshake".into(),
-            ok: false,
-            detail: error,
-            latency_ms: millis(t0.elapsed()),
-        }),
-        Ok(instance) => {
-            checks.push(Check {
-                name: "handshake".into(),
-                ok: true,
-                detail: "ok (initialize, then initialized)".into(),
-                latency_ms: millis(t0.elapsed()),
-            });
-            let opts = SmokeOptions {
-                cwd: &rt.cwd,
-                thread_id: args.thread_id.clone(),
-                timeout,
-                prompt: if rt.hermetic {
-                    HERMETIC_PROMPT
-                } else {
-                    REAL_PROMPT
-                }
-                .into(),
-            };
-            let (more, thread) = smoke::run(&instance.session, &opts).await;
-            checks.extend(more);
-            thread_id = thread;
-            instance.shutdown(Duration::from_secs(2)).await;
-        }
+    let lane = match SmokeLane::prepare(config).await {
+        Ok(lane) => lane,
+        Err(e) => return usage(&e),
+    };
+    if lane.runtime.incompatible() {
+        return refuse(&lane.runtime, "smoke_check", args.runtime.json);
     }
-    let hooks = observer.summary(runtime::effective_hook_policy(&args.runtime));
-    let ok = checks.iter().all(|c| c.ok) && hooks.failure_code.is_none();
-    let doc = json!({
-        "schemaVersion": 1,
-        "check": "smoke_check",
-        "ok": ok,
-        "codex": rt.codex,
-        "transport": rt.transport.as_str(),
-        "hermetic": rt.hermetic,
-        "compatibilityVerdict": rt.compatibility["compatibilityVerdict"],
-        "cwd": rt.cwd,
-        "threadId": thread_id,
-        "checks": checks,
-        "failureCode": hooks.failure_code,
-        "hookSummary": hooks,
-        "hooksNote": rt.hooks_note,
-    });
+    let report = lane.run().await;
     if args.runtime.json {
+        let doc = serde_json::to_value(&report).unwrap_or(serde_json::Value::Null);
         print_stdout(&pretty(&doc));
     } else {
-        let mut text = format!("smoke_check: {}\n", if ok { "ok" } else { "FAILED" });
-        for c in &checks {
-            text.push_str(&format!(
-                "  {:<4} {:<26} {:>9.1} ms  {}\n",
-                if c.ok { "ok" } else { "FAIL" },
-                c.name,
-                c.latency_ms,
-                c.detail
-            ));
-        }
-        print_stdout(text.trim_end());
+        print_stdout(&human(&report));
     }
-    if ok {
+    if report.ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     }
+}
+
+fn human(report: &SmokeReport) -> String {
+    let mut text = format!("smoke_check: {}\n", if report.ok { "ok" } else { "FAILED" });
+    for c in &report.checks {
+        text.push_str(&format!(
+            "  {:<4} {:<26} {:>9.1} ms  {}\n",
+            if c.ok { "ok" } else { "FAIL" },
+            c.name,
+            c.latency_ms,
+            c.detail
+        ));
+    }
+    text.trim_end().to_owned()
 }

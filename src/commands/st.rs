@@ -207,19 +207,7 @@ fn execute(command: StCommand) -> Result<String, LedgerError> {
             wave,
             executor,
             lease_seconds,
-        } => {
-            let lease_seconds = lease_seconds.map(|s| parse_lease(&s)).transpose()?;
-            let ids = ids.into_iter().collect();
-            (
-                plan,
-                Op::Claim {
-                    ids,
-                    wave,
-                    executor,
-                    lease_seconds,
-                },
-            )
-        }
+        } => (plan, claim_op(ids, wave, executor, lease_seconds)?),
         StCommand::Heartbeat { plan, id } => (plan, Op::Heartbeat { id }),
         StCommand::SetRuntime {
             plan,
@@ -261,6 +249,21 @@ fn execute(command: StCommand) -> Result<String, LedgerError> {
         StCommand::ReclaimStale { plan, now } => (plan, Op::ReclaimStale { now }),
     };
     ledger(&plan).apply(&op)
+}
+
+/// The claim op of `st claim`'s flags.
+fn claim_op(
+    ids: Option<String>,
+    wave: Option<String>,
+    executor: String,
+    lease_seconds: Option<String>,
+) -> Result<Op, LedgerError> {
+    Ok(Op::Claim {
+        ids: ids.into_iter().collect(),
+        wave,
+        executor,
+        lease_seconds: lease_seconds.map(|s| parse_lease(&s)).transpose()?,
+    })
 }
 
 fn parse_lease(text: &str) -> Result<i64, LedgerError> {

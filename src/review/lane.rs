@@ -18,15 +18,15 @@ use std::time::Duration;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::time::Instant;
 
-use super::lane_io::{denied_approvals, LaneLog, LaneTap, LoggedPolicy};
+use super::lane_io::{denied_approvals, log_to, with_causes, LaneLog, LaneTap, LoggedPolicy};
 use super::observe::{Change, ReviewStream};
 use super::outcome::{classify, Observed};
-use super::process::{self, ManagedServer};
+use super::process;
 use super::record::{self, ReviewRecord, ReviewStatus};
 use super::thread::{early, open_thread, Early};
+use crate::errors::LaunchError;
 use crate::hooks::HookObserver;
-use crate::launch::ServerSpec;
-use crate::mock_model::MockModel;
+use crate::launch::{self, ManagedServer, MockModel, ServerSpec};
 use crate::outcome::{FailureCode, TurnStatus};
 use crate::policy::{PolicyConfig, ServerRequestPolicy};
 use crate::protocol::ClientInfo;
@@ -101,37 +101,44 @@ struct Lane {
 }
 
 /// Runs the host for the lane in `dir`; returns the process exit code.
+///
+/// The host logs through its own tracing subscriber into the lane's `host.log` (filter from
+/// `RUST_LOG`, `info` by default; no ANSI colours), for the whole of its run.
 pub async fn host(dir: &Path) -> u8 {
     let files = LaneFiles {
         dir: dir.to_owned(),
     };
+    let _logging = log_to(&files.host_log());
     let spec: LaneSpec = match std::fs::read_to_string(files.spec())
         .map_err(|e| e.to_string())
         .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
     {
         Ok(spec) => spec,
         Err(e) => {
-            eprintln!("cas review host: {}: {e}", files.spec().display());
+            tracing::error!("{}: {e}", files.spec().display());
             return 2;
         }
     };
     let mut term = match signal(SignalKind::terminate()) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("cas review host: SIGTERM handler: {e}");
+            tracing::error!("SIGTERM handler: {e}");
             return 2;
         }
     };
+    tracing::info!(lane = %spec.lane_id, "review lane host started");
     let mut lane = Lane::new(spec, files);
     let code = lane.run(&mut term).await;
     if let Some(server) = lane.server.as_mut() {
-        process::reap(server, Duration::from_secs(3)).await;
+        server.reap(Duration::from_secs(3)).await;
+        tracing::info!(pid = server.pid, "managed server reaped");
         lane.record.transport.server_reaped_at_ms = Some(record::now_ms());
         let _ = std::fs::remove_file(lane.files.token());
         if lane.record.review_thread_id.is_some() {
             lane.save();
         }
     }
+    tracing::info!(code, "review lane host done");
     code
 }
 
@@ -158,14 +165,14 @@ impl Lane {
 
     fn save(&mut self) {
         if let Err(e) = self.record.save() {
-            eprintln!("cas review host: {e}");
+            tracing::error!("saving the record: {e}");
         }
     }
 
     fn ready(&self) {
         let text = serde_json::to_string_pretty(&self.record).unwrap_or_default();
         if let Err(e) = record::write_atomic(&self.files.ready(), &text) {
-            eprintln!("cas review host: {e}");
+            tracing::error!("writing the ready file: {e}");
         }
     }
 
@@ -219,29 +226,30 @@ impl Lane {
         if let Some(mock) = mock {
             self.prepare_hermetic(&home, mock)
                 .await
-                .map_err(|e| early(FailureCode::WebsocketBootstrapFailed, e))?;
+                .map_err(|e| early(FailureCode::WebsocketBootstrapFailed, with_causes(&e)))?;
         }
         let bootstrap = |e: String| early(FailureCode::WebsocketBootstrapFailed, e);
-        let token = crate::launch::new_token().map_err(|e| bootstrap(e.to_string()))?;
-        crate::launch::write_private(&self.files.token(), &token)
-            .map_err(|e| bootstrap(e.to_string()))?;
+        let token = launch::new_token().map_err(|e| bootstrap(with_causes(&e)))?;
+        launch::write_private(&self.files.token(), &token)
+            .map_err(|e| bootstrap(with_causes(&e)))?;
         let spec = ServerSpec {
             bin: self.record.codex.path.clone(),
             codex_home: home,
             cwd: self.record.cwd.clone(),
             extra_args: self.spec.server_args.clone(),
         };
-        let server = process::spawn_server(
-            &spec,
-            &self.files.token(),
-            &self.files.server_log(),
-            STARTUP_DEADLINE,
-        )
-        .await
-        .map_err(bootstrap)?;
+        let server = spec
+            .spawn_managed(
+                &self.files.token(),
+                &self.files.server_log(),
+                STARTUP_DEADLINE,
+            )
+            .await
+            .map_err(|e| bootstrap(with_causes(&e)))?;
+        tracing::info!(pid = server.pid, url = %server.url, "managed server listening");
         let t = &mut self.record.transport;
         t.server_pid = Some(server.pid);
-        t.server_start_ticks = server.ticks;
+        t.server_start_ticks = process::start_ticks(server.pid);
         t.listen_url = Some(server.url.clone());
         let url = server.url.clone();
         self.server = Some(server);
@@ -290,7 +298,7 @@ impl Lane {
         let log_path =
             record::records_dir(&self.record.codex_home).join(format!("{thread_id}.ndjson"));
         if let Err(e) = self.log.attach(&log_path) {
-            eprintln!("cas review host: {}: {e}", log_path.display());
+            tracing::error!("{}: {e}", log_path.display());
         }
         self.record.event_log_path = Some(log_path);
         let params =
@@ -442,26 +450,26 @@ impl Lane {
 }
 
 impl Lane {
-    /// Points the hermetic home at this host's mock model and installs the trusted hooks.
-    async fn prepare_hermetic(&self, home: &Path, mock: &MockModel) -> Result<(), String> {
-        prepare_hermetic_home(home, &mock.base_url())?;
+    /// Points the hermetic home at this host's mock model (config and work folder) and
+    /// installs the trusted hooks.
+    async fn prepare_hermetic(&self, home: &Path, mock: &MockModel) -> Result<(), LaunchError> {
+        let work = home.join("work");
+        std::fs::create_dir_all(&work).map_err(|source| LaunchError::Prepare {
+            what: work.display().to_string(),
+            source,
+        })?;
+        launch::write_hermetic_config(home, &mock.base_url())?;
         if let Some((json, dir)) = &self.spec.hooks_config {
             let bin = &self.record.codex.path;
-            crate::hooks::install_and_trust(bin, home, &self.record.cwd, json, dir)
+            launch::install_and_trust(bin, home, &self.record.cwd, json, dir)
                 .await
-                .map_err(|e| format!("hooks: {e}"))?;
+                .map_err(|source| LaunchError::Hooks {
+                    what: "hooks".into(),
+                    source,
+                })?;
         }
         Ok(())
     }
-}
-
-/// Writes a hermetic home's config (pointing at this host's mock model) and work folder.
-fn prepare_hermetic_home(home: &Path, model_url: &str) -> Result<(), String> {
-    let work = home.join("work");
-    std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
-    let config = home.join("config.toml");
-    std::fs::write(&config, crate::hermetic::config_toml(model_url))
-        .map_err(|e| format!("{}: {e}", config.display()))
 }
 
 /// A reused thread already has a record (its earlier review): keep it as
@@ -477,7 +485,7 @@ fn archive_previous(current: &ReviewRecord) {
     if previous.lane_id != current.lane_id {
         let kept = path.with_file_name(format!("{id}.{turn}.json"));
         if let Err(e) = std::fs::rename(&path, &kept) {
-            eprintln!("cas review host: keeping {}: {e}", path.display());
+            tracing::error!("keeping {}: {e}", path.display());
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The lane's NDJSON log of raw traffic, and the session hooks that feed it.
+//! The lane's NDJSON log of raw traffic, the session hooks that feed it, and the host's log.
 //!
 //! Every request cas sends and every response, notification and server request it receives
 //! is appended as one JSON line `{atMs, dir, kind, method, …}`. Server requests are logged by
@@ -158,6 +158,37 @@ pub fn denied_approvals(policy: &ServerRequestPolicy) -> Vec<String> {
         .filter(|r| r.answer == "decline" || r.answer == "cancel" || r.answer == "deny")
         .map(|r| r.method)
         .collect()
+}
+
+/// Sends this thread's tracing events to `log` (appended) until the guard drops; when the log
+/// cannot be opened, events go where the process's subscriber sends them (stderr, which the
+/// host's launcher points at the same file).
+pub fn log_to(log: &Path) -> Option<tracing::subscriber::DefaultGuard> {
+    use tracing_subscriber::EnvFilter;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .ok()?;
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .finish();
+    Some(tracing::subscriber::set_default(subscriber))
+}
+
+/// An error's message followed by its causes, `: `-separated, for a record's failure hint.
+pub fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        text.push_str(&format!(": {e}"));
+        cause = e.source();
+    }
+    text
 }
 
 #[cfg(test)]

@@ -249,10 +249,7 @@ pub fn records_dir(codex_home: &Path) -> PathBuf {
 
 /// cas's state folder: `$XDG_STATE_HOME/cas`, `~/.local/state/cas`, or `./.cas`.
 pub fn state_root() -> PathBuf {
-    crate::hermetic::default_root()
-        .parent()
-        .map(Path::to_owned)
-        .unwrap_or_else(|| PathBuf::from(".cas"))
+    crate::launch::paths::state_dir()
 }
 
 /// The index of records by id: `<state>/review_sessions`.
@@ -352,7 +349,7 @@ pub fn locate(id: &str, codex_home: Option<&Path>) -> Result<PathBuf, ReviewErro
     let mut looked = Vec::new();
     let homes = match codex_home {
         Some(home) => vec![home.to_owned()],
-        None => vec![crate::instances::user_codex_home()],
+        None => vec![crate::launch::user_codex_home()],
     };
     for home in homes {
         let path = records_dir(&home).join(&file);

@@ -24,12 +24,7 @@ fn trees() -> [(&'static Dir<'static>, &'static str); 3] {
 
 /// cas's cache folder: `$XDG_CACHE_HOME/cas`, else `~/.cache/cas`.
 pub fn default_cache() -> PathBuf {
-    match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
-        Some(dir) => PathBuf::from(dir).join("cas"),
-        None => std::env::var_os("HOME")
-            .map(|h| PathBuf::from(h).join(".cache/cas"))
-            .unwrap_or_else(|| std::env::temp_dir().join("cas-cache")),
-    }
+    crate::launch::paths::cache_dir().unwrap_or_else(|| std::env::temp_dir().join("cas-cache"))
 }
 
 /// Unpacks the shipped scenarios under `cache` (if not already there) and returns their folder.

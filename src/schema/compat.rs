@@ -14,7 +14,18 @@ use std::path::{Path, PathBuf};
 use super::diff::MethodRef;
 use super::surface::{self, Surface};
 use crate::errors::SchemaError;
+use crate::outcome::{CompatibilityVerdict, FailureCode};
 use crate::policy::ANSWERED_SERVER_REQUESTS;
+
+/// The client requests the smoke check sends after the handshake, in the order it names them.
+pub const SMOKE_METHODS: [&str; 6] = [
+    "experimentalFeature/list",
+    "thread/start",
+    "thread/resume",
+    "turn/start",
+    "turn/steer",
+    "turn/interrupt",
+];
 
 /// What one command relies on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -40,8 +51,7 @@ impl Requirements {
         };
         match command {
             "smoke_check" => {
-                r.client_requests
-                    .extend(crate::smoke::METHODS.map(str::to_owned));
+                r.client_requests.extend(SMOKE_METHODS.map(str::to_owned));
                 r.server_notifications = vec![
                     "turn/started".into(),
                     "turn/completed".into(),
@@ -83,18 +93,54 @@ impl Requirements {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Compatibility {
-    /// `compatible` or `incompatible`.
-    pub compatibility_verdict: &'static str,
+    /// Whether the codex has what the command relies on (`unchecked` for a `--url` server).
+    #[serde(rename = "compatibilityVerdict")]
+    pub verdict: CompatibilityVerdict,
     /// What the command relies on and the codex lacks.
     pub missing: Vec<MethodRef>,
-    /// Server requests of this codex that cas has no named answer for (it refuses them).
-    pub unanswered_server_requests: Vec<String>,
+    /// Server requests of this codex that cas has no named answer for (it refuses them);
+    /// absent when the surface was not checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unanswered_server_requests: Option<Vec<String>>,
+    /// Why the command cannot run although nothing is missing (`hooks_unsupported`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_code: Option<FailureCode>,
+    /// What the failure code means here, in a sentence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_hint: Option<String>,
 }
 
 impl Compatibility {
+    /// The verdict for a server cas does not control: nothing checked, nothing missing.
+    pub fn unchecked() -> Compatibility {
+        Compatibility {
+            verdict: CompatibilityVerdict::Unchecked,
+            missing: Vec::new(),
+            unanswered_server_requests: None,
+            failure_code: None,
+            failure_hint: None,
+        }
+    }
+
     /// Whether the command can run.
     pub fn is_compatible(&self) -> bool {
         self.missing.is_empty()
+    }
+
+    /// Marks the codex as unable to honour the hook policy, with why.
+    pub fn refuse_hooks(&mut self, hint: String) {
+        self.verdict = CompatibilityVerdict::Incompatible;
+        self.failure_code = Some(FailureCode::HooksUnsupported);
+        self.failure_hint = Some(hint);
+    }
+}
+
+/// The snake_case name of a verdict, as reports spell it.
+pub fn verdict_name(verdict: CompatibilityVerdict) -> &'static str {
+    match verdict {
+        CompatibilityVerdict::Compatible => "compatible",
+        CompatibilityVerdict::Incompatible => "incompatible",
+        CompatibilityVerdict::Unchecked => "unchecked",
     }
 }
 
@@ -125,24 +171,23 @@ pub fn check(surface: &Surface, needs: &Requirements) -> Compatibility {
         .filter(|m| !ANSWERED_SERVER_REQUESTS.contains(&m.as_str()))
         .collect();
     Compatibility {
-        compatibility_verdict: if missing.is_empty() {
-            "compatible"
+        verdict: if missing.is_empty() {
+            CompatibilityVerdict::Compatible
         } else {
-            "incompatible"
+            CompatibilityVerdict::Incompatible
         },
         missing,
-        unanswered_server_requests: unanswered,
+        unanswered_server_requests: Some(unanswered),
+        failure_code: None,
+        failure_hint: None,
     }
 }
 
 /// Where cached surfaces live: `$XDG_CACHE_HOME/cas/surfaces`, else `~/.cache/cas/surfaces`.
 pub fn default_cache_dir() -> PathBuf {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(|| PathBuf::from(".cas/cache"));
-    base.join("cas/surfaces")
+    crate::launch::paths::cache_dir()
+        .unwrap_or_else(|| PathBuf::from(".cas/cache/cas"))
+        .join("surfaces")
 }
 
 /// The cache key of a binary: path, version, size and modification time.
@@ -226,14 +271,17 @@ mod tests {
     #[test]
     fn names_what_a_command_relies_on_and_lacks() {
         let mut all = vec!["initialize"];
-        all.extend(crate::smoke::METHODS);
+        all.extend(SMOKE_METHODS);
         let s = surface(&all, &["item/tool/call", "item/new/ask"]);
         let ok = check(&s, &Requirements::of("smoke_check", None));
-        assert_eq!(ok.compatibility_verdict, "compatible");
-        assert_eq!(ok.unanswered_server_requests, ["item/new/ask"]);
+        assert_eq!(ok.verdict, CompatibilityVerdict::Compatible);
+        assert_eq!(
+            ok.unanswered_server_requests,
+            Some(vec!["item/new/ask".to_owned()])
+        );
         let without_steer = surface(&["initialize", "thread/start"], &[]);
         let bad = check(&without_steer, &Requirements::of("smoke_check", None));
-        assert_eq!(bad.compatibility_verdict, "incompatible");
+        assert_eq!(bad.verdict, CompatibilityVerdict::Incompatible);
         assert!(bad.missing.contains(&MethodRef {
             kind: "clientRequest",
             method: "turn/steer".into()

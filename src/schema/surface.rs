@@ -124,14 +124,19 @@ impl Surface {
 
 /// Runs the codex at `bin` (with a throwaway CODEX_HOME under `scratch`) and reduces its schema.
 pub async fn generate(bin: &Path, version: &str, scratch: &Path) -> Result<Surface, SchemaError> {
-    std::fs::create_dir_all(scratch)
-        .map_err(|e| SchemaError::Io(format!("{}: {e}", scratch.display())))?;
+    std::fs::create_dir_all(scratch).map_err(|source| SchemaError::Io {
+        path: scratch.to_owned(),
+        source,
+    })?;
     let dir = tempfile::Builder::new()
         .prefix("schema-")
         .tempdir_in(scratch)
-        .map_err(|e| SchemaError::Io(format!("a folder under {}: {e}", scratch.display())))?;
+        .map_err(|source| SchemaError::TempDir {
+            parent: scratch.to_owned(),
+            source,
+        })?;
     let home = dir.path().join("home");
-    std::fs::create_dir_all(&home).map_err(|e| SchemaError::Io(e.to_string()))?;
+    std::fs::create_dir_all(&home).map_err(SchemaError::Home)?;
     for (sub, experimental) in [("plain", false), ("experimental", true)] {
         let mut command = Command::new(bin);
         command
@@ -144,15 +149,14 @@ pub async fn generate(bin: &Path, version: &str, scratch: &Path) -> Result<Surfa
         }
         let output = tokio::time::timeout(Duration::from_secs(60), command.output())
             .await
-            .map_err(|_| SchemaError::Generate("no result within 60s".into()))?
-            .map_err(|e| SchemaError::Generate(e.to_string()))?;
+            .map_err(|_| SchemaError::Timeout)?
+            .map_err(SchemaError::Spawn)?;
         if !output.status.success() {
             let stderr = String::from_utf8_lossy(&output.stderr);
-            return Err(SchemaError::Generate(format!(
-                "{}: {}",
-                output.status,
-                stderr.trim()
-            )));
+            return Err(SchemaError::Failed {
+                status: output.status,
+                stderr: stderr.trim().to_owned(),
+            });
         }
     }
     from_schema_dirs(
@@ -163,9 +167,14 @@ pub async fn generate(bin: &Path, version: &str, scratch: &Path) -> Result<Surfa
 }
 
 fn read_json(path: &Path) -> Result<Value, SchemaError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| SchemaError::Io(format!("{}: {e}", path.display())))?;
-    serde_json::from_str(&text).map_err(|e| SchemaError::Shape(format!("{}: {e}", path.display())))
+    let text = std::fs::read_to_string(path).map_err(|source| SchemaError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| SchemaError::Shape {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// Reduces the stable (`plain`) and experimental schema folders of one codex to its surface.

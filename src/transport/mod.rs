@@ -6,6 +6,7 @@
 //! A connection owns what it runs on (a child process, I/O tasks): dropping it ends them.
 
 pub mod memory;
+pub mod shutdown;
 pub mod stderr_tail;
 pub mod stdio;
 pub mod ws;

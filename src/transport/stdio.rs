@@ -17,6 +17,9 @@ use crate::errors::{DecodeError, TransportError};
 /// How long the reader waits for a child's exit status after its stdout closed.
 const EXIT_STATUS_WAIT: Duration = Duration::from_secs(2);
 
+/// How long `shutdown` gives a child to exit on its own before signalling it.
+const VOLUNTARY_EXIT_WAIT: Duration = Duration::from_millis(100);
+
 /// A child process owned by cas, with its stderr kept in a bounded tail.
 #[derive(Clone)]
 pub struct ChildProcess {
@@ -48,9 +51,9 @@ impl ChildProcess {
             program: program.to_owned(),
             source,
         })?;
-        let io = |what: &str| TransportError::Io {
-            what: format!("{program}: no {what} pipe"),
-            source: std::io::Error::other("pipe missing"),
+        let io = |pipe: &'static str| TransportError::NoPipe {
+            program: program.to_owned(),
+            pipe,
         };
         let stdin = child.stdin.take().ok_or_else(|| io("stdin"))?;
         let stdout = child.stdout.take().ok_or_else(|| io("stdout"))?;
@@ -91,25 +94,10 @@ impl ChildProcess {
     /// throughout, so nobody else reaps the child between the check and the signal.
     pub async fn shutdown(&self, grace: Duration) -> Option<ExitStatus> {
         let mut child = self.child.lock().await;
-        if let Ok(Ok(status)) = tokio::time::timeout(Duration::from_millis(100), child.wait()).await
-        {
+        if let Ok(Ok(status)) = tokio::time::timeout(VOLUNTARY_EXIT_WAIT, child.wait()).await {
             return Some(status);
         }
-        // `id()` is None once the child was reaped, so the pid cannot be a reused one.
-        if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
-            // SAFETY: kill(2) on our own unreaped child with a valid signal.
-            unsafe {
-                libc::kill(pid, libc::SIGTERM);
-            }
-        }
-        if let Ok(Ok(status)) = tokio::time::timeout(grace, child.wait()).await {
-            return Some(status);
-        }
-        let _ = child.start_kill();
-        tokio::time::timeout(Duration::from_secs(5), child.wait())
-            .await
-            .ok()?
-            .ok()
+        super::shutdown::terminate(&mut child, grace).await
     }
 }
 

@@ -7,18 +7,20 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::support::{self, expect};
+use crate::support::{self, expect, JsonRun};
 
 /// One trial's world: a state folder, a git repository with an uncommitted change, and the
 /// lane processes seen so far.
 pub struct Lab {
     dir: tempfile::TempDir,
     repo: PathBuf,
+    codex: PathBuf,
     pids: std::sync::Mutex<Vec<(u32, String)>>,
 }
 
 impl Lab {
-    pub fn new() -> Result<Lab, Failed> {
+    /// A lab for a trial that runs `codex`.
+    pub fn new(codex: &Path) -> Result<Lab, Failed> {
         let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).map_err(|e| e.to_string())?;
         let repo = dir.path().join("repo");
         copy_files(&support::root().join("fixtures/review/repo"), &repo)?;
@@ -29,8 +31,14 @@ impl Lab {
         Ok(Lab {
             dir,
             repo,
+            codex: codex.to_path_buf(),
             pids: std::sync::Mutex::new(Vec::new()),
         })
+    }
+
+    /// The installed codex the trial runs.
+    pub fn codex(&self) -> &Path {
+        &self.codex
     }
 
     pub fn repo(&self) -> &str {
@@ -40,21 +48,13 @@ impl Lab {
     /// Runs cas with this lab's state folder; returns its exit code and stdout as JSON, and
     /// remembers the lane processes the document names.
     pub fn cas(&self, args: &[&str], env: &[(&str, &str)]) -> Result<(i32, Value), Failed> {
-        let [_, cache] = support::xdg_dirs();
-        let out = Command::new(env!("CARGO_BIN_EXE_cas"))
-            .args(args)
-            .env("XDG_STATE_HOME", self.dir.path().join("state"))
-            .env(cache.0, cache.1)
-            .envs(env.iter().copied())
-            .current_dir(support::root())
-            .output()
-            .map_err(|e| e.to_string())?;
-        let doc: Value = serde_json::from_slice(&out.stdout).map_err(|e| {
-            format!(
-                "{args:?}: stdout is not one JSON document ({e}); stderr: {}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        })?;
+        let run = JsonRun::of(
+            support::cas()
+                .args(args)
+                .env("XDG_STATE_HOME", self.dir.path().join("state"))
+                .envs(env.iter().copied()),
+        )?;
+        let doc = run.doc;
         let mut pids = self.pids.lock().unwrap_or_else(|p| p.into_inner());
         for key in ["hostPid", "managedServerPid"] {
             if let Some(pid) = doc[key].as_u64().and_then(|p| u32::try_from(p).ok()) {
@@ -63,7 +63,7 @@ impl Lab {
                 }
             }
         }
-        Ok((out.status.code().unwrap_or(-1), doc))
+        Ok((run.code, doc))
     }
 
     /// `cas review_session start --hermetic --cwd <repo> --json` plus `extra`.

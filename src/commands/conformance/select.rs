@@ -21,8 +21,28 @@ pub struct Selected {
 }
 
 /// Why the selection failed (cas cannot run: exit 2).
-#[derive(Debug)]
-pub struct SelectError(pub String);
+#[derive(Debug, thiserror::Error)]
+pub enum SelectError {
+    /// A scenario file could not be found, read or loaded.
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    /// The scenarios folder holds no scenario file.
+    #[error("no scenario files under {}", .0.display())]
+    NoFiles(PathBuf),
+    /// A `.toml` path named on the command line does not exist.
+    #[error("no scenario file {0}")]
+    NoFile(String),
+    /// A selected scenario does not list the chosen target nor has a way to run on it.
+    #[error("scenario {name} does not run on {chosen} (its targets: {listed})")]
+    WrongTarget {
+        /// The scenario.
+        name: String,
+        /// The suite's target.
+        chosen: TargetName,
+        /// The targets it lists.
+        listed: String,
+    },
+}
 
 /// The target `scenario` runs on when the suite's target is `chosen`, if it has one.
 pub fn run_target(scenario: &Scenario, chosen: TargetName) -> Option<TargetName> {
@@ -50,19 +70,16 @@ pub fn select(
     names: &[String],
     chosen: TargetName,
 ) -> Result<Vec<Selected>, SelectError> {
-    let files = scenario::discover(dir).map_err(|e| SelectError(e.to_string()))?;
+    let files = scenario::discover(dir)?;
     if files.is_empty() {
-        return Err(SelectError(format!(
-            "no scenario files under {}",
-            dir.display()
-        )));
+        return Err(SelectError::NoFiles(dir.to_owned()));
     }
     let mut picked: Vec<PathBuf> = Vec::new();
     let mut all = Vec::new();
     for path in &files {
         match scenario::load(dir, path) {
             Ok(s) => all.push(s),
-            Err(e) if names.is_empty() => return Err(SelectError(e.to_string())),
+            Err(e) if names.is_empty() => return Err(e.into()),
             Err(_) => {}
         }
     }
@@ -96,14 +113,14 @@ pub fn select(
         if selected.iter().any(|s: &Selected| s.scenario.path == path) {
             continue;
         }
-        let scenario = scenario::load(dir, &path).map_err(|e| SelectError(e.to_string()))?;
+        let scenario = scenario::load(dir, &path)?;
         let Some(target) = run_target(&scenario, chosen) else {
             let listed: Vec<&str> = scenario.targets.iter().map(|t| t.as_str()).collect();
-            return Err(SelectError(format!(
-                "scenario {} does not run on {chosen} (its targets: {})",
-                scenario.name,
-                listed.join(", ")
-            )));
+            return Err(SelectError::WrongTarget {
+                name: scenario.name.clone(),
+                chosen,
+                listed: listed.join(", "),
+            });
         };
         selected.push(Selected { scenario, target });
     }
@@ -116,7 +133,7 @@ fn by_name(dir: &Path, name: &str, all: &[Scenario]) -> Result<Vec<PathBuf>, Sel
         return if as_path.is_file() {
             Ok(vec![as_path.to_owned()])
         } else {
-            Err(SelectError(format!("no scenario file {name}")))
+            Err(SelectError::NoFile(name.to_owned()))
         };
     }
     let wanted = name.replace('-', "_");
@@ -131,7 +148,7 @@ fn by_name(dir: &Path, name: &str, all: &[Scenario]) -> Result<Vec<PathBuf>, Sel
     // A file that exists but does not load: say why.
     if let Ok(path) = scenario::find(dir, &wanted) {
         return match scenario::load(dir, &path) {
-            Err(e) => Err(SelectError(e.to_string())),
+            Err(e) => Err(e.into()),
             Ok(_) => Ok(vec![path]),
         };
     }
@@ -139,12 +156,10 @@ fn by_name(dir: &Path, name: &str, all: &[Scenario]) -> Result<Vec<PathBuf>, Sel
     known.extend(all.iter().map(|s| s.name.as_str()));
     known.sort_unstable();
     known.dedup();
-    Err(SelectError(
-        ScenarioError::Unknown {
-            name: name.to_owned(),
-            dir: dir.to_owned(),
-            known: known.join(", "),
-        }
-        .to_string(),
-    ))
+    Err(ScenarioError::Unknown {
+        name: name.to_owned(),
+        dir: dir.to_owned(),
+        known: known.join(", "),
+    }
+    .into())
 }

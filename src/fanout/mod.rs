@@ -6,16 +6,20 @@
 //! retried and refused, with latency statistics and phase timings; it never drops an instance
 //! silently: a start failure and a request failure are both reported with their reason.
 
+pub mod lane;
+
 use futures_util::future::join_all;
 use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tracing::Instrument;
 
-use crate::instances::{Instance, Launcher};
+use crate::jsonrpc::RpcError;
+use crate::launch::{Instance, Launcher};
 use crate::policy::{AnswerRecord, PolicyConfig, ServerRequestPolicy};
 use crate::protocol::ClientInfo;
-use crate::retry::{request_with_retry, BackoffSchedule, SplitMix64};
+use crate::retry::{request_with_retry, BackoffSchedule, RetryReport, SplitMix64};
 use crate::session::NotificationTap;
 use crate::summary::{millis, summarize, LatencyStats};
 
@@ -155,47 +159,17 @@ pub async fn run(
     let policies: Vec<Arc<ServerRequestPolicy>> = (0..plan.instances)
         .map(|_| Arc::new(ServerRequestPolicy::new(plan.policy.clone())))
         .collect();
-    let starts = (1..=plan.instances).map(|i| {
-        let client = ClientInfo {
-            name: format!("{}-{i}", plan.client_prefix),
-            version: env!("CARGO_PKG_VERSION").into(),
-            experimental_api: plan.experimental_api,
-            opt_out_notification_methods: plan.opt_out_notification_methods.clone(),
-        };
-        let (policy, tap) = (policies[i - 1].clone(), tap.clone());
-        async move {
-            (
-                i,
-                launcher
-                    .start(
-                        &client,
-                        policy,
-                        plan.max_in_flight,
-                        plan.request_timeout,
-                        tap,
-                    )
-                    .await,
-            )
-        }
-    });
-    let mut instances = Vec::new();
-    let mut start_failures = Vec::new();
-    for (i, outcome) in join_all(starts).await {
-        match outcome {
-            Ok(instance) => instances.push((i, instance)),
-            Err(error) => {
-                progress(start_failures.len() + 1, plan.instances);
-                start_failures.push(StartFailure { instance: i, error });
-            }
-        }
-    }
+    let (instances, start_failures) =
+        start_instances(launcher, plan, &policies, &tap, progress).await;
     let start_all = started.elapsed();
     let run_started = Instant::now();
     let done = std::sync::atomic::AtomicUsize::new(start_failures.len());
     let runs = instances.iter().map(|(i, instance)| {
         let done = &done;
         async move {
-            let outcome = run_samples(*i, instance, plan, launcher.transport().as_str()).await;
+            let outcome = run_samples(*i, instance, plan, launcher.transport().as_str())
+                .instrument(instance_span(plan, *i))
+                .await;
             progress(
                 done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
                 plan.instances,
@@ -223,6 +197,62 @@ pub async fn run(
         total: millis(started.elapsed()),
     };
     report
+}
+
+/// The span of instance `i` (1-based), named by its client.
+fn instance_span(plan: &FanoutPlan, i: usize) -> tracing::Span {
+    tracing::info_span!("instance", index = i, client = %format!("{}-{i}", plan.client_prefix))
+}
+
+/// Starts every instance at once; the started ones (by index) and the start failures.
+async fn start_instances(
+    launcher: &Launcher,
+    plan: &FanoutPlan,
+    policies: &[Arc<ServerRequestPolicy>],
+    tap: &Option<Arc<dyn NotificationTap>>,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> (Vec<(usize, Instance)>, Vec<StartFailure>) {
+    let starts = (1..=plan.instances).map(|i| {
+        let client = ClientInfo {
+            name: format!("{}-{i}", plan.client_prefix),
+            version: env!("CARGO_PKG_VERSION").into(),
+            experimental_api: plan.experimental_api,
+            opt_out_notification_methods: plan.opt_out_notification_methods.clone(),
+        };
+        let (policy, tap) = (policies[i - 1].clone(), tap.clone());
+        async move {
+            let started = launcher
+                .start(
+                    &client,
+                    policy,
+                    plan.max_in_flight,
+                    plan.request_timeout,
+                    tap,
+                )
+                .await;
+            match &started {
+                Ok(_) => tracing::debug!("instance started"),
+                Err(error) => tracing::debug!(%error, "instance did not start"),
+            }
+            (i, started)
+        }
+        .instrument(instance_span(plan, i))
+    });
+    let mut instances = Vec::new();
+    let mut start_failures = Vec::new();
+    for (i, outcome) in join_all(starts).await {
+        match outcome {
+            Ok(instance) => instances.push((i, instance)),
+            Err(error) => {
+                progress(start_failures.len() + 1, plan.instances);
+                start_failures.push(StartFailure {
+                    instance: i,
+                    error: error.to_string(),
+                });
+            }
+        }
+    }
+    (instances, start_failures)
 }
 
 /// One instance's samples and their latencies.
@@ -271,6 +301,13 @@ async fn run_samples(
             &mut rng,
         )
         .await;
+        tracing::debug!(
+            method = %plan.method,
+            attempts = report.attempts,
+            latency_ms = millis(t0.elapsed()),
+            ok = matches!(reply, Ok(Ok(_))),
+            "request"
+        );
         out.result.attempts += report.attempts;
         out.result.retry_delays_ms.extend(&report.delays_ms);
         out.retries += report.retries;
@@ -282,17 +319,7 @@ async fn run_samples(
                 out.ok += 1;
                 continue;
             }
-            Ok(Err(rpc)) => {
-                let gave_up = report
-                    .gave_up
-                    .map(|g| format!(" (gave up: {g} after {} attempts)", report.attempts));
-                format!(
-                    "{} {:?}{}",
-                    rpc.code,
-                    rpc.message,
-                    gave_up.unwrap_or_default()
-                )
-            }
+            Ok(Err(rpc)) => refusal_text(&rpc, &report),
             Err(e) => e.to_string(),
         };
         out.failed += 1;
@@ -302,6 +329,19 @@ async fn run_samples(
     out.result.latency_ms =
         Some(LatencyStats::of(&out.latencies).p50).filter(|_| !out.latencies.is_empty());
     out
+}
+
+/// How a refused sample is reported: code, message, and why retrying stopped.
+fn refusal_text(rpc: &RpcError, report: &RetryReport) -> String {
+    let gave_up = report
+        .gave_up
+        .map(|g| format!(" (gave up: {g} after {} attempts)", report.attempts));
+    format!(
+        "{} {:?}{}",
+        rpc.code,
+        rpc.message,
+        gave_up.unwrap_or_default()
+    )
 }
 
 fn assemble(

@@ -12,10 +12,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tempfile::TempDir;
 
+use super::files::prepare;
+use super::home::{copy_home, seed_home, user_codex_home, write_hermetic_config};
+use super::{HermeticHome, MockModel, ServerSpec};
 use crate::errors::LaunchError;
-use crate::hermetic::HermeticHome;
-use crate::launch::{self, ServerSpec};
-use crate::mock_model::MockModel;
 use crate::protocol::ClientInfo;
 use crate::session::{NotificationTap, ServerRequestHandler, Session, DEFAULT_MAX_IN_FLIGHT};
 use crate::transport::{self, Connection};
@@ -199,32 +199,24 @@ impl Launcher {
         max_in_flight: Option<usize>,
         timeout: Duration,
         tap: Option<Arc<dyn NotificationTap>>,
-    ) -> Result<Instance, String> {
-        let (connection, home) = self
-            .connect(&client.name)
-            .await
-            .map_err(|e| e.to_string())?;
+    ) -> Result<Instance, LaunchError> {
+        let (connection, home) = self.connect(&client.name).await?;
         let session = Session::with_options(
             connection,
             handler,
             max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT),
             tap,
         );
-        if let Err(e) = session.initialize(client, timeout).await {
-            let tail = session
+        if let Err(source) = session.initialize(client, timeout).await {
+            let stderr = session
                 .child()
                 .map(|c| c.stderr().tail(5))
                 .unwrap_or_default();
             session.shutdown(Duration::from_millis(500)).await;
-            return Err(format!(
-                "initialize: {e}{}",
-                if tail.trim().is_empty() {
-                    String::new()
-                } else {
-                    format!("; stderr: {}", tail.trim())
-                }
-            ));
+            tracing::info!(instance = %client.name, error = %source, "instance handshake failed");
+            return Err(LaunchError::Initialize { stderr, source });
         }
+        tracing::debug!(instance = %client.name, "instance started");
         Ok(Instance { session, home })
     }
 
@@ -280,11 +272,11 @@ impl Launcher {
             },
         ) = (hermetic, &self.source)
         {
-            crate::hooks::install_and_trust(bin, home, cwd, json, dir)
+            super::install_and_trust(bin, home, cwd, json, dir)
                 .await
-                .map_err(|e| LaunchError::Prepare {
+                .map_err(|source| LaunchError::Hooks {
                     what: format!("installing and trusting the hooks in {}", home.display()),
-                    source: std::io::Error::other(e),
+                    source,
                 })?;
         }
         Ok(())
@@ -320,29 +312,18 @@ impl Launcher {
         let link_skills = matches!(home, InstanceHome::Temporary(_));
         match &self.homes {
             Some(Homes::Hermetic { mock, .. }) if reused => {
-                let config = home.path().join("config.toml");
-                std::fs::write(&config, crate::hermetic::config_toml(&mock.base_url()))
-                    .map_err(prepare(&config))?
+                write_hermetic_config(home.path(), &mock.base_url())?
             }
             Some(Homes::Hermetic { template, .. }) => {
                 copy_home(template.path(), home.path(), link_skills)?
             }
             Some(Homes::HermeticFresh { mock }) => {
-                let config = home.path().join("config.toml");
-                std::fs::write(&config, crate::hermetic::config_toml(&mock.base_url()))
-                    .map_err(prepare(&config))?
+                write_hermetic_config(home.path(), &mock.base_url())?
             }
             Some(Homes::Seeded { user_home }) => seed_home(user_home, home.path())?,
             Some(Homes::AsIs { .. }) | None => {}
         }
         Ok(home)
-    }
-}
-
-fn prepare(path: &Path) -> impl FnOnce(std::io::Error) -> LaunchError + '_ {
-    move |source| LaunchError::Prepare {
-        what: path.display().to_string(),
-        source,
     }
 }
 
@@ -365,153 +346,8 @@ async fn initialise_template(bin: &Path, template: &HermeticHome) -> Result<(), 
         .map(|c| c.stderr().tail(10))
         .unwrap_or_default();
     session.shutdown(Duration::from_secs(5)).await;
-    result.map(|_| ()).map_err(|e| LaunchError::Prepare {
-        what: format!("the template CODEX_HOME (stderr: {})", tail.trim()),
-        source: std::io::Error::other(e.to_string()),
+    result.map(|_| ()).map_err(|source| LaunchError::Template {
+        stderr: tail.trim().to_owned(),
+        source,
     })
-}
-
-/// Copies a template home; the copy gets its own installation id. With
-/// `link_skills` the bundled `skills/` folder (dozens of files codex only reads) is linked,
-/// not copied: on a slow filesystem copying it dominated a 12-instance start. Homes that
-/// outlive the run (and so the template) get a real copy.
-pub fn copy_home(template: &Path, dest: &Path, link_skills: bool) -> Result<(), LaunchError> {
-    std::fs::create_dir_all(dest).map_err(prepare(dest))?;
-    for entry in std::fs::read_dir(template).map_err(prepare(template))? {
-        let entry = entry.map_err(prepare(template))?;
-        let target = dest.join(entry.file_name());
-        if link_skills && entry.file_name() == "skills" {
-            std::os::unix::fs::symlink(entry.path(), &target).map_err(prepare(&target))?;
-        } else if entry.file_type().map_err(prepare(&target))?.is_dir() {
-            copy_tree(&entry.path(), &target).map_err(prepare(&target))?;
-        } else {
-            std::fs::copy(entry.path(), &target).map_err(prepare(&target))?;
-        }
-    }
-    let id = new_uuid().map_err(prepare(dest))?;
-    std::fs::write(dest.join("installation_id"), id).map_err(prepare(dest))
-}
-
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let kind = entry.file_type()?;
-        let target = to.join(entry.file_name());
-        if kind.is_dir() {
-            copy_tree(&entry.path(), &target)?;
-        } else if kind.is_symlink() {
-            let link = std::fs::read_link(entry.path())?;
-            let _ = std::fs::remove_file(&target);
-            std::os::unix::fs::symlink(link, &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(())
-}
-
-/// The user's CODEX_HOME: `$CODEX_HOME`, else `~/.codex`.
-pub fn user_codex_home() -> PathBuf {
-    match std::env::var_os("CODEX_HOME").filter(|v| !v.is_empty()) {
-        Some(home) => PathBuf::from(home),
-        None => std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_default()
-            .join(".codex"),
-    }
-}
-
-/// Seeds an instance home with the user's `config.toml` and `auth.json`, when present.
-fn seed_home(user_home: &Path, dest: &Path) -> Result<(), LaunchError> {
-    for name in ["config.toml", "auth.json"] {
-        let from = user_home.join(name);
-        let to = dest.join(name);
-        if from.is_file() && !to.exists() {
-            std::fs::copy(&from, &to).map_err(prepare(&to))?;
-        }
-    }
-    Ok(())
-}
-
-/// A random version-4 UUID.
-pub fn new_uuid() -> std::io::Result<String> {
-    let hex = launch::new_token().map_err(|e| std::io::Error::other(e.to_string()))?;
-    let b = hex.as_bytes();
-    let s = |r: std::ops::Range<usize>| String::from_utf8_lossy(&b[r]).into_owned();
-    Ok(format!(
-        "{}-{}-4{}-8{}-{}",
-        s(0..8),
-        s(8..12),
-        s(13..16),
-        s(17..20),
-        s(20..32)
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_copied_home_has_its_own_installation_id() {
-        let root = tempfile::tempdir().unwrap();
-        let template = root.path().join("t");
-        std::fs::create_dir_all(template.join("sessions/2026")).unwrap();
-        std::fs::write(template.join("config.toml"), "model = \"m\"\n").unwrap();
-        std::fs::write(template.join("installation_id"), "same").unwrap();
-        std::fs::write(template.join("sessions/2026/x"), "x").unwrap();
-        std::fs::create_dir_all(template.join("skills/.system")).unwrap();
-        std::fs::write(template.join("skills/.system/marker"), "m").unwrap();
-        let (a, b) = (root.path().join("a"), root.path().join("b"));
-        copy_home(&template, &a, true).unwrap();
-        copy_home(&template, &b, false).unwrap();
-        assert!(
-            b.join("skills").is_dir()
-                && !b
-                    .join("skills")
-                    .symlink_metadata()
-                    .unwrap()
-                    .file_type()
-                    .is_symlink()
-        );
-        let id = |p: &Path| std::fs::read_to_string(p.join("installation_id")).unwrap();
-        assert_ne!(id(&a), id(&b));
-        assert_ne!(id(&a), "same");
-        assert_eq!(id(&a).len(), 36);
-        assert!(a.join("sessions/2026/x").is_file());
-        assert!(a
-            .join("skills")
-            .symlink_metadata()
-            .unwrap()
-            .file_type()
-            .is_symlink());
-        assert_eq!(
-            std::fs::read_to_string(a.join("skills/.system/marker")).unwrap(),
-            "m"
-        );
-        assert_eq!(
-            std::fs::read_to_string(a.join("config.toml")).unwrap(),
-            "model = \"m\"\n"
-        );
-        std::fs::remove_dir_all(&a).unwrap();
-        assert!(
-            template.join("skills/.system/marker").is_file(),
-            "removing a copy keeps the template"
-        );
-    }
-
-    #[test]
-    fn seeding_copies_config_and_auth_only() {
-        let root = tempfile::tempdir().unwrap();
-        let user = root.path().join("user");
-        std::fs::create_dir_all(user.join("sessions")).unwrap();
-        std::fs::write(user.join("config.toml"), "c").unwrap();
-        std::fs::write(user.join("auth.json"), "{}").unwrap();
-        let dest = root.path().join("dest");
-        std::fs::create_dir_all(&dest).unwrap();
-        seed_home(&user, &dest).unwrap();
-        assert!(dest.join("config.toml").is_file() && dest.join("auth.json").is_file());
-        assert!(!dest.join("sessions").exists());
-    }
 }

@@ -7,26 +7,23 @@
 //! reported as such; an unknown method, rejected params, a lifecycle error or no answer at all
 //! is a failure.
 
+pub mod lane;
+
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::errors::SessionError;
 use crate::jsonrpc::RpcError;
 use crate::protocol::ErrorClass;
 use crate::retry::{request_with_retry, BackoffSchedule, SplitMix64};
 use crate::session::Session;
 use crate::summary::millis;
 
-/// The client requests the smoke check sends after the handshake, in the order it names them.
-pub const METHODS: [&str; 6] = [
-    "experimentalFeature/list",
-    "thread/start",
-    "thread/resume",
-    "turn/start",
-    "turn/steer",
-    "turn/interrupt",
-];
+/// The client requests the smoke check sends after the handshake (the list lives with the
+/// compatibility table, which must not depend on the smoke lane).
+pub use crate::schema::compat::SMOKE_METHODS as METHODS;
 
 /// One check's outcome.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -58,11 +55,6 @@ pub struct SmokeOptions<'a> {
 /// The checks after a successful handshake, and the thread they used.
 pub async fn run(session: &Session, opts: &SmokeOptions<'_>) -> (Vec<Check>, Option<String>) {
     let mut checks = Vec::new();
-    let mut step = |c: Check| {
-        let ok = c.ok;
-        checks.push(c);
-        ok
-    };
     let features = call(
         session,
         "experimentalFeature/list",
@@ -70,34 +62,14 @@ pub async fn run(session: &Session, opts: &SmokeOptions<'_>) -> (Vec<Check>, Opt
         opts.timeout,
     )
     .await;
-    step(judge("experimentalFeature/list", features, |r| {
+    checks.push(judge("experimentalFeature/list", features, |r| {
         r["data"]
             .as_array()
             .map(|d| format!("ok ({} feature(s) on the first page)", d.len()))
     }));
     let thread_id = match &opts.thread_id {
         Some(id) => Some(id.clone()),
-        None => {
-            let started = call(
-                session,
-                "thread/start",
-                json!({"cwd": opts.cwd}),
-                opts.timeout,
-            )
-            .await;
-            let id = started
-                .reply
-                .as_ref()
-                .ok()
-                .and_then(|r| r["thread"]["id"].as_str())
-                .map(str::to_owned);
-            step(judge("thread/start", started, |r| {
-                r["thread"]["id"]
-                    .as_str()
-                    .map(|id| format!("ok (thread {id})"))
-            }));
-            id
-        }
+        None => start_thread(session, opts, &mut checks).await,
     };
     let Some(thread_id) = thread_id else {
         for name in [
@@ -106,13 +78,52 @@ pub async fn run(session: &Session, opts: &SmokeOptions<'_>) -> (Vec<Check>, Opt
             "turn/interrupt",
             "thread/resume",
         ] {
-            step(not_run(name, "thread/start gave no thread id"));
+            checks.push(not_run(name, "thread/start gave no thread id"));
         }
         return (checks, None);
     };
     if opts.thread_id.is_some() {
-        step(resume(session, &thread_id, opts.timeout).await);
+        checks.push(resume(session, &thread_id, opts.timeout).await);
     }
+    turn_checks(session, opts, &thread_id, &mut checks).await;
+    if opts.thread_id.is_none() {
+        checks.push(resume(session, &thread_id, opts.timeout).await);
+    }
+    (checks, Some(thread_id))
+}
+
+/// `thread/start`, judged; the new thread's id.
+async fn start_thread(
+    session: &Session,
+    opts: &SmokeOptions<'_>,
+    checks: &mut Vec<Check>,
+) -> Option<String> {
+    let started = call(
+        session,
+        "thread/start",
+        json!({"cwd": opts.cwd}),
+        opts.timeout,
+    )
+    .await;
+    let id = started
+        .result()
+        .and_then(|r| r["thread"]["id"].as_str())
+        .map(str::to_owned);
+    checks.push(judge("thread/start", started, |r| {
+        r["thread"]["id"]
+            .as_str()
+            .map(|id| format!("ok (thread {id})"))
+    }));
+    id
+}
+
+/// `turn/start`, then (once the turn runs) `turn/steer` and `turn/interrupt`, and the turn's end.
+async fn turn_checks(
+    session: &Session,
+    opts: &SmokeOptions<'_>,
+    thread_id: &str,
+    checks: &mut Vec<Check>,
+) {
     let input = json!([{"type": "text", "text": opts.prompt, "text_elements": []}]);
     let turn = call(
         session,
@@ -122,67 +133,70 @@ pub async fn run(session: &Session, opts: &SmokeOptions<'_>) -> (Vec<Check>, Opt
     )
     .await;
     let turn_id = turn
-        .reply
-        .as_ref()
-        .ok()
+        .result()
         .and_then(|r| r["turn"]["id"].as_str())
         .map(str::to_owned);
-    step(judge("turn/start", turn, |r| {
+    checks.push(judge("turn/start", turn, |r| {
         r["turn"]["id"].as_str().map(|id| format!("ok (turn {id})"))
     }));
-    if turn_id.is_none() {
+    let Some(turn_id) = &turn_id else {
         for name in ["turn/steer", "turn/interrupt"] {
-            step(not_run(name, "turn/start gave no turn id"));
+            checks.push(not_run(name, "turn/start gave no turn id"));
         }
+        return;
+    };
+    // The turn/start response comes before the turn is running; steer and interrupt
+    // sent in that gap race it. Wait for the prompt to be recorded as the turn's user
+    // message, as a client should: by then the turn runs (and prompt hooks have run).
+    let _ = session
+        .await_notification(
+            "the turn's user message",
+            opts.timeout.min(Duration::from_secs(10)),
+            |n| {
+                n.method == "item/completed"
+                    && n.params["turnId"].as_str() == Some(turn_id)
+                    && n.params["item"]["type"] == "userMessage"
+            },
+        )
+        .await;
+    steer_and_interrupt(session, opts, thread_id, turn_id, checks).await;
+    let completed = session
+        .await_notification("turn/completed", opts.timeout, |n| {
+            n.method == "turn/completed" && n.params["turn"]["id"].as_str() == Some(turn_id)
+        })
+        .await;
+    if let Err(e) = completed {
+        checks.push(Check {
+            name: "turn/completed".into(),
+            ok: false,
+            detail: e.to_string(),
+            latency_ms: 0.0,
+        });
     }
-    if let Some(turn_id) = &turn_id {
-        // The turn/start response comes before the turn is running; steer and interrupt
-        // sent in that gap race it. Wait for the prompt to be recorded as the turn's user
-        // message, as a client should: by then the turn runs (and prompt hooks have run).
-        let _ = session
-            .await_notification(
-                "the turn's user message",
-                opts.timeout.min(Duration::from_secs(10)),
-                |n| {
-                    n.method == "item/completed"
-                        && n.params["turnId"].as_str() == Some(turn_id)
-                        && n.params["item"]["type"] == "userMessage"
-                },
-            )
-            .await;
-        let steer_text = format!("{} (steered)", opts.prompt);
-        let steer_input = json!([{"type": "text", "text": steer_text, "text_elements": []}]);
-        let params =
-            json!({"threadId": thread_id, "expectedTurnId": turn_id, "input": steer_input});
-        let steer = call(session, "turn/steer", params, opts.timeout).await;
-        step(judge("turn/steer", steer, |r| {
-            r["turnId"]
-                .as_str()
-                .map(|id| format!("ok (steered turn {id})"))
-        }));
-        let params = json!({"threadId": thread_id, "turnId": turn_id});
-        let interrupt = call(session, "turn/interrupt", params, opts.timeout).await;
-        step(judge("turn/interrupt", interrupt, |r| {
-            r.is_object().then(|| "ok (interrupted)".to_owned())
-        }));
-        let completed = session
-            .await_notification("turn/completed", opts.timeout, |n| {
-                n.method == "turn/completed" && n.params["turn"]["id"].as_str() == Some(turn_id)
-            })
-            .await;
-        if let Err(e) = completed {
-            step(Check {
-                name: "turn/completed".into(),
-                ok: false,
-                detail: e.to_string(),
-                latency_ms: 0.0,
-            });
-        }
-    }
-    if opts.thread_id.is_none() {
-        step(resume(session, &thread_id, opts.timeout).await);
-    }
-    (checks, Some(thread_id))
+}
+
+/// `turn/steer` (with `expectedTurnId`) and `turn/interrupt` of the running turn, judged.
+async fn steer_and_interrupt(
+    session: &Session,
+    opts: &SmokeOptions<'_>,
+    thread_id: &str,
+    turn_id: &str,
+    checks: &mut Vec<Check>,
+) {
+    let steer_text = format!("{} (steered)", opts.prompt);
+    let steer_input = json!([{"type": "text", "text": steer_text, "text_elements": []}]);
+    let params = json!({"threadId": thread_id, "expectedTurnId": turn_id, "input": steer_input});
+    let steer = call(session, "turn/steer", params, opts.timeout).await;
+    checks.push(judge("turn/steer", steer, |r| {
+        r["turnId"]
+            .as_str()
+            .map(|id| format!("ok (steered turn {id})"))
+    }));
+    let params = json!({"threadId": thread_id, "turnId": turn_id});
+    let interrupt = call(session, "turn/interrupt", params, opts.timeout).await;
+    checks.push(judge("turn/interrupt", interrupt, |r| {
+        r.is_object().then(|| "ok (interrupted)".to_owned())
+    }));
 }
 
 async fn resume(session: &Session, thread_id: &str, timeout: Duration) -> Check {
@@ -210,11 +224,29 @@ fn not_run(name: &str, why: &str) -> Check {
     }
 }
 
+/// How one call ended.
+enum Outcome {
+    /// A result.
+    Result(Value),
+    /// An error response.
+    Refused(RpcError),
+    /// No answer: a deadline, a closed connection.
+    Failed(SessionError),
+}
+
 /// A reply and how long it took.
 struct Called {
-    reply: Result<Value, String>,
-    refused: Option<RpcError>,
+    reply: Outcome,
     latency: Duration,
+}
+
+impl Called {
+    fn result(&self) -> Option<&Value> {
+        match &self.reply {
+            Outcome::Result(v) => Some(v),
+            _ => None,
+        }
+    }
 }
 
 async fn call(session: &Session, method: &str, params: Value, timeout: Duration) -> Called {
@@ -230,37 +262,32 @@ async fn call(session: &Session, method: &str, params: Value, timeout: Duration)
     )
     .await;
     let latency = t0.elapsed();
-    match reply {
-        Ok(Ok(result)) => Called {
-            reply: Ok(result),
-            refused: None,
-            latency,
-        },
-        Ok(Err(error)) => Called {
-            reply: Err(error.to_string()),
-            refused: Some(error),
-            latency,
-        },
-        Err(e) => Called {
-            reply: Err(e.to_string()),
-            refused: None,
-            latency,
-        },
-    }
+    let reply = match reply {
+        Ok(Ok(result)) => Outcome::Result(result),
+        Ok(Err(error)) => Outcome::Refused(error),
+        Err(e) => Outcome::Failed(e),
+    };
+    tracing::debug!(
+        method,
+        latency_ms = millis(latency),
+        ok = matches!(reply, Outcome::Result(_)),
+        "smoke check"
+    );
+    Called { reply, latency }
 }
 
 /// Judges a reply: `proves` names what a good result shows; refusals are classified.
 fn judge(name: &str, called: Called, proves: impl Fn(&Value) -> Option<String>) -> Check {
-    let (ok, detail) = match (&called.reply, &called.refused) {
-        (Ok(result), _) => match proves(result) {
+    let (ok, detail) = match &called.reply {
+        Outcome::Result(result) => match proves(result) {
             Some(detail) => (true, detail),
             None => (
                 false,
                 format!("unexpected result: {}", truncate(&result.to_string())),
             ),
         },
-        (Err(_), Some(error)) => refusal(error),
-        (Err(e), None) => (false, e.clone()),
+        Outcome::Refused(error) => refusal(error),
+        Outcome::Failed(e) => (false, e.to_string()),
     };
     Check {
         name: name.into(),
@@ -334,8 +361,7 @@ mod tests {
     #[test]
     fn a_result_must_prove_the_check() {
         let called = |v: Value| Called {
-            reply: Ok(v),
-            refused: None,
+            reply: Outcome::Result(v),
             latency: Duration::ZERO,
         };
         let good = judge(

@@ -105,7 +105,7 @@ impl Directive {
 }
 
 /// The review JSON the mock answers to review requests.
-pub const REVIEW_ANSWER: &str = include_str!("../fixtures/review/mock-review.json");
+pub const REVIEW_ANSWER: &str = include_str!("../../fixtures/review/mock-review.json");
 
 /// The reply to a review request: the review JSON unless a directive says otherwise.
 fn review_reply(n: usize, body: &Value, directive: Directive) -> ResponseTemplate {

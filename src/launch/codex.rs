@@ -1,21 +1,16 @@
-//! Finding the real codex, asking its version, and starting `codex app-server` owned by cas.
+//! Finding the real codex and asking its version.
 //!
 //! Resolution order: `--codex-bin` > `CAS_CODEX_BIN` > the project's install folder
 //! (`scripts/install-codex`) > `PATH`. Every codex invocation runs with an explicit CODEX_HOME
-//! (codex writes helper folders under `~/.codex` otherwise). The websocket server binds
-//! `ws://127.0.0.1:0`, requires a capability token kept in a 0600 file in a private folder of
-//! cas's (never in CODEX_HOME), and its port is read from the stderr banner within a deadline.
+//! (codex writes helper folders under `~/.codex` otherwise).
 
 use std::ffi::OsString;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::process::Command;
-use tokio::time::Instant;
 
 use crate::errors::LaunchError;
-use crate::transport::{self, ChildProcess, Connection};
 
 /// The codex version cas is built and tested against.
 pub const PINNED_CODEX_VERSION: &str = "0.169.0";
@@ -155,139 +150,6 @@ pub async fn codex_version(bin: &Path, codex_home: &Path) -> Result<String, Laun
         .ok_or_else(|| fail(format!("unexpected output {:?}", text.trim())))
 }
 
-/// How to start one `codex app-server`.
-#[derive(Debug, Clone)]
-pub struct ServerSpec {
-    /// The codex binary.
-    pub bin: PathBuf,
-    /// The CODEX_HOME to give it.
-    pub codex_home: PathBuf,
-    /// Its working directory (thread/start without cwd uses it).
-    pub cwd: PathBuf,
-    /// Extra arguments after `app-server`, e.g. `--disable hooks`.
-    pub extra_args: Vec<String>,
-}
-
-impl ServerSpec {
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(&self.bin);
-        command
-            .arg("app-server")
-            .args(args)
-            .args(&self.extra_args)
-            .env("CODEX_HOME", &self.codex_home)
-            .env("RUST_LOG", "warn")
-            .current_dir(&self.cwd);
-        command
-    }
-
-    /// Starts the server on stdio and connects to it.
-    pub fn spawn_stdio(&self) -> Result<Connection, LaunchError> {
-        Ok(transport::stdio::spawn(
-            self.command(&[]),
-            "codex app-server",
-        )?)
-    }
-
-    /// Starts the server on `ws://127.0.0.1:0` with a capability token and waits for its banner.
-    pub async fn spawn_ws(&self, banner_deadline: Duration) -> Result<WsServer, LaunchError> {
-        let token = new_token()?;
-        // The token file lives in a private folder of cas's, not in CODEX_HOME (which may be
-        // the user's own); codex reads it at startup, and the folder goes with the server.
-        let token_dir = tempfile::Builder::new()
-            .prefix("cas-ws-token-")
-            .tempdir()
-            .map_err(|source| LaunchError::Prepare {
-                what: "a folder for the websocket token".into(),
-                source,
-            })?;
-        let token_file = token_dir.path().join("token");
-        write_private(&token_file, &token)?;
-        let token_arg = token_file.display().to_string();
-        let command = self.command(&[
-            "--listen",
-            "ws://127.0.0.1:0",
-            "--ws-auth",
-            "capability-token",
-            "--ws-token-file",
-            &token_arg,
-        ]);
-        let (child, _stdin, _stdout) = ChildProcess::spawn(command, "codex app-server")?;
-        let deadline = Instant::now() + banner_deadline;
-        let url = child
-            .stderr()
-            .wait_for(deadline, |line| {
-                let rest = line.trim().strip_prefix("listening on: ")?;
-                rest.starts_with("ws://").then(|| rest.trim().to_owned())
-            })
-            .await;
-        match url {
-            Some(url) => Ok(WsServer {
-                child,
-                url,
-                token,
-                _token_dir: token_dir,
-            }),
-            None => {
-                let _ = child.shutdown(Duration::from_millis(100)).await;
-                Err(LaunchError::NoBanner {
-                    after: banner_deadline,
-                    stderr_tail: child.stderr().tail(20),
-                })
-            }
-        }
-    }
-}
-
-/// A websocket app-server cas started: the process, where it listens, and its token.
-pub struct WsServer {
-    /// The server process (owned; dies with the last handle).
-    pub child: ChildProcess,
-    /// The listen URL from the banner, e.g. `ws://127.0.0.1:37715`.
-    pub url: String,
-    /// The capability token to present as `Authorization: Bearer`.
-    pub token: String,
-    _token_dir: tempfile::TempDir,
-}
-
-impl WsServer {
-    /// Opens a websocket connection that owns the server process.
-    pub async fn connect(&self, deadline: Duration) -> Result<Connection, LaunchError> {
-        let connection = transport::ws::connect(&self.url, Some(&self.token), deadline).await?;
-        Ok(connection.with_child(self.child.clone()))
-    }
-}
-
-/// A fresh random token: 32 hex characters from the OS random source.
-pub fn new_token() -> Result<String, LaunchError> {
-    use std::io::Read;
-    let mut bytes = [0u8; 16];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(|source| LaunchError::Prepare {
-            what: "a random token".into(),
-            source,
-        })?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-/// Writes `text` to `path` with mode 0600 (created fresh; replaced if present).
-pub fn write_private(path: &Path, text: &str) -> Result<(), LaunchError> {
-    let prepare = |source| LaunchError::Prepare {
-        what: path.display().to_string(),
-        source,
-    };
-    let _ = std::fs::remove_file(path);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(prepare)?;
-    file.write_all(text.as_bytes()).map_err(prepare)?;
-    file.sync_all().map_err(prepare)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,19 +198,5 @@ mod tests {
                 ..
             })
         ));
-    }
-
-    #[test]
-    fn private_files_are_mode_0600() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("token");
-        write_private(&path, "abc").unwrap();
-        write_private(&path, "def").unwrap();
-        assert_eq!(
-            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "def");
-        assert_eq!(new_token().unwrap().len(), 32);
     }
 }

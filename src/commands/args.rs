@@ -1,0 +1,160 @@
+//! The flag groups several commands share: where the server comes from, how cas answers server
+//! requests, and overload retry; plus the JSON-object value parser.
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::hooks::HookPolicy;
+use crate::launch::Transport;
+use crate::policy::{ApprovalChoice, ElicitationAction, PermissionsChoice, PolicyConfig};
+use crate::retry::BackoffSchedule;
+use crate::runtime::{RuntimeConfig, UserHome};
+
+/// Where the app-server comes from, and how to talk to it (shared by the control lanes).
+#[derive(Debug, Clone, clap::Args)]
+pub struct RuntimeArgs {
+    /// The working directory for servers and threads (default: the current directory).
+    #[arg(long)]
+    pub cwd: Option<PathBuf>,
+    /// The codex binary (default: CAS_CODEX_BIN, the project install, then PATH).
+    #[arg(long)]
+    pub codex_bin: Option<PathBuf>,
+    /// Talk to this running websocket server instead of starting codex (cas controls nothing there).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// With --url: a file holding the bearer token.
+    #[arg(long, requires = "url")]
+    pub token_file: Option<PathBuf>,
+    /// How cas talks to the codex it starts.
+    #[arg(long, value_enum, default_value = "stdio")]
+    pub transport: Transport,
+    /// Give each server a fresh CODEX_HOME whose model is cas's mock on 127.0.0.1 (no network, no tokens).
+    #[arg(long, conflicts_with = "url")]
+    pub hermetic: bool,
+    /// The deadline of each request, in milliseconds.
+    #[arg(long, default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
+    /// A notification method the server should not send (repeatable).
+    #[arg(long = "opt-out-notification-method")]
+    pub opt_out_notification_methods: Vec<String>,
+    /// Send `capabilities.experimentalApi = true`.
+    #[arg(long)]
+    pub experimental_api: bool,
+    /// What cas lets codex's hooks do: run as configured (observed), off on servers cas starts,
+    /// or required (a lane that sees no hook run fails with hook_not_observed).
+    #[arg(long, value_enum, default_value = "inherit")]
+    pub hooks: HookPolicy,
+    /// With --hermetic: a hooks.json to install and trust in every home cas creates
+    /// (`${HOOKS_DIR}` in it stands for the file's own folder).
+    #[arg(long, requires = "hermetic")]
+    pub hooks_config: Option<PathBuf>,
+    /// Print exactly one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How cas answers server requests.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PolicyArgs {
+    /// Command approvals.
+    #[arg(long, value_enum, default_value = "decline")]
+    pub exec_approval: ApprovalChoice,
+    /// File-change approvals.
+    #[arg(long, value_enum, default_value = "decline")]
+    pub file_approval: ApprovalChoice,
+    /// Decline every approval and deny every permission, whatever else is set.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Permission requests.
+    #[arg(long, value_enum, default_value = "deny")]
+    pub permissions_approval: PermissionsChoice,
+    /// The whole answer to item/tool/requestUserInput (default: the first option per question).
+    #[arg(long, value_parser = parse_json_object)]
+    pub request_user_input_response_json: Option<Value>,
+    /// MCP elicitations.
+    #[arg(long, value_enum, default_value = "decline")]
+    pub elicitation_action: ElicitationAction,
+    /// The content sent when accepting an elicitation.
+    #[arg(long, value_parser = parse_json_object)]
+    pub elicitation_content_json: Option<Value>,
+    /// The whole answer to item/tool/call (default: success=false).
+    #[arg(long, value_parser = parse_json_object)]
+    pub dynamic_tool_response_json: Option<Value>,
+}
+
+impl PolicyArgs {
+    /// The policy these flags describe.
+    pub fn config(&self) -> PolicyConfig {
+        PolicyConfig {
+            exec_approval: self.exec_approval,
+            file_approval: self.file_approval,
+            read_only: self.read_only,
+            permissions_approval: self.permissions_approval,
+            request_user_input_response: self.request_user_input_response_json.clone(),
+            elicitation_action: self.elicitation_action,
+            elicitation_content: self.elicitation_content_json.clone(),
+            dynamic_tool_response: self.dynamic_tool_response_json.clone(),
+        }
+    }
+}
+
+/// Overload (-32001) retry.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RetryArgs {
+    /// Retries after the first attempt.
+    #[arg(long, default_value_t = 5)]
+    pub max_retries: u32,
+    /// The first backoff ceiling, in ms (doubles per retry; full jitter).
+    #[arg(long, default_value_t = 50)]
+    pub backoff_base_ms: u64,
+    /// The cap on any one backoff, in ms.
+    #[arg(long, default_value_t = 2_000)]
+    pub backoff_max_ms: u64,
+    /// No retry starts after this many ms.
+    #[arg(long, default_value_t = 30_000)]
+    pub retry_deadline_ms: u64,
+    /// Seed the jitter for reproducible delays.
+    #[arg(long)]
+    pub retry_seed: Option<u64>,
+}
+
+impl RetryArgs {
+    /// The schedule these flags describe.
+    pub fn schedule(&self) -> BackoffSchedule {
+        BackoffSchedule {
+            max_retries: self.max_retries,
+            base: Duration::from_millis(self.backoff_base_ms),
+            max: Duration::from_millis(self.backoff_max_ms),
+            total_deadline: Duration::from_millis(self.retry_deadline_ms),
+        }
+    }
+}
+
+/// Parses a flag value as a JSON object (the library's parser, used by clap here).
+pub use crate::fanout::lane::parse_json_object;
+
+impl RuntimeArgs {
+    /// The runtime config these flags describe, for a lane of `instances` instances.
+    pub fn config(
+        &self,
+        state_dir: Option<PathBuf>,
+        instances: usize,
+        user_home: UserHome,
+    ) -> RuntimeConfig {
+        RuntimeConfig {
+            cwd: self.cwd.clone(),
+            codex_bin: self.codex_bin.clone(),
+            url: self.url.clone(),
+            token_file: self.token_file.clone(),
+            transport: self.transport,
+            hermetic: self.hermetic,
+            hooks: self.hooks,
+            hooks_config: self.hooks_config.clone(),
+            experimental_api: self.experimental_api,
+            state_dir,
+            instances,
+            user_home,
+        }
+    }
+}

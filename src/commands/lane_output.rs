@@ -1,0 +1,106 @@
+//! The glue `cas request` and `cas instance_runner` share: call the lane, show progress on a
+//! terminal, print the report (JSON or text), and pick the exit code.
+//!
+//! Exit 0 when every instance started and every request got a result, 1 otherwise, 2 when cas
+//! could not run (bad flags, missing codex, unreadable params, an incompatible codex).
+
+use serde_json::Value;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use super::output::{pretty, print_stdout, refuse, usage};
+use crate::fanout::lane::{Lane, LaneConfig, LaneReport};
+
+/// Runs the lane and prints its report.
+pub async fn run(config: LaneConfig, json: bool) -> ExitCode {
+    let check = config.check;
+    let instances = config.runtime.instances;
+    let remote = config.runtime.url.is_some();
+    let lane = match Lane::prepare(config).await {
+        Ok(lane) => lane,
+        Err(e) => return usage(&e),
+    };
+    if lane.runtime.incompatible() {
+        return refuse(&lane.runtime, check, json);
+    }
+    if instances > 1 && !remote && !json && std::io::stderr().is_terminal() {
+        eprintln!("cas: {instances} instances, each with its own CODEX_HOME");
+    }
+    let show_progress = instances > 1 && std::io::stderr().is_terminal();
+    let progress = move |done: usize, total: usize| {
+        if show_progress {
+            eprint!("\r[{done}/{total}] instances done");
+            if done == total {
+                eprintln!();
+            }
+        }
+    };
+    let report = lane.run(&progress).await;
+    if json {
+        let doc = serde_json::to_value(&report).unwrap_or(Value::Null);
+        print_stdout(&pretty(&doc));
+    } else {
+        print_stdout(&human(&report));
+    }
+    if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn human(lane: &LaneReport) -> String {
+    let report = &lane.fanout;
+    let mut out = format!(
+        "{} {} on {} instance(s) [{}, codex {}]: {}\n",
+        lane.check,
+        lane.method,
+        report.instances_requested,
+        lane.transport,
+        lane.codex.as_ref().map_or("n/a", |c| c.version.as_str()),
+        if lane.ok { "ok" } else { "FAILED" }
+    );
+    let t = &report.timing_ms;
+    out.push_str(&format!(
+        "  started {}/{} in {:.1} ms; {} ok, {} failed, {} retries in {:.1} ms; total {:.1} ms\n",
+        report.instances_started,
+        report.instances_requested,
+        t.start_all,
+        report.requests_ok,
+        report.requests_failed,
+        report.retries,
+        t.run_all,
+        t.total
+    ));
+    let l = &report.latency_ms;
+    out.push_str(&format!(
+        "  latency ms: min {:.2} p50 {:.2} p95 {:.2} max {:.2}\n",
+        l.min, l.p50, l.p95, l.max
+    ));
+    for f in &report.start_failures {
+        out.push_str(&format!(
+            "  instance {}: did not start: {}\n",
+            f.instance, f.error
+        ));
+    }
+    for r in &report.results {
+        let detail = match (&r.error, &r.summary) {
+            (Some(e), _) => format!("error: {e}"),
+            (None, Some(s)) => s.to_string(),
+            (None, None) => String::new(),
+        };
+        out.push_str(&format!(
+            "  instance {}: {} {}\n",
+            r.instance,
+            if r.ok { "ok" } else { "failed" },
+            detail
+        ));
+    }
+    if !report.unsupported_server_requests.is_empty() {
+        out.push_str(&format!(
+            "  refused unsupported server requests: {}\n",
+            report.unsupported_server_requests.join(", ")
+        ));
+    }
+    out.trim_end().to_owned()
+}

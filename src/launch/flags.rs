@@ -1,0 +1,109 @@
+//! Which launch flags a codex's `app-server` accepts, read once from its `--help`.
+//!
+//! Flags come and go between codex versions; cas asks the binary instead of assuming. The help
+//! text is probed with a deadline, and each option line (`  -c, --config <key=value>`,
+//! `      --disable <FEATURE>`) contributes the flags it names.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::errors::LaunchError;
+
+/// How long `codex app-server --help` may take.
+const HELP_DEADLINE: Duration = Duration::from_secs(20);
+
+/// The launch flags of `codex app-server` that cas uses, and whether this codex lists each.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LaunchFlags {
+    /// `--strict-config`: refuse unknown config fields.
+    pub strict_config: bool,
+    /// `--listen URL`: the transport endpoint (websocket).
+    pub listen: bool,
+    /// `--ws-auth MODE`: websocket authentication.
+    pub ws_auth: bool,
+    /// `--ws-token-file PATH`: the capability-token file.
+    pub ws_token_file: bool,
+    /// `--disable FEATURE`: turn a feature off.
+    pub disable: bool,
+    /// `-c key=value`: a config override.
+    pub config_override: bool,
+}
+
+impl LaunchFlags {
+    /// Reads the flags an `app-server --help` text lists.
+    pub fn parse(help: &str) -> LaunchFlags {
+        let listed: Vec<&str> = help
+            .lines()
+            .map(str::trim_start)
+            .filter(|line| line.starts_with('-'))
+            .flat_map(|line| line.split(|c: char| c.is_whitespace() || c == ',' || c == '='))
+            .filter(|token| token.starts_with('-'))
+            .collect();
+        let has = |flag: &str| listed.contains(&flag);
+        LaunchFlags {
+            strict_config: has("--strict-config"),
+            listen: has("--listen"),
+            ws_auth: has("--ws-auth"),
+            ws_token_file: has("--ws-token-file"),
+            disable: has("--disable"),
+            config_override: has("-c"),
+        }
+    }
+
+    /// Whether a websocket server with a capability token can be started.
+    pub fn websocket(&self) -> bool {
+        self.listen && self.ws_auth && self.ws_token_file
+    }
+}
+
+/// Runs `codex app-server --help` (with `codex_home` as CODEX_HOME) within a deadline and
+/// reads the launch flags it lists.
+pub async fn probe(bin: &Path, codex_home: &Path) -> Result<LaunchFlags, LaunchError> {
+    let mut help = tokio::process::Command::new(bin);
+    help.args(["app-server", "--help"])
+        .env("CODEX_HOME", codex_home)
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(HELP_DEADLINE, help.output())
+        .await
+        .map_err(|_| LaunchError::HelpTimeout)?
+        .map_err(|source| LaunchError::Help { source })?;
+    let flags = LaunchFlags::parse(&String::from_utf8_lossy(&output.stdout));
+    tracing::debug!(bin = %bin.display(), ?flags, "app-server launch flags");
+    Ok(flags)
+}
+
+/// The `app-server` arguments that turn hooks off (`--disable hooks`, or the older
+/// `codex_hooks`), or why this codex cannot turn them off.
+pub async fn disable_hooks_args(bin: &Path, codex_home: &Path) -> Result<Vec<String>, LaunchError> {
+    if !probe(bin, codex_home).await?.disable {
+        return Err(LaunchError::NoDisableFlag);
+    }
+    match crate::hooks::feature_name(bin, codex_home).await {
+        Some(name) => Ok(vec!["--disable".into(), name.into()]),
+        None => Err(LaunchError::NoHooksFeature),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_flags_of_option_lines_only() {
+        let help = "Usage: codex app-server [OPTIONS]\n\nOptions:\n  -c, --config <key=value>\n          Override, e.g. `--disable` is not listed here\n      --strict-config\n      --listen <URL>\n      --ws-auth <MODE>\n      --ws-token-file <PATH>\n  -h, --help\n";
+        let flags = LaunchFlags::parse(help);
+        assert_eq!(
+            flags,
+            LaunchFlags {
+                strict_config: true,
+                listen: true,
+                ws_auth: true,
+                ws_token_file: true,
+                disable: false,
+                config_override: true,
+            }
+        );
+        assert!(flags.websocket());
+        assert!(LaunchFlags::parse("      --disable <FEATURE>\n").disable);
+    }
+}

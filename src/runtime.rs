@@ -1,0 +1,320 @@
+//! Preparing a runtime for the control lanes: codex, compatibility, hook policy and homes.
+//!
+//! From a plain [`RuntimeConfig`] (no clap here) it resolves codex (and asks its version), or
+//! reads the `--url` token; sets up hermetic homes or seeded user homes; and checks the codex's
+//! protocol surface for what the command relies on. Anything wrong here is a [`RuntimeError`];
+//! an incompatible codex is a [`Runtime`] whose [`Compatibility`] says so, for the command to
+//! refuse. Nothing here prints.
+
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::errors::{RuntimeError, UsageError};
+use crate::hooks::{HookObserver, HookPolicy};
+use crate::launch::{self, CodexLocator};
+use crate::launch::{user_codex_home, HomesSetup, Launcher, Source, Transport};
+use crate::outcome::CompatibilityVerdict;
+use crate::schema::compat::{self, Compatibility, Requirements};
+
+/// From this many hermetic instances on, a template home initialised once and copied pays
+/// for itself; below it every instance initialises its own fresh home.
+pub const TEMPLATE_MIN_INSTANCES: usize = 4;
+
+/// Whose CODEX_HOME a non-hermetic runtime uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserHome {
+    /// The user's CODEX_HOME itself (smoke_check).
+    AsIs,
+    /// Isolated copies of its config, one per instance (the fanout lanes).
+    Isolated,
+}
+
+/// Where the app-server comes from and how to talk to it, as plain values.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// The working directory for servers and threads (default: the current directory).
+    pub cwd: Option<PathBuf>,
+    /// The codex binary (default: CAS_CODEX_BIN, the project install, then PATH).
+    pub codex_bin: Option<PathBuf>,
+    /// A running websocket server to talk to instead of starting codex.
+    pub url: Option<String>,
+    /// With `url`: a file holding the bearer token.
+    pub token_file: Option<PathBuf>,
+    /// How cas talks to the codex it starts.
+    pub transport: Transport,
+    /// Fresh CODEX_HOMEs whose model is cas's mock.
+    pub hermetic: bool,
+    /// What cas lets codex's hooks do.
+    pub hooks: HookPolicy,
+    /// With `hermetic`: a hooks.json to install and trust in every home.
+    pub hooks_config: Option<PathBuf>,
+    /// Whether the client opts into `experimentalApi`.
+    pub experimental_api: bool,
+    /// Per-instance CODEX_HOMEs go to DIR/<client name> and are kept.
+    pub state_dir: Option<PathBuf>,
+    /// How many instances will be started.
+    pub instances: usize,
+    /// Whose home a non-hermetic runtime uses.
+    pub user_home: UserHome,
+}
+
+/// The codex a runtime uses, as reports show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CodexInfo {
+    /// The binary.
+    pub path: PathBuf,
+    /// What `codex --version` said.
+    pub version: String,
+}
+
+/// A prepared runtime and what the output says about it.
+pub struct Runtime {
+    /// Starts instances.
+    pub launcher: Launcher,
+    /// The codex used, or none with `--url`.
+    pub codex: Option<CodexInfo>,
+    /// stdio or ws.
+    pub transport: Transport,
+    /// Whether homes are hermetic.
+    pub hermetic: bool,
+    /// The server and thread cwd.
+    pub cwd: PathBuf,
+    /// The compatibility verdict for the command, with what is missing, and
+    /// `hooks_unsupported` when the codex cannot honour the hook policy.
+    pub compatibility: Compatibility,
+    /// What cas could not do about the hook policy, said instead of pretended.
+    pub hooks_note: Option<String>,
+}
+
+impl Runtime {
+    /// Whether the codex lacks something the command relies on.
+    pub fn incompatible(&self) -> bool {
+        self.compatibility.verdict == CompatibilityVerdict::Incompatible
+    }
+}
+
+/// What a control lane relies on, given its config (experimental opt-in, hooks).
+pub fn requirements(config: &RuntimeConfig, command: &str, method: Option<&str>) -> Requirements {
+    let mut needs = Requirements::of(command, method);
+    needs.experimental_api = config.experimental_api;
+    if config.hooks_config.is_some() {
+        needs = needs.with_hook_setup();
+    }
+    needs
+}
+
+/// The hook policy actually in force: `off` cannot be applied to a `--url` server cas does not
+/// own (the output says so in `hooksNote`), so there it is observed as `inherit`.
+pub fn effective_hook_policy(config: &RuntimeConfig) -> HookPolicy {
+    match (config.hooks, &config.url) {
+        (HookPolicy::Off, Some(_)) => HookPolicy::Inherit,
+        (policy, _) => policy,
+    }
+}
+
+/// A hook observer logging to `$XDG_STATE_HOME/cas/hook-logs/<check>-<ms>-<pid>.ndjson`.
+pub fn hook_observer(check: &str) -> Arc<HookObserver> {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let dir = launch::paths::hook_logs_dir();
+    let path = dir.join(format!("{check}-{ms}-{}.ndjson", std::process::id()));
+    Arc::new(HookObserver::new(path))
+}
+
+/// The `--cwd` flag made absolute (it must exist), else the current directory.
+pub fn resolve_cwd(flag: Option<&Path>) -> Result<PathBuf, UsageError> {
+    match flag {
+        Some(dir) => dir.canonicalize().map_err(|source| UsageError::FlagPath {
+            flag: "--cwd",
+            path: dir.to_owned(),
+            source,
+        }),
+        None => std::env::current_dir().map_err(UsageError::CurrentDir),
+    }
+}
+
+/// Prepares the runtime the config describes.
+pub async fn prepare(
+    config: &RuntimeConfig,
+    needs: &Requirements,
+) -> Result<Runtime, RuntimeError> {
+    let cwd = resolve_cwd(config.cwd.as_deref())?;
+    match &config.url {
+        Some(url) => prepare_url(config, url, cwd).await,
+        None => prepare_codex(config, needs, cwd).await,
+    }
+}
+
+/// A `--url` server: nothing to resolve, nothing checked.
+async fn prepare_url(
+    config: &RuntimeConfig,
+    url: &str,
+    cwd: PathBuf,
+) -> Result<Runtime, RuntimeError> {
+    if config.state_dir.is_some() {
+        return Err(UsageError::StateDirWithUrl.into());
+    }
+    if !url.starts_with("ws://") && !url.starts_with("wss://") {
+        return Err(UsageError::NotWebsocketUrl(url.to_owned()).into());
+    }
+    let token = match &config.token_file {
+        Some(path) => Some(read_token(path)?),
+        None => None,
+    };
+    let launcher = Launcher::prepare(Source::Url {
+        url: url.to_owned(),
+        token,
+    })
+    .await?;
+    tracing::debug!(url, "prepared a --url runtime");
+    Ok(Runtime {
+        launcher,
+        codex: None,
+        transport: Transport::Ws,
+        hermetic: false,
+        cwd,
+        compatibility: Compatibility::unchecked(),
+        hooks_note: (config.hooks == HookPolicy::Off)
+            .then(|| "--hooks off is not applied: cas does not control a --url server".to_owned()),
+    })
+}
+
+/// The trimmed, non-empty content of `--token-file`.
+fn read_token(path: &Path) -> Result<String, UsageError> {
+    let text = std::fs::read_to_string(path).map_err(|source| UsageError::FlagPath {
+        flag: "--token-file",
+        path: path.to_owned(),
+        source,
+    })?;
+    Some(text.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .ok_or(UsageError::EmptyTokenFile)
+}
+
+/// A codex cas starts: resolve, probe and check it while the shared setup is made.
+async fn prepare_codex(
+    config: &RuntimeConfig,
+    needs: &Requirements,
+    cwd: PathBuf,
+) -> Result<Runtime, RuntimeError> {
+    let bin = CodexLocator::from_env(config.codex_bin.clone()).resolve()?;
+    let scratch = launch::paths::homes_dir();
+    let version_home = if config.hermetic {
+        scratch.join("version-probe")
+    } else {
+        user_codex_home()
+    };
+    create_dir(&version_home)?;
+    let (hooks, extra_args, mut hooks_unsupported) =
+        hook_setup(config, &bin, &version_home).await?;
+    let source = Source::Codex {
+        bin: bin.clone(),
+        transport: config.transport,
+        cwd: cwd.clone(),
+        extra_args,
+        hooks,
+        state_dir: config.state_dir.clone(),
+        scratch,
+        homes: homes_setup(config),
+    };
+    // The version probe and compatibility check overlap the shared setup (mock model, template).
+    let (checked, launcher) = tokio::join!(
+        check_codex(&bin, &version_home, needs),
+        Launcher::prepare(source)
+    );
+    let (version, mut compatibility, has_hook_notes) = checked?;
+    let launcher = launcher?;
+    if config.hooks != HookPolicy::Inherit && !has_hook_notes {
+        hooks_unsupported.get_or_insert(format!(
+            "codex {version} sends no hook/started or hook/completed notifications"
+        ));
+    }
+    if let Some(why) = hooks_unsupported {
+        compatibility.refuse_hooks(format!("--hooks {}: {why}", config.hooks.as_str()));
+    }
+    tracing::debug!(bin = %bin.display(), %version, verdict = ?compatibility.verdict, "prepared a codex runtime");
+    Ok(Runtime {
+        launcher,
+        codex: Some(CodexInfo { path: bin, version }),
+        transport: config.transport,
+        hermetic: config.hermetic,
+        cwd,
+        compatibility,
+        hooks_note: None,
+    })
+}
+
+/// The hooks.json to install, the server flags that switch hooks off, and why they cannot be
+/// switched off (when `--hooks off` cannot be honoured).
+async fn hook_setup(
+    config: &RuntimeConfig,
+    bin: &Path,
+    version_home: &Path,
+) -> Result<(Option<(String, PathBuf)>, Vec<String>, Option<String>), UsageError> {
+    let hooks = match &config.hooks_config {
+        Some(path) => {
+            Some(
+                crate::hooks::read_config(path).map_err(|source| UsageError::FlagPath {
+                    flag: "--hooks-config",
+                    path: path.clone(),
+                    source,
+                })?,
+            )
+        }
+        None => None,
+    };
+    let disable = match config.hooks {
+        HookPolicy::Off => launch::disable_hooks_args(bin, version_home).await,
+        _ => Ok(Vec::new()),
+    };
+    Ok(match disable {
+        Ok(extra) => (hooks, extra, None),
+        Err(why) => (hooks, Vec::new(), Some(why.to_string())),
+    })
+}
+
+/// How homes are made for the config.
+fn homes_setup(config: &RuntimeConfig) -> HomesSetup {
+    match (config.hermetic, config.instances >= TEMPLATE_MIN_INSTANCES) {
+        (true, true) => HomesSetup::Hermetic,
+        (true, false) => HomesSetup::HermeticFresh,
+        (false, _) if config.user_home == UserHome::AsIs => HomesSetup::UserHomeAsIs,
+        (false, _) => HomesSetup::UserRuntime,
+    }
+}
+
+/// The codex's version, its compatibility with `needs`, and whether it sends hook notifications.
+async fn check_codex(
+    bin: &Path,
+    version_home: &Path,
+    needs: &Requirements,
+) -> Result<(String, Compatibility, bool), RuntimeError> {
+    let version = launch::codex_version(bin, version_home).await?;
+    let surface_scratch = launch::paths::homes_dir().join("schema");
+    create_dir(&surface_scratch)?;
+    let surface = compat::surface_for(
+        bin,
+        &version,
+        &compat::default_cache_dir(),
+        &surface_scratch,
+    )
+    .await
+    .map_err(|source| RuntimeError::Surface {
+        bin: bin.to_owned(),
+        source,
+    })?;
+    let has_hook_notes = ["hook/started", "hook/completed"]
+        .iter()
+        .all(|m| surface.server_notifications.iter().any(|n| n.method == *m));
+    Ok((version, compat::check(&surface, needs), has_hook_notes))
+}
+
+fn create_dir(path: &Path) -> Result<(), RuntimeError> {
+    std::fs::create_dir_all(path).map_err(|source| RuntimeError::Io {
+        path: path.to_owned(),
+        source,
+    })
+}

@@ -1,0 +1,174 @@
+//! The smoke_check lane as a library function: prepare the runtime, start one instance, run
+//! the checks, summarise hooks, and make one [`SmokeReport`] of it.
+//!
+//! By default it checks the user's runtime as it is: their codex, their CODEX_HOME itself (the
+//! smoke thread and turn stay in their history, as any client's would), their model. A
+//! hermetic runtime uses a fresh home and the mock model instead. An incompatible codex is not
+//! an error here: the prepared lane says so and the command refuses.
+
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tracing::Instrument;
+
+use super::{Check, SmokeOptions};
+use crate::errors::RuntimeError;
+use crate::hooks::HookSummary;
+use crate::outcome::CompatibilityVerdict;
+use crate::policy::ServerRequestPolicy;
+use crate::protocol::ClientInfo;
+use crate::runtime::{self, CodexInfo, Runtime, RuntimeConfig};
+use crate::summary::millis;
+
+/// What the hermetic mock does with the smoke turn: stream slowly, so steer and interrupt find it running.
+const HERMETIC_PROMPT: &str = "[[stall:10]] cas smoke check";
+/// The smoke turn on a real model: cheap and short.
+const REAL_PROMPT: &str = "cas smoke check: reply with the single word ok.";
+
+/// Everything one smoke check needs, as plain values.
+#[derive(Debug, Clone)]
+pub struct SmokeConfig {
+    /// Where the server comes from.
+    pub runtime: RuntimeConfig,
+    /// Resume and use this existing thread instead of starting one.
+    pub thread_id: Option<String>,
+    /// The deadline of each request.
+    pub request_timeout: Duration,
+    /// Notification methods the server should not send.
+    pub opt_out_notification_methods: Vec<String>,
+}
+
+/// A smoke check whose runtime is ready (or whose codex was found incompatible).
+pub struct SmokeLane {
+    /// The prepared runtime.
+    pub runtime: Runtime,
+    config: SmokeConfig,
+}
+
+/// The whole result of a smoke check, in the field order of the command's JSON.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SmokeReport {
+    /// Version of this document's shape.
+    pub schema_version: u32,
+    /// Always `smoke_check`.
+    pub check: &'static str,
+    /// Every check ok and hooks gave no failure.
+    pub ok: bool,
+    /// The codex used, or null with `--url`.
+    pub codex: Option<CodexInfo>,
+    /// `stdio` or `ws`.
+    pub transport: &'static str,
+    /// Whether the home was hermetic.
+    pub hermetic: bool,
+    /// The compatibility verdict.
+    pub compatibility_verdict: CompatibilityVerdict,
+    /// The server and thread cwd.
+    pub cwd: PathBuf,
+    /// The thread the checks used.
+    pub thread_id: Option<String>,
+    /// Each check, in order.
+    pub checks: Vec<Check>,
+    /// The hooks' failure code, if any.
+    pub failure_code: Option<&'static str>,
+    /// What the check saw of hooks.
+    pub hook_summary: HookSummary,
+    /// What cas could not do about the hook policy.
+    pub hooks_note: Option<String>,
+}
+
+impl SmokeLane {
+    /// Prepares the runtime (one instance).
+    pub async fn prepare(config: SmokeConfig) -> Result<SmokeLane, RuntimeError> {
+        let needs = runtime::requirements(&config.runtime, "smoke_check", None);
+        let runtime = runtime::prepare(&config.runtime, &needs).await?;
+        Ok(SmokeLane { runtime, config })
+    }
+
+    /// Starts the instance and runs every check.
+    pub async fn run(self) -> SmokeReport {
+        let SmokeLane {
+            runtime: rt,
+            config,
+        } = self;
+        let observer = runtime::hook_observer("smoke_check");
+        let span = tracing::info_span!("instance", index = 1, client = "cas-smoke-check");
+        let (checks, thread_id) = checks(&rt, &config, observer.clone())
+            .instrument(span)
+            .await;
+        let hooks = observer.summary(runtime::effective_hook_policy(&config.runtime));
+        let ok = checks.iter().all(|c| c.ok) && hooks.failure_code.is_none();
+        SmokeReport {
+            schema_version: 1,
+            check: "smoke_check",
+            ok,
+            codex: rt.codex,
+            transport: rt.transport.as_str(),
+            hermetic: rt.hermetic,
+            compatibility_verdict: rt.compatibility.verdict,
+            cwd: rt.cwd,
+            thread_id,
+            checks,
+            failure_code: hooks.failure_code.map(crate::outcome::FailureCode::as_str),
+            hook_summary: hooks,
+            hooks_note: rt.hooks_note,
+        }
+    }
+}
+
+/// The handshake check, then (if it passed) the session's checks.
+async fn checks(
+    rt: &Runtime,
+    config: &SmokeConfig,
+    observer: Arc<crate::hooks::HookObserver>,
+) -> (Vec<Check>, Option<String>) {
+    let timeout = config.request_timeout;
+    let client = ClientInfo {
+        name: "cas-smoke-check".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        experimental_api: config.runtime.experimental_api,
+        opt_out_notification_methods: config.opt_out_notification_methods.clone(),
+    };
+    let t0 = Instant::now();
+    let policy = Arc::new(ServerRequestPolicy::default());
+    let started = rt
+        .launcher
+        .start(&client, policy, None, timeout, Some(observer))
+        .await;
+    let instance = match started {
+        Err(error) => {
+            tracing::debug!(%error, "smoke handshake failed");
+            let handshake = Check {
+                name: "handshake".into(),
+                ok: false,
+                detail: error.to_string(),
+                latency_ms: millis(t0.elapsed()),
+            };
+            return (vec![handshake], None);
+        }
+        Ok(instance) => instance,
+    };
+    let mut checks = vec![Check {
+        name: "handshake".into(),
+        ok: true,
+        detail: "ok (initialize, then initialized)".into(),
+        latency_ms: millis(t0.elapsed()),
+    }];
+    let opts = SmokeOptions {
+        cwd: &rt.cwd,
+        thread_id: config.thread_id.clone(),
+        timeout,
+        prompt: if rt.hermetic {
+            HERMETIC_PROMPT
+        } else {
+            REAL_PROMPT
+        }
+        .into(),
+    };
+    let (more, thread) = super::run(&instance.session, &opts).await;
+    checks.extend(more);
+    instance.shutdown(Duration::from_secs(2)).await;
+    (checks, thread)
+}
