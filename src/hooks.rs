@@ -33,6 +33,12 @@ pub enum HookPolicy {
     RequireObserved,
 }
 
+impl std::fmt::Display for HookPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl HookPolicy {
     /// The kebab-case name.
     pub fn as_str(self) -> &'static str {
@@ -49,7 +55,7 @@ impl HookPolicy {
 #[serde(rename_all = "camelCase")]
 pub struct HookSummary {
     /// The policy in force.
-    pub policy: &'static str,
+    pub policy: HookPolicy,
     /// At least one hook run was seen.
     pub observed: bool,
     /// `hook/started` notifications.
@@ -127,7 +133,7 @@ impl HookObserver {
             None
         };
         HookSummary {
-            policy: policy.as_str(),
+            policy,
             observed,
             started: c.started,
             completed: c.completed,
