@@ -13,39 +13,8 @@ use crate::protocol::ErrorClass;
 mod setup;
 pub use setup::*;
 
-/// A line or frame that is not a JSON-RPC message.
-#[derive(Debug, thiserror::Error)]
-pub enum DecodeError {
-    /// The text is not JSON.
-    #[error("malformed JSON: {snippet}")]
-    Json {
-        /// The start of the offending text.
-        snippet: String,
-        /// What the JSON parser said.
-        #[source]
-        source: serde_json::Error,
-    },
-    /// The text is JSON but none of the four message shapes.
-    #[error("not a JSON-RPC message ({reason}): {snippet}")]
-    Shape {
-        /// The start of the offending text.
-        snippet: String,
-        /// Why it is none of the four shapes.
-        reason: &'static str,
-    },
-    /// A line that is not UTF-8 text.
-    #[error("a line of {len} bytes that is not UTF-8")]
-    NotUtf8 {
-        /// Its length.
-        len: usize,
-    },
-    /// A websocket binary frame, which the protocol does not use.
-    #[error("binary websocket frame of {len} bytes")]
-    BinaryFrame {
-        /// Its length.
-        len: usize,
-    },
-}
+/// A line or frame that is not a JSON-RPC message (declared beside the codec that raises it).
+pub use crate::jsonrpc::DecodeError;
 
 /// A connection that could not be made or broke.
 #[derive(Debug, thiserror::Error)]
@@ -257,10 +226,55 @@ fn stderr_note(stderr: &str) -> String {
     }
 }
 
-/// What a hooks setup step reported (its message; the hooks module reports text).
+/// A rule of the scenario format that a file breaks (the cause's text is part of the message).
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct HooksSetupError(pub String);
+pub enum RuleError {
+    /// A rule broken, in words.
+    #[error("{0}")]
+    Broken(String),
+    /// A humantime duration field that does not parse.
+    #[error("{field} = {text:?}: {source}")]
+    Duration {
+        /// The field, e.g. `step_timeout`.
+        field: &'static str,
+        /// Its text.
+        text: String,
+        /// What humantime said.
+        #[source]
+        source: humantime::DurationError,
+    },
+    /// A ledger step whose operation does not parse.
+    #[error("ledger: {0}")]
+    LedgerOp(#[source] serde_json::Error),
+    /// The hooks.config file could not be read.
+    #[error("hooks.config {path}: {source}")]
+    HooksConfig {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A rule broken by one step (`label` names it).
+    #[error("{label}: {source}")]
+    Step {
+        /// `step N (name)`.
+        label: String,
+        /// The rule broken.
+        #[source]
+        source: Box<RuleError>,
+    },
+    /// A rule broken inside a parallel group's steps.
+    #[error("parallel {0}")]
+    Parallel(#[source] Box<RuleError>),
+}
+
+impl RuleError {
+    /// A rule broken, in words.
+    pub fn broken(text: impl Into<String>) -> RuleError {
+        RuleError::Broken(text.into())
+    }
+}
 
 /// A scenario file that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -283,12 +297,13 @@ pub enum ScenarioError {
         message: String,
     },
     /// The file parses but breaks a rule of the format.
-    #[error("scenario {path} is invalid: {reason}")]
+    #[error("scenario {path} is invalid: {source}")]
     Invalid {
         /// The file.
         path: PathBuf,
         /// The rule broken.
-        reason: String,
+        #[source]
+        source: RuleError,
     },
     /// No scenario of that name exists.
     #[error("no scenario named {name:?} in {dir}\n(hint: known scenarios: {known})")]
@@ -300,32 +315,6 @@ pub enum ScenarioError {
         /// The names that do exist.
         known: String,
     },
-}
-
-/// A conformance run that cas could not carry out (as opposed to one that failed).
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// The scenario is unusable.
-    #[error(transparent)]
-    Scenario(#[from] ScenarioError),
-    /// The target could not be started.
-    #[error(transparent)]
-    Launch(#[from] LaunchError),
-    /// The scenario does not list the target.
-    #[error("scenario {scenario} does not run on target {target} (its targets: {targets})")]
-    TargetNotListed {
-        /// The scenario.
-        scenario: String,
-        /// The target asked for.
-        target: String,
-        /// The targets the scenario lists.
-        targets: String,
-    },
-    /// A target name that cas does not know.
-    #[error(
-        "unknown target {0:?} (expected fake-stdio, fake-ws, codex-stdio, codex-ws or a ws:// URL)"
-    )]
-    UnknownTarget(String),
 }
 
 /// A review session that cas could not find, read or keep (as opposed to a review that failed).
@@ -350,7 +339,94 @@ pub enum ReviewError {
         /// What is wrong.
         reason: String,
     },
-    /// Local I/O for the lane failed.
-    #[error("{0}")]
-    Io(String),
+    /// Local I/O for the lane failed (the cause is repeated in the message, which the CLI
+    /// prints alone).
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done, usually the path.
+        what: String,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A record or lane spec could not be encoded as JSON.
+    #[error("encoding {what}: {source}")]
+    Encode {
+        /// What was being encoded.
+        what: &'static str,
+        /// What serde said.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A record without a reviewThreadId has no file to be saved in.
+    #[error("a record without a reviewThreadId")]
+    NoThreadId,
+    /// Interrupting the review failed.
+    #[error("interrupting the review: {reason}")]
+    Interrupt {
+        /// What went wrong, with the cause's text.
+        reason: String,
+        /// The cause, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+}
+
+/// `--custom-instructions` that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum InstructionsError {
+    /// The instructions could not be read (from stdin, `-`, or a file, `@path`).
+    #[error("--custom-instructions {from}: {source}")]
+    Read {
+        /// Where they were read from: `-: reading stdin` or `@path`.
+        from: String,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The instructions are empty or blank.
+    #[error("--custom-instructions is empty")]
+    Empty,
+}
+
+/// Installing and trusting hooks through a throwaway server failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HooksSetupError {
+    /// hooks.json could not be written into the home.
+    #[error("writing hooks.json: {source}")]
+    Install {
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The throwaway server could not be started.
+    #[error(transparent)]
+    Spawn(#[from] Box<LaunchError>),
+    /// The session with the throwaway server failed.
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    /// The server refused a request of the setup.
+    #[error("{method} refused: {error}")]
+    Refused {
+        /// The method refused.
+        method: &'static str,
+        /// The error as sent.
+        error: Box<RpcError>,
+    },
+    /// `hooks/list` reports errors in hooks.json.
+    #[error("hooks/list reports errors: {0}")]
+    Listed(serde_json::Value),
+    /// The server lists no hooks at all.
+    #[error("the server lists no hooks (is hooks.json well formed, and the hooks feature on?)")]
+    NoHooks,
+}
+
+impl ReviewError {
+    /// Local I/O on `what` (a path or an action) failed.
+    pub fn io(what: impl std::fmt::Display, source: std::io::Error) -> ReviewError {
+        ReviewError::Io {
+            what: what.to_string(),
+            source,
+        }
+    }
 }

@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::errors::HooksSetupError;
+use crate::jsonrpc::RpcError;
+use crate::outcome::FailureCode;
 use crate::session::{Notification, NotificationTap, Session};
 
 /// What cas lets hooks do.
@@ -28,6 +31,12 @@ pub enum HookPolicy {
     Off,
     /// A lane that saw no hook run fails with `hook_not_observed`.
     RequireObserved,
+}
+
+impl std::fmt::Display for HookPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl HookPolicy {
@@ -46,7 +55,7 @@ impl HookPolicy {
 #[serde(rename_all = "camelCase")]
 pub struct HookSummary {
     /// The policy in force.
-    pub policy: &'static str,
+    pub policy: HookPolicy,
     /// At least one hook run was seen.
     pub observed: bool,
     /// `hook/started` notifications.
@@ -60,7 +69,7 @@ pub struct HookSummary {
     /// Completed runs with status `stopped`.
     pub stopped: usize,
     /// The failure this summary gives the lane, if any.
-    pub failure_code: Option<&'static str>,
+    pub failure_code: Option<FailureCode>,
     /// The NDJSON log of every hook notification (`null` if it could not be opened).
     pub hook_log_path: Option<String>,
     /// The events of completed runs, in order (e.g. `userPromptSubmit`, `stop`).
@@ -111,20 +120,20 @@ impl HookObserver {
         let c = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         let observed = c.started + c.completed > 0;
         let failure_code = if c.blocked > 0 {
-            Some("hook_blocked")
+            Some(FailureCode::HookBlocked)
         } else if c.failed > 0 {
-            Some("hook_failed")
+            Some(FailureCode::HookFailed)
         } else if c.stopped > 0 {
-            Some("hook_stopped")
+            Some(FailureCode::HookStopped)
         } else if policy == HookPolicy::RequireObserved && !observed {
-            Some("hook_not_observed")
+            Some(FailureCode::HookNotObserved)
         } else if policy == HookPolicy::Off && observed {
-            Some("hook_observed_while_off")
+            Some(FailureCode::HookObservedWhileOff)
         } else {
             None
         };
         HookSummary {
-            policy: policy.as_str(),
+            policy,
             observed,
             started: c.started,
             completed: c.completed,
@@ -193,20 +202,20 @@ pub fn install(codex_home: &Path, hooks_json: &str, hooks_dir: &Path) -> std::io
 
 /// Trusts every hook the server lists for `cwd` (`hooks/list`, then `config/batchWrite` of
 /// `hooks.state` with each key's current hash); returns how many it trusted.
-pub async fn trust_all(session: &Session, cwd: &Path, timeout: Duration) -> Result<usize, String> {
+pub async fn trust_all(
+    session: &Session,
+    cwd: &Path,
+    timeout: Duration,
+) -> Result<usize, HooksSetupError> {
     let listed = session
         .request("hooks/list", Some(json!({"cwds": [cwd]})), timeout)
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| format!("hooks/list refused: {e}"))?;
+        .await?
+        .map_err(|e| refused("hooks/list", e))?;
     let mut state = serde_json::Map::new();
     let mut listed_hooks = 0;
     for entry in listed["data"].as_array().into_iter().flatten() {
         if let Some(errors) = entry["errors"].as_array().filter(|e| !e.is_empty()) {
-            return Err(format!(
-                "hooks/list reports errors: {}",
-                Value::Array(errors.clone())
-            ));
+            return Err(HooksSetupError::Listed(Value::Array(errors.clone())));
         }
         listed_hooks += entry["hooks"].as_array().map_or(0, Vec::len);
         for hook in entry["hooks"].as_array().into_iter().flatten() {
@@ -218,10 +227,7 @@ pub async fn trust_all(session: &Session, cwd: &Path, timeout: Duration) -> Resu
         }
     }
     if listed_hooks == 0 {
-        return Err(
-            "the server lists no hooks (is hooks.json well formed, and the hooks feature on?)"
-                .into(),
-        );
+        return Err(HooksSetupError::NoHooks);
     }
     if state.is_empty() {
         return Ok(0);
@@ -236,46 +242,16 @@ pub async fn trust_all(session: &Session, cwd: &Path, timeout: Duration) -> Resu
             Some(json!({"edits": [edit], "reloadUserConfig": true})),
             timeout,
         )
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| format!("config/batchWrite refused: {e}"))?;
+        .await?
+        .map_err(|e| refused("config/batchWrite", e))?;
     Ok(count)
 }
 
-/// Installs `hooks_json` in `codex_home` and trusts its hooks through a throwaway server on
-/// that home, started without any `--disable` (a server with hooks disabled lists none, so it
-/// could trust none). The real server then starts with the hooks trusted, whatever its flags.
-pub async fn install_and_trust(
-    bin: &Path,
-    codex_home: &Path,
-    cwd: &Path,
-    hooks_json: &str,
-    hooks_dir: &Path,
-) -> Result<usize, String> {
-    install(codex_home, hooks_json, hooks_dir).map_err(|e| format!("writing hooks.json: {e}"))?;
-    let spec = crate::launch::ServerSpec {
-        bin: bin.to_owned(),
-        codex_home: codex_home.to_owned(),
-        cwd: cwd.to_owned(),
-        extra_args: Vec::new(),
-    };
-    let connection = spec.spawn_stdio().map_err(|e| e.to_string())?;
-    let session = Session::start(
-        connection,
-        std::sync::Arc::new(crate::policy::ServerRequestPolicy::default()),
-    );
-    let deadline = Duration::from_secs(20);
-    let outcome = async {
-        let client = crate::protocol::ClientInfo::named("cas-hooks-setup");
-        session
-            .initialize(&client, deadline)
-            .await
-            .map_err(|e| e.to_string())?;
-        trust_all(&session, cwd, deadline).await
+fn refused(method: &'static str, error: RpcError) -> HooksSetupError {
+    HooksSetupError::Refused {
+        method,
+        error: Box::new(error),
     }
-    .await;
-    session.shutdown(Duration::from_secs(2)).await;
-    outcome
 }
 
 /// The name under which `codex features list` (run with `codex_home`) knows the hooks
@@ -319,7 +295,7 @@ mod tests {
         let observer = HookObserver::new(path.clone());
         assert_eq!(
             observer.summary(HookPolicy::RequireObserved).failure_code,
-            Some("hook_not_observed")
+            Some(FailureCode::HookNotObserved)
         );
         assert_eq!(observer.summary(HookPolicy::Inherit).failure_code, None);
         observer.observe(&note("hook/started", "userPromptSubmit", "running"));
@@ -333,22 +309,22 @@ mod tests {
         observer.observe(&note("hook/completed", "stop", "stopped"));
         assert_eq!(
             observer.summary(HookPolicy::Inherit).failure_code,
-            Some("hook_stopped")
+            Some(FailureCode::HookStopped)
         );
         observer.observe(&note("hook/completed", "stop", "failed"));
         assert_eq!(
             observer.summary(HookPolicy::Inherit).failure_code,
-            Some("hook_failed")
+            Some(FailureCode::HookFailed)
         );
         let off = HookObserver::new(dir.path().join("off.ndjson"));
         off.observe(&note("hook/started", "stop", "running"));
         assert_eq!(
             off.summary(HookPolicy::Off).failure_code,
-            Some("hook_observed_while_off")
+            Some(FailureCode::HookObservedWhileOff)
         );
         observer.observe(&note("hook/completed", "stop", "blocked"));
         let worst = observer.summary(HookPolicy::Inherit);
-        assert_eq!(worst.failure_code, Some("hook_blocked"));
+        assert_eq!(worst.failure_code, Some(FailureCode::HookBlocked));
         assert_eq!(worst.events, ["userPromptSubmit", "stop", "stop", "stop"]);
         let lines = std::fs::read_to_string(&path).unwrap();
         assert_eq!(lines.lines().count(), 5);

@@ -9,7 +9,39 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
 
-use crate::errors::DecodeError;
+/// A line or frame that is not a JSON-RPC message.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// The text is not JSON.
+    #[error("malformed JSON: {snippet}")]
+    Json {
+        /// The start of the offending text.
+        snippet: String,
+        /// What the JSON parser said.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The text is JSON but none of the four message shapes.
+    #[error("not a JSON-RPC message ({reason}): {snippet}")]
+    Shape {
+        /// The start of the offending text.
+        snippet: String,
+        /// Why it is none of the four shapes.
+        reason: &'static str,
+    },
+    /// A line that is not UTF-8 text.
+    #[error("a line of {len} bytes that is not UTF-8")]
+    NotUtf8 {
+        /// Its length.
+        len: usize,
+    },
+    /// A websocket binary frame, which the protocol does not use.
+    #[error("binary websocket frame of {len} bytes")]
+    BinaryFrame {
+        /// Its length.
+        len: usize,
+    },
+}
 
 /// A request id: a JSON integer or a JSON string (floats and null are not ids).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

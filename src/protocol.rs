@@ -149,16 +149,21 @@ impl InitializeResult {
     }
 }
 
+/// An `initialize` result without one of the string fields cas reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("missing string field `{0}`")]
+pub struct MissingField(pub &'static str);
+
 impl TryFrom<&Value> for InitializeResult {
-    type Error = String;
+    type Error = MissingField;
 
     fn try_from(value: &Value) -> Result<Self, Self::Error> {
-        let field = |name: &str| -> Result<String, String> {
+        let field = |name: &'static str| -> Result<String, MissingField> {
             value
                 .get(name)
                 .and_then(Value::as_str)
                 .map(str::to_owned)
-                .ok_or_else(|| format!("missing string field `{name}`"))
+                .ok_or(MissingField(name))
         };
         Ok(InitializeResult {
             user_agent: field("userAgent")?,

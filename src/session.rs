@@ -15,6 +15,7 @@ use std::time::Duration;
 use tokio::sync::{oneshot, Notify, Semaphore};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::errors::SessionError;
 use crate::jsonrpc::{Message, RequestId, RpcError};
@@ -133,13 +134,10 @@ impl Session {
             inbox: Mutex::new(Inbox::default()),
             changed: Notify::new(),
         });
-        let reader = ReadLoop(tokio::spawn(read_loop(
-            inbound,
-            out.clone(),
-            shared.clone(),
-            handler,
-            tap,
-        )));
+        let span = tracing::debug_span!("session", session = %label);
+        let reader = ReadLoop(tokio::spawn(
+            read_loop(inbound, out.clone(), shared.clone(), handler, tap).instrument(span),
+        ));
         Session {
             out,
             shared,
@@ -192,6 +190,7 @@ impl Session {
             }
             inbox.pending.insert(id.clone(), tx);
         }
+        tracing::debug!(session = %self.label, ?id, %method, "request");
         if let Err(e) = self.out.send(&Message::request(id.clone(), method, params)) {
             self.shared.lock().pending.remove(&id);
             return Err(closed(method, &e.to_string()));
@@ -208,16 +207,10 @@ impl Session {
 
     /// Sends a notification.
     pub fn notify(&self, method: &str, params: Option<Value>) -> Result<(), SessionError> {
+        tracing::debug!(session = %self.label, %method, "notify");
         self.out
             .send(&Message::notification(method, params))
             .map_err(|e| closed(method, &e.to_string()))
-    }
-
-    /// Sends raw text as one line or frame, bypassing the codec.
-    pub fn send_raw(&self, text: String) -> Result<(), SessionError> {
-        self.out
-            .send_text(text)
-            .map_err(|e| closed("raw send", &e.to_string()))
     }
 
     /// Performs the handshake (`initialize`, then `initialized`) exactly once.
@@ -265,7 +258,7 @@ impl Session {
         let parsed =
             InitializeResult::try_from(&result).map_err(|reason| SessionError::BadResult {
                 method: method.to_owned(),
-                reason,
+                reason: reason.to_string(),
             })?;
         self.notify(protocol::INITIALIZED, None)?;
         Ok(parsed)

@@ -9,6 +9,8 @@ use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
 
+use crate::outcome::FailureCode;
+
 /// The overall outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -71,7 +73,7 @@ pub struct Failure {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,
     /// A stable snake_case code, e.g. `unexpected_result`.
-    pub code: String,
+    pub code: FailureCode,
     /// What was expected and what came, in one line.
     pub message: String,
 }
@@ -90,7 +92,7 @@ pub struct Verdict {
     pub status: Status,
     /// The first failure's code, when not passing.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub failure_code: Option<String>,
+    pub failure_code: Option<FailureCode>,
     /// Every step, in order.
     pub steps: Vec<StepRecord>,
     /// Every failure, in order (all of them, not just the first).
@@ -124,7 +126,7 @@ impl Verdict {
             scenario: scenario.to_owned(),
             target: target.to_owned(),
             status,
-            failure_code: failures.first().map(|f| f.code.clone()),
+            failure_code: failures.first().map(|f| f.code),
             steps,
             failures,
             diagnostics: None,
@@ -134,14 +136,14 @@ impl Verdict {
     }
 
     /// A verdict for a run cas could not carry out.
-    pub fn error(scenario: &str, target: &str, code: &str, message: String) -> Verdict {
+    pub fn error(scenario: &str, target: &str, code: FailureCode, message: String) -> Verdict {
         let mut v = Verdict::new(
             scenario,
             target,
             Vec::new(),
             vec![Failure {
                 step: None,
-                code: code.into(),
+                code,
                 message,
             }],
         );
@@ -327,19 +329,21 @@ mod tests {
     #[test]
     fn status_and_code_follow_the_failures() {
         let pass = Verdict::new("s", "t", vec![], vec![]);
-        assert_eq!(
-            (pass.status, pass.failure_code.clone()),
-            (Status::Pass, None)
-        );
-        let f = |code: &str| Failure {
+        assert_eq!((pass.status, pass.failure_code), (Status::Pass, None));
+        let f = |code: FailureCode| Failure {
             step: None,
-            code: code.into(),
+            code,
             message: String::new(),
         };
-        let fail = Verdict::new("s", "t", vec![], vec![f("a"), f("b")]);
+        let fail = Verdict::new(
+            "s",
+            "t",
+            vec![],
+            vec![f(FailureCode::NoResponse), f(FailureCode::ResultMismatch)],
+        );
         assert_eq!(
-            (fail.status, fail.failure_code.as_deref()),
-            (Status::Fail, Some("a"))
+            (fail.status, fail.failure_code),
+            (Status::Fail, Some(FailureCode::NoResponse))
         );
         let keys: Vec<String> = fail
             .to_json()

@@ -68,7 +68,7 @@ fn killed_fake_server() -> Outcome {
         .first()
         .ok_or("the crash produced no failure")?;
     let clear = (
-        failure.code == "connection_closed",
+        failure.code.as_str() == "connection_closed",
         failure.message.contains("killed by signal 9"),
     );
     support::same(

@@ -583,28 +583,45 @@ fn bad_flags() -> Outcome {
     done()
 }
 
-/// Each failure code of `FAILURE_CODES` is asserted, as a quoted string, by a trial here or by
-/// the classifier's unit tests (for the codes no live codex 0.169.0 review can give:
-/// `approval_denied`, `hook_blocked`, `hook_observed_while_off`).
+/// Each failure code of `FAILURE_CODES` names the test that asserts it: a trial here, or a unit
+/// test of the lane's policy and classifier for the codes no live codex 0.169.0 review can give
+/// (`approval_denied`, `hook_blocked`, `hook_observed_while_off`). A code added to the list
+/// without a test named here fails this trial.
 fn every_code_tested() -> Result<(), Failed> {
-    let sources = [
-        "tests/review_session.rs",
-        "src/review/outcome/tests.rs",
-        "src/review/lane_io.rs",
-    ];
-    let mut text = String::new();
-    for source in sources {
-        text +=
-            &std::fs::read_to_string(support::root().join(source)).map_err(|e| e.to_string())?;
+    use cas::outcome::FailureCode as C;
+    const CLASSIFIER: &str = "review::outcome::tests::classifies_each_ending_by_precedence";
+    let mut untested = Vec::new();
+    for &code in cas::review::outcome::FAILURE_CODES {
+        let asserted_by: Option<&str> = match code {
+            C::WaitTimedOut => Some("wait_times_out_then_interrupt_gives_review_interrupted"),
+            C::ReviewInterrupted => Some("wait_times_out_then_interrupt_gives_review_interrupted"),
+            C::ApprovalDenied => {
+                Some("review::lane_io::tests::a_declined_approval_makes_the_review_approval_denied")
+            }
+            C::ReviewFailed => Some("a_failing_model_gives_review_failed"),
+            C::ReviewOutputMissing => Some("a_non_json_answer_gives_review_output_missing"),
+            C::WebsocketBootstrapFailed => Some(
+                "no_websocket_gives_websocket_bootstrap_failed_and_the_native_fallback_is_only_a_fallback",
+            ),
+            C::ReviewTransportLost => Some("killing_the_managed_server_gives_review_transport_lost"),
+            C::HooksUnsupported
+            | C::HookNotObserved
+            | C::HookFailed
+            | C::HookStopped => Some("hook_policies_hold_on_the_review_lane"),
+            C::HookBlocked | C::HookObservedWhileOff => Some(CLASSIFIER),
+            C::UnsafeParentThreadState => {
+                Some("start_wait_reviews_a_commit_and_a_reused_parent_keeps_the_handle")
+            }
+            C::ParentThreadNotMaterialized => Some("an_unmaterialized_parent_is_refused_on_reuse"),
+            _ => None,
+        };
+        if asserted_by.is_none() {
+            untested.push(code);
+        }
     }
-    let untested: Vec<&str> = cas::review::outcome::FAILURE_CODES
-        .iter()
-        .copied()
-        .filter(|code| !text.contains(&format!("\"{code}\"")))
-        .collect();
     if untested.is_empty() {
         Ok(())
     } else {
-        Err(format!("failure codes no test asserts: {untested:?}").into())
+        Err(format!("review failure codes no test is named for: {untested:?}").into())
     }
 }

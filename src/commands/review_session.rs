@@ -193,7 +193,7 @@ async fn run_start(args: StartArgs) -> ExitCode {
         }
     };
     let bootstrap_failed =
-        rec.outcome.failure_code.as_deref() == Some("websocket_bootstrap_failed");
+        rec.outcome.failure_code == Some(crate::outcome::FailureCode::WebsocketBootstrapFailed);
     if bootstrap_failed && args.fallback == Fallback::NativeReview {
         rec = review_start::with_fallback(rec, &args).await;
         return report(&rec, None, false, json, true);

@@ -13,13 +13,13 @@ use super::args::PolicyArgs;
 use crate::errors::{RuntimeError, StartError, UsageError};
 use crate::hooks::HookPolicy;
 use crate::launch::{self, user_codex_home, CodexLocator, MockModel};
-use crate::outcome::CompatibilityVerdict;
+use crate::outcome::{CompatibilityVerdict, FailureCode};
 use crate::review::fallback;
 use crate::review::lane::{LaneFiles, LaneSpec};
 use crate::review::process;
 use crate::review::record::{
     self, CodexFacts, OutcomeFacts, ParentFacts, ParentMode, ReviewRecord, ReviewStatus,
-    TransportFacts,
+    SelectedTransport, TransportFacts,
 };
 use crate::review::target::{self, ReviewTarget};
 use crate::runtime;
@@ -198,7 +198,7 @@ pub async fn plan(args: &StartArgs) -> Result<Plan, StartError> {
     if let Some(hint) = unsafe_hint {
         let home = user_codex_home();
         let mut rec = new_record(args, &checked, &lane_id, cwd, target, home, parent);
-        let blocked = fail(&mut rec, "unsafe_parent_thread_state", hint);
+        let blocked = fail(&mut rec, FailureCode::UnsafeParentThreadState, hint);
         return Ok(Plan::Blocked(Box::new(blocked)));
     }
     let home = match (args.hermetic, parent_home) {
@@ -210,7 +210,7 @@ pub async fn plan(args: &StartArgs) -> Result<Plan, StartError> {
     if let Some((code, hint)) = checked.problem.clone() {
         let code = if code.is_empty() { None } else { Some(code) };
         rec.status = ReviewStatus::Failed;
-        rec.outcome.failure_code = code.map(str::to_owned);
+        rec.outcome.failure_code = code.and_then(FailureCode::from_name);
         rec.outcome.failure_hint = Some(hint);
         return Ok(Plan::Refused(Box::new(rec)));
     }
@@ -275,9 +275,9 @@ fn plan_parent(args: &StartArgs) -> (ParentFacts, Option<PathBuf>, Option<String
     (parent, found.map(|r| r.codex_home), None)
 }
 
-fn fail(rec: &mut ReviewRecord, code: &str, hint: String) -> ReviewRecord {
+fn fail(rec: &mut ReviewRecord, code: FailureCode, hint: String) -> ReviewRecord {
     rec.status = ReviewStatus::Failed;
-    rec.outcome.failure_code = Some(code.to_owned());
+    rec.outcome.failure_code = Some(code);
     rec.outcome.failure_hint = Some(hint);
     rec.terminal_at_ms = Some(record::now_ms());
     rec.clone()
@@ -308,10 +308,10 @@ fn new_record(
         codex: CodexFacts {
             path: checked.bin.clone(),
             version: checked.version.clone(),
-            compatibility_verdict: compat::verdict_name(checked.verdict).into(),
+            compatibility_verdict: checked.verdict,
         },
         transport: TransportFacts {
-            selected: "websocket".into(),
+            selected: SelectedTransport::Websocket,
             selection_reason: "cas-managed loopback websocket lane (detached host; status, wait and interrupt reconnect through the record)".into(),
             orphan_ttl_seconds: args.orphan_ttl_seconds,
             ..TransportFacts::default()
@@ -363,7 +363,7 @@ pub async fn with_fallback(mut rec: ReviewRecord, args: &StartArgs) -> ReviewRec
     };
     let facts =
         fallback::native_review(&rec.codex.path, &home, &rec.cwd, &rec.target, timeout).await;
-    rec.transport.selected = "native-review".into();
+    rec.transport.selected = SelectedTransport::NativeReview;
     rec.transport.selection_reason = "the websocket lane did not come up and --fallback native-review was given: `codex review` ran in the foreground (not a lane result, no handle)".into();
     rec.fallback = Some(facts);
     rec

@@ -210,7 +210,7 @@ pub enum StartError {
     ParentId(#[source] ReviewError),
     /// The review target cannot be read (e.g. `--custom-instructions @FILE`).
     #[error("{0}")]
-    Target(String),
+    Target(#[source] super::InstructionsError),
     /// The lane's folder could not be made.
     #[error(transparent)]
     Review(#[from] ReviewError),

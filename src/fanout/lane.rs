@@ -136,7 +136,7 @@ impl Lane {
             schema_version: 1,
             check: config.check,
             ok,
-            failure_code: hooks.failure_code,
+            failure_code: hooks.failure_code.map(crate::outcome::FailureCode::as_str),
             method: config.method,
             params,
             codex: rt.codex,

@@ -28,26 +28,19 @@ pub async fn install_and_trust(
     hooks_dir: &Path,
 ) -> Result<usize, HooksSetupError> {
     crate::hooks::install(codex_home, hooks_json, hooks_dir)
-        .map_err(|e| HooksSetupError(format!("writing hooks.json: {e}")))?;
+        .map_err(|source| HooksSetupError::Install { source })?;
     let spec = ServerSpec {
         bin: bin.to_owned(),
         codex_home: codex_home.to_owned(),
         cwd: cwd.to_owned(),
         extra_args: Vec::new(),
     };
-    let connection = spec
-        .spawn_stdio()
-        .map_err(|e| HooksSetupError(e.to_string()))?;
+    let connection = spec.spawn_stdio().map_err(Box::new)?;
     let session = Session::start(connection, Arc::new(ServerRequestPolicy::default()));
     let outcome = async {
         let client = ClientInfo::named("cas-hooks-setup");
-        session
-            .initialize(&client, SETUP_DEADLINE)
-            .await
-            .map_err(|e| HooksSetupError(e.to_string()))?;
-        crate::hooks::trust_all(&session, cwd, SETUP_DEADLINE)
-            .await
-            .map_err(|e| HooksSetupError(e.to_string()))
+        session.initialize(&client, SETUP_DEADLINE).await?;
+        crate::hooks::trust_all(&session, cwd, SETUP_DEADLINE).await
     }
     .await;
     session.shutdown(Duration::from_secs(2)).await;

@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use crate::outcome::FailureCode;
+
 macro_rules! error_codes {
     ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
         /// Every identifier the in-process ledger produces (named as `st` names them).
@@ -17,6 +19,13 @@ macro_rules! error_codes {
         impl ErrorCode {
             /// All identifiers, for recognizing them in an `st` binary's stderr.
             pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$name),*];
+
+            /// The failure code this refusal is reported as (the identifier in snake case).
+            pub fn failure_code(self) -> FailureCode {
+                match self {
+                    $(ErrorCode::$name => FailureCode::$name),*
+                }
+            }
 
             /// The identifier as `st` prints it.
             pub fn as_str(self) -> &'static str {
@@ -158,6 +167,15 @@ impl LedgerError {
         &self.detail
     }
 
+    /// The failure code this error is reported as: its identifier's, or `st_command_failed` for
+    /// an identifier an `st` binary printed that cas does not know.
+    pub fn failure_code(&self) -> FailureCode {
+        ErrorCode::ALL
+            .iter()
+            .find(|c| c.as_str() == self.code)
+            .map_or(FailureCode::StCommandFailed, |c| c.failure_code())
+    }
+
     /// Whether this is the given identifier.
     pub fn is(&self, code: ErrorCode) -> bool {
         self.code == code.as_str()
@@ -199,5 +217,30 @@ mod tests {
             "OrchplanWaveClaimDoesNotAcceptIds"
         );
         assert!(ErrorCode::ALL.contains(&ErrorCode::LockTimeout));
+    }
+
+    #[test]
+    fn each_identifier_is_reported_as_its_snake_case_failure_code() {
+        let snake = |identifier: &str| {
+            let mut out = String::new();
+            for (i, c) in identifier.chars().enumerate() {
+                if c.is_ascii_uppercase() && i > 0 {
+                    out.push('_');
+                }
+                out.push(c.to_ascii_lowercase());
+            }
+            out
+        };
+        for &code in ErrorCode::ALL {
+            assert_eq!(code.failure_code().as_str(), snake(code.as_str()));
+        }
+        assert_eq!(
+            ErrorCode::OrchplanWaveClaimDoesNotAcceptIds
+                .failure_code()
+                .as_str(),
+            "orchplan_wave_claim_does_not_accept_ids"
+        );
+        let foreign = LedgerError::foreign("NoSuchThing", "from st");
+        assert_eq!(foreign.failure_code(), FailureCode::StCommandFailed);
     }
 }

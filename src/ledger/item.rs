@@ -7,6 +7,7 @@
 use serde_json::{Map, Value};
 
 use super::error::{fail, ErrorCode, LedgerError};
+use super::fields::{Executor, ProofState, Substrate};
 
 /// An item's status (user terms normalized on read: open/queued, active/doing, done/closed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,8 +128,8 @@ pub struct Claim {
     pub state: ClaimState,
     /// The claiming actor ("" once reclaimed).
     pub owner: String,
-    /// teams, mesh or local ("" once reclaimed).
-    pub executor: String,
+    /// teams, mesh or local (unset once reclaimed).
+    pub executor: Executor,
     /// The wave (`manual` for id claims).
     pub wave_id: String,
     /// The lock roots the claim owns.
@@ -149,7 +150,7 @@ pub struct Claim {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Runtime {
     /// spawn_agent, spawn_agents_on_csv or local.
-    pub substrate: String,
+    pub substrate: Substrate,
     /// The codex thread.
     pub thread_id: String,
     /// The agent.
@@ -166,7 +167,7 @@ pub struct Runtime {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Proof {
     /// pass, fail or not_run.
-    pub state: String,
+    pub state: ProofState,
     /// The command run.
     pub command: String,
     /// Where the evidence is.
@@ -311,7 +312,7 @@ impl Item {
         }
         if let Some(r) = &self.runtime {
             let mut e = Map::new();
-            e.insert("substrate".into(), r.substrate.clone().into());
+            e.insert("substrate".into(), r.substrate.as_str().into());
             put_str(&mut e, "thread_id", &r.thread_id);
             put_str(&mut e, "agent_id", &r.agent_id);
             put_str(&mut e, "row_id", &r.row_id);
@@ -321,7 +322,7 @@ impl Item {
         }
         if let Some(p) = &self.proof {
             let mut e = Map::new();
-            e.insert("state".into(), p.state.clone().into());
+            e.insert("state".into(), p.state.as_str().into());
             put_str(&mut e, "command", &p.command);
             put_str(&mut e, "evidence_ref", &p.evidence_ref);
             put_str(&mut e, "last_run_at", &p.last_run_at);
@@ -334,7 +335,7 @@ fn claim_json(c: &Claim) -> Value {
     let mut e = Map::new();
     e.insert("state".into(), c.state.as_str().into());
     put_str(&mut e, "owner", &c.owner);
-    put_str(&mut e, "executor", &c.executor);
+    put_str(&mut e, "executor", c.executor.as_str());
     put_str(&mut e, "wave_id", &c.wave_id);
     if !c.lock_roots.is_empty() {
         e.insert("lock_roots".into(), c.lock_roots.clone().into());

@@ -7,6 +7,7 @@
 use serde_json::{Map, Value};
 
 use super::error::{fail, ErrorCode, LedgerError};
+use super::fields::{Executor, ProofState, Substrate};
 use super::item::{Claim, ClaimState, Comment, Dep, Item, Proof, Runtime, Source, Status};
 
 type Obj = Map<String, Value>;
@@ -224,7 +225,7 @@ fn claim(o: &Obj) -> Result<Claim, LedgerError> {
     Ok(Claim {
         state,
         owner: string(o, "owner")?,
-        executor: string(o, "executor")?,
+        executor: Executor::parse(&string(o, "executor")?),
         wave_id: string(o, "wave_id")?,
         lock_roots: list(o, "lock_roots")?,
         claimed_at: string(o, "claimed_at")?,
@@ -237,7 +238,7 @@ fn claim(o: &Obj) -> Result<Claim, LedgerError> {
 
 fn runtime(o: &Obj) -> Result<Runtime, LedgerError> {
     Ok(Runtime {
-        substrate: string(o, "substrate")?,
+        substrate: Substrate::parse(&string(o, "substrate")?),
         thread_id: string(o, "thread_id")?,
         agent_id: string(o, "agent_id")?,
         row_id: string(o, "row_id")?,
@@ -256,11 +257,10 @@ fn proof(o: &Obj) -> Result<Proof, LedgerError> {
 }
 
 /// Normalizes a proof state (`pass`, `fail`, `not_run`).
-pub fn proof_state(raw: &str) -> Result<String, LedgerError> {
-    let s = raw.trim().to_ascii_lowercase();
-    match s.as_str() {
-        "pass" | "fail" | "not_run" => Ok(s),
-        _ => fail(
+pub fn proof_state(raw: &str) -> Result<ProofState, LedgerError> {
+    match ProofState::known(&raw.trim().to_ascii_lowercase()) {
+        Some(state) => Ok(state),
+        None => fail(
             ErrorCode::InvalidProofState,
             format!("unknown proof state {raw:?}"),
         ),

@@ -14,6 +14,7 @@ mod child;
 pub mod claim_ledger;
 pub mod clock;
 pub mod error;
+pub mod fields;
 pub mod item;
 pub mod item_read;
 pub mod lock_roots;

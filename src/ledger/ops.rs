@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::clock::format_secs;
 use super::error::{fail, ErrorCode, LedgerError};
+use super::fields::{Executor, ProofState, Substrate};
 use super::item::{Claim, ClaimState, Item, Proof, Runtime, Status};
 use super::item_read::proof_state;
 use super::lock_roots::{lists_overlap, lock_roots, EVERYTHING};
@@ -144,13 +145,13 @@ pub(crate) fn claim(
     executor: &str,
     lease_seconds: Option<i64>,
 ) -> Result<String, LedgerError> {
-    let executor = executor.trim().to_ascii_lowercase();
-    if !matches!(executor.as_str(), "teams" | "mesh" | "local") {
+    let executor_text = executor.trim().to_ascii_lowercase();
+    let Some(executor) = Executor::known(&executor_text) else {
         return fail(
             ErrorCode::InvalidExecutor,
-            format!("executor {executor:?} is not teams, mesh or local"),
+            format!("executor {executor_text:?} is not teams, mesh or local"),
         );
-    }
+    };
     let (wave_id, targets) = claim_targets(items, ids, wave)?;
     let lease = lease_seconds.unwrap_or(DEFAULT_LEASE_SECONDS);
     if lease <= 0 {
@@ -362,17 +363,14 @@ pub(crate) fn set_runtime(
     args: RuntimeArgs,
 ) -> Result<String, LedgerError> {
     let id = non_empty("--id", id)?;
-    let substrate = args.substrate.trim().to_ascii_lowercase();
+    let substrate_text = args.substrate.trim().to_ascii_lowercase();
     let item = held_claim(items, &id)?;
-    if !matches!(
-        substrate.as_str(),
-        "spawn_agent" | "spawn_agents_on_csv" | "local"
-    ) {
+    let Some(substrate) = Substrate::known(&substrate_text) else {
         return fail(
             ErrorCode::InvalidRuntimeSubstrate,
-            format!("substrate {substrate:?}"),
+            format!("substrate {substrate_text:?}"),
         );
-    }
+    };
     let mut rt = item.runtime.clone().unwrap_or_default();
     rt.substrate = substrate;
     let set = |field: &mut String, flag: &str, value: Option<&String>| -> Result<(), LedgerError> {
@@ -450,9 +448,9 @@ pub(crate) fn release(
         };
     }
     if item.status == Status::InProgress {
-        item.status = match item.proof.as_ref().map(|p| p.state.as_str()) {
-            Some("pass") => Status::Completed,
-            Some("fail") => Status::Blocked,
+        item.status = match item.proof.as_ref().map(|p| &p.state) {
+            Some(ProofState::Pass) => Status::Completed,
+            Some(ProofState::Fail) => Status::Blocked,
             _ => Status::Pending,
         };
         item.normalize_membership();
@@ -474,7 +472,7 @@ pub(crate) fn reclaim_stale(items: &mut [Item], now: &str) -> Result<String, Led
         };
         c.state = ClaimState::Stale;
         c.owner.clear();
-        c.executor.clear();
+        c.executor = Executor::Unset;
         c.heartbeat_at = now.clone();
         item.runtime = None::<Runtime>;
         if item.status == Status::InProgress {

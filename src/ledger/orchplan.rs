@@ -25,7 +25,7 @@ pub fn read_orchplan(path: &Path, backlog_only: bool) -> Result<Vec<Item>, Ledge
     let doc = if text.trim_start().starts_with('{') {
         serde_json::from_str::<Value>(&text).map_err(|e| e.to_string())
     } else {
-        yaml::parse(&text)
+        yaml::parse(&text).map_err(|e| e.to_string())
     };
     let doc = doc.or_else(|e| {
         fail(

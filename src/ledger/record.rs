@@ -333,11 +333,9 @@ mod tests {
 
     #[test]
     fn the_reference_pair_reads_and_is_written_back_identically() {
-        let text = format!(
-            "{{\"v\":3,\"ts\":\"2026-02-09T20:02:00Z\",\"lane\":\"event\",\"seq\":42,\"op\":\"replace\",\"items\":[{ITEM_A}],\"mutation\":{{\"allow_multiple_in_progress\":false,\"actor\":\"tk\",\"pid\":12345}}}}\n\
-             {{\"v\":3,\"ts\":\"2026-02-09T20:02:00Z\",\"lane\":\"checkpoint\",\"seq\":42,\"items\":[{ITEM_A}],\"mutation\":{{\"allow_multiple_in_progress\":false,\"actor\":\"tk\",\"pid\":12345}}}}\n"
-        );
-        let ledger = parse_stream(&text).unwrap();
+        // st's reference pair: one replace event and its checkpoint at the same seq.
+        let text = include_str!("tests/reference_pair.jsonl");
+        let ledger = parse_stream(text).unwrap();
         assert_eq!(ledger.watermark, 42);
         assert_eq!(ledger.items.len(), 1);
         assert_eq!(
@@ -392,80 +390,58 @@ mod tests {
     #[test]
     fn corrupt_input_names_the_line() {
         let good = r#"{"v":3,"ts":"t","lane":"event","seq":1,"op":"init"}"#;
+        // What follows the good first line, the identifier, and the line it names.
         let cases = [
-            (format!("{good}\n\n{{not json"), "InvalidRecord", "line 3"),
-            (format!("{good}\n[1]"), "InvalidRecord", "line 2"),
+            ("\n{not json", "InvalidRecord", "line 3"),
+            ("[1]", "InvalidRecord", "line 2"),
             (
-                format!(
-                    "{good}\n{}",
-                    r#"{"v":4,"seq":2,"lane":"event","op":"init"}"#
-                ),
+                r#"{"v":4,"seq":2,"lane":"event","op":"init"}"#,
                 "UnsupportedSchemaVersion",
                 "line 2",
             ),
             (
-                format!(
-                    "{good}\n{}",
-                    r#"{"v":3,"seq":-1,"lane":"event","op":"init"}"#
-                ),
+                r#"{"v":3,"seq":-1,"lane":"event","op":"init"}"#,
                 "InvalidSeq",
                 "line 2",
             ),
             (
-                format!("{good}\n{}", r#"{"v":3,"seq":2,"lane":"side","op":"init"}"#),
+                r#"{"v":3,"seq":2,"lane":"side","op":"init"}"#,
                 "InvalidLane",
                 "line 2",
             ),
             (
-                format!(
-                    "{good}\n{}",
-                    r#"{"v":3,"seq":1,"lane":"checkpoint","items":{}}"#
-                ),
+                r#"{"v":3,"seq":1,"lane":"checkpoint","items":{}}"#,
                 "InvalidCheckpoint",
                 "line 2",
             ),
             (
-                format!(
-                    "{good}\n{}",
-                    r#"{"v":3,"seq":2,"lane":"event","op":"replace"}"#
-                ),
+                r#"{"v":3,"seq":2,"lane":"event","op":"replace"}"#,
                 "ReplaceMissingItems",
                 "line 2",
             ),
             (
-                format!(
-                    "{good}\n{}",
-                    r#"{"v":3,"seq":2,"lane":"event","op":"upsert"}"#
-                ),
+                r#"{"v":3,"seq":2,"lane":"event","op":"upsert"}"#,
                 "UpsertMissingItem",
                 "line 2",
             ),
             (
-                format!(
-                    "{good}\n{}",
-                    r#"{"v":3,"seq":2,"lane":"event","op":"explode"}"#
-                ),
+                r#"{"v":3,"seq":2,"lane":"event","op":"explode"}"#,
                 "InvalidOp",
                 "line 2",
             ),
             (
-                format!(
-                    "{good}\n{}",
-                    r#"{"v":3,"seq":2,"lane":"event","op":"set_status","id":"zz","status":"done"}"#
-                ),
+                r#"{"v":3,"seq":2,"lane":"event","op":"set_status","id":"zz","status":"done"}"#,
                 "UnknownItemId",
                 "line 2",
             ),
             (
-                format!(
-                    "{good}\n{}",
-                    r#"{"v":3,"seq":2,"lane":"event","op":"replace","items":[{"id":"a"}]}"#
-                ),
+                r#"{"v":3,"seq":2,"lane":"event","op":"replace","items":[{"id":"a"}]}"#,
                 "MissingStepValue",
                 "line 2",
             ),
         ];
-        for (text, code, line) in cases {
+        for (next, code, line) in cases {
+            let text = format!("{good}\n{next}");
             let err = parse_stream(&text).unwrap_err();
             assert_eq!(err.code(), code, "{text}: {err}");
             assert!(err.detail().starts_with(line), "{err}");

@@ -28,15 +28,20 @@ pub enum Surface {
     Backlog,
 }
 
-impl FromStr for Surface {
-    type Err = String;
+/// A surface name other than plan, all or backlog.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown surface {0:?} (plan, all, backlog)")]
+pub struct UnknownSurface(pub String);
 
-    fn from_str(s: &str) -> Result<Surface, String> {
+impl FromStr for Surface {
+    type Err = UnknownSurface;
+
+    fn from_str(s: &str) -> Result<Surface, UnknownSurface> {
         match s {
             "plan" => Ok(Surface::Plan),
             "all" => Ok(Surface::All),
             "backlog" => Ok(Surface::Backlog),
-            other => Err(format!("unknown surface {other:?} (plan, all, backlog)")),
+            other => Err(UnknownSurface(other.to_owned())),
         }
     }
 }

@@ -8,6 +8,58 @@
 
 use serde_json::{Map, Value};
 
+/// YAML the reader does not accept, with the line it is on.
+#[derive(Debug, thiserror::Error)]
+pub enum YamlError {
+    /// A line that breaks the block structure.
+    #[error("line {line}: {problem}")]
+    Structure {
+        /// The 1-based line number.
+        line: usize,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A value that is not a supported scalar or flow collection.
+    #[error("line {line}: {source}")]
+    Scalar {
+        /// The 1-based line number.
+        line: usize,
+        /// What is wrong with the value.
+        #[source]
+        source: ScalarError,
+    },
+}
+
+/// A value the reader does not accept.
+#[derive(Debug, thiserror::Error)]
+pub enum ScalarError {
+    /// A flow collection other than a JSON one or a flat `[a, b]`.
+    #[error("unsupported flow collection {0:?}")]
+    FlowCollection(String),
+    /// A block scalar, anchor, alias or tag.
+    #[error("unsupported YAML construct {0:?}")]
+    Construct(String),
+    /// A double-quoted string that is not a JSON string.
+    #[error("bad double-quoted string {text:?}: {source}")]
+    DoubleQuoted {
+        /// The quoted text.
+        text: String,
+        /// What the JSON parser said.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A single-quoted string without its closing quote.
+    #[error("unterminated single-quoted string {0:?}")]
+    SingleQuoted(String),
+}
+
+fn structure(line: usize, problem: impl Into<String>) -> YamlError {
+    YamlError::Structure {
+        line,
+        problem: problem.into(),
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Line {
     no: usize,
@@ -16,7 +68,7 @@ struct Line {
 }
 
 /// Parses a YAML document; the error says which line and why.
-pub fn parse(text: &str) -> Result<Value, String> {
+pub fn parse(text: &str) -> Result<Value, YamlError> {
     let mut lines = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let no = i + 1;
@@ -27,7 +79,7 @@ pub fn parse(text: &str) -> Result<Value, String> {
         }
         let indent = trimmed.len() - trimmed.trim_start_matches(' ').len();
         if trimmed[indent..].starts_with('\t') {
-            return Err(format!("line {no}: tabs are not allowed in indentation"));
+            return Err(structure(no, "tabs are not allowed in indentation"));
         }
         lines.push(Line {
             no,
@@ -42,7 +94,7 @@ pub fn parse(text: &str) -> Result<Value, String> {
     let indent = lines[0].indent;
     let value = block(&mut lines, &mut pos, indent)?;
     if let Some(extra) = lines.get(pos) {
-        return Err(format!("line {}: unexpected indentation", extra.no));
+        return Err(structure(extra.no, "unexpected indentation"));
     }
     Ok(value)
 }
@@ -51,7 +103,7 @@ fn is_item(text: &str) -> bool {
     text == "-" || text.starts_with("- ")
 }
 
-fn block(lines: &mut [Line], pos: &mut usize, indent: usize) -> Result<Value, String> {
+fn block(lines: &mut [Line], pos: &mut usize, indent: usize) -> Result<Value, YamlError> {
     if is_item(&lines[*pos].text) {
         sequence(lines, pos, indent)
     } else {
@@ -59,7 +111,7 @@ fn block(lines: &mut [Line], pos: &mut usize, indent: usize) -> Result<Value, St
     }
 }
 
-fn sequence(lines: &mut [Line], pos: &mut usize, indent: usize) -> Result<Value, String> {
+fn sequence(lines: &mut [Line], pos: &mut usize, indent: usize) -> Result<Value, YamlError> {
     let mut out = Vec::new();
     while *pos < lines.len() && lines[*pos].indent == indent && is_item(&lines[*pos].text) {
         let line = lines[*pos].clone();
@@ -77,35 +129,39 @@ fn sequence(lines: &mut [Line], pos: &mut usize, indent: usize) -> Result<Value,
             };
             out.push(mapping(lines, pos, column)?);
         } else {
-            out.push(scalar(rest).map_err(|e| format!("line {}: {e}", line.no))?);
+            out.push(scalar(rest).map_err(|source| YamlError::Scalar {
+                line: line.no,
+                source,
+            })?);
             *pos += 1;
         }
     }
     Ok(Value::Array(out))
 }
 
-fn mapping(lines: &mut [Line], pos: &mut usize, indent: usize) -> Result<Value, String> {
+fn mapping(lines: &mut [Line], pos: &mut usize, indent: usize) -> Result<Value, YamlError> {
     let mut out = Map::new();
     while *pos < lines.len() && lines[*pos].indent == indent && !is_item(&lines[*pos].text) {
         let line = lines[*pos].clone();
         let Some((key, rest)) = split_key(&line.text) else {
-            return Err(format!(
-                "line {}: expected `key: value`, got {:?}",
-                line.no, line.text
-            ));
+            let problem = format!("expected `key: value`, got {:?}", line.text);
+            return Err(structure(line.no, problem));
         };
         *pos += 1;
         let value = if rest.is_empty() {
             nested(lines, pos, indent, true)?
         } else {
-            scalar(rest).map_err(|e| format!("line {}: {e}", line.no))?
+            scalar(rest).map_err(|source| YamlError::Scalar {
+                line: line.no,
+                source,
+            })?
         };
         if out.insert(key.clone(), value).is_some() {
-            return Err(format!("line {}: duplicate key {key:?}", line.no));
+            return Err(structure(line.no, format!("duplicate key {key:?}")));
         }
     }
     if let Some(next) = lines.get(*pos).filter(|l| l.indent > indent) {
-        return Err(format!("line {}: unexpected indentation", next.no));
+        return Err(structure(next.no, "unexpected indentation"));
     }
     Ok(Value::Object(out))
 }
@@ -117,7 +173,7 @@ fn nested(
     pos: &mut usize,
     indent: usize,
     in_map: bool,
-) -> Result<Value, String> {
+) -> Result<Value, YamlError> {
     match lines.get(*pos) {
         Some(next) if next.indent > indent => {
             let deeper = next.indent;
@@ -153,7 +209,7 @@ fn split_key(text: &str) -> Option<(String, &str)> {
     Some((key, rest.trim()))
 }
 
-fn scalar(text: &str) -> Result<Value, String> {
+fn scalar(text: &str) -> Result<Value, ScalarError> {
     let t = text.trim();
     if t.starts_with('[') || t.starts_with('{') {
         if let Ok(v) = serde_json::from_str::<Value>(t) {
@@ -161,7 +217,7 @@ fn scalar(text: &str) -> Result<Value, String> {
         }
         let inner = t.strip_prefix('[').and_then(|s| s.strip_suffix(']'));
         let Some(inner) = inner.filter(|s| !s.contains(['[', ']', '{', '}'])) else {
-            return Err(format!("unsupported flow collection {t:?}"));
+            return Err(ScalarError::FlowCollection(t.to_owned()));
         };
         return split_flow(inner)
             .into_iter()
@@ -173,7 +229,7 @@ fn scalar(text: &str) -> Result<Value, String> {
         return unquote(t).map(Value::String);
     }
     if t.starts_with(['|', '>', '&', '*', '!']) {
-        return Err(format!("unsupported YAML construct {t:?}"));
+        return Err(ScalarError::Construct(t.to_owned()));
     }
     Ok(match t {
         "true" | "True" => Value::Bool(true),
@@ -186,14 +242,16 @@ fn scalar(text: &str) -> Result<Value, String> {
     })
 }
 
-fn unquote(t: &str) -> Result<String, String> {
+fn unquote(t: &str) -> Result<String, ScalarError> {
     if t.starts_with('"') {
-        return serde_json::from_str::<String>(t)
-            .map_err(|e| format!("bad double-quoted string {t:?}: {e}"));
+        return serde_json::from_str::<String>(t).map_err(|source| ScalarError::DoubleQuoted {
+            text: t.to_owned(),
+            source,
+        });
     }
     match t.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) {
         Some(inner) if t.len() >= 2 => Ok(inner.replace("''", "'")),
-        _ => Err(format!("unterminated single-quoted string {t:?}")),
+        _ => Err(ScalarError::SingleQuoted(t.to_owned())),
     }
 }
 
@@ -293,7 +351,7 @@ waves:
             ("just a line\n", "line 1"),
         ];
         for (text, want) in cases {
-            let err = parse(text).unwrap_err();
+            let err = parse(text).unwrap_err().to_string();
             assert!(err.starts_with(want), "{text:?}: {err}");
         }
     }

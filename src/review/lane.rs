@@ -27,6 +27,7 @@ use super::thread::{early, open_thread, Early};
 use crate::errors::LaunchError;
 use crate::hooks::HookObserver;
 use crate::launch::{self, ManagedServer, MockModel, ServerSpec};
+use crate::outcome::{FailureCode, TurnStatus};
 use crate::policy::{PolicyConfig, ServerRequestPolicy};
 use crate::protocol::ClientInfo;
 use crate::session::Session;
@@ -206,7 +207,7 @@ impl Lane {
     fn fail_early(&mut self, e: Early) {
         let rec = &mut self.record;
         rec.status = ReviewStatus::Failed;
-        rec.outcome.failure_code = Some(e.code.to_owned());
+        rec.outcome.failure_code = Some(e.code);
         rec.outcome.failure_hint = Some(e.hint);
         rec.terminal_at_ms = Some(record::now_ms());
         rec.hook_summary = serde_json::to_value(self.hooks.summary(rec.hook_policy)).ok();
@@ -225,9 +226,9 @@ impl Lane {
         if let Some(mock) = mock {
             self.prepare_hermetic(&home, mock)
                 .await
-                .map_err(|e| early("websocket_bootstrap_failed", with_causes(&e)))?;
+                .map_err(|e| early(FailureCode::WebsocketBootstrapFailed, with_causes(&e)))?;
         }
-        let bootstrap = |e: String| early("websocket_bootstrap_failed", e);
+        let bootstrap = |e: String| early(FailureCode::WebsocketBootstrapFailed, e);
         let token = launch::new_token().map_err(|e| bootstrap(with_causes(&e)))?;
         launch::write_private(&self.files.token(), &token)
             .map_err(|e| bootstrap(with_causes(&e)))?;
@@ -310,16 +311,21 @@ impl Lane {
             Ok(Ok(result)) => result,
             Ok(Err(error)) => {
                 return Err(early(
-                    "review_failed",
+                    FailureCode::ReviewFailed,
                     format!("review/start refused: {error}"),
                 ))
             }
-            Err(e) => return Err(early("review_failed", format!("review/start: {e}"))),
+            Err(e) => {
+                return Err(early(
+                    FailureCode::ReviewFailed,
+                    format!("review/start: {e}"),
+                ))
+            }
         };
         let turn = result["turn"]["id"].as_str().map(str::to_owned);
         let Some(turn) = turn else {
             return Err(early(
-                "review_failed",
+                FailureCode::ReviewFailed,
                 format!("review/start answered without a turn id: {result}"),
             ));
         };
@@ -329,7 +335,7 @@ impl Lane {
         {
             // 0.169.0 reviews inline; a detached review thread would be a protocol change.
             return Err(early(
-                "review_failed",
+                FailureCode::ReviewFailed,
                 format!("review/start answered reviewThreadId {id} for thread {thread_id}"),
             ));
         }
@@ -389,25 +395,25 @@ impl Lane {
             turn_error: stream.turn_error.clone(),
             transport_lost: lost.clone(),
             approvals_denied: denied_approvals(&self.policy),
-            hook_code: hooks.failure_code.map(str::to_owned),
+            hook_code: hooks.failure_code,
             has_result: result.is_some(),
         };
         let (mut code, mut hint) = classify(&observed);
         if overdue {
-            code = Some("review_failed");
+            code = Some(FailureCode::ReviewFailed);
             hint = Some(format!(
                 "no result within the lane deadline of {} ms; cas interrupted the review",
                 self.spec.review_deadline_ms
             ));
         }
         let rec = &mut self.record;
-        rec.status = match (lost.is_some(), stream.turn_status.as_deref()) {
+        rec.status = match (lost.is_some(), stream.turn_status.as_ref()) {
             (true, _) => ReviewStatus::TransportLost,
-            (false, Some("completed")) => ReviewStatus::Completed,
-            (false, Some("interrupted")) => ReviewStatus::Interrupted,
+            (false, Some(TurnStatus::Completed)) => ReviewStatus::Completed,
+            (false, Some(TurnStatus::Interrupted)) => ReviewStatus::Interrupted,
             _ => ReviewStatus::Failed,
         };
-        rec.outcome.failure_code = code.map(str::to_owned);
+        rec.outcome.failure_code = code;
         rec.outcome.failure_hint = hint;
         rec.outcome.turn_status = stream.turn_status.clone();
         rec.outcome.review_text = stream.review_text.clone();

@@ -217,7 +217,10 @@ mod tests {
             has_result: true,
             ..Observed::default()
         };
-        assert_eq!(classify(&observed).0, Some("approval_denied"));
+        assert_eq!(
+            classify(&observed).0,
+            Some(crate::outcome::FailureCode::ApprovalDenied)
+        );
     }
 
     #[test]

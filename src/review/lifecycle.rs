@@ -16,6 +16,7 @@ use super::lane_io::LaneLog;
 use super::process;
 use super::record::{self, ReviewRecord, ReviewStatus};
 use crate::errors::ReviewError;
+use crate::outcome::FailureCode;
 use crate::protocol::ClientInfo;
 use crate::session::Session;
 
@@ -29,7 +30,10 @@ pub async fn launch(
     files: &LaneFiles,
     startup: Duration,
 ) -> Result<ReviewRecord, ReviewError> {
-    let text = serde_json::to_string_pretty(spec).map_err(|e| ReviewError::Io(e.to_string()))?;
+    let text = serde_json::to_string_pretty(spec).map_err(|source| ReviewError::Encode {
+        what: "the lane spec",
+        source,
+    })?;
     record::write_atomic(&files.spec(), &text)?;
     let pid = process::spawn_host(&files.dir, &files.host_log())?;
     let ticks = process::start_ticks(pid);
@@ -39,7 +43,7 @@ pub async fn launch(
         rec.status = ReviewStatus::Failed;
         rec.transport.host_pid = Some(pid);
         rec.terminal_at_ms = Some(record::now_ms());
-        rec.outcome.failure_code = Some("websocket_bootstrap_failed".into());
+        rec.outcome.failure_code = Some(FailureCode::WebsocketBootstrapFailed);
         rec.outcome.failure_hint = Some(hint);
         rec
     };
@@ -84,7 +88,7 @@ pub fn refresh(path: &Path) -> Result<ReviewRecord, ReviewError> {
     }
     if !rec.status.is_terminal() {
         rec.status = ReviewStatus::TransportLost;
-        rec.outcome.failure_code = Some("review_transport_lost".into());
+        rec.outcome.failure_code = Some(FailureCode::ReviewTransportLost);
         rec.outcome.failure_hint = Some(format!(
             "the lane host (pid {}) is gone and left no terminal result",
             rec.transport.host_pid.unwrap_or(0)
@@ -137,22 +141,25 @@ async fn send_interrupt(
     timeout: Duration,
 ) -> Result<(), ReviewError> {
     let t = &rec.transport;
-    let fail = |what: String| ReviewError::Io(format!("interrupting the review: {what}"));
     let (Some(url), Some(token_file)) = (&t.listen_url, &t.token_file_path) else {
-        return Err(fail("the record names no managed server".into()));
+        return Err(interrupt_failed(
+            "the record names no managed server".into(),
+            None,
+        ));
     };
-    let token = std::fs::read_to_string(token_file)
-        .map_err(|e| fail(format!("{}: {e}", token_file.display())))?;
+    let token = std::fs::read_to_string(token_file).map_err(|e| {
+        interrupt_failed(format!("{}: {e}", token_file.display()), Some(Box::new(e)))
+    })?;
     let connection = crate::transport::ws::connect(url, Some(token.trim()), timeout)
         .await
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(|e| interrupt_failed(e.to_string(), Some(Box::new(e))))?;
     let policy = std::sync::Arc::new(crate::policy::ServerRequestPolicy::default());
     let session = Session::start(connection, policy);
     let client = ClientInfo::named("cas-review-interrupt");
     session
         .initialize(&client, timeout)
         .await
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(|e| interrupt_failed(e.to_string(), Some(Box::new(e))))?;
     let thread = rec.review_thread_id.clone().unwrap_or_default();
     // The active turn is the review's T2 when its turn/started was seen, else T1; codex names
     // the active one when cas guesses wrong, and cas follows it once.
@@ -176,17 +183,26 @@ async fn send_interrupt(
                 Some(active) => turn = active.trim().to_owned(),
                 None => {
                     session.shutdown(Duration::from_millis(200)).await;
-                    return Err(fail(format!("turn/interrupt refused: {}", e.message)));
+                    let reason = format!("turn/interrupt refused: {}", e.message);
+                    return Err(interrupt_failed(reason, None));
                 }
             },
             Err(e) => {
                 session.shutdown(Duration::from_millis(200)).await;
-                return Err(fail(e.to_string()));
+                return Err(interrupt_failed(e.to_string(), Some(Box::new(e))));
             }
         }
     }
     session.shutdown(Duration::from_millis(200)).await;
     Ok(())
+}
+
+/// Interrupting failed: `reason` in words (with the cause's text), the cause kept as source.
+fn interrupt_failed(
+    reason: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+) -> ReviewError {
+    ReviewError::Interrupt { reason, source }
 }
 
 /// The record of `parent` when it names a review that is still live (its host alive).

@@ -10,6 +10,7 @@
 use serde_json::Value;
 
 use super::outcome::{parse_review_json, ReviewResult};
+use crate::outcome::TurnStatus;
 use crate::session::Notification;
 
 /// What changed with one notification.
@@ -20,7 +21,7 @@ pub enum Change {
     /// The review's own `turn/started` arrived (T2).
     Started,
     /// The review turn ended with this status.
-    Ended(String),
+    Ended(TurnStatus),
 }
 
 /// The review as seen so far.
@@ -34,7 +35,7 @@ pub struct ReviewStream {
     /// The rendered review (`exitedReviewMode.review`).
     pub review_text: Option<String>,
     /// The final status of T1.
-    pub turn_status: Option<String>,
+    pub turn_status: Option<TurnStatus>,
     /// The error of the turn (from `turn/completed` or an `error` notification).
     pub turn_error: Option<String>,
 }
@@ -72,7 +73,7 @@ impl ReviewStream {
             "turn/completed" => {
                 let turn = &p["turn"];
                 if turn["id"].as_str() == Some(&self.turn_id) {
-                    let status = turn["status"].as_str().unwrap_or("unknown").to_owned();
+                    let status = TurnStatus::from(turn["status"].as_str().unwrap_or("unknown"));
                     if let Some(message) = turn["error"]["message"].as_str() {
                         self.turn_error = Some(message.to_owned());
                     }
@@ -172,7 +173,7 @@ mod tests {
         let done = json!({"threadId": "th", "turn": {"id": "T1", "status": "completed"}});
         assert_eq!(
             s.feed(&note("turn/completed", done)),
-            Change::Ended("completed".into())
+            Change::Ended(TurnStatus::Completed)
         );
         let (result, source) = s.result().unwrap();
         assert_eq!(source, "review_agent_message_json");

@@ -11,63 +11,34 @@
 //! Success needs all of: a compatible codex, the websocket lane, no fallback, a structured
 //! result and no blocking failure code. Transport progress is not review success.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::path::Path;
 
-use super::record::{ReviewRecord, ReviewStatus};
+pub use super::record::{Finding, ReviewResult};
+use super::record::{ReviewRecord, ReviewStatus, SelectedTransport};
+use crate::outcome::{CompatibilityVerdict, FailureCode, TurnStatus};
 
-/// Every failure code review_session reports.
-pub const FAILURE_CODES: &[&str] = &[
-    "wait_timed_out",
-    "review_interrupted",
-    "approval_denied",
-    "review_failed",
-    "review_output_missing",
-    "websocket_bootstrap_failed",
-    "review_transport_lost",
-    "hooks_unsupported",
-    "hook_not_observed",
-    "hook_blocked",
-    "hook_failed",
-    "hook_stopped",
-    "hook_observed_while_off",
-    "unsafe_parent_thread_state",
-    "parent_thread_not_materialized",
+/// Every failure code review_session reports (tests/review_session.rs names a test for each).
+pub const FAILURE_CODES: &[FailureCode] = &[
+    FailureCode::WaitTimedOut,
+    FailureCode::ReviewInterrupted,
+    FailureCode::ApprovalDenied,
+    FailureCode::ReviewFailed,
+    FailureCode::ReviewOutputMissing,
+    FailureCode::WebsocketBootstrapFailed,
+    FailureCode::ReviewTransportLost,
+    FailureCode::HooksUnsupported,
+    FailureCode::HookNotObserved,
+    FailureCode::HookBlocked,
+    FailureCode::HookFailed,
+    FailureCode::HookStopped,
+    FailureCode::HookObservedWhileOff,
+    FailureCode::UnsafeParentThreadState,
+    FailureCode::ParentThreadNotMaterialized,
 ];
 
 /// The output document's format version.
 pub const OUTPUT_VERSION: u32 = 1;
-
-/// One finding of a review.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Finding {
-    /// The title, e.g. `[P1] Division by zero`.
-    pub title: String,
-    /// The explanation.
-    pub body: String,
-    /// The model's confidence, 0..1.
-    pub confidence_score: Option<f64>,
-    /// 0 (most urgent) to 3.
-    pub priority: Option<i64>,
-    /// Where, as the model said.
-    pub code_location: Option<Value>,
-}
-
-/// The structured review result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ReviewResult {
-    /// The findings, in the model's order.
-    pub findings: Vec<Finding>,
-    /// e.g. `patch is correct` / `patch is incorrect`.
-    pub overall_correctness: Option<String>,
-    /// The summary.
-    pub overall_explanation: String,
-    /// The model's confidence in the verdict, 0..1.
-    pub overall_confidence_score: Option<f64>,
-}
 
 /// Parses the reviewer model's JSON (`findings`, `overall_explanation`, …); a ```json fence
 /// around it is tolerated. Anything else is not a structured result.
@@ -120,7 +91,7 @@ fn camel_location(location: &Value) -> Value {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Observed {
     /// The review turn's final status (`completed`, `interrupted`, `failed`), if it ended.
-    pub turn_status: Option<String>,
+    pub turn_status: Option<TurnStatus>,
     /// The turn's error message, if any.
     pub turn_error: Option<String>,
     /// The connection (or the host) went away before the turn ended, and why.
@@ -128,7 +99,7 @@ pub struct Observed {
     /// Approvals cas declined or cancelled during the review (method names).
     pub approvals_denied: Vec<String>,
     /// The hook summary's failure code.
-    pub hook_code: Option<String>,
+    pub hook_code: Option<FailureCode>,
     /// Whether a structured result was parsed.
     pub has_result: bool,
 }
@@ -136,64 +107,57 @@ pub struct Observed {
 /// The failure code and hint of a review that ended, by precedence: transport lost, approval
 /// denied, hook blocked/failed/stopped, interrupted, failed, output missing, then the hook
 /// codes that do not stop a review (`hook_not_observed`, `hook_observed_while_off`).
-pub fn classify(o: &Observed) -> (Option<&'static str>, Option<String>) {
-    let hook = o.hook_code.as_deref();
+pub fn classify(o: &Observed) -> (Option<FailureCode>, Option<String>) {
+    let hook = o.hook_code;
     if let Some(why) = &o.transport_lost {
-        return (Some("review_transport_lost"), Some(why.clone()));
+        return (Some(FailureCode::ReviewTransportLost), Some(why.clone()));
     }
     if !o.approvals_denied.is_empty() {
         let hint = format!(
             "cas declined {} during the review (see the approval flags)",
             o.approvals_denied.join(", ")
         );
-        return (Some("approval_denied"), Some(hint));
+        return (Some(FailureCode::ApprovalDenied), Some(hint));
     }
-    if let Some(code @ ("hook_blocked" | "hook_failed" | "hook_stopped")) = hook {
-        return (
-            Some(static_code(code)),
-            Some(format!("a hook run ended {code}")),
-        );
+    if let Some(
+        code @ (FailureCode::HookBlocked | FailureCode::HookFailed | FailureCode::HookStopped),
+    ) = hook
+    {
+        return (Some(code), Some(format!("a hook run ended {code}")));
     }
-    match o.turn_status.as_deref() {
-        Some("interrupted") => {
+    match &o.turn_status {
+        Some(TurnStatus::Interrupted) => {
             return (
-                Some("review_interrupted"),
+                Some(FailureCode::ReviewInterrupted),
                 Some("the review turn was interrupted".into()),
             )
         }
-        Some("failed") => {
+        Some(TurnStatus::Failed) => {
             let why = o
                 .turn_error
                 .clone()
                 .unwrap_or_else(|| "no error given".into());
             return (
-                Some("review_failed"),
+                Some(FailureCode::ReviewFailed),
                 Some(format!("the review turn failed: {why}")),
             );
         }
-        Some("completed") => {}
+        Some(TurnStatus::Completed) => {}
         other => {
+            let other = other.as_ref().map(TurnStatus::as_str);
             let hint = format!("the review turn ended with status {other:?}");
-            return (Some("review_failed"), Some(hint));
+            return (Some(FailureCode::ReviewFailed), Some(hint));
         }
     }
     if !o.has_result {
         let hint = "the review completed but the model's answer is not review JSON \
                     (the rendered text is in the record)";
-        return (Some("review_output_missing"), Some(hint.into()));
+        return (Some(FailureCode::ReviewOutputMissing), Some(hint.into()));
     }
     match hook {
-        Some(code) => (Some(static_code(code)), Some(format!("hooks: {code}"))),
+        Some(code) => (Some(code), Some(format!("hooks: {code}"))),
         None => (None, None),
     }
-}
-
-fn static_code(code: &str) -> &'static str {
-    FAILURE_CODES
-        .iter()
-        .find(|c| **c == code)
-        .copied()
-        .unwrap_or("review_failed")
 }
 
 /// The output document of start, start --wait, status and wait: built from the record alone,
@@ -208,9 +172,9 @@ pub fn document(
     let o = &record.outcome;
     let fallback = record.fallback.as_ref();
     let (code, hint) = match (&o.failure_code, wait_timed_out) {
-        (Some(code), _) => (Some(code.clone()), o.failure_hint.clone()),
+        (Some(code), _) => (Some(*code), o.failure_hint.clone()),
         (None, true) => (
-            Some("wait_timed_out".to_owned()),
+            Some(FailureCode::WaitTimedOut),
             Some(format!(
                 "the review is still {}; wait again on the same reviewThreadId",
                 status_name(record.status)
@@ -218,8 +182,8 @@ pub fn document(
         ),
         (None, false) => (None, None),
     };
-    let success = record.codex.compatibility_verdict == "compatible"
-        && t.selected == "websocket"
+    let success = record.codex.compatibility_verdict == CompatibilityVerdict::Compatible
+        && t.selected == SelectedTransport::Websocket
         && fallback.is_none()
         && o.result.is_some()
         && code.is_none();

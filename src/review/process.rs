@@ -50,13 +50,12 @@ pub fn signal(pid: Option<u32>, ticks: Option<u64>, signal: i32) -> bool {
 /// Starts `cas review_session host --lane-dir DIR` detached: a new session, stdin and stdout
 /// on /dev/null, stderr appended to `log`. Returns its pid.
 pub fn spawn_host(lane_dir: &Path, log: &Path) -> Result<u32, ReviewError> {
-    let exe =
-        std::env::current_exe().map_err(|e| ReviewError::Io(format!("the cas executable: {e}")))?;
+    let exe = std::env::current_exe().map_err(|e| ReviewError::io("the cas executable", e))?;
     let stderr = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(log)
-        .map_err(|e| ReviewError::Io(format!("{}: {e}", log.display())))?;
+        .map_err(|e| ReviewError::io(log.display(), e))?;
     let mut command = std::process::Command::new(exe);
     command
         .args(["review_session", "host", "--lane-dir"])
@@ -73,7 +72,7 @@ pub fn spawn_host(lane_dir: &Path, log: &Path) -> Result<u32, ReviewError> {
     }
     let child = command
         .spawn()
-        .map_err(|e| ReviewError::Io(format!("starting the lane host: {e}")))?;
+        .map_err(|e| ReviewError::io("starting the lane host", e))?;
     Ok(child.id())
 }
 
@@ -92,10 +91,9 @@ pub fn lane_dir(lane_id: &str) -> Result<PathBuf, ReviewError> {
     let dir = super::record::state_root()
         .join("review-lanes")
         .join(lane_id);
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| ReviewError::Io(format!("{}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir).map_err(|e| ReviewError::io(dir.display(), e))?;
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
-        .map_err(|e| ReviewError::Io(format!("{}: {e}", dir.display())))?;
+        .map_err(|e| ReviewError::io(dir.display(), e))?;
     Ok(dir)
 }
 

@@ -12,10 +12,10 @@ use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::outcome::ReviewResult;
 use super::target::ReviewTarget;
 use crate::errors::ReviewError;
 use crate::hooks::HookPolicy;
+use crate::outcome::{CompatibilityVerdict, FailureCode, TurnStatus};
 
 /// The record format version.
 pub const RECORD_VERSION: u32 = 1;
@@ -70,12 +70,24 @@ pub struct ParentFacts {
     pub decision: String,
 }
 
+/// The transport a review ran on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SelectedTransport {
+    /// The detached websocket lane (the only one that can succeed).
+    #[default]
+    #[serde(rename = "websocket")]
+    Websocket,
+    /// `codex review` in the foreground, after the lane failed to come up.
+    #[serde(rename = "native-review")]
+    NativeReview,
+}
+
 /// The lane's transport and its managed server.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TransportFacts {
     /// `websocket` (the lane) or `native-review` (the fallback).
-    pub selected: String,
+    pub selected: SelectedTransport,
     /// Why.
     pub selection_reason: String,
     /// The server's listen URL, once known.
@@ -107,7 +119,37 @@ pub struct CodexFacts {
     /// Its version.
     pub version: String,
     /// `compatible` or `incompatible` for review_session.
-    pub compatibility_verdict: String,
+    pub compatibility_verdict: CompatibilityVerdict,
+}
+
+/// One finding of a review.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding {
+    /// The title, e.g. `[P1] Division by zero`.
+    pub title: String,
+    /// The explanation.
+    pub body: String,
+    /// The model's confidence, 0..1.
+    pub confidence_score: Option<f64>,
+    /// 0 (most urgent) to 3.
+    pub priority: Option<i64>,
+    /// Where, as the model said.
+    pub code_location: Option<Value>,
+}
+
+/// The structured review result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewResult {
+    /// The findings, in the model's order.
+    pub findings: Vec<Finding>,
+    /// e.g. `patch is correct` / `patch is incorrect`.
+    pub overall_correctness: Option<String>,
+    /// The summary.
+    pub overall_explanation: String,
+    /// The model's confidence in the verdict, 0..1.
+    pub overall_confidence_score: Option<f64>,
 }
 
 /// How the review ended, as classified by cas.
@@ -115,7 +157,7 @@ pub struct CodexFacts {
 #[serde(rename_all = "camelCase")]
 pub struct OutcomeFacts {
     /// The blocking failure, if any.
-    pub failure_code: Option<String>,
+    pub failure_code: Option<FailureCode>,
     /// What happened, in words.
     pub failure_hint: Option<String>,
     /// The structured result, parsed from the model's review JSON.
@@ -125,7 +167,7 @@ pub struct OutcomeFacts {
     /// The rendered review text of the `exitedReviewMode` item.
     pub review_text: Option<String>,
     /// The review turn's final status as the server reported it.
-    pub turn_status: Option<String>,
+    pub turn_status: Option<TurnStatus>,
 }
 
 /// A native-review fallback run (never a lane result).
@@ -239,11 +281,11 @@ impl ReviewRecord {
     /// Writes the record atomically (mode 0600) and indexes it by id.
     pub fn save(&mut self) -> Result<PathBuf, ReviewError> {
         self.updated_at_ms = now_ms();
-        let path = self
-            .path()
-            .ok_or_else(|| ReviewError::Io("a record without a reviewThreadId".into()))?;
-        let text = serde_json::to_string_pretty(self)
-            .map_err(|e| ReviewError::Io(format!("encoding the record: {e}")))?;
+        let path = self.path().ok_or(ReviewError::NoThreadId)?;
+        let text = serde_json::to_string_pretty(self).map_err(|source| ReviewError::Encode {
+            what: "the record",
+            source,
+        })?;
         write_atomic(&path, &text)?;
         index(&path)?;
         Ok(path)
@@ -251,8 +293,7 @@ impl ReviewRecord {
 
     /// Reads a record.
     pub fn load(path: &Path) -> Result<ReviewRecord, ReviewError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ReviewError::Io(format!("{}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| ReviewError::io(path.display(), e))?;
         serde_json::from_str(&text).map_err(|e| ReviewError::BadRecord {
             path: path.to_owned(),
             reason: e.to_string(),
@@ -262,10 +303,13 @@ impl ReviewRecord {
 
 /// Writes `text` to `path` through a 0600 temp file in the same folder, fsynced and renamed.
 pub fn write_atomic(path: &Path, text: &str) -> Result<(), ReviewError> {
-    let io = |e: std::io::Error| ReviewError::Io(format!("{}: {e}", path.display()));
-    let dir = path
-        .parent()
-        .ok_or_else(|| io(std::io::Error::other("no folder")))?;
+    let io = |e: std::io::Error| ReviewError::io(path.display(), e);
+    let dir = path.parent().ok_or_else(|| {
+        io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "no folder",
+        ))
+    })?;
     std::fs::create_dir_all(dir).map_err(io)?;
     // tempfile creates the file with mode 0600 and a unique name, so writers never collide.
     let mut tmp = tempfile::Builder::new()
@@ -286,7 +330,7 @@ fn index(record: &Path) -> Result<(), ReviewError> {
     let (Some(name), dir) = (record.file_name(), index_dir()) else {
         return Ok(());
     };
-    let io = |e: std::io::Error| ReviewError::Io(format!("indexing {}: {e}", record.display()));
+    let io = |e: std::io::Error| ReviewError::io(format_args!("indexing {}", record.display()), e);
     std::fs::create_dir_all(&dir).map_err(io)?;
     let link = dir.join(name);
     if std::fs::read_link(&link).is_ok_and(|t| t == record) {

@@ -6,6 +6,8 @@
 use serde::{Deserialize, Serialize};
 use std::io::Read;
 
+use crate::errors::InstructionsError;
+
 /// The target of one review.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
@@ -45,20 +47,26 @@ impl ReviewTarget {
 
 /// Reads `--custom-instructions VALUE`: `@path` reads a file, `-` reads stdin, anything else
 /// is the text itself. Empty instructions are refused.
-pub fn custom_instructions(value: &str) -> Result<String, String> {
+pub fn custom_instructions(value: &str) -> Result<String, InstructionsError> {
     let text = if value == "-" {
         let mut text = String::new();
         std::io::stdin()
             .read_to_string(&mut text)
-            .map_err(|e| format!("--custom-instructions -: reading stdin: {e}"))?;
+            .map_err(|source| InstructionsError::Read {
+                from: "-: reading stdin".into(),
+                source,
+            })?;
         text
     } else if let Some(path) = value.strip_prefix('@') {
-        std::fs::read_to_string(path).map_err(|e| format!("--custom-instructions @{path}: {e}"))?
+        std::fs::read_to_string(path).map_err(|source| InstructionsError::Read {
+            from: format!("@{path}"),
+            source,
+        })?
     } else {
         value.to_owned()
     };
     if text.trim().is_empty() {
-        return Err("--custom-instructions is empty".into());
+        return Err(InstructionsError::Empty);
     }
     Ok(text)
 }

@@ -13,18 +13,19 @@ use std::time::Duration;
 
 use super::lane_io::LaneLog;
 use super::record::{ParentFacts, ParentMode};
+use crate::outcome::FailureCode;
 use crate::session::Session;
 
 /// A failure that ends the lane before its review could run.
 pub struct Early {
     /// The failure code.
-    pub code: &'static str,
+    pub code: FailureCode,
     /// What happened.
     pub hint: String,
 }
 
 /// An [`Early`] failure.
-pub fn early(code: &'static str, hint: impl Into<String>) -> Early {
+pub fn early(code: FailureCode, hint: impl Into<String>) -> Early {
     Early {
         code,
         hint: hint.into(),
@@ -70,15 +71,18 @@ pub async fn open_thread(
             .map(str::to_owned)
             .ok_or_else(|| {
                 early(
-                    "review_failed",
+                    FailureCode::ReviewFailed,
                     format!("thread/start answered without a thread id: {result}"),
                 )
             }),
         Ok(Err(error)) => Err(early(
-            "review_failed",
+            FailureCode::ReviewFailed,
             format!("thread/start refused: {error}"),
         )),
-        Err(e) => Err(early("review_failed", format!("thread/start: {e}"))),
+        Err(e) => Err(early(
+            FailureCode::ReviewFailed,
+            format!("thread/start: {e}"),
+        )),
     }
 }
 
@@ -98,16 +102,16 @@ async fn check_parent(
             // Another process (e.g. the lingering server of an earlier lane, or the user's own
             // codex) holding the thread is unsafe; anything else means there is no rollout.
             let code = if error.message.contains("active writer") {
-                "unsafe_parent_thread_state"
+                FailureCode::UnsafeParentThreadState
             } else {
-                "parent_thread_not_materialized"
+                FailureCode::ParentThreadNotMaterialized
             };
             let hint = format!("thread/resume of {id} refused: {}", error.message);
             return Err(early(code, hint));
         }
         Err(e) => {
             return Err(early(
-                "parent_thread_not_materialized",
+                FailureCode::ParentThreadNotMaterialized,
                 format!("thread/resume of {id}: {e}"),
             ))
         }
@@ -115,7 +119,7 @@ async fn check_parent(
     let status = thread["status"]["type"].as_str().unwrap_or("unknown");
     if status != "idle" {
         return Err(early(
-            "unsafe_parent_thread_state",
+            FailureCode::UnsafeParentThreadState,
             format!("parent thread {id} is {status}, not idle"),
         ));
     }
@@ -136,7 +140,7 @@ async fn check_parent(
             .count();
         if live > 0 {
             return Err(early(
-                "unsafe_parent_thread_state",
+                FailureCode::UnsafeParentThreadState,
                 format!("parent thread {id} has {live} turn(s) in progress"),
             ));
         }

@@ -13,10 +13,10 @@ mod parallel;
 mod protocol;
 
 use serde_json::{json, Value};
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::format::TargetName;
 use super::load::{Scenario, Step, StepKind};
@@ -24,6 +24,7 @@ use super::matcher::Captures;
 use super::workspace::Workspace;
 use crate::errors::LaunchError;
 use crate::hooks::HookObserver;
+use crate::outcome::FailureCode;
 use crate::policy::ServerRequestPolicy;
 use crate::session::{QueueServerRequests, ServerRequestHandler, Session, DEFAULT_MAX_IN_FLIGHT};
 use crate::target::{self, TargetEnv, TargetGuard};
@@ -42,10 +43,25 @@ pub async fn run(scenario: &Scenario, target: TargetName, env: &TargetEnv) -> Ve
                 "cannot create a workspace under {}: {e}",
                 env.workspace_root.display()
             );
-            return Verdict::error(&scenario.name, target.as_str(), "workspace_failed", message);
+            return Verdict::error(
+                &scenario.name,
+                target.as_str(),
+                FailureCode::WorkspaceFailed,
+                message,
+            );
         }
     };
-    let mut verdict = run_in(scenario, target, env, &workspace).await;
+    let span = tracing::info_span!("scenario", scenario = %scenario.name, %target);
+    let mut verdict = run_in(scenario, target, env, &workspace)
+        .instrument(span)
+        .await;
+    tracing::debug!(
+        scenario = %scenario.name,
+        %target,
+        status = verdict.status.as_str(),
+        failure_code = ?verdict.failure_code,
+        "verdict"
+    );
     let remove = scenario.accepts(&verdict) && !env.keep_temp;
     verdict.workspace = workspace.finish(remove);
     verdict
@@ -196,12 +212,12 @@ fn max_in_flight(steps: &[Step]) -> usize {
         .fold(DEFAULT_MAX_IN_FLIGHT, usize::max)
 }
 
-fn launch_code(error: &LaunchError) -> &'static str {
+fn launch_code(error: &LaunchError) -> FailureCode {
     match error {
         LaunchError::CodexNotFound { .. } | LaunchError::CodexNotExecutable { .. } => {
-            "codex_not_found"
+            FailureCode::CodexNotFound
         }
-        _ => "launch_failed",
+        _ => FailureCode::LaunchFailed,
     }
 }
 
@@ -224,7 +240,7 @@ pub(crate) struct Run<'a> {
 /// What one step produced.
 pub(crate) struct Outcome {
     observed: Option<Value>,
-    failures: Vec<(Cow<'static, str>, String)>,
+    failures: Vec<(FailureCode, String)>,
 }
 
 impl Outcome {
@@ -235,10 +251,10 @@ impl Outcome {
         }
     }
 
-    fn failed(code: impl Into<Cow<'static, str>>, message: String) -> Outcome {
+    fn failed(code: FailureCode, message: String) -> Outcome {
         Outcome {
             observed: None,
-            failures: vec![(code.into(), message)],
+            failures: vec![(code, message)],
         }
     }
 }
@@ -284,7 +300,10 @@ impl<'a> Run<'a> {
                         "the scenario deadline of {:?} passed during this step",
                         self.ctx.scenario.deadline
                     );
-                    self.finish(step, Outcome::failed("scenario_deadline", message));
+                    self.finish(
+                        step,
+                        Outcome::failed(FailureCode::ScenarioDeadline, message),
+                    );
                     for rest in &steps[i + 1..] {
                         self.record(rest, StepStatus::NotRun, None);
                     }
@@ -305,10 +324,10 @@ impl<'a> Run<'a> {
             StepStatus::Fail
         };
         for (code, message) in outcome.failures {
-            self.lost |= code == "connection_closed";
+            self.lost |= code == FailureCode::ConnectionClosed;
             self.failures.push(Failure {
                 step: Some(self.step_name(step)),
-                code: code.into_owned(),
+                code,
                 message,
             });
         }
@@ -329,7 +348,7 @@ impl<'a> Run<'a> {
         if step.kind.is_protocol() {
             let Some(session) = self.session else {
                 let message = "this step talks to a server and the run has none".into();
-                return Outcome::failed("no_server", message);
+                return Outcome::failed(FailureCode::NoServer, message);
             };
             return self.protocol_step(session, step).await;
         }
@@ -341,7 +360,10 @@ impl<'a> Run<'a> {
             StepKind::Parallel { for_each, steps } => {
                 self.parallel(step, for_each, steps, deadline).await
             }
-            _ => Outcome::failed("internal", format!("{} is not a probe", step.name)),
+            _ => Outcome::failed(
+                FailureCode::Internal,
+                format!("{} is not a probe", step.name),
+            ),
         }
     }
 
@@ -366,7 +388,10 @@ impl<'a> Run<'a> {
                 self.silence(session, *window, method.as_deref()).await
             }
             StepKind::Burst(b) => self.burst(session, b, step.timeout).await,
-            _ => Outcome::failed("internal", format!("{} is not a protocol step", step.name)),
+            _ => Outcome::failed(
+                FailureCode::Internal,
+                format!("{} is not a protocol step", step.name),
+            ),
         }
     }
 }

@@ -10,8 +10,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub use super::format_probes::{BurstStep, LedgerShowStep, ParallelStep};
-
+use crate::errors::RuleError;
 use crate::fake::script::FakeScript;
 use crate::hooks::HookPolicy;
 use crate::policy::PolicyConfig;
@@ -175,8 +174,8 @@ pub enum ExpectStatus {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectedFailure {
-    /// The failure code, e.g. "unexpected_result".
-    pub code: String,
+    /// The failure code, e.g. `unexpected_result` (an unknown code does not load).
+    pub code: crate::outcome::FailureCode,
     /// The step it must occur in (its name), if it matters.
     #[serde(default)]
     pub step: Option<String>,
@@ -342,12 +341,71 @@ pub struct SilenceStep {
 
 /// Parses a humantime duration field, naming the field in the error.
 pub fn parse_duration(
-    field: &str,
+    field: &'static str,
     text: Option<&str>,
     default: Duration,
-) -> Result<Duration, String> {
+) -> Result<Duration, RuleError> {
     match text {
         None => Ok(default),
-        Some(t) => humantime::parse_duration(t).map_err(|e| format!("{field} = {t:?}: {e}")),
+        Some(t) => humantime::parse_duration(t).map_err(|source| RuleError::Duration {
+            field,
+            text: t.to_owned(),
+            source,
+        }),
     }
+}
+
+// The probe steps: the ledger read, parallel instances and bursts (not one exchange with one
+// server).
+
+/// Read the ledger (every item, with st's derived fields) and check items by id.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerShowStep {
+    /// Item id → the subset its enriched item must contain.
+    #[serde(default)]
+    pub items: BTreeMap<String, Value>,
+    /// Item id → keys the enriched item must not have (e.g. `runtime` after a reclaim).
+    #[serde(default)]
+    pub absent: BTreeMap<String, Vec<String>>,
+    /// The number of `in_progress` items, when it matters.
+    #[serde(default)]
+    pub in_progress: Option<usize>,
+    /// The held claims' lock roots must not overlap pairwise.
+    #[serde(default)]
+    pub held_roots_disjoint: bool,
+}
+
+/// One fresh, isolated instance of the target per entry of `for_each`, all at once.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParallelStep {
+    /// One branch per entry; a branch sees its entry as `${item}`, and what it captures as NAME
+    /// is known afterwards as `${ENTRY.NAME}`.
+    pub for_each: Vec<String>,
+    /// The protocol steps each branch runs on its own instance, in order.
+    pub steps: Vec<StepSpec>,
+}
+
+/// Many requests written at once on one connection; every one must end in a result or an
+/// error that is reported, none may go unanswered.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BurstStep {
+    /// The method of every request.
+    pub method: String,
+    /// Their params (default `{}`).
+    #[serde(default)]
+    pub params: Option<Value>,
+    /// How many requests.
+    pub count: u32,
+    /// Retry `-32001` answers of each request on this schedule (seed + request index).
+    #[serde(default)]
+    pub retry: Option<RetrySpec>,
+    /// At least one first answer must be `-32001` (the burst really overloaded the server).
+    #[serde(default)]
+    pub expect_overload: bool,
+    /// Every request must end in a result (after retries, if any).
+    #[serde(default)]
+    pub expect_all_succeed: bool,
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::format::*;
-use crate::errors::ScenarioError;
+use crate::errors::{RuleError, ScenarioError};
 use crate::fake::script::FakeScript;
 use crate::hooks::HookPolicy;
 use crate::policy::PolicyConfig;
@@ -259,84 +259,64 @@ fn read_file(path: &Path) -> Result<ScenarioFile, ScenarioError> {
 /// Loads and checks the scenario at `path` (a file under `dir`).
 pub fn load(dir: &Path, path: &Path) -> Result<Scenario, ScenarioError> {
     let file = read_file(path)?;
-    let invalid = |reason: String| ScenarioError::Invalid {
+    let invalid = |source: RuleError| ScenarioError::Invalid {
         path: path.to_owned(),
-        reason,
+        source,
     };
-    let mut fake = file.fake.clone();
-    let mut policy = file.policy.clone();
-    let mut hooks = file.hooks.clone();
-    let mut vars = file.vars.clone();
-    let mut mode = file.mode;
-    let mut part_of = file.part_of.clone();
-    let (spec_steps, step_timeout_text, original_targets) = match &file.negative_twin_of {
+    let resolved = match &file.negative_twin_of {
         Some(original) => {
-            if !file.steps.is_empty() {
-                return Err(invalid(
-                    "a negative twin reuses its original's steps and has none of its own (use insert_steps)".into(),
-                ));
-            }
+            Resolved::no_own_steps(&file).map_err(invalid)?;
             let original_file = read_file(&find(dir, original)?)?;
-            if original_file.negative_twin_of.is_some() {
-                return Err(invalid(format!(
-                    "{original} is itself a twin; name the original scenario"
-                )));
-            }
-            let timeout = file.step_timeout.clone().or(original_file.step_timeout);
-            fake = twin_script(original_file.fake, fake);
-            policy = policy.or(original_file.policy);
-            hooks = hooks.or(original_file.hooks);
-            let mut merged = original_file.vars;
-            merged.extend(vars);
-            vars = merged;
-            mode = original_file.mode;
-            part_of = part_of.or(original_file.part_of);
-            let steps = insert_twin_steps(original_file.steps, file.insert_steps.clone())
-                .map_err(&invalid)?;
-            (steps, timeout, original_file.targets)
+            Resolved::twin(&file, original, original_file).map_err(invalid)?
         }
-        None if !file.insert_steps.is_empty() => {
-            return Err(invalid("insert_steps is only for negative twins".into()))
-        }
-        None => (file.steps.clone(), file.step_timeout.clone(), None),
+        None => Resolved::plain(&file).map_err(invalid)?,
     };
+    checked(dir, path, file, resolved).map_err(invalid)
+}
+
+/// Checks the resolved steps, durations, targets and expectations and builds the scenario.
+fn checked(
+    dir: &Path,
+    path: &Path,
+    file: ScenarioFile,
+    r: Resolved,
+) -> Result<Scenario, RuleError> {
     let step_timeout = parse_duration(
         "step_timeout",
-        step_timeout_text.as_deref(),
+        r.step_timeout.as_deref(),
         DEFAULT_STEP_TIMEOUT,
-    )
-    .map_err(&invalid)?;
-    let deadline =
-        parse_duration("deadline", file.deadline.as_deref(), DEFAULT_DEADLINE).map_err(&invalid)?;
-    if spec_steps.is_empty() {
-        return Err(invalid(
-            "a scenario needs at least one [[steps]] entry".into(),
+    )?;
+    let deadline = parse_duration("deadline", file.deadline.as_deref(), DEFAULT_DEADLINE)?;
+    if r.steps.is_empty() {
+        return Err(RuleError::broken(
+            "a scenario needs at least one [[steps]] entry",
         ));
     }
-    let steps = spec_steps
+    let steps = r
+        .steps
         .into_iter()
         .enumerate()
         .map(|(i, s)| check::step(i, s, step_timeout, false))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(&invalid)?;
+        .collect::<Result<Vec<_>, _>>()?;
     let targets = file.targets.clone().unwrap_or_else(|| {
-        default_targets(&steps, file.negative_twin_of.is_some(), original_targets)
+        default_targets(&steps, file.negative_twin_of.is_some(), r.original_targets)
     });
-    let hooks_config = match hooks.as_ref().and_then(|h| h.config.as_deref()) {
+    let hooks_config = match r.hooks.as_ref().and_then(|h| h.config.as_deref()) {
         None => None,
         Some(rel) => {
             let config = dir.join(rel);
-            Some(
-                crate::hooks::read_config(&config)
-                    .map_err(|e| invalid(format!("hooks.config {}: {e}", config.display())))?,
-            )
+            let read = crate::hooks::read_config(&config);
+            Some(read.map_err(|source| RuleError::HooksConfig {
+                path: config,
+                source,
+            })?)
         }
     };
-    check_expectations(&file, &targets).map_err(&invalid)?;
-    check::targets_fit_steps(&targets, &steps).map_err(&invalid)?;
+    check_expectations(&file, &targets)?;
+    check::targets_fit_steps(&targets, &steps)?;
     let name = name_of(dir, path);
     Ok(Scenario {
-        report_name: part_of.unwrap_or_else(|| name.clone()),
+        report_name: r.part_of.unwrap_or_else(|| name.clone()),
         name,
         path: path.to_owned(),
         dir: dir.to_owned(),
@@ -345,14 +325,14 @@ pub fn load(dir: &Path, path: &Path) -> Result<Scenario, ScenarioError> {
         deadline,
         expect_status: file.expect_status,
         expect_failure: file.expect_failure,
-        fake,
-        policy,
-        hook_policy: hooks.as_ref().map(|h| h.policy).unwrap_or_default(),
+        fake: r.fake,
+        policy: r.policy,
+        hook_policy: r.hooks.as_ref().map(|h| h.policy).unwrap_or_default(),
         hooks_config,
         steps,
         twin_of: file.negative_twin_of,
-        mode,
-        vars,
+        mode: r.mode,
+        vars: r.vars,
     })
 }
 
@@ -381,75 +361,42 @@ fn default_targets(
     }
 }
 
-/// The original's steps with a twin's insertions placed after the steps they name.
-fn insert_twin_steps(
-    mut steps: Vec<StepSpec>,
-    inserts: Vec<InsertedSteps>,
-) -> Result<Vec<StepSpec>, String> {
-    for insert in inserts {
-        let at = steps
-            .iter()
-            .position(|s| s.name.as_deref() == Some(insert.after.as_str()))
-            .ok_or_else(|| {
-                format!(
-                    "insert_steps: the original has no step named {:?}",
-                    insert.after
-                )
-            })?;
-        let tail = steps.split_off(at + 1);
-        steps.extend(insert.steps);
-        steps.extend(tail);
-    }
-    Ok(steps)
-}
-
-/// A twin's fake: the original's script with the twin's faults added, the twin's rules tried
-/// first, and the twin's `after_initialize` instead of the original's when it has one.
-fn twin_script(original: FakeScript, twin: FakeScript) -> FakeScript {
-    let mut faults = original.faults;
-    faults.extend(twin.faults);
-    let mut rules = twin.rules;
-    rules.extend(original.rules);
-    let after_initialize = if twin.after_initialize.is_empty() {
-        original.after_initialize
-    } else {
-        twin.after_initialize
-    };
-    FakeScript {
-        faults,
-        after_initialize,
-        rules,
-    }
-}
-
-fn check_expectations(file: &ScenarioFile, targets: &[TargetName]) -> Result<(), String> {
+fn check_expectations(file: &ScenarioFile, targets: &[TargetName]) -> Result<(), RuleError> {
     if targets.is_empty() {
-        return Err("targets is empty".into());
+        return Err(RuleError::broken("targets is empty"));
     }
     match (file.expect_status, &file.expect_failure) {
         (ExpectStatus::Fail, None) => {
-            return Err("expect_status = \"fail\" needs expect_failure = { code = … }".into())
+            return Err(RuleError::broken(
+                "expect_status = \"fail\" needs expect_failure = { code = … }",
+            ))
         }
         (ExpectStatus::Pass, Some(_)) => {
-            return Err("expect_failure is only for expect_status = \"fail\"".into())
+            return Err(RuleError::broken(
+                "expect_failure is only for expect_status = \"fail\"",
+            ))
         }
         _ => {}
     }
     if file.negative_twin_of.is_some() {
         if file.expect_status != ExpectStatus::Fail {
-            return Err("a negative twin must have expect_status = \"fail\"".into());
+            return Err(RuleError::broken(
+                "a negative twin must have expect_status = \"fail\"",
+            ));
         }
         if let Some(t) = targets.iter().find(|t| t.is_codex()) {
-            return Err(format!(
+            return Err(RuleError::Broken(format!(
                 "a negative twin breaks a rule with the fake script; it cannot run on {t}"
-            ));
+            )));
         }
     }
     Ok(())
 }
 
 mod check;
+mod twin;
 pub use check::schedule_of;
+use twin::Resolved;
 
 #[cfg(test)]
 mod tests;

@@ -6,7 +6,6 @@
 
 pub mod engine;
 pub mod format;
-pub mod format_probes;
 pub mod load;
 pub mod matcher;
 pub mod shipped;

@@ -51,10 +51,15 @@ pub(super) async fn read_loop(
         let mut inbox = shared.lock();
         match item {
             Inbound::Message(Message::Response { id, result }) => {
+                tracing::debug!(?id, "response");
                 deliver(&mut inbox, id, Ok(result))
             }
-            Inbound::Message(Message::Error { id, error }) => deliver(&mut inbox, id, Err(error)),
+            Inbound::Message(Message::Error { id, error }) => {
+                tracing::debug!(?id, code = error.code, "error response");
+                deliver(&mut inbox, id, Err(error))
+            }
             Inbound::Message(Message::Notification { method, params, .. }) => {
+                tracing::debug!(%method, "notification");
                 let seq = bump(&mut inbox);
                 let params = params.unwrap_or(Value::Null);
                 let note = Notification {
@@ -76,7 +81,14 @@ pub(super) async fn read_loop(
                     method,
                     params,
                 };
-                match handler.answer(&request) {
+                let answer = handler.answer(&request);
+                tracing::debug!(
+                    id = ?request.id,
+                    method = %request.method,
+                    answered = answer.is_some(),
+                    "server request"
+                );
+                match answer {
                     Some(reply) => {
                         let _ = out.send(&response(request.id.clone(), reply.clone()));
                         inbox.answered.push(AnsweredRequest { request, reply });
@@ -85,6 +97,7 @@ pub(super) async fn read_loop(
                 }
             }
             Inbound::Malformed(error) => {
+                tracing::debug!(%error, "malformed line");
                 let seq = bump(&mut inbox);
                 inbox
                     .strays
@@ -94,6 +107,7 @@ pub(super) async fn read_loop(
             Inbound::Closed(reason) => {
                 drop(inbox);
                 let reason = explain_close(&inbound, reason).await;
+                tracing::debug!(%reason, "connection closed");
                 let mut inbox = shared.lock();
                 inbox.closed = Some(reason);
                 inbox.pending.clear();

@@ -111,7 +111,7 @@ impl SmokeLane {
             cwd: rt.cwd,
             thread_id,
             checks,
-            failure_code: hooks.failure_code,
+            failure_code: hooks.failure_code.map(crate::outcome::FailureCode::as_str),
             hook_summary: hooks,
             hooks_note: rt.hooks_note,
         }

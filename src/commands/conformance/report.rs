@@ -57,7 +57,7 @@ impl ScenarioResult {
             target: target.as_str().into(),
             ok,
             status: verdict.status.as_str(),
-            failure_code: verdict.failure_code.clone(),
+            failure_code: verdict.failure_code.map(|c| c.as_str().to_owned()),
             detail: detail(scenario, verdict, ok),
             duration_ms,
             temp_root: verdict.workspace.clone(),

@@ -7,9 +7,9 @@ use serde_json::{json, Value};
 
 use super::*;
 
-#[test]
-fn derived_fields() {
-    let c = Case::new();
+/// A ledger with four imported items (`bare`, `scoped`, `waiting` on bare, `held` claimed for
+/// 60 s at T0); returns the OrchPlan file it imported, for further imports.
+fn imported(c: &Case) -> std::path::PathBuf {
     let plan = c.plan.parent().unwrap().parent().unwrap().join("plan.json");
     let doc = json!({"tasks": [
         {"id": "bare"}, {"id": "scoped", "scope": ["./src/x/", "docs/*.md"]},
@@ -26,15 +26,23 @@ fn derived_fields() {
     c.at(T0)
         .apply(&claim(&["held"], None, "teams", Some(60)))
         .unwrap();
-    let bare = c.item(T0, "bare");
-    let keys: Vec<&str> = bare
-        .as_object()
+    plan
+}
+
+fn keys(item: &Value) -> Vec<&str> {
+    item.as_object()
         .unwrap()
         .keys()
         .map(String::as_str)
-        .collect();
+        .collect()
+}
+
+#[test]
+fn derived_fields() {
+    let c = Case::new();
+    imported(&c);
     assert_eq!(
-        keys,
+        keys(&c.item(T0, "bare")),
         [
             "id",
             "step",
@@ -70,7 +78,12 @@ fn derived_fields() {
         (json!("waiting_on_deps"), json!(["bare"]))
     );
     assert_eq!(c.item(T0, "held")["executor_state"], "claimed");
-    // Derived staleness follows the clock, without a reclaim.
+}
+
+#[test]
+fn derived_staleness_follows_the_clock_without_a_reclaim() {
+    let c = Case::new();
+    imported(&c);
     let held = c.item(T0 + 60, "held");
     assert_eq!(
         [
@@ -81,17 +94,17 @@ fn derived_fields() {
         [&json!("stale"), &json!(true), &json!("stale")]
     );
     assert_eq!(held["claim"]["state"], "held");
-    let keys: Vec<&str> = held
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys = keys(&held);
     assert_eq!(
         &keys[keys.len() - 4..],
         ["claim_state", "claim_stale", "lock_roots", "executor_state"]
     );
-    // Surfaces: plan by default, backlog for the rest.
+}
+
+#[test]
+fn surfaces_show_the_plan_by_default_and_the_backlog_apart() {
+    let c = Case::new();
+    let plan = imported(&c);
     fs::write(&plan, json!({"tasks": [{"id": "later"}]}).to_string()).unwrap();
     c.at(T0)
         .apply(&Op::ImportOrchplan {

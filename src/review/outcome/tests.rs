@@ -1,4 +1,5 @@
 use super::*;
+use crate::outcome::FailureCode;
 use crate::review::record::{CodexFacts, FallbackFacts, ParentFacts, TransportFacts};
 use crate::review::target::ReviewTarget;
 
@@ -13,42 +14,52 @@ fn observed(turn_status: &str) -> Observed {
 /// Every code the classifier can give, with the observation that gives it.
 #[test]
 fn classifies_each_ending_by_precedence() {
-    let mut cases: Vec<(Observed, Option<&str>)> = vec![
+    let mut cases: Vec<(Observed, Option<FailureCode>)> = vec![
         (observed("completed"), None),
-        (observed("interrupted"), Some("review_interrupted")),
-        (observed("failed"), Some("review_failed")),
+        (
+            observed("interrupted"),
+            Some(FailureCode::ReviewInterrupted),
+        ),
+        (observed("failed"), Some(FailureCode::ReviewFailed)),
         (
             Observed {
                 has_result: false,
                 ..observed("completed")
             },
-            Some("review_output_missing"),
+            Some(FailureCode::ReviewOutputMissing),
         ),
         (
             Observed {
                 transport_lost: Some("gone".into()),
                 ..observed("interrupted")
             },
-            Some("review_transport_lost"),
+            Some(FailureCode::ReviewTransportLost),
         ),
         (
             Observed {
                 approvals_denied: vec!["item/commandExecution/requestApproval".into()],
                 ..observed("completed")
             },
-            Some("approval_denied"),
+            Some(FailureCode::ApprovalDenied),
         ),
     ];
-    for hook in ["hook_blocked", "hook_failed", "hook_stopped"] {
+    for hook in [
+        FailureCode::HookBlocked,
+        FailureCode::HookFailed,
+        FailureCode::HookStopped,
+    ] {
         let o = Observed {
-            hook_code: Some(hook.into()),
+            hook_code: Some(hook),
             ..observed("interrupted")
         };
         cases.push((o, Some(hook)));
     }
-    for hook in ["hook_not_observed", "hook_observed_while_off"] {
+    for hook in [
+        FailureCode::HookNotObserved,
+        FailureCode::HookObservedWhileOff,
+    ] {
         let o = Observed {
-            hook_code: Some(hook.into()),
+            hook_code: Some(hook),
             ..observed("completed")
         };
         cases.push((o, Some(hook)));
@@ -94,10 +105,10 @@ fn record() -> ReviewRecord {
         codex: CodexFacts {
             path: "/c".into(),
             version: "0.169.0".into(),
-            compatibility_verdict: "compatible".into(),
+            compatibility_verdict: crate::outcome::CompatibilityVerdict::Compatible,
         },
         transport: TransportFacts {
-            selected: "websocket".into(),
+            selected: crate::review::record::SelectedTransport::Websocket,
             ..TransportFacts::default()
         },
         hook_policy: crate::hooks::HookPolicy::Inherit,
@@ -128,10 +139,10 @@ fn success_needs_every_condition_of_the_rule() {
     assert_eq!(timed_out["success"], false);
     assert_eq!(document(&running, None, false)["failureCode"], Value::Null);
     let breakers: [fn(&mut ReviewRecord); 4] = [
-        |r| r.codex.compatibility_verdict = "incompatible".into(),
-        |r| r.transport.selected = "native-review".into(),
+        |r| r.codex.compatibility_verdict = crate::outcome::CompatibilityVerdict::Incompatible,
+        |r| r.transport.selected = crate::review::record::SelectedTransport::NativeReview,
         |r| r.fallback = Some(FallbackFacts::default()),
-        |r| r.outcome.failure_code = Some("hook_not_observed".into()),
+        |r| r.outcome.failure_code = Some(FailureCode::HookNotObserved),
     ];
     for breaks in breakers {
         let mut r = ok.clone();

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use super::{Outcome, Run};
 use crate::errors::SessionError;
+use crate::outcome::FailureCode;
 use crate::retry::{is_overloaded, request_with_retry, RetryReport, SplitMix64};
 use crate::scenario::format::BurstStep;
 use crate::scenario::matcher::substitute;
@@ -93,7 +94,7 @@ fn judge(b: &BurstStep, t: &Tally) -> Outcome {
         );
         outcome
             .failures
-            .push(("burst_requests_lost".into(), message));
+            .push((FailureCode::BurstRequestsLost, message));
     }
     if b.expect_overload && t.first_answer_overloaded == 0 {
         let message = format!(
@@ -102,7 +103,7 @@ fn judge(b: &BurstStep, t: &Tally) -> Outcome {
         );
         outcome
             .failures
-            .push(("overload_not_observed".into(), message));
+            .push((FailureCode::OverloadNotObserved, message));
     }
     if b.expect_all_succeed && t.succeeded != b.count {
         let message = format!(
@@ -113,7 +114,7 @@ fn judge(b: &BurstStep, t: &Tally) -> Outcome {
         );
         outcome
             .failures
-            .push(("burst_requests_failed".into(), message));
+            .push((FailureCode::BurstRequestsFailed, message));
     }
     outcome
 }
@@ -133,8 +134,8 @@ mod tests {
         }
     }
 
-    fn codes(o: &Outcome) -> Vec<&str> {
-        o.failures.iter().map(|(c, _)| c.as_ref()).collect()
+    fn codes(o: &Outcome) -> Vec<FailureCode> {
+        o.failures.iter().map(|(c, _)| *c).collect()
     }
 
     #[test]
@@ -158,14 +159,17 @@ mod tests {
         assert_eq!(
             codes(&judge(&step(true), &t)),
             [
-                "burst_requests_lost",
-                "overload_not_observed",
-                "burst_requests_failed"
+                FailureCode::BurstRequestsLost,
+                FailureCode::OverloadNotObserved,
+                FailureCode::BurstRequestsFailed
             ]
         );
         assert_eq!(
             codes(&judge(&step(false), &t)),
-            ["burst_requests_lost", "burst_requests_failed"]
+            [
+                FailureCode::BurstRequestsLost,
+                FailureCode::BurstRequestsFailed
+            ]
         );
     }
 }

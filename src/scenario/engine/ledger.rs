@@ -6,11 +6,11 @@
 //! (`ScopeClaimConflict` → `scope_claim_conflict`), unless the step expects that refusal.
 
 use serde_json::{json, Map, Value};
-use std::borrow::Cow;
 
 use super::{Outcome, Run};
 use crate::ledger::lock_roots::lists_overlap;
 use crate::ledger::{ClaimBackend, ClaimLedger, External, InProcess, LedgerError, Op};
+use crate::outcome::FailureCode;
 use crate::scenario::format::LedgerShowStep;
 use crate::scenario::matcher::{matches, project, substitute};
 
@@ -29,7 +29,7 @@ impl Run<'_> {
     pub(super) async fn ledger_op(&mut self, op: &Value, expect: Option<&str>) -> Outcome {
         let mut op: Op = match serde_json::from_value(substitute(op, &self.captures)) {
             Ok(op) => op,
-            Err(e) => return Outcome::failed("ledger_step_invalid", e.to_string()),
+            Err(e) => return Outcome::failed(FailureCode::LedgerStepInvalid, e.to_string()),
         };
         if let Op::ImportOrchplan { input, .. } = &mut op {
             if input.is_relative() {
@@ -40,12 +40,12 @@ impl Run<'_> {
         let applied = tokio::task::spawn_blocking(move || backend.apply(&op)).await;
         let applied = match applied {
             Ok(result) => result,
-            Err(e) => return Outcome::failed("ledger_step_panicked", e.to_string()),
+            Err(e) => return Outcome::failed(FailureCode::LedgerStepPanicked, e.to_string()),
         };
         match (applied, expect) {
             (Ok(line), None) => Outcome::ok(Some(json!({ "line": line }))),
             (Ok(line), Some(code)) => Outcome::failed(
-                "ledger_accepted",
+                FailureCode::LedgerAccepted,
                 format!("expected the ledger to refuse with {code}, it said: {line}"),
             ),
             (Err(e), Some(code)) if e.code() == code => {
@@ -60,11 +60,11 @@ impl Run<'_> {
         let shown = match tokio::task::spawn_blocking(move || backend.show()).await {
             Ok(Ok(shown)) => shown,
             Ok(Err(e)) => return refusal(&e),
-            Err(e) => return Outcome::failed("ledger_step_panicked", e.to_string()),
+            Err(e) => return Outcome::failed(FailureCode::LedgerStepPanicked, e.to_string()),
         };
         let Some(items) = shown["items"].as_array() else {
             let message = format!("show printed no items array: {shown}");
-            return Outcome::failed("ledger_show_invalid", message);
+            return Outcome::failed(FailureCode::LedgerShowInvalid, message);
         };
         let mut outcome = Outcome::ok(None);
         let mut observed = Map::new();
@@ -73,14 +73,16 @@ impl Run<'_> {
                 let message = format!("no item {id:?} in the ledger");
                 outcome
                     .failures
-                    .push(("ledger_item_missing".into(), message));
+                    .push((FailureCode::LedgerItemMissing, message));
                 continue;
             };
             let want = substitute(want, &self.captures);
             observed.insert(id.clone(), project(&want, item));
             if let Err(m) = matches(&want, item, &mut self.captures) {
                 let message = format!("item {id}: {m}");
-                outcome.failures.push(("ledger_mismatch".into(), message));
+                outcome
+                    .failures
+                    .push((FailureCode::LedgerMismatch, message));
             }
         }
         for (id, keys) in &show.absent {
@@ -93,7 +95,9 @@ impl Run<'_> {
                 .unwrap_or_default();
             if !present.is_empty() {
                 let message = format!("item {id} still has {present:?}");
-                outcome.failures.push(("ledger_mismatch".into(), message));
+                outcome
+                    .failures
+                    .push((FailureCode::LedgerMismatch, message));
             }
         }
         let mut summary = json!({ "items": observed });
@@ -112,7 +116,7 @@ fn check_counts(
     show: &LedgerShowStep,
     items: &[Value],
     summary: &mut Value,
-    failures: &mut Vec<(Cow<'static, str>, String)>,
+    failures: &mut Vec<(FailureCode, String)>,
 ) {
     if let Some(want) = show.in_progress {
         let count = items
@@ -122,7 +126,7 @@ fn check_counts(
         summary["inProgress"] = json!(count);
         if count != want {
             let message = format!("expected {want} in_progress items, found {count}");
-            failures.push(("ledger_mismatch".into(), message));
+            failures.push((FailureCode::LedgerMismatch, message));
         }
     }
     if show.held_roots_disjoint {
@@ -142,7 +146,7 @@ fn check_counts(
         summary["heldRootsDisjoint"] = json!(overlapping.is_empty());
         if !overlapping.is_empty() {
             let message = format!("held claims overlap: {}", overlapping.join(", "));
-            failures.push(("held_roots_overlap".into(), message));
+            failures.push((FailureCode::HeldRootsOverlap, message));
         }
     }
 }
@@ -160,35 +164,5 @@ fn roots(item: &Value) -> Vec<String> {
 
 /// A refused operation as a step failure: the identifier in snake case, the detail as message.
 fn refusal(error: &LedgerError) -> Outcome {
-    Outcome::failed(snake_case(error.code()), error.to_string())
-}
-
-fn snake_case(identifier: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in identifier.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn identifiers_become_snake_case_codes() {
-        assert_eq!(
-            super::snake_case("ScopeClaimConflict"),
-            "scope_claim_conflict"
-        );
-        assert_eq!(
-            super::snake_case("OrchplanWaveClaimDoesNotAcceptIds"),
-            "orchplan_wave_claim_does_not_accept_ids"
-        );
-    }
+    Outcome::failed(error.failure_code(), error.to_string())
 }

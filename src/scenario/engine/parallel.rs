@@ -12,6 +12,7 @@ use std::pin::Pin;
 use tokio::time::Instant;
 
 use super::{Outcome, Run, Server};
+use crate::outcome::FailureCode;
 use crate::scenario::load::Step;
 
 impl Run<'_> {
@@ -35,7 +36,7 @@ impl Run<'_> {
             for server in servers {
                 self.redact_paths.extend(server.stop().await);
             }
-            return Outcome::failed("launch_failed", launch_errors.join("; "));
+            return Outcome::failed(FailureCode::LaunchFailed, launch_errors.join("; "));
         }
         let mut branches: Vec<Run> = servers
             .iter()
@@ -69,7 +70,7 @@ impl Run<'_> {
         let mut outcome = Outcome::ok(Some(json!({"branches": Value::Array(summary)})));
         if failed > 0 {
             let message = format!("{failed} of {} branches failed", for_each.len());
-            outcome.failures.push(("branch_failed".into(), message));
+            outcome.failures.push((FailureCode::BranchFailed, message));
         }
         outcome
     }

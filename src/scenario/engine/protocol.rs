@@ -10,6 +10,7 @@ use super::{Outcome, Run};
 use crate::errors::SessionError;
 use crate::hooks::HookSummary;
 use crate::jsonrpc::RpcError;
+use crate::outcome::FailureCode;
 use crate::protocol::METHOD_NOT_FOUND;
 use crate::retry::{request_with_retry, RetryReport, SplitMix64};
 use crate::scenario::format::{AwaitNotificationStep, AwaitRequestStep, RequestStep};
@@ -68,7 +69,7 @@ impl Run<'_> {
             Ok(result) if wants_error => Outcome {
                 observed: Some(json!({"result": type_tag(&result)})),
                 failures: vec![(
-                    "unexpected_result".into(),
+                    FailureCode::UnexpectedResult,
                     format!("expected an error, got result {}", brief(&result)),
                 )],
             },
@@ -85,7 +86,7 @@ impl Run<'_> {
                     if let Err(m) = matches(&want, &result, &mut self.captures) {
                         outcome
                             .failures
-                            .push(("result_mismatch".into(), format!("result {m}")));
+                            .push((FailureCode::ResultMismatch, format!("result {m}")));
                     }
                 }
                 outcome
@@ -93,7 +94,7 @@ impl Run<'_> {
             Err(error) if !wants_error => Outcome {
                 observed: Some(json!({"error": {"code": error.code}})),
                 failures: vec![(
-                    "unexpected_error".into(),
+                    FailureCode::UnexpectedError,
                     format!("expected a result, got error {error}"),
                 )],
             },
@@ -115,7 +116,7 @@ impl Run<'_> {
             if let Err(m) = matches(want, &actual, &mut self.captures) {
                 outcome
                     .failures
-                    .push(("error_mismatch".into(), format!("error {m}")));
+                    .push((FailureCode::ErrorMismatch, format!("error {m}")));
             }
         }
         if let Some(needle) = &r.expect_error_message_contains {
@@ -126,7 +127,7 @@ impl Run<'_> {
                     "error message {:?} does not contain {needle:?}",
                     brief_str(&error.message)
                 );
-                outcome.failures.push(("error_mismatch".into(), message));
+                outcome.failures.push((FailureCode::ErrorMismatch, message));
             }
         }
         outcome.observed = Some(json!({"error": observed}));
@@ -173,7 +174,7 @@ impl Run<'_> {
                     },
                     unclaimed(&session.buffered_notifications(), &a.method)
                 );
-                Outcome::failed("no_notification", message)
+                Outcome::failed(FailureCode::NoNotification, message)
             }
             Err(e) => session_failure(e),
         }
@@ -199,7 +200,7 @@ impl Run<'_> {
             Ok(r) => r,
             Err(SessionError::Timeout { .. }) => {
                 return Outcome::failed(
-                    "no_server_request",
+                    FailureCode::NoServerRequest,
                     format!("no {} server request within {timeout:?}", a.method),
                 )
             }
@@ -230,7 +231,7 @@ impl Run<'_> {
         let arrived = session.collect_arrivals(window, method).await;
         if let Some(reason) = session.closed_reason() {
             return Outcome::failed(
-                "connection_closed",
+                FailureCode::ConnectionClosed,
                 format!("connection closed during the silence window: {reason}"),
             );
         }
@@ -241,7 +242,7 @@ impl Run<'_> {
             "expected silence for {window:?}, got: {}",
             arrived.join(", ")
         );
-        Outcome::failed("silence_broken", message)
+        Outcome::failed(FailureCode::SilenceBroken, message)
     }
 
     /// Refuses server requests no step answered and reports them and any malformed lines.
@@ -254,7 +255,7 @@ impl Run<'_> {
             );
             self.failures.push(Failure {
                 step: None,
-                code: "unanswered_server_request".into(),
+                code: FailureCode::UnansweredServerRequest,
                 message: format!(
                     "the server sent {} and no step answered it; cas refused it with -32601",
                     request.method
@@ -264,7 +265,7 @@ impl Run<'_> {
         for line in session.malformed() {
             self.failures.push(Failure {
                 step: None,
-                code: "malformed_message".into(),
+                code: FailureCode::MalformedMessage,
                 message: format!("the server sent something that is not JSON-RPC: {line}"),
             });
         }
@@ -306,7 +307,7 @@ pub(super) fn hook_failures(summary: &HookSummary) -> Vec<Failure> {
         );
         out.push(Failure {
             step: None,
-            code: code.into(),
+            code,
             message,
         });
     }
@@ -327,7 +328,9 @@ pub(super) fn attach_retry(outcome: &mut Outcome, r: &RequestStep, report: &Retr
                 "expected {want} attempts, made {} (delays {:?} ms)",
                 report.attempts, report.delays_ms
             );
-            outcome.failures.push(("attempts_mismatch".into(), message));
+            outcome
+                .failures
+                .push((FailureCode::AttemptsMismatch, message));
         }
     }
     if let Some(want) = &r.expect_delays_ms {
@@ -336,16 +339,18 @@ pub(super) fn attach_retry(outcome: &mut Outcome, r: &RequestStep, report: &Retr
                 "expected delays {want:?} ms (the seeded schedule), slept {:?} ms",
                 report.delays_ms
             );
-            outcome.failures.push(("delays_mismatch".into(), message));
+            outcome
+                .failures
+                .push((FailureCode::DelaysMismatch, message));
         }
     }
 }
 
 pub(super) fn session_failure(error: SessionError) -> Outcome {
     let code = match &error {
-        SessionError::Timeout { .. } => "no_response",
-        SessionError::Closed { .. } => "connection_closed",
-        _ => "session_error",
+        SessionError::Timeout { .. } => FailureCode::NoResponse,
+        SessionError::Closed { .. } => FailureCode::ConnectionClosed,
+        _ => FailureCode::SessionError,
     };
     Outcome::failed(code, error.to_string())
 }

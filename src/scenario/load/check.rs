@@ -8,6 +8,7 @@ use serde_json::Value;
 use std::time::Duration;
 
 use super::{Step, StepKind};
+use crate::errors::RuleError;
 use crate::retry::BackoffSchedule;
 use crate::scenario::format::*;
 
@@ -17,30 +18,35 @@ pub(super) fn step(
     spec: StepSpec,
     default_timeout: Duration,
     in_branch: bool,
-) -> Result<Step, String> {
+) -> Result<Step, RuleError> {
     let label = format!(
         "step {} ({})",
         index + 1,
         spec.name.as_deref().unwrap_or("unnamed")
     );
-    let at = |msg: String| format!("{label}: {msg}");
+    let at = |source: RuleError| RuleError::Step {
+        label: label.clone(),
+        source: Box::new(source),
+    };
     if spec.expect_ledger_error.is_some() && spec.ledger.is_none() {
-        return Err(at("expect_ledger_error needs a ledger step".into()));
+        return Err(at(RuleError::broken(
+            "expect_ledger_error needs a ledger step",
+        )));
     }
     let mut kinds = protocol_kinds(&spec).map_err(&at)?;
     kinds.extend(probe_kinds(&spec, default_timeout).map_err(&at)?);
     if kinds.len() != 1 {
-        return Err(at(format!(
+        return Err(at(RuleError::Broken(format!(
             "a step needs exactly one of request, notify, await_notification, await_request, expect_silence, ledger, ledger_show, parallel, burst; found {}",
             kinds.len()
-        )));
+        ))));
     }
     let kind = kinds.remove(0);
     if in_branch && !kind.is_protocol() {
-        return Err(at(format!(
+        return Err(at(RuleError::Broken(format!(
             "a parallel branch runs protocol steps only, not {}",
             kind.as_str()
-        )));
+        ))));
     }
     let timeout =
         parse_duration("timeout", spec.timeout.as_deref(), default_timeout).map_err(&at)?;
@@ -55,7 +61,7 @@ pub(super) fn step(
     })
 }
 
-fn protocol_kinds(spec: &StepSpec) -> Result<Vec<StepKind>, String> {
+fn protocol_kinds(spec: &StepSpec) -> Result<Vec<StepKind>, RuleError> {
     let mut kinds = Vec::new();
     if let Some(r) = spec.request.clone() {
         request(&r)?;
@@ -69,7 +75,9 @@ fn protocol_kinds(spec: &StepSpec) -> Result<Vec<StepKind>, String> {
     }
     if let Some(a) = spec.await_request.clone() {
         if a.answer_result.is_some() == a.answer_error.is_some() {
-            return Err("await_request needs exactly one of answer_result or answer_error".into());
+            return Err(RuleError::broken(
+                "await_request needs exactly one of answer_result or answer_error",
+            ));
         }
         if let Some(e) = &a.answer_error {
             check_error_object(e)?;
@@ -85,7 +93,7 @@ fn protocol_kinds(spec: &StepSpec) -> Result<Vec<StepKind>, String> {
     }
     if let Some(b) = spec.burst.clone() {
         if b.count == 0 {
-            return Err("burst.count must be at least 1".into());
+            return Err(RuleError::broken("burst.count must be at least 1"));
         }
         if let Some(retry) = &b.retry {
             schedule_of(retry)?;
@@ -95,17 +103,23 @@ fn protocol_kinds(spec: &StepSpec) -> Result<Vec<StepKind>, String> {
     Ok(kinds)
 }
 
-fn request(r: &RequestStep) -> Result<(), String> {
+fn request(r: &RequestStep) -> Result<(), RuleError> {
     if r.expect_result.is_some()
         && (r.expect_error.is_some() || r.expect_error_message_contains.is_some())
     {
-        return Err("expect_result and expect_error exclude each other".into());
+        return Err(RuleError::broken(
+            "expect_result and expect_error exclude each other",
+        ));
     }
     if r.omit_params && r.params.is_some() {
-        return Err("omit_params and params exclude each other".into());
+        return Err(RuleError::broken(
+            "omit_params and params exclude each other",
+        ));
     }
     if (r.expect_attempts.is_some() || r.expect_delays_ms.is_some()) && r.retry.is_none() {
-        return Err("expect_attempts and expect_delays_ms need a retry schedule".into());
+        return Err(RuleError::broken(
+            "expect_attempts and expect_delays_ms need a retry schedule",
+        ));
     }
     if let Some(retry) = &r.retry {
         schedule_of(retry)?;
@@ -113,11 +127,10 @@ fn request(r: &RequestStep) -> Result<(), String> {
     Ok(())
 }
 
-fn probe_kinds(spec: &StepSpec, default_timeout: Duration) -> Result<Vec<StepKind>, String> {
+fn probe_kinds(spec: &StepSpec, default_timeout: Duration) -> Result<Vec<StepKind>, RuleError> {
     let mut kinds = Vec::new();
     if let Some(op) = spec.ledger.clone() {
-        serde_json::from_value::<crate::ledger::Op>(op.clone())
-            .map_err(|e| format!("ledger: {e}"))?;
+        serde_json::from_value::<crate::ledger::Op>(op.clone()).map_err(RuleError::LedgerOp)?;
         kinds.push(StepKind::Ledger {
             op,
             expect_error: spec.expect_ledger_error.clone(),
@@ -128,7 +141,9 @@ fn probe_kinds(spec: &StepSpec, default_timeout: Duration) -> Result<Vec<StepKin
     }
     if let Some(p) = spec.parallel.clone() {
         if p.for_each.is_empty() || p.steps.is_empty() {
-            return Err("parallel needs a non-empty for_each and steps".into());
+            return Err(RuleError::broken(
+                "parallel needs a non-empty for_each and steps",
+            ));
         }
         let steps = p
             .steps
@@ -136,7 +151,7 @@ fn probe_kinds(spec: &StepSpec, default_timeout: Duration) -> Result<Vec<StepKin
             .enumerate()
             .map(|(i, s)| step(i, s, default_timeout, true))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| format!("parallel {e}"))?;
+            .map_err(|e| RuleError::Parallel(Box::new(e)))?;
         kinds.push(StepKind::Parallel {
             for_each: p.for_each,
             steps,
@@ -146,7 +161,7 @@ fn probe_kinds(spec: &StepSpec, default_timeout: Duration) -> Result<Vec<StepKin
 }
 
 /// A `local` target takes no protocol step; a server target needs a step that uses it.
-pub(super) fn targets_fit_steps(targets: &[TargetName], steps: &[Step]) -> Result<(), String> {
+pub(super) fn targets_fit_steps(targets: &[TargetName], steps: &[Step]) -> Result<(), RuleError> {
     let protocol = steps.iter().find(|s| s.kind.is_protocol());
     let uses_server = protocol.is_some()
         || steps
@@ -154,19 +169,21 @@ pub(super) fn targets_fit_steps(targets: &[TargetName], steps: &[Step]) -> Resul
             .any(|s| matches!(s.kind, StepKind::Parallel { .. }));
     if targets.contains(&TargetName::Local) {
         if let Some(step) = protocol {
-            return Err(format!(
+            return Err(RuleError::Broken(format!(
                 "the local target has no server, but step {:?} talks to one",
                 step.name
-            ));
+            )));
         }
     } else if !uses_server {
-        return Err("no step talks to a server: use targets = [\"local\"]".into());
+        return Err(RuleError::broken(
+            "no step talks to a server: use targets = [\"local\"]",
+        ));
     }
     Ok(())
 }
 
 /// The backoff schedule a step's `retry` table describes.
-pub fn schedule_of(spec: &RetrySpec) -> Result<BackoffSchedule, String> {
+pub fn schedule_of(spec: &RetrySpec) -> Result<BackoffSchedule, RuleError> {
     Ok(BackoffSchedule {
         max_retries: spec.max_retries,
         base: parse_duration("retry.base", Some(&spec.base), Duration::ZERO)?,
@@ -179,14 +196,14 @@ pub fn schedule_of(spec: &RetrySpec) -> Result<BackoffSchedule, String> {
     })
 }
 
-fn check_error_object(e: &Value) -> Result<(), String> {
+fn check_error_object(e: &Value) -> Result<(), RuleError> {
     let ok =
         e.get("code").is_some_and(Value::is_i64) && e.get("message").is_some_and(Value::is_string);
     if ok {
         Ok(())
     } else {
-        Err(format!(
+        Err(RuleError::Broken(format!(
             "answer_error must be {{ code = <integer>, message = <string> }}, got {e}"
-        ))
+        )))
     }
 }

@@ -69,10 +69,11 @@ fn refuses_broken_files_with_a_reason() {
         ("description = \"x\"\n[[steps]]\nrequst = { method = \"a\" }\n", "unknown field `requst`"),
         ("description = \"x\"\n", "at least one [[steps]]"),
         ("description = \"x\"\nexpect_status = \"fail\"\n[[steps]]\nnotify = { method = \"a\" }\n", "needs expect_failure"),
-        ("description = \"x\"\nnegative_twin_of = \"base\"\nexpect_status = \"fail\"\nexpect_failure = { code = \"c\" }\ntargets = [\"codex-ws\"]\n", "cannot run on codex-ws"),
-        ("description = \"x\"\nnegative_twin_of = \"nope\"\nexpect_status = \"fail\"\nexpect_failure = { code = \"c\" }\n", "no scenario named \"nope\""),
+        ("description = \"x\"\nnegative_twin_of = \"base\"\nexpect_status = \"fail\"\nexpect_failure = { code = \"no_response\" }\ntargets = [\"codex-ws\"]\n", "cannot run on codex-ws"),
+        ("description = \"x\"\nnegative_twin_of = \"nope\"\nexpect_status = \"fail\"\nexpect_failure = { code = \"no_response\" }\n", "no scenario named \"nope\""),
         ("description = \"x\"\n[[steps]]\ntimeout = \"soon\"\nnotify = { method = \"a\" }\n", "timeout = \"soon\""),
         ("description = \"x\"\n[[steps]]\nawait_request = { method = \"a\" }\n", "exactly one of answer_result or answer_error"),
+        ("description = \"x\"\nexpect_status = \"fail\"\nexpect_failure = { code = \"no_such_code\" }\n[[steps]]\nnotify = { method = \"a\" }\n", "unknown variant `no_such_code`"),
         ("description = \"x\"\ntargets = [\"codex\"]\n[[steps]]\nnotify = { method = \"a\" }\n", "unknown variant `codex`"),
     ];
     for (text, want) in cases {
