@@ -16,6 +16,7 @@ pub mod hooks;
 pub mod jsonrpc;
 pub mod launch;
 pub mod ledger;
+pub mod matcher;
 pub mod outcome;
 pub mod policy;
 pub mod protocol;

@@ -5,21 +5,77 @@
 //! the guard owns the mock model, the temporary home and the fake listener. Shut the session
 //! down first, then drop the guard.
 
-use std::path::PathBuf;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::process::Command;
 
 use crate::errors::LaunchError;
+use crate::fake::script::FakeScript;
 use crate::fake::ws_server::FakeWsServer;
 use crate::hooks::{self, HookPolicy};
 use crate::launch::{self, CodexLocator, HermeticHome, MockModel, ServerSpec};
-use crate::scenario::format::TargetName;
-use crate::scenario::Scenario;
 use crate::transport::{self, Connection};
 
 /// How long a websocket server may take to print its banner, and a connection to open.
 const STARTUP_DEADLINE: Duration = Duration::from_secs(15);
+
+/// A target a scenario runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetName {
+    /// `cas fake_server` as a child process over stdio.
+    FakeStdio,
+    /// The fake server on a loopback websocket, in-process.
+    FakeWs,
+    /// The real `codex app-server` over stdio, hermetic.
+    CodexStdio,
+    /// The real `codex app-server` on a loopback websocket with a capability token, hermetic.
+    CodexWs,
+    /// No server at all: ledger and other local steps only.
+    Local,
+}
+
+impl TargetName {
+    /// All four, in trial order.
+    pub const ALL: [TargetName; 4] = [
+        TargetName::FakeStdio,
+        TargetName::FakeWs,
+        TargetName::CodexStdio,
+        TargetName::CodexWs,
+    ];
+
+    /// The kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetName::FakeStdio => "fake-stdio",
+            TargetName::FakeWs => "fake-ws",
+            TargetName::CodexStdio => "codex-stdio",
+            TargetName::CodexWs => "codex-ws",
+            TargetName::Local => "local",
+        }
+    }
+
+    /// Parses a kebab-case name.
+    pub fn parse(name: &str) -> Option<TargetName> {
+        TargetName::ALL
+            .into_iter()
+            .chain([TargetName::Local])
+            .find(|t| t.as_str() == name)
+    }
+
+    /// Whether the target is the real codex.
+    pub fn is_codex(self) -> bool {
+        matches!(self, TargetName::CodexStdio | TargetName::CodexWs)
+    }
+}
+
+impl std::fmt::Display for TargetName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// What a run needs to start targets.
 #[derive(Debug, Clone)]
@@ -67,10 +123,25 @@ pub struct Launched {
     pub codex: Option<CodexInfo>,
 }
 
-/// Starts `target` for `scenario` (whose `[fake]` script the fake uses).
+/// What a target needs to know of the scenario it runs: its file, its fake script, its hooks.
+#[derive(Debug, Clone, Copy)]
+pub struct ScenarioServer<'a> {
+    /// The scenario file (the stdio fake reads it itself).
+    pub path: &'a Path,
+    /// The scenarios folder, where a twin's original is found.
+    pub dir: &'a Path,
+    /// The `[fake]` script the fake servers follow.
+    pub fake: &'a FakeScript,
+    /// What codex's hooks may do on a codex target.
+    pub hook_policy: HookPolicy,
+    /// A hooks.json (and the folder `${HOOKS_DIR}` stands for) to install and trust.
+    pub hooks_config: Option<&'a (String, PathBuf)>,
+}
+
+/// Starts `target` for a scenario (whose `[fake]` script the fake uses).
 pub async fn launch(
     target: TargetName,
-    scenario: &Scenario,
+    scenario: ScenarioServer<'_>,
     env: &TargetEnv,
 ) -> Result<Launched, LaunchError> {
     match target {
@@ -79,9 +150,9 @@ pub async fn launch(
             command
                 .arg("fake_server")
                 .arg("--scenario")
-                .arg(&scenario.path)
+                .arg(scenario.path)
                 .arg("--scenarios-dir")
-                .arg(&scenario.dir)
+                .arg(scenario.dir)
                 .env("RUST_LOG", "warn");
             let connection = transport::stdio::spawn(command, "cas fake_server")?;
             Ok(plain(connection))
@@ -112,7 +183,7 @@ fn plain(connection: Connection) -> Launched {
 
 async fn launch_codex(
     target: TargetName,
-    scenario: &Scenario,
+    scenario: ScenarioServer<'_>,
     env: &TargetEnv,
 ) -> Result<Launched, LaunchError> {
     let bin = env.codex.resolve()?;
@@ -132,7 +203,7 @@ async fn launch_codex(
         cwd: home.workdir(),
         extra_args,
     };
-    if let Some((json, dir)) = &scenario.hooks_config {
+    if let Some((json, dir)) = scenario.hooks_config {
         launch::install_and_trust(&bin, home.path(), &spec.cwd, json, dir)
             .await
             .map_err(|source| LaunchError::Hooks {

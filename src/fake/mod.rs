@@ -17,8 +17,8 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 use crate::jsonrpc::{Message, RequestId, RpcError};
+use crate::matcher::is_subset;
 use crate::protocol::{INITIALIZE, INVALID_REQUEST};
-use crate::scenario::matcher::is_subset;
 use crate::transport::{Connection, Inbound, Outbound};
 use catalog::Catalog;
 use script::{Action, FakeScript, Fault, Rule, ScriptedSend};

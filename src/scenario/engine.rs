@@ -20,10 +20,10 @@ use tracing::Instrument;
 
 use super::format::TargetName;
 use super::load::{Scenario, Step, StepKind};
-use super::matcher::Captures;
 use super::workspace::Workspace;
 use crate::errors::LaunchError;
 use crate::hooks::HookObserver;
+use crate::matcher::Captures;
 use crate::outcome::FailureCode;
 use crate::policy::ServerRequestPolicy;
 use crate::session::{QueueServerRequests, ServerRequestHandler, Session, DEFAULT_MAX_IN_FLIGHT};
@@ -161,7 +161,7 @@ impl Server {
         ctx: &Context<'_>,
         hook_log: Option<std::path::PathBuf>,
     ) -> Result<Server, LaunchError> {
-        let launched = target::launch(ctx.target, ctx.scenario, ctx.env).await?;
+        let launched = target::launch(ctx.target, ctx.scenario.server(), ctx.env).await?;
         let handler: Arc<dyn ServerRequestHandler> = match &ctx.scenario.policy {
             Some(config) => Arc::new(ServerRequestPolicy::new(config.clone())),
             None => Arc::new(QueueServerRequests),
@@ -282,7 +282,7 @@ impl<'a> Run<'a> {
         self.captures.insert("workspace".into(), json!(workspace));
         self.captures.insert("scenarios_dir".into(), json!(dir));
         for (name, value) in &self.ctx.scenario.vars {
-            let value = super::matcher::substitute(&json!(value), &self.captures);
+            let value = crate::matcher::substitute(&json!(value), &self.captures);
             self.captures.insert(name.clone(), value);
         }
     }
@@ -374,7 +374,7 @@ impl<'a> Run<'a> {
                 let params = n
                     .params
                     .as_ref()
-                    .map(|p| super::matcher::substitute(p, &self.captures));
+                    .map(|p| crate::matcher::substitute(p, &self.captures));
                 match session.notify(&n.method, params) {
                     Ok(()) => Outcome::ok(None),
                     Err(e) => session_failure(e),

@@ -14,6 +14,7 @@ use crate::errors::RuleError;
 use crate::fake::script::FakeScript;
 use crate::hooks::HookPolicy;
 use crate::policy::PolicyConfig;
+pub use crate::target::TargetName;
 
 /// One scenario file as written.
 #[derive(Debug, Clone, Deserialize)]
@@ -101,62 +102,6 @@ pub struct InsertedSteps {
     pub after: String,
     /// The steps.
     pub steps: Vec<StepSpec>,
-}
-
-/// A target a scenario runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum TargetName {
-    /// `cas fake_server` as a child process over stdio.
-    FakeStdio,
-    /// The fake server on a loopback websocket, in-process.
-    FakeWs,
-    /// The real `codex app-server` over stdio, hermetic.
-    CodexStdio,
-    /// The real `codex app-server` on a loopback websocket with a capability token, hermetic.
-    CodexWs,
-    /// No server at all: ledger and other local steps only.
-    Local,
-}
-
-impl TargetName {
-    /// All four, in trial order.
-    pub const ALL: [TargetName; 4] = [
-        TargetName::FakeStdio,
-        TargetName::FakeWs,
-        TargetName::CodexStdio,
-        TargetName::CodexWs,
-    ];
-
-    /// The kebab-case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TargetName::FakeStdio => "fake-stdio",
-            TargetName::FakeWs => "fake-ws",
-            TargetName::CodexStdio => "codex-stdio",
-            TargetName::CodexWs => "codex-ws",
-            TargetName::Local => "local",
-        }
-    }
-
-    /// Parses a kebab-case name.
-    pub fn parse(name: &str) -> Option<TargetName> {
-        TargetName::ALL
-            .into_iter()
-            .chain([TargetName::Local])
-            .find(|t| t.as_str() == name)
-    }
-
-    /// Whether the target is the real codex.
-    pub fn is_codex(self) -> bool {
-        matches!(self, TargetName::CodexStdio | TargetName::CodexWs)
-    }
-}
-
-impl std::fmt::Display for TargetName {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// The verdict status a scenario expects.

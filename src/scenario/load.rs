@@ -67,6 +67,17 @@ impl Scenario {
         methods
     }
 
+    /// What a target needs of this scenario to start a server for it.
+    pub fn server(&self) -> crate::target::ScenarioServer<'_> {
+        crate::target::ScenarioServer {
+            path: &self.path,
+            dir: &self.dir,
+            fake: &self.fake,
+            hook_policy: self.hook_policy,
+            hooks_config: self.hooks_config.as_ref(),
+        }
+    }
+
     /// Whether `verdict` is the one the scenario expects: a pass, or for a scenario that must
     /// fail, a failure with the expected code (in the expected step, when one is named).
     pub fn accepts(&self, verdict: &crate::verdict::Verdict) -> bool {

@@ -7,7 +7,7 @@
 pub mod engine;
 pub mod format;
 pub mod load;
-pub mod matcher;
+
 pub mod shipped;
 pub mod workspace;
 

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use super::{Outcome, Run};
 use crate::errors::SessionError;
+use crate::matcher::substitute;
 use crate::outcome::FailureCode;
 use crate::retry::{is_overloaded, request_with_retry, RetryReport, SplitMix64};
 use crate::scenario::format::BurstStep;
-use crate::scenario::matcher::substitute;
 use crate::session::{Reply, Session};
 
 /// How the requests of one burst ended.

@@ -10,9 +10,9 @@ use serde_json::{json, Map, Value};
 use super::{Outcome, Run};
 use crate::ledger::lock_roots::lists_overlap;
 use crate::ledger::{ClaimBackend, ClaimLedger, External, InProcess, LedgerError, Op};
+use crate::matcher::{matches, project, substitute};
 use crate::outcome::FailureCode;
 use crate::scenario::format::LedgerShowStep;
-use crate::scenario::matcher::{matches, project, substitute};
 
 /// The actor (claim owner) cas's own ledger writes as.
 const ACTOR: &str = "cas-conformance";

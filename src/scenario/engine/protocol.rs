@@ -10,11 +10,11 @@ use super::{Outcome, Run};
 use crate::errors::SessionError;
 use crate::hooks::HookSummary;
 use crate::jsonrpc::RpcError;
+use crate::matcher::{matches, project, substitute};
 use crate::outcome::FailureCode;
 use crate::protocol::METHOD_NOT_FOUND;
 use crate::retry::{request_with_retry, RetryReport, SplitMix64};
 use crate::scenario::format::{AwaitNotificationStep, AwaitRequestStep, RequestStep};
-use crate::scenario::matcher::{matches, project, substitute};
 use crate::session::{Reply, Session};
 use crate::verdict::Failure;
 
