@@ -1,11 +1,11 @@
 //! Code review sessions on a detached, cas-managed websocket lane, persisted and classified.
 //!
 //! A review outlives the command that started it. `start` ([`start`], with the codex checks of
-//! [`preflight`]) launches a detached lane host ([`lane`]) that owns a loopback websocket `codex
+//! `preflight`) launches a detached lane host (`lane`) that owns a loopback websocket `codex
 //! app-server` and drives one inline review (codex 0.169.0 has no detached delivery: the review
 //! runs on the thread it is given, so `reviewThreadId` is that thread's id). The host writes the
 //! [`record`] at every status change; `status`, `wait` and `interrupt` from any later process find
-//! the record by id and work from it ([`lifecycle`]; what each command shows is a
+//! the record by id and work from it (`lifecycle`; what each command shows is a
 //! [`report::Report`]), reconnecting to the server with its token for `interrupt`. The server is
 //! kept for an orphan TTL after its review ended, then reaped. How a review ended becomes one
 //! failure code ([`outcome`]); success needs a structured result parsed from the model's own review
@@ -16,16 +16,16 @@
 //! even if nobody waits, and someone must reap the server when its TTL expires. One small
 //! process per lane does all three, and the server dies with it (`PR_SET_PDEATHSIG`).
 
-pub mod fallback;
-pub mod lane;
-pub mod lane_io;
-pub mod lifecycle;
-pub mod observe;
+pub(crate) mod fallback;
+pub(crate) mod lane;
+pub(crate) mod lane_io;
+pub(crate) mod lifecycle;
+pub(crate) mod observe;
 pub mod outcome;
-pub mod preflight;
-pub mod process;
+pub(crate) mod preflight;
+pub(crate) mod process;
 pub mod record;
 pub mod report;
 pub mod start;
-pub mod target;
-pub mod thread;
+pub(crate) mod target;
+pub(crate) mod thread;
