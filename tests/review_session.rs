@@ -585,7 +585,8 @@ fn bad_flags() -> Outcome {
 
 /// Each failure code of `FAILURE_CODES` names the test that asserts it: a trial here, or a unit
 /// test of the lane's policy and classifier for the codes no live codex 0.169.0 review can give
-/// (`approval_denied`, `hook_blocked`, `hook_observed_while_off`). A code added to the list
+/// (`approval_denied`, `hook_blocked`, `hook_observed_while_off`). The match is exhaustive (no
+/// wildcard), so a new `FailureCode` does not compile until it is placed here; a review code
 /// without a test named here fails this trial.
 fn every_code_tested() -> Result<(), Failed> {
     use cas::outcome::FailureCode as C;
@@ -613,7 +614,28 @@ fn every_code_tested() -> Result<(), Failed> {
                 Some("start_wait_reviews_a_commit_and_a_reused_parent_keeps_the_handle")
             }
             C::ParentThreadNotMaterialized => Some("an_unmaterialized_parent_is_refused_on_reuse"),
-            _ => None,
+            // Not reported by review_session: scenario, lane and ledger codes.
+            C::WorkspaceFailed | C::CodexNotFound | C::LaunchFailed | C::ScenarioDeadline
+            | C::NoServer | C::Internal | C::SessionError | C::NoResponse | C::ConnectionClosed
+            | C::ResultMismatch | C::UnexpectedError | C::UnexpectedResult | C::ErrorMismatch
+            | C::NoNotification | C::NoServerRequest | C::SilenceBroken | C::UnansweredServerRequest
+            | C::MalformedMessage | C::AttemptsMismatch | C::DelaysMismatch | C::BurstRequestsLost
+            | C::BurstRequestsFailed | C::OverloadNotObserved | C::BranchFailed
+            | C::LedgerStepInvalid | C::LedgerStepPanicked | C::LedgerAccepted
+            | C::LedgerShowInvalid | C::LedgerItemMissing | C::LedgerMismatch | C::HeldRootsOverlap
+            | C::InvalidRecord | C::InvalidSeq | C::UnsupportedSchemaVersion | C::InvalidLane
+            | C::InvalidCheckpoint | C::ReplaceMissingItems | C::UpsertMissingItem | C::InvalidOp
+            | C::SeqContractViolation | C::InvalidItem | C::MissingItemId | C::MissingStepValue
+            | C::MissingDepsValue | C::InvalidStatus | C::InvalidPriority | C::InvalidDepType
+            | C::DuplicateItemId | C::UnknownItemId | C::SelfDependency | C::UnknownDependency
+            | C::DependencyCycle | C::UnresolvedDependencies | C::PlanDependencyNotSelected
+            | C::MultipleInProgress | C::ItemAlreadyClaimed | C::ScopeClaimConflict
+            | C::OrchplanWaveClaimDoesNotAcceptIds | C::MissingIdsValue | C::NoHeldClaim
+            | C::InvalidClaimState | C::InvalidLeaseSeconds | C::InvalidExecutor
+            | C::InvalidRuntimeSubstrate | C::InvalidProofState | C::EmptyString
+            | C::InvalidOrchPlan | C::LockTimeout | C::LockSidecarNotGitignored
+            | C::GitCommandFailed | C::FileIo | C::StCommandFailed | C::StCommandTimeout
+            | C::InvalidShowOutput => None,
         };
         if asserted_by.is_none() {
             untested.push(code);
