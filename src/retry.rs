@@ -101,7 +101,26 @@ pub struct RetryReport {
     pub delays_ms: Vec<u64>,
     /// Why retrying stopped while still overloaded, if it did (`retry_budget` or `deadline`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub gave_up: Option<&'static str>,
+    pub gave_up: Option<GaveUp>,
+}
+
+/// Why retrying stopped while the server was still overloaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GaveUp {
+    /// Every retry the schedule allows was spent.
+    RetryBudget,
+    /// The next retry would have started after the retry deadline.
+    Deadline,
+}
+
+impl std::fmt::Display for GaveUp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            GaveUp::RetryBudget => "retry_budget",
+            GaveUp::Deadline => "deadline",
+        })
+    }
 }
 
 /// Whether a reply asks to be retried: code `-32001`, whatever the message.
@@ -129,12 +148,12 @@ pub async fn request_with_retry(
             return (reply, report);
         }
         if report.retries >= schedule.max_retries {
-            report.gave_up = Some("retry_budget");
+            report.gave_up = Some(GaveUp::RetryBudget);
             return (reply, report);
         }
         let delay = schedule.delay(report.retries, rng);
         if started.elapsed() + delay > schedule.total_deadline {
-            report.gave_up = Some("deadline");
+            report.gave_up = Some(GaveUp::Deadline);
             return (reply, report);
         }
         tokio::time::sleep(delay).await;

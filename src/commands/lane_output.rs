@@ -4,11 +4,10 @@
 //! Exit 0 when every instance started and every request got a result, 1 otherwise, 2 when cas
 //! could not run (bad flags, missing codex, unreadable params, an incompatible codex).
 
-use serde_json::Value;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use super::output::{pretty, print_stdout, refuse, usage};
+use super::output::{print_result, refuse, usage};
 use crate::fanout::lane::{Lane, LaneConfig, LaneReport};
 
 /// Runs the lane and prints its report.
@@ -36,17 +35,7 @@ pub async fn run(config: LaneConfig, json: bool) -> ExitCode {
         }
     };
     let report = lane.run(&progress).await;
-    if json {
-        let doc = serde_json::to_value(&report).unwrap_or(Value::Null);
-        print_stdout(&pretty(&doc));
-    } else {
-        print_stdout(&human(&report));
-    }
-    if report.ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    print_result(&report, json, human, report.ok)
 }
 
 fn human(lane: &LaneReport) -> String {

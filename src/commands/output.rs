@@ -18,6 +18,26 @@ pub fn pretty(value: &serde_json::Value) -> String {
     serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
 }
 
+/// Prints a result (pretty JSON with `--json`, else its human text); exit 0 when `ok`, else 1.
+pub fn print_result<T: serde::Serialize>(
+    result: &T,
+    json: bool,
+    human: impl FnOnce(&T) -> String,
+    ok: bool,
+) -> ExitCode {
+    if json {
+        let doc = serde_json::to_value(result).unwrap_or(serde_json::Value::Null);
+        print_stdout(&pretty(&doc));
+    } else {
+        print_stdout(&human(result));
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
 /// Says on stderr why cas could not run; exit 2.
 pub fn usage(message: &dyn std::fmt::Display) -> ExitCode {
     eprintln!("cas: {message}");

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::args::{parse_json_object, PolicyArgs, RetryArgs, RuntimeArgs};
 use crate::fanout::lane::LaneConfig;
+use crate::fanout::FanoutPlan;
 use crate::runtime::UserHome;
 
 /// Flags of `cas request`.
@@ -48,17 +49,22 @@ impl RequestArgs {
         LaneConfig {
             check,
             runtime: runtime.config(self.state_dir.clone(), instances, UserHome::Isolated),
-            method: self.method.clone(),
             params_json: self.params_json.clone(),
             params_file: self.params_file.clone(),
-            sample,
-            client_prefix: self.client_prefix.clone(),
-            opt_out_notification_methods: runtime.opt_out_notification_methods.clone(),
-            policy: self.policy.config(),
-            retry: self.retry.schedule(),
-            retry_seed: self.retry.retry_seed,
-            request_timeout: Duration::from_millis(runtime.request_timeout_ms),
-            max_in_flight: self.max_in_flight,
+            plan: FanoutPlan {
+                instances,
+                method: self.method.clone(),
+                params: Value::Null,
+                sample,
+                client_prefix: self.client_prefix.clone(),
+                experimental_api: runtime.experimental_api,
+                opt_out_notification_methods: runtime.opt_out_notification_methods.clone(),
+                policy: self.policy.config(),
+                retry: self.retry.schedule(),
+                retry_seed: self.retry.retry_seed,
+                request_timeout: Duration::from_millis(runtime.request_timeout_ms),
+                max_in_flight: self.max_in_flight,
+            },
         }
     }
 }

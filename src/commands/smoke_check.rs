@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::args::RuntimeArgs;
-use super::output::{pretty, print_stdout, refuse, usage};
+use super::output::{print_result, refuse, usage};
 use crate::runtime::UserHome;
 use crate::smoke::lane::{SmokeConfig, SmokeLane, SmokeReport};
 
@@ -41,17 +41,7 @@ pub async fn run(args: SmokeCheckArgs) -> ExitCode {
         return refuse(&lane.runtime, "smoke_check", args.runtime.json);
     }
     let report = lane.run().await;
-    if args.runtime.json {
-        let doc = serde_json::to_value(&report).unwrap_or(serde_json::Value::Null);
-        print_stdout(&pretty(&doc));
-    } else {
-        print_stdout(&human(&report));
-    }
-    if report.ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    print_result(&report, args.runtime.json, human, report.ok)
 }
 
 fn human(report: &SmokeReport) -> String {

@@ -14,9 +14,7 @@ use super::{FanoutPlan, FanoutReport};
 use crate::errors::{RuntimeError, UsageError};
 use crate::hooks::HookSummary;
 use crate::outcome::CompatibilityVerdict;
-use crate::policy::PolicyConfig;
 use crate::resources::ProcessUsage;
-use crate::retry::BackoffSchedule;
 use crate::runtime::{self, CodexInfo, Runtime, RuntimeConfig};
 use crate::summary::millis;
 
@@ -27,28 +25,13 @@ pub struct LaneConfig {
     pub check: &'static str,
     /// Where the servers come from (its `instances` is the lane's instance count).
     pub runtime: RuntimeConfig,
-    /// The method to call.
-    pub method: String,
     /// The params as given inline (a JSON object), if any.
     pub params_json: Option<Value>,
     /// A file holding the params as a JSON object, if any.
     pub params_file: Option<PathBuf>,
-    /// Requests per instance.
-    pub sample: usize,
-    /// Client names are `<prefix>-<i>`.
-    pub client_prefix: String,
-    /// Notification methods the server should not send.
-    pub opt_out_notification_methods: Vec<String>,
-    /// How cas answers server requests.
-    pub policy: PolicyConfig,
-    /// Overload retry.
-    pub retry: BackoffSchedule,
-    /// Seed of the retry jitter.
-    pub retry_seed: Option<u64>,
-    /// The deadline of each request.
-    pub request_timeout: Duration,
-    /// Requests in flight per connection at most.
-    pub max_in_flight: Option<usize>,
+    /// What each instance does; its `params`, `instances` and `experimental_api` are filled in
+    /// from the params above and the runtime config when the lane is prepared.
+    pub plan: FanoutPlan,
 }
 
 /// A lane whose runtime is ready (or whose codex was found incompatible).
@@ -56,7 +39,6 @@ pub struct Lane {
     /// The prepared runtime.
     pub runtime: Runtime,
     config: LaneConfig,
-    params: Value,
     started: Instant,
     prepare: Duration,
 }
@@ -72,7 +54,7 @@ pub struct LaneReport {
     /// Every instance started and answered, and hooks gave no failure.
     pub ok: bool,
     /// The hooks' failure code, if any.
-    pub failure_code: Option<&'static str>,
+    pub failure_code: Option<crate::outcome::FailureCode>,
     /// The method called.
     pub method: String,
     /// The params sent.
@@ -100,15 +82,17 @@ impl Lane {
     /// Checks params and policy, then prepares the runtime.
     pub async fn prepare(config: LaneConfig) -> Result<Lane, RuntimeError> {
         let started = Instant::now();
-        let params = params_of(&config)?;
-        config.policy.validate().map_err(UsageError::from)?;
+        let mut config = config;
+        config.plan.params = params_of(&config)?;
+        config.plan.instances = config.runtime.instances;
+        config.plan.experimental_api = config.runtime.experimental_api;
+        config.plan.policy.validate().map_err(UsageError::from)?;
         let prepare_started = Instant::now();
-        let needs = runtime::requirements(&config.runtime, config.check, Some(&config.method));
+        let needs = runtime::requirements(&config.runtime, config.check, Some(&config.plan.method));
         let runtime = runtime::prepare(&config.runtime, &needs).await?;
         Ok(Lane {
             runtime,
             config,
-            params,
             started,
             prepare: prepare_started.elapsed(),
         })
@@ -119,11 +103,10 @@ impl Lane {
         let Lane {
             runtime: rt,
             config,
-            params,
             started,
             prepare,
         } = self;
-        let plan = plan_of(&config, &params);
+        let plan = config.plan;
         let observer = runtime::hook_observer(config.check);
         let mut fanout = super::run(&rt.launcher, &plan, progress, Some(observer.clone())).await;
         let hooks = observer.summary(runtime::effective_hook_policy(&config.runtime));
@@ -136,9 +119,9 @@ impl Lane {
             schema_version: 1,
             check: config.check,
             ok,
-            failure_code: hooks.failure_code.map(crate::outcome::FailureCode::as_str),
-            method: config.method,
-            params,
+            failure_code: hooks.failure_code,
+            method: plan.method,
+            params: plan.params,
             codex: rt.codex,
             transport: rt.transport.as_str(),
             hermetic: rt.hermetic,
@@ -148,23 +131,6 @@ impl Lane {
             hooks_note: rt.hooks_note,
             client: crate::resources::usage(),
         }
-    }
-}
-
-fn plan_of(config: &LaneConfig, params: &Value) -> FanoutPlan {
-    FanoutPlan {
-        instances: config.runtime.instances,
-        method: config.method.clone(),
-        params: params.clone(),
-        sample: config.sample,
-        client_prefix: config.client_prefix.clone(),
-        experimental_api: config.runtime.experimental_api,
-        opt_out_notification_methods: config.opt_out_notification_methods.clone(),
-        policy: config.policy.clone(),
-        retry: config.retry,
-        retry_seed: config.retry_seed,
-        request_timeout: config.request_timeout,
-        max_in_flight: config.max_in_flight,
     }
 }
 
@@ -185,7 +151,7 @@ fn params_of(config: &LaneConfig) -> Result<Value, UsageError> {
             source,
         });
     }
-    Ok(match config.method.as_str() {
+    Ok(match config.plan.method.as_str() {
         "thread/list" => json!({"cursor": null, "limit": 1}),
         _ => json!({}),
     })

@@ -72,7 +72,7 @@ pub struct SmokeReport {
     /// Each check, in order.
     pub checks: Vec<Check>,
     /// The hooks' failure code, if any.
-    pub failure_code: Option<&'static str>,
+    pub failure_code: Option<crate::outcome::FailureCode>,
     /// What the check saw of hooks.
     pub hook_summary: HookSummary,
     /// What cas could not do about the hook policy.
@@ -111,7 +111,7 @@ impl SmokeLane {
             cwd: rt.cwd,
             thread_id,
             checks,
-            failure_code: hooks.failure_code.map(crate::outcome::FailureCode::as_str),
+            failure_code: hooks.failure_code,
             hook_summary: hooks,
             hooks_note: rt.hooks_note,
         }
