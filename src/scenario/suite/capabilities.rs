@@ -138,12 +138,11 @@ fn scenarios(dir: &Path, surface: &Surface) -> Vec<ScenarioCapability> {
         if targets.is_empty() {
             continue;
         }
-        let missing: Vec<String> = s
-            .methods_expecting_results()
-            .into_iter()
-            .filter(|m| surface.client_request(m).is_none())
-            .map(str::to_owned)
-            .collect();
+        let missing: Vec<String> =
+            compat::missing_requests(surface, &s.methods_expecting_results())
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
         out.push(ScenarioCapability {
             name: s.name.clone(),
             targets,

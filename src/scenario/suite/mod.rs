@@ -25,7 +25,7 @@ pub use capabilities::{
 };
 pub use compat::Incompatible;
 pub use preflight::{Preflight, PreflightStatus};
-pub use report::{expected, ScenarioResult, SuiteReport};
+pub use report::{ScenarioResult, SuiteReport};
 pub use select::{run_target, select, SelectError, Selected};
 
 /// What a suite runs: the plain form of `cas conformance`'s flags.

@@ -54,7 +54,7 @@ impl ScenarioResult {
         verdict: &Verdict,
         duration_ms: u64,
     ) -> ScenarioResult {
-        let ok = expected(scenario, verdict);
+        let ok = scenario.accepts(verdict);
         ScenarioResult {
             name: scenario.report_name.clone(),
             scenario: scenario.name.clone(),
@@ -70,11 +70,6 @@ impl ScenarioResult {
             diagnostics: verdict.diagnostics.clone().filter(|_| !ok),
         }
     }
-}
-
-/// Whether the verdict is the one the scenario expects.
-pub fn expected(scenario: &Scenario, verdict: &Verdict) -> bool {
-    scenario.accepts(verdict)
 }
 
 fn detail(scenario: &Scenario, verdict: &Verdict, ok: bool) -> String {
