@@ -19,11 +19,15 @@ pub fn scratch_dir() -> Result<PathBuf, SchemaError> {
     Ok(scratch)
 }
 
-/// Generates the surface of a codex binary (in a scratch folder, never cached here).
+/// Generates the surface of a codex binary (in [`scratch_dir`], never cached here).
 pub async fn surface_of_binary(bin: &Path) -> Result<Surface, SchemaError> {
-    let scratch = scratch_dir()?;
-    let version = launch::codex_version(bin, &scratch).await?;
-    surface::generate(bin, &version, &scratch).await
+    surface_in(bin, &scratch_dir()?).await
+}
+
+/// Asks a codex binary its version and generates its surface in the folder `scratch`.
+pub async fn surface_in(bin: &Path, scratch: &Path) -> Result<Surface, SchemaError> {
+    let version = launch::codex_version(bin, scratch).await?;
+    surface::generate(bin, &version, scratch).await
 }
 
 /// A `schema diff` side: a saved surface file, or the surface of a codex binary.

@@ -106,3 +106,41 @@ pub(super) async fn check_compatibility(
         compatibility,
     })))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::CompatibilityVerdict;
+    use crate::schema::diff::MethodRef;
+
+    #[test]
+    fn a_refusal_names_what_is_missing_in_text_and_json() {
+        let refusal = Incompatible {
+            bin: PathBuf::from("/bin/codex"),
+            codex_version: "0.1.0".into(),
+            compatibility: Compatibility {
+                verdict: CompatibilityVerdict::Incompatible,
+                missing: vec![MethodRef {
+                    kind: "clientRequest",
+                    method: "thread/list".into(),
+                }],
+                unanswered_server_requests: Some(Vec::new()),
+                failure_code: None,
+                failure_hint: None,
+            },
+        };
+        assert_eq!(
+            refusal.to_string(),
+            "codex 0.1.0 lacks what the selected scenarios rely on: clientRequest thread/list \
+             (compatibilityVerdict: incompatible)"
+        );
+        assert_eq!(
+            refusal.to_json(),
+            json!({"schemaVersion": 1, "check": "conformance", "ok": false,
+                "codex": {"path": "/bin/codex", "version": "0.1.0"},
+                "compatibilityVerdict": "incompatible",
+                "missing": [{"kind": "clientRequest", "method": "thread/list"}],
+                "unansweredServerRequests": []})
+        );
+    }
+}
