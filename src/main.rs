@@ -12,5 +12,5 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    cas::cli::run()
+    cas::run()
 }

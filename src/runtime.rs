@@ -202,12 +202,7 @@ async fn prepare_codex(
 ) -> Result<Runtime, RuntimeError> {
     let bin = CodexLocator::from_env(config.codex_bin.clone()).resolve()?;
     let scratch = launch::paths::homes_dir();
-    let version_home = if config.hermetic {
-        scratch.join("version-probe")
-    } else {
-        user_codex_home()
-    };
-    create_dir(&version_home)?;
+    let version_home = version_home(config.hermetic)?;
     let (hooks, extra_args, mut hooks_unsupported) =
         hook_setup(config, &bin, &version_home).await?;
     let source = Source::Codex {
@@ -225,9 +220,13 @@ async fn prepare_codex(
         check_codex(&bin, &version_home, needs),
         Launcher::prepare(source)
     );
-    let (version, mut compatibility, has_hook_notes) = checked?;
+    let CodexCheck {
+        version,
+        mut compatibility,
+        hook_notifications,
+    } = checked?;
     let launcher = launcher?;
-    if config.hooks != HookPolicy::Inherit && !has_hook_notes {
+    if config.hooks != HookPolicy::Inherit && !hook_notifications {
         hooks_unsupported.get_or_insert(format!(
             "codex {version} sends no hook/started or hook/completed notifications"
         ));
@@ -254,18 +253,7 @@ async fn hook_setup(
     bin: &Path,
     version_home: &Path,
 ) -> Result<(Option<(String, PathBuf)>, Vec<String>, Option<String>), UsageError> {
-    let hooks = match &config.hooks_config {
-        Some(path) => {
-            Some(
-                crate::hooks::read_config(path).map_err(|source| UsageError::FlagPath {
-                    flag: "--hooks-config",
-                    path: path.clone(),
-                    source,
-                })?,
-            )
-        }
-        None => None,
-    };
+    let hooks = read_hooks_config(config.hooks_config.as_deref())?;
     let disable = match config.hooks {
         HookPolicy::Off => launch::disable_hooks_args(bin, version_home).await,
         _ => Ok(Vec::new()),
@@ -286,12 +274,49 @@ fn homes_setup(config: &RuntimeConfig) -> HomesSetup {
     }
 }
 
-/// The codex's version, its compatibility with `needs`, and whether it sends hook notifications.
-async fn check_codex(
+/// What probing a codex found: its version, its fit for a command, whether it reports hooks.
+#[derive(Debug, Clone)]
+pub struct CodexCheck {
+    /// What `codex --version` said.
+    pub version: String,
+    /// The codex's compatibility with what the command relies on.
+    pub compatibility: Compatibility,
+    /// Whether its protocol surface has the `hook/started` and `hook/completed` notifications.
+    pub hook_notifications: bool,
+}
+
+/// The CODEX_HOME that `codex --version` and flag probes run in (made if missing): a scratch
+/// home for hermetic runs, else the user's own.
+pub fn version_home(hermetic: bool) -> Result<PathBuf, RuntimeError> {
+    let home = if hermetic {
+        launch::paths::homes_dir().join("version-probe")
+    } else {
+        user_codex_home()
+    };
+    create_dir(&home)?;
+    Ok(home)
+}
+
+/// `--hooks-config`: the file's text and its folder (what `${HOOKS_DIR}` stands for).
+pub fn read_hooks_config(path: Option<&Path>) -> Result<Option<(String, PathBuf)>, UsageError> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    crate::hooks::read_config(path)
+        .map(Some)
+        .map_err(|source| UsageError::FlagPath {
+            flag: "--hooks-config",
+            path: path.to_owned(),
+            source,
+        })
+}
+
+/// Asks the codex at `bin` its version, and checks its protocol surface against `needs`.
+pub async fn check_codex(
     bin: &Path,
     version_home: &Path,
     needs: &Requirements,
-) -> Result<(String, Compatibility, bool), RuntimeError> {
+) -> Result<CodexCheck, RuntimeError> {
     let version = launch::codex_version(bin, version_home).await?;
     let surface_scratch = launch::paths::homes_dir().join("schema");
     create_dir(&surface_scratch)?;
@@ -306,10 +331,14 @@ async fn check_codex(
         bin: bin.to_owned(),
         source,
     })?;
-    let has_hook_notes = ["hook/started", "hook/completed"]
+    let hook_notifications = ["hook/started", "hook/completed"]
         .iter()
         .all(|m| surface.server_notifications.iter().any(|n| n.method == *m));
-    Ok((version, compat::check(&surface, needs), has_hook_notes))
+    Ok(CodexCheck {
+        compatibility: compat::check(&surface, needs),
+        version,
+        hook_notifications,
+    })
 }
 
 fn create_dir(path: &Path) -> Result<(), RuntimeError> {

@@ -299,15 +299,22 @@ impl Session {
         .await
     }
 
-    /// Waits `window` and describes what arrived meanwhile, in order: notifications and queued
-    /// server requests whose method passes `method_filter` and, when no filter is given, also
-    /// responses to unknown ids and malformed lines. Nothing is consumed.
+    /// The sequence number the next arrival will get: a mark for [`Session::collect_arrivals`].
+    pub fn arrival_mark(&self) -> u64 {
+        self.shared.lock().next_seq
+    }
+
+    /// Waits `window` and describes what arrived since `since` (a mark taken earlier; now when
+    /// `None`), in order: untaken notifications and queued server requests whose method passes
+    /// `method_filter` and, when no filter is given, also responses to unknown ids and malformed
+    /// lines. Nothing is consumed.
     pub async fn collect_arrivals(
         &self,
+        since: Option<u64>,
         window: Duration,
         method_filter: Option<&str>,
     ) -> Vec<String> {
-        let start = self.shared.lock().next_seq;
+        let start = since.unwrap_or_else(|| self.arrival_mark());
         tokio::time::sleep(window).await;
         let inbox = self.shared.lock();
         let wanted = |m: &str| method_filter.is_none_or(|f| f == m);

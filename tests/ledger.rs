@@ -13,7 +13,7 @@ use std::process::{Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use cas::ledger::lock_roots::lists_overlap;
+use cas::ledger::lists_overlap;
 use cas::ledger::{parse_stream, ClaimBackend, ClaimLedger, External, InProcess, Op};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};

@@ -10,7 +10,6 @@ pub mod lane_output;
 pub mod output;
 pub mod request;
 pub mod review_session;
-pub mod review_start;
 pub mod schema;
 pub mod smoke_check;
 pub mod st;

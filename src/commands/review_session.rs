@@ -2,23 +2,25 @@
 //!
 //! `start` checks the codex (version, compatibility, hook policy), prepares the lane (hermetic
 //! home or the user's CODEX_HOME, parent checks) and launches the detached host; with `--wait`
-//! it then waits like `wait`. `status`, `wait` and `interrupt` work from the record alone, in
-//! any process. Every form prints the same document (see `review::outcome::document`). Exit
-//! codes: 0 when the review succeeded (`wait`, `start --wait`) or is healthy so far (`start`,
-//! `status`, `interrupt` without a failure code), 1 with a failure code, 2 when cas could not
-//! run (usage, no codex, no record, an incompatible codex).
+//! it then waits like `wait` (all in [`crate::review::start`]). `status`, `wait` and
+//! `interrupt` work from the record alone, in any process ([`crate::review::report`]). Every
+//! form prints the same document (see `review::outcome::document`). Exit codes: 0 when the
+//! review succeeded (`wait`, `start --wait`) or is healthy so far (`start`, `status`,
+//! `interrupt` without a failure code), 1 with a failure code, 2 when cas could not run (usage,
+//! no codex, no record, an incompatible codex).
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::output::{pretty, print_stdout};
-use super::review_start::{self, Fallback, Plan, StartArgs};
+use super::args::PolicyArgs;
+use super::output::{pretty, print_stdout, usage};
+use crate::hooks::HookPolicy;
 use crate::review::lane;
-use crate::review::lifecycle;
-use crate::review::outcome::document;
-use crate::review::record::{self, ReviewRecord};
+use crate::review::record::ParentMode;
+use crate::review::report::{self, Handle, Report};
+use crate::review::start::{self, Fallback, StartConfig, Started};
 
 /// Flags of `cas review_session`.
 #[derive(Debug, clap::Args)]
@@ -48,6 +50,99 @@ pub enum ReviewAction {
     },
 }
 
+/// Flags of `cas review_session start`.
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).multiple(false)
+    .args(["uncommitted", "base", "commit", "custom_instructions"])))]
+pub struct StartArgs {
+    /// Review staged, unstaged and untracked changes.
+    #[arg(long)]
+    pub uncommitted: bool,
+    /// Review the changes against this base branch.
+    #[arg(long, value_name = "BRANCH")]
+    pub base: Option<String>,
+    /// Review the changes of this commit.
+    #[arg(long, value_name = "SHA")]
+    pub commit: Option<String>,
+    /// With --commit: the title shown in the review summary.
+    #[arg(long, requires = "commit")]
+    pub title: Option<String>,
+    /// Review with these instructions: TEXT, @FILE, or - for stdin.
+    #[arg(long, value_name = "TEXT|@FILE|-")]
+    pub custom_instructions: Option<String>,
+    /// The repository to review (default: the current directory).
+    #[arg(long)]
+    pub cwd: Option<PathBuf>,
+    /// A thread to review on (reuse) or to record as the parent (fresh).
+    #[arg(long)]
+    pub parent_thread_id: Option<String>,
+    /// auto: reuse the parent when it is materialized and safe, else a fresh thread.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub parent_mode: ParentMode,
+    /// Wait for the review to end (up to --timeout-ms).
+    #[arg(long)]
+    pub wait: bool,
+    /// With --wait: how long to wait, in ms.
+    #[arg(long, default_value_t = 2_700_000)]
+    pub timeout_ms: u64,
+    /// When the websocket lane cannot come up: nothing else, or a native `codex review`.
+    #[arg(long, value_enum, default_value = "none")]
+    pub fallback: Fallback,
+    /// Answers to server requests.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// What cas lets codex's hooks do (off: the server starts with hooks disabled).
+    #[arg(long, value_enum, default_value = "inherit")]
+    pub hooks: HookPolicy,
+    /// With --hermetic: a hooks.json to install and trust in the lane's home.
+    #[arg(long, requires = "hermetic")]
+    pub hooks_config: Option<PathBuf>,
+    /// A fresh CODEX_HOME (kept under cas's state folder) whose model is cas's mock.
+    #[arg(long)]
+    pub hermetic: bool,
+    /// The codex binary (default: CAS_CODEX_BIN, the project install, then PATH).
+    #[arg(long)]
+    pub codex_bin: Option<PathBuf>,
+    /// How long the managed server outlives the end of its review, in seconds.
+    #[arg(long, default_value_t = 900)]
+    pub orphan_ttl_seconds: u64,
+    /// The review's own deadline (the lane interrupts it then), in ms.
+    #[arg(long, default_value_t = 2_700_000)]
+    pub review_deadline_ms: u64,
+    /// The deadline of each request, in ms.
+    #[arg(long, default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
+    /// Print exactly one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl StartArgs {
+    /// The start these flags describe.
+    pub fn config(&self) -> StartConfig {
+        StartConfig {
+            base: self.base.clone(),
+            commit: self.commit.clone(),
+            title: self.title.clone(),
+            custom_instructions: self.custom_instructions.clone(),
+            cwd: self.cwd.clone(),
+            parent_thread_id: self.parent_thread_id.clone(),
+            parent_mode: self.parent_mode,
+            wait: self.wait,
+            timeout_ms: self.timeout_ms,
+            fallback: self.fallback,
+            policy: self.policy.config(),
+            hooks: self.hooks,
+            hooks_config: self.hooks_config.clone(),
+            hermetic: self.hermetic,
+            codex_bin: self.codex_bin.clone(),
+            orphan_ttl_seconds: self.orphan_ttl_seconds,
+            review_deadline_ms: self.review_deadline_ms,
+            request_timeout_ms: self.request_timeout_ms,
+        }
+    }
+}
+
 /// Flags naming a review.
 #[derive(Debug, Clone, clap::Args)]
 pub struct HandleArgs {
@@ -60,6 +155,16 @@ pub struct HandleArgs {
     /// Print exactly one JSON document on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+impl HandleArgs {
+    /// The review these flags name.
+    pub fn handle(&self) -> Handle {
+        Handle {
+            review_thread_id: self.review_thread_id.clone(),
+            codex_home: self.codex_home.clone(),
+        }
+    }
 }
 
 /// Flags of `wait` and `interrupt`.
@@ -75,73 +180,50 @@ pub struct WaitArgs {
 
 /// Runs the command.
 pub async fn run(args: ReviewSessionArgs) -> ExitCode {
-    match args.action {
-        ReviewAction::Start(start) => run_start(*start).await,
-        ReviewAction::Status(h) => {
-            by_handle(&h, |path| async move {
-                lifecycle::refresh(&path).map(|r| (r, false))
-            })
-            .await
-        }
+    let (reported, json) = match args.action {
+        ReviewAction::Start(start) => return run_start(&start).await,
+        ReviewAction::Status(h) => (report::status(&h.handle()), h.json),
         ReviewAction::Wait(w) => {
             let timeout = Duration::from_millis(w.timeout_ms);
-            by_handle(&w.handle, |path| async move {
-                lifecycle::wait(&path, timeout).await
-            })
-            .await
+            (
+                report::wait(&w.handle.handle(), timeout).await,
+                w.handle.json,
+            )
         }
         ReviewAction::Interrupt(w) => {
             let timeout = Duration::from_millis(w.timeout_ms);
-            by_handle(&w.handle, |path| async move {
-                lifecycle::interrupt(&path, timeout).await
-            })
-            .await
+            let reported = report::interrupt(&w.handle.handle(), timeout).await;
+            (reported, w.handle.json)
         }
-        ReviewAction::Host { lane_dir } => ExitCode::from(lane::host(&lane_dir).await),
-    }
-}
-
-async fn by_handle<F, Fut>(h: &HandleArgs, action: F) -> ExitCode
-where
-    F: FnOnce(PathBuf) -> Fut,
-    Fut: std::future::Future<Output = Result<(ReviewRecord, bool), crate::errors::ReviewError>>,
-{
-    let path = match record::locate(&h.review_thread_id, h.codex_home.as_deref()) {
-        Ok(path) => path,
-        Err(e) => return usage(&e.to_string()),
+        ReviewAction::Host { lane_dir } => return ExitCode::from(lane::host(&lane_dir).await),
     };
-    match action(path.clone()).await {
-        Ok((rec, timed_out)) => report(&rec, Some(&path), timed_out, h.json, true),
-        Err(e) => usage(&e.to_string()),
+    match reported {
+        Ok(report) => print_report(&report, json),
+        Err(e) => usage(&e),
     }
 }
 
-fn usage(message: &str) -> ExitCode {
-    eprintln!("cas: {message}");
-    ExitCode::from(2)
+async fn run_start(args: &StartArgs) -> ExitCode {
+    match start::start(&args.config()).await {
+        Ok(Started::Refused(report)) => {
+            // An incompatible codex or unusable hook policy: cas cannot run the lane.
+            print_report(&report, args.json);
+            ExitCode::from(2)
+        }
+        Ok(Started::Reported(report)) => print_report(&report, args.json),
+        Err(e) => usage(&e),
+    }
 }
 
-/// Prints the document; exit 0 on success (or, when `need_result` is false, on no failure code).
-fn report(
-    rec: &ReviewRecord,
-    path: Option<&Path>,
-    timed_out: bool,
-    json: bool,
-    need_result: bool,
-) -> ExitCode {
-    let doc = document(rec, path, timed_out);
+/// Prints the document; exit 0 when the report is ok, else 1.
+fn print_report(report: &Report, json: bool) -> ExitCode {
+    let doc = report.document();
     if json {
         print_stdout(&pretty(&doc));
     } else {
         print_stdout(&human(&doc));
     }
-    let waited_for_end = need_result && rec.status.is_terminal();
-    let ok = if waited_for_end || (need_result && timed_out) {
-        doc["success"] == true
-    } else {
-        doc["failureCode"].is_null()
-    };
-    if ok {
+    if report.ok() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -170,45 +252,4 @@ fn human(doc: &Value) -> String {
         text.push_str(&format!("\n  {explanation}"));
     }
     text
-}
-
-async fn run_start(args: StartArgs) -> ExitCode {
-    let plan = match review_start::plan(&args).await {
-        Ok(plan) => plan,
-        Err(message) => return usage(&message.to_string()),
-    };
-    let json = args.json;
-    let mut rec = match plan {
-        Plan::Refused(rec) => {
-            // An incompatible codex or unusable hook policy: cas cannot run the lane.
-            report(&rec, None, false, json, false);
-            return ExitCode::from(2);
-        }
-        Plan::Blocked(rec) => return report(&rec, None, false, json, false),
-        Plan::Launch(spec, files) => {
-            match lifecycle::launch(&spec, &files, startup_deadline(&args)).await {
-                Ok(rec) => rec,
-                Err(e) => return usage(&e.to_string()),
-            }
-        }
-    };
-    let bootstrap_failed =
-        rec.outcome.failure_code == Some(crate::outcome::FailureCode::WebsocketBootstrapFailed);
-    if bootstrap_failed && args.fallback == Fallback::NativeReview {
-        rec = review_start::with_fallback(rec, &args).await;
-        return report(&rec, None, false, json, true);
-    }
-    let path = rec.path();
-    if !args.wait || rec.status.is_terminal() || path.is_none() {
-        return report(&rec, path.as_deref(), false, json, args.wait);
-    }
-    let path = path.unwrap_or_default();
-    match lifecycle::wait(&path, Duration::from_millis(args.timeout_ms)).await {
-        Ok((rec, timed_out)) => report(&rec, Some(&path), timed_out, json, true),
-        Err(e) => usage(&e.to_string()),
-    }
-}
-
-fn startup_deadline(args: &StartArgs) -> Duration {
-    Duration::from_millis(args.request_timeout_ms.saturating_mul(3).max(60_000))
 }

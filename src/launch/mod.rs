@@ -1,23 +1,23 @@
 //! Everything about starting servers: codex, its launch flags, homes, the mock model, processes.
 //!
-//! [`codex`] resolves the codex binary and asks its version; [`flags`] reads which
-//! `app-server` launch flags it accepts; [`server`] builds the one `app-server` command and
+//! `codex` resolves the codex binary and asks its version; `flags` reads which
+//! `app-server` launch flags it accepts; `server` builds the one `app-server` command and
 //! starts stdio, websocket and managed (review lane) servers, reading the one `listening on:`
-//! banner; [`home`] makes hermetic homes (one config writer), template copies and seeded homes;
-//! [`hooks_setup`] installs and trusts hooks in a home; [`mock_model`] is the scriptable
-//! model hermetic homes point at; [`instances`] starts the
-//! control lanes' instances from those pieces; [`paths`] resolves cas's XDG folders. Ending a
+//! banner; `home` makes hermetic homes (one config writer), template copies and seeded homes;
+//! `hooks_setup` installs and trusts hooks in a home; `mock_model` is the scriptable
+//! model hermetic homes point at; `instances` starts the
+//! control lanes' instances from those pieces; `paths` resolves cas's XDG folders. Ending a
 //! process gracefully is [`terminate`] (kept in the transport, which owns stdio children).
 
-pub mod codex;
-pub mod files;
-pub mod flags;
-pub mod home;
-pub mod hooks_setup;
-pub mod instances;
-pub mod mock_model;
-pub mod paths;
-pub mod server;
+pub(crate) mod codex;
+pub(crate) mod files;
+pub(crate) mod flags;
+pub(crate) mod home;
+pub(crate) mod hooks_setup;
+pub(crate) mod instances;
+pub(crate) mod mock_model;
+pub(crate) mod paths;
+pub(crate) mod server;
 
 pub use crate::transport::shutdown::terminate;
 pub use codex::{codex_version, CodexLocator, INSTALL_DIR, PINNED_CODEX_VERSION};

@@ -23,7 +23,7 @@ pub trait ClaimBackend: Send + Sync {
     fn apply(&self, op: &Op) -> Result<String, LedgerError>;
     /// `show --surface all --format json`.
     fn show(&self) -> Result<Value, LedgerError>;
-    /// "in-process" or "st binary <path>".
+    /// "in-process" or "st binary `<path>`".
     fn describe(&self) -> String;
 }
 

@@ -5,31 +5,32 @@
 //! ([`External`]). Invariants: every mutation holds the `<file>.lock` sidecar lock, validates
 //! before and after, and replaces the file atomically with the canonical `replace` + `checkpoint`
 //! pair at the next seq, so a failing op or a killed writer leaves the previous file intact.
-//! Modules by concern: [`record`] (the stream), [`item`] / [`item_read`] (item shape),
-//! [`validate`] (§4), [`store`] (lock and atomic write), [`ops`] (§3), [`show`] (§6),
-//! [`orchplan`] / [`yaml`] (import), [`lock_roots`] (§5), [`backend`] (what scenarios drive).
+//! Modules by concern: `record` (the stream), `item` / `item_read` (item shape),
+//! `validate` (§4), `store` (lock and atomic write), `ops` (§3), `show` (§6),
+//! `orchplan` / `yaml` (import), `lock_roots` (§5), `backend` (what scenarios drive).
 
-pub mod backend;
+pub(crate) mod backend;
 mod child;
-pub mod claim_ledger;
-pub mod clock;
-pub mod error;
-pub mod fields;
-pub mod item;
-pub mod item_read;
-pub mod lock_roots;
-pub mod ops;
-pub mod orchplan;
-pub mod record;
-pub mod show;
-pub mod store;
-pub mod validate;
-pub mod yaml;
+pub(crate) mod claim_ledger;
+pub(crate) mod clock;
+pub(crate) mod error;
+pub(crate) mod fields;
+pub(crate) mod item;
+pub(crate) mod item_read;
+pub(crate) mod lock_roots;
+pub(crate) mod ops;
+pub(crate) mod orchplan;
+pub(crate) mod record;
+pub(crate) mod show;
+pub(crate) mod store;
+pub(crate) mod validate;
+pub(crate) mod yaml;
 
 pub use backend::{ClaimBackend, External, InProcess};
 pub use claim_ledger::ClaimLedger;
 pub use clock::Clock;
 pub use error::{ErrorCode, LedgerError};
+pub use lock_roots::lists_overlap;
 pub use ops::Op;
 pub use record::{parse_stream, Ledger};
 pub use show::Surface;

@@ -9,8 +9,9 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use super::record::FallbackFacts;
+use super::record::{self, FallbackFacts, ReviewRecord, SelectedTransport};
 use super::target::ReviewTarget;
+use crate::launch::{self, MockModel};
 
 /// What `fallbackTransport` says.
 pub const NATIVE_TRANSPORT: &str = "native-review (codex review, stdio, no app-server)";
@@ -63,4 +64,46 @@ pub async fn native_review(
         }
     }
     facts
+}
+
+/// Runs the native review for a lane whose bootstrap failed, within `timeout`, and records it
+/// as a fallback (a hermetic lane's gets a fresh home whose model is the mock).
+pub async fn after_bootstrap_failure(mut rec: ReviewRecord, timeout: Duration) -> ReviewRecord {
+    let mock = if rec.hermetic {
+        Some(MockModel::start().await)
+    } else {
+        None
+    };
+    let home = match &mock {
+        Some(mock) => {
+            let home = record::state_root()
+                .join("review-homes")
+                .join(format!("{}-native", rec.lane_id));
+            if let Some(problem) = prepare_home(&home, &mock.base_url()) {
+                rec.fallback = Some(FallbackFacts {
+                    transport: NATIVE_TRANSPORT.into(),
+                    error_text: format!("{}: {problem}", home.display()),
+                    ..Default::default()
+                });
+                return rec;
+            }
+            home
+        }
+        None => rec.codex_home.clone(),
+    };
+    let facts = native_review(&rec.codex.path, &home, &rec.cwd, &rec.target, timeout).await;
+    rec.transport.selected = SelectedTransport::NativeReview;
+    rec.transport.selection_reason = "the websocket lane did not come up and --fallback native-review was given: `codex review` ran in the foreground (not a lane result, no handle)".into();
+    rec.fallback = Some(facts);
+    rec
+}
+
+/// Makes a hermetic home for the native review; what went wrong, in the OS's words, if it
+/// could not be made.
+fn prepare_home(home: &Path, model_base_url: &str) -> Option<String> {
+    if let Err(e) = std::fs::create_dir_all(home.join("work")) {
+        return Some(e.to_string());
+    }
+    let e = launch::write_hermetic_config(home, model_base_url).err()?;
+    Some(std::error::Error::source(&e).map_or_else(|| e.to_string(), ToString::to_string))
 }

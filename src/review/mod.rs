@@ -1,14 +1,15 @@
 //! Code review sessions on a detached, cas-managed websocket lane, persisted and classified.
 //!
-//! A review outlives the command that started it. `start` launches a detached lane host
-//! ([`lane`]) that owns a loopback websocket `codex app-server` and drives one inline review
-//! (codex 0.169.0 has no detached delivery: the review runs on the thread it is given, so
-//! `reviewThreadId` is that thread's id). The host writes the [`record`] at every status change;
-//! `status`, `wait` and `interrupt` from any later process find the record by id and work from
-//! it ([`lifecycle`]), reconnecting to the server with its token for `interrupt`. The server is
+//! A review outlives the command that started it. `start` ([`start`], with the codex checks of
+//! [`preflight`]) launches a detached lane host ([`lane`]) that owns a loopback websocket `codex
+//! app-server` and drives one inline review (codex 0.169.0 has no detached delivery: the review
+//! runs on the thread it is given, so `reviewThreadId` is that thread's id). The host writes the
+//! [`record`] at every status change; `status`, `wait` and `interrupt` from any later process find
+//! the record by id and work from it ([`lifecycle`]; what each command shows is a
+//! [`report::Report`]), reconnecting to the server with its token for `interrupt`. The server is
 //! kept for an orphan TTL after its review ended, then reaped. How a review ended becomes one
-//! failure code ([`outcome`]); success needs a structured result parsed from the model's own
-//! review JSON, never mere transport progress.
+//! failure code ([`outcome`]); success needs a structured result parsed from the model's own review
+//! JSON, never mere transport progress.
 //!
 //! Why a host process rather than a bare detached server: the mock model of a hermetic run
 //! lives in-process and must outlive `start`, the record must be written when the review ends
@@ -21,16 +22,10 @@ pub mod lane_io;
 pub mod lifecycle;
 pub mod observe;
 pub mod outcome;
+pub mod preflight;
 pub mod process;
 pub mod record;
+pub mod report;
+pub mod start;
 pub mod target;
 pub mod thread;
-
-/// The client requests a review lane sends (for the compatibility verdict).
-pub const REVIEW_METHODS: &[&str] = &[
-    "thread/start",
-    "thread/resume",
-    "thread/turns/list",
-    "review/start",
-    "turn/interrupt",
-];

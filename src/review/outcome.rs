@@ -160,6 +160,35 @@ pub fn classify(o: &Observed) -> (Option<FailureCode>, Option<String>) {
     }
 }
 
+/// The failure code and hint a report shows: the record's, else `wait_timed_out` when the wait
+/// ran out before the review ended.
+pub fn reported_failure(
+    record: &ReviewRecord,
+    wait_timed_out: bool,
+) -> (Option<FailureCode>, Option<String>) {
+    match (&record.outcome.failure_code, wait_timed_out) {
+        (Some(code), _) => (Some(*code), record.outcome.failure_hint.clone()),
+        (None, true) => (
+            Some(FailureCode::WaitTimedOut),
+            Some(format!(
+                "the review is still {}; wait again on the same reviewThreadId",
+                status_name(record.status)
+            )),
+        ),
+        (None, false) => (None, None),
+    }
+}
+
+/// Whether the review succeeded, given the failure code reported for it: a compatible codex,
+/// the websocket lane, no fallback, a structured result and no failure code.
+pub fn succeeded(record: &ReviewRecord, code: Option<FailureCode>) -> bool {
+    record.codex.compatibility_verdict == CompatibilityVerdict::Compatible
+        && record.transport.selected == SelectedTransport::Websocket
+        && record.fallback.is_none()
+        && record.outcome.result.is_some()
+        && code.is_none()
+}
+
 /// The output document of start, start --wait, status and wait: built from the record alone,
 /// so fresh and recovered output agree. `wait_timed_out` is the one code that is not in the
 /// record: the review goes on, and the handle stays waitable.
@@ -171,22 +200,8 @@ pub fn document(
     let t = &record.transport;
     let o = &record.outcome;
     let fallback = record.fallback.as_ref();
-    let (code, hint) = match (&o.failure_code, wait_timed_out) {
-        (Some(code), _) => (Some(*code), o.failure_hint.clone()),
-        (None, true) => (
-            Some(FailureCode::WaitTimedOut),
-            Some(format!(
-                "the review is still {}; wait again on the same reviewThreadId",
-                status_name(record.status)
-            )),
-        ),
-        (None, false) => (None, None),
-    };
-    let success = record.codex.compatibility_verdict == CompatibilityVerdict::Compatible
-        && t.selected == SelectedTransport::Websocket
-        && fallback.is_none()
-        && o.result.is_some()
-        && code.is_none();
+    let (code, hint) = reported_failure(record, wait_timed_out);
+    let success = succeeded(record, code);
     let mut doc = json!({
         "schemaVersion": OUTPUT_VERSION,
         "success": success,

@@ -235,6 +235,9 @@ pub(crate) struct Run<'a> {
     redact_paths: Vec<String>,
     lost: bool,
     last_seq: Option<u64>,
+    /// Where arrivals stood when the previous protocol step ended: a silence window covers
+    /// what came since then too, so a reply that beats the window's start is not missed.
+    step_mark: Option<u64>,
 }
 
 /// What one step produced.
@@ -272,6 +275,7 @@ impl<'a> Run<'a> {
             redact_paths: Vec::new(),
             lost: false,
             last_seq: None,
+            step_mark: None,
         }
     }
 
@@ -350,7 +354,9 @@ impl<'a> Run<'a> {
                 let message = "this step talks to a server and the run has none".into();
                 return Outcome::failed(FailureCode::NoServer, message);
             };
-            return self.protocol_step(session, step).await;
+            let outcome = self.protocol_step(session, step).await;
+            self.step_mark = Some(session.arrival_mark());
+            return outcome;
         }
         match &step.kind {
             StepKind::Ledger { op, expect_error } => {

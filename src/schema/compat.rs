@@ -27,6 +27,15 @@ pub const SMOKE_METHODS: [&str; 6] = [
     "turn/interrupt",
 ];
 
+/// The client requests a review lane sends (for the compatibility verdict).
+pub const REVIEW_METHODS: &[&str] = &[
+    "thread/start",
+    "thread/resume",
+    "thread/turns/list",
+    "review/start",
+    "turn/interrupt",
+];
+
 /// What one command relies on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Requirements {
@@ -60,11 +69,8 @@ impl Requirements {
             }
             "request" | "instance_runner" => r.client_requests.extend(method.map(str::to_owned)),
             "review_session" => {
-                r.client_requests.extend(
-                    crate::review::REVIEW_METHODS
-                        .iter()
-                        .map(|m| (*m).to_owned()),
-                );
+                r.client_requests
+                    .extend(REVIEW_METHODS.iter().map(|m| (*m).to_owned()));
                 r.server_notifications = ["turn/started", "turn/completed", "item/started"]
                     .map(str::to_owned)
                     .to_vec();

@@ -21,10 +21,6 @@ use crate::retry::{request_with_retry, BackoffSchedule, SplitMix64};
 use crate::session::Session;
 use crate::summary::millis;
 
-/// The client requests the smoke check sends after the handshake (the list lives with the
-/// compatibility table, which must not depend on the smoke lane).
-pub use crate::schema::compat::SMOKE_METHODS as METHODS;
-
 /// One check's outcome.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -6,8 +6,8 @@
 //! A connection owns what it runs on (a child process, I/O tasks): dropping it ends them.
 
 pub mod memory;
-pub mod shutdown;
-pub mod stderr_tail;
+pub(crate) mod shutdown;
+pub(crate) mod stderr_tail;
 pub mod stdio;
 pub mod ws;
 

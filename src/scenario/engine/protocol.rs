@@ -228,7 +228,9 @@ impl Run<'_> {
         window: Duration,
         method: Option<&str>,
     ) -> Outcome {
-        let arrived = session.collect_arrivals(window, method).await;
+        let arrived = session
+            .collect_arrivals(self.step_mark, window, method)
+            .await;
         if let Some(reason) = session.closed_reason() {
             return Outcome::failed(
                 FailureCode::ConnectionClosed,
