@@ -107,14 +107,9 @@ fn schema_surface(bin: &Path, env: &TargetEnv) -> Result<(), Failed> {
         .map_err(|e| format!("tokio runtime: {e}"))?;
     let scratch = env.scratch_root.join("schema");
     std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
-    let surface = runtime.block_on(async {
-        let version = cas::launch::codex_version(bin, &scratch)
-            .await
-            .map_err(|e| e.to_string())?;
-        cas::schema::surface::generate(bin, &version, &scratch)
-            .await
-            .map_err(|e| e.to_string())
-    })?;
+    let surface = runtime
+        .block_on(cas::schema::surface_in(bin, &scratch))
+        .map_err(|e| e.to_string())?;
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(support::root().join("snapshots"));
     settings.set_snapshot_suffix(format!("codex-{}", surface.codex_version));

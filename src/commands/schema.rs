@@ -4,16 +4,13 @@
 //! `diff A B` takes two codex binaries or saved surface files and exits 0 when they are the
 //! same, 1 when they differ, 2 when one of them cannot be read.
 
-use serde_json::json;
-use std::path::Path;
-use std::process::ExitCode;
-
-use super::output::{pretty, print_stdout};
-use crate::errors::SchemaError;
-use crate::launch::{self, CodexLocator};
-use crate::schema::{diff, surface, Surface};
 use clap::Subcommand;
 use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::output::{pretty, print_stdout, usage};
+use crate::launch::CodexLocator;
+use crate::schema::{self, Comparison, Surface};
 
 /// `cas schema …`.
 #[derive(Debug, Clone, clap::Args)]
@@ -57,118 +54,49 @@ pub async fn run(args: SchemaArgs) -> ExitCode {
             codex_bin,
             experimental,
             json,
-        } => {
-            let bin = match CodexLocator::from_env(codex_bin).resolve() {
-                Ok(bin) => bin,
-                Err(e) => return fail(&e.to_string()),
-            };
-            let mut s = match surface_of_binary(&bin).await {
-                Ok(s) => s,
-                Err(e) => return fail(&e.to_string()),
-            };
-            if !experimental {
-                s = s.stable_only();
-            }
-            if json {
-                print_stdout(&pretty(&serde_json::to_value(&s).unwrap_or_default()));
-            } else {
-                print_stdout(&human_surface(&s));
-            }
-            ExitCode::SUCCESS
-        }
-        SchemaCommand::Diff { a, b, json } => {
-            let (mut old, mut new) = match (load(&a).await, load(&b).await) {
-                (Ok(old), Ok(new)) => (old, new),
-                (Err(e), _) | (_, Err(e)) => return fail(&e.to_string()),
-            };
-            // Compare like with like: a stable-only side makes the other stable-only too.
-            if !old.experimental_included || !new.experimental_included {
-                old = old.stable_only();
-                new = new.stable_only();
-            }
-            let d = diff::diff(&old, &new);
-            let doc = json!({
-                "schemaVersion": 1,
-                "check": "schema_diff",
-                "identical": d.is_empty(),
-                "from": old.codex_version,
-                "to": new.codex_version,
-                "diff": d,
-            });
-            if json {
-                print_stdout(&pretty(&doc));
-            } else {
-                print_stdout(&human_diff(&old, &new, &d));
-            }
-            if d.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
-        }
+        } => surface(codex_bin, experimental, json).await,
+        SchemaCommand::Diff { a, b, json } => diff(&a, &b, json).await,
     }
 }
 
-fn fail(message: &str) -> ExitCode {
-    eprintln!("cas: {message}");
-    ExitCode::from(2)
-}
-
-/// Generates the surface of a codex binary (in a scratch folder, never cached here).
-pub async fn surface_of_binary(bin: &Path) -> Result<Surface, SchemaError> {
-    let scratch = crate::launch::paths::homes_dir().join("schema");
-    std::fs::create_dir_all(&scratch).map_err(|source| SchemaError::Io {
-        path: scratch.clone(),
-        source,
-    })?;
-    let version = launch::codex_version(bin, &scratch).await?;
-    surface::generate(bin, &version, &scratch).await
-}
-
-/// A saved surface file, or the surface of a codex binary.
-async fn load(arg: &str) -> Result<Surface, SchemaError> {
-    let path = Path::new(arg);
-    let read = |source| SchemaError::Read {
-        arg: arg.to_owned(),
-        source,
+async fn surface(codex_bin: Option<PathBuf>, experimental: bool, json: bool) -> ExitCode {
+    let bin = match CodexLocator::from_env(codex_bin).resolve() {
+        Ok(bin) => bin,
+        Err(e) => return usage(&e),
     };
-    if looks_like_json(path) {
-        let text = std::fs::read_to_string(path).map_err(read)?;
-        let s: Surface = serde_json::from_str(&text).map_err(|source| SchemaError::NotSurface {
-            arg: arg.to_owned(),
-            source,
-        })?;
-        if s.surface_version != surface::SURFACE_VERSION {
-            return Err(SchemaError::SurfaceVersion {
-                arg: arg.to_owned(),
-                found: s.surface_version,
-                expected: surface::SURFACE_VERSION,
-            });
-        }
-        return Ok(s);
+    let mut s = match schema::surface_of_binary(&bin).await {
+        Ok(s) => s,
+        Err(e) => return usage(&e),
+    };
+    if !experimental {
+        s = s.stable_only();
     }
-    match std::fs::metadata(path) {
-        Ok(m) if m.is_file() => {
-            surface_of_binary(path)
-                .await
-                .map_err(|source| SchemaError::Binary {
-                    arg: arg.to_owned(),
-                    source: Box::new(source),
-                })
-        }
-        Ok(_) => Err(SchemaError::NeitherFileNorBinary(arg.to_owned())),
-        Err(e) => Err(read(e)),
+    if json {
+        print_stdout(&pretty(&serde_json::to_value(&s).unwrap_or_default()));
+    } else {
+        print_stdout(&human_surface(&s));
     }
+    ExitCode::SUCCESS
 }
 
-/// Whether a file starts with `{` (after white space): a saved surface, not a binary.
-fn looks_like_json(path: &Path) -> bool {
-    use std::io::Read;
-    let mut head = [0u8; 64];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut head))
-        .unwrap_or(0);
-    head[..n].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+async fn diff(a: &str, b: &str, json: bool) -> ExitCode {
+    let (old, new) = match (schema::load_side(a).await, schema::load_side(b).await) {
+        (Ok(old), Ok(new)) => (old, new),
+        (Err(e), _) | (_, Err(e)) => return usage(&e),
+    };
+    let comparison = Comparison::of(old, new);
+    if json {
+        print_stdout(&pretty(
+            &serde_json::to_value(comparison.report()).unwrap_or_default(),
+        ));
+    } else {
+        print_stdout(&human_diff(&comparison));
+    }
+    if comparison.diff.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 fn human_surface(s: &Surface) -> String {
@@ -193,7 +121,8 @@ fn human_surface(s: &Surface) -> String {
     out.trim_end().to_owned()
 }
 
-fn human_diff(old: &Surface, new: &Surface, d: &diff::SurfaceDiff) -> String {
+fn human_diff(comparison: &Comparison) -> String {
+    let Comparison { old, new, diff: d } = comparison;
     if d.is_empty() {
         return format!(
             "codex {} and {}: identical surfaces",

@@ -273,3 +273,14 @@ pub enum BenchError {
         failures: u64,
     },
 }
+
+/// Why `cas capabilities` could not say what codex can do; the command stops with exit 2.
+#[derive(Debug, thiserror::Error)]
+pub enum CapabilitiesError {
+    /// codex could not be resolved or asked its version.
+    #[error(transparent)]
+    Launch(#[from] LaunchError),
+    /// The scratch folder could not be made, or the protocol surface could not be had.
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+}

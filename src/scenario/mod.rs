@@ -9,6 +9,7 @@ pub mod format;
 pub mod load;
 
 pub mod shipped;
+pub mod suite;
 pub mod workspace;
 
 pub use engine::run;

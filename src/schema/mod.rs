@@ -3,6 +3,8 @@
 
 pub mod compat;
 pub mod diff;
+pub mod side;
 pub mod surface;
 
+pub use side::{load_side, scratch_dir, surface_in, surface_of_binary, Comparison, DiffReport};
 pub use surface::Surface;

@@ -1,13 +1,15 @@
-//! The suite report of `cas conformance`: one entry per scenario, as JSON, text or JUnit XML.
+//! The report of a conformance suite: one entry per scenario, as JSON, text or JUnit XML.
 //!
 //! A scenario's `ok` means its verdict is what the scenario expects (a negative twin, run by
 //! name, is ok when it fails with its expected failure). `status` is the verdict's own status.
 
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use super::preflight::Preflight;
+use super::preflight::{Preflight, PreflightStatus};
+use crate::outcome::FailureCode;
+use crate::scenario::format::Mode;
 use crate::scenario::{Scenario, TargetName};
 use crate::verdict::{Status, Verdict};
 
@@ -19,16 +21,16 @@ pub struct ScenarioResult {
     pub name: String,
     /// The scenario file's name.
     pub scenario: String,
-    /// `protocol`, `local`, `synthetic` or `live`.
-    pub mode: &'static str,
+    /// What kind of proof it gives.
+    pub mode: Mode,
     /// The target it ran on.
-    pub target: String,
+    pub target: TargetName,
     /// Whether the verdict is what the scenario expects.
     pub ok: bool,
-    /// The verdict's status: `pass`, `fail` or `error`.
-    pub status: &'static str,
+    /// The verdict's status.
+    pub status: Status,
     /// The first failure's code.
-    pub failure_code: Option<String>,
+    pub failure_code: Option<FailureCode>,
     /// What it proved, or what went wrong.
     pub detail: String,
     /// Wall time of the run.
@@ -39,6 +41,9 @@ pub struct ScenarioResult {
     /// The whole verdict, for a scenario that is not ok.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verdict: Option<Value>,
+    /// The verdict's diagnostics, for a scenario that is not ok (not part of the report).
+    #[serde(skip)]
+    pub diagnostics: Option<String>,
 }
 
 impl ScenarioResult {
@@ -49,26 +54,22 @@ impl ScenarioResult {
         verdict: &Verdict,
         duration_ms: u64,
     ) -> ScenarioResult {
-        let ok = expected(scenario, verdict);
+        let ok = scenario.accepts(verdict);
         ScenarioResult {
             name: scenario.report_name.clone(),
             scenario: scenario.name.clone(),
-            mode: scenario.mode.as_str(),
-            target: target.as_str().into(),
+            mode: scenario.mode,
+            target,
             ok,
-            status: verdict.status.as_str(),
-            failure_code: verdict.failure_code.map(|c| c.as_str().to_owned()),
+            status: verdict.status,
+            failure_code: verdict.failure_code,
             detail: detail(scenario, verdict, ok),
             duration_ms,
             temp_root: verdict.workspace.clone(),
             verdict: (!ok).then(|| verdict.to_json()),
+            diagnostics: verdict.diagnostics.clone().filter(|_| !ok),
         }
     }
-}
-
-/// Whether the verdict is the one the scenario expects.
-pub fn expected(scenario: &Scenario, verdict: &Verdict) -> bool {
-    scenario.accepts(verdict)
 }
 
 fn detail(scenario: &Scenario, verdict: &Verdict, ok: bool) -> String {
@@ -115,6 +116,11 @@ impl SuiteReport {
         self.preflight.ok && self.scenarios.iter().all(|s| s.ok)
     }
 
+    /// At least one scenario ran and every one ended in status error: cas could not run them.
+    pub fn all_error(&self) -> bool {
+        !self.scenarios.is_empty() && self.scenarios.iter().all(|s| s.status == Status::Error)
+    }
+
     /// The JSON document (`schemaVersion` 1).
     pub fn to_json(&self) -> Value {
         json!({
@@ -140,13 +146,14 @@ impl SuiteReport {
         }
         out.push_str(&format!(
             "smoke preflight: {} ({})\n",
-            self.preflight.status, self.preflight.detail
+            self.preflight.status.as_str(),
+            self.preflight.detail
         ));
         for s in &self.scenarios {
             out.push_str(&format!(
                 "- {} [{}] on {}: {} ({} ms)\n",
                 s.name,
-                s.mode,
+                s.mode.as_str(),
                 s.target,
                 if s.ok { "ok" } else { "NOT OK" },
                 s.duration_ms
@@ -159,6 +166,14 @@ impl SuiteReport {
             }
         }
         out.trim_end().to_owned()
+    }
+
+    /// Writes [`SuiteReport::junit`] to `path`, making its folder when needed.
+    pub fn write_junit(&self, path: &Path) -> std::io::Result<()> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(path, self.junit())
     }
 
     /// The report as JUnit XML: one test case per scenario, the preflight first.
@@ -184,7 +199,7 @@ impl SuiteReport {
             "    <testcase classname=\"cas.conformance\" name=\"smoke_preflight\" time=\"0\">\n",
         );
         match self.preflight.status {
-            "skipped" => xml.push_str(&format!(
+            PreflightStatus::Skipped => xml.push_str(&format!(
                 "      <skipped message=\"{}\"/>\n",
                 escape(&self.preflight.detail)
             )),
@@ -198,16 +213,19 @@ impl SuiteReport {
         for s in &self.scenarios {
             xml.push_str(&format!(
                 "    <testcase classname=\"cas.conformance.{}\" name=\"{} [{}]\" time=\"{:.3}\">\n",
-                escape(&s.target),
+                escape(s.target.as_str()),
                 escape(&s.scenario),
-                s.mode,
+                s.mode.as_str(),
                 s.duration_ms as f64 / 1000.0
             ));
             if !s.ok {
                 xml.push_str(&format!(
                     "      <failure message=\"{}\" type=\"{}\">{}</failure>\n",
-                    escape(s.failure_code.as_deref().unwrap_or(s.status)),
-                    s.status,
+                    escape(
+                        s.failure_code
+                            .map_or(s.status.as_str(), FailureCode::as_str)
+                    ),
+                    s.status.as_str(),
                     escape(&s.detail)
                 ));
             } else {

@@ -1,4 +1,4 @@
-//! The smoke preflight of a conformance run: `cas smoke_check --hermetic` on the chosen codex.
+//! The smoke preflight of a conformance suite: `cas smoke_check --hermetic` on the chosen codex.
 //!
 //! It runs as a child process of the same cas binary, exactly as a user would run it, with a
 //! deadline; its JSON report decides the status. On the fake targets there is no runtime to
@@ -15,12 +15,35 @@ use crate::scenario::TargetName;
 /// How long the whole preflight may take.
 const PREFLIGHT_DEADLINE: Duration = Duration::from_secs(120);
 
+/// How the preflight ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PreflightStatus {
+    /// smoke_check passed.
+    Pass,
+    /// smoke_check failed, did not finish, or could not start.
+    Fail,
+    /// It did not run (by flag, or on a fake target).
+    Skipped,
+}
+
+impl PreflightStatus {
+    /// The name reports use: `pass`, `fail` or `skipped`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PreflightStatus::Pass => "pass",
+            PreflightStatus::Fail => "fail",
+            PreflightStatus::Skipped => "skipped",
+        }
+    }
+}
+
 /// The preflight's outcome as reported.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Preflight {
-    /// `pass`, `fail` or `skipped`.
-    pub status: &'static str,
+    /// How it ended.
+    pub status: PreflightStatus,
     /// Whether it let the suite pass (`pass` or `skipped`).
     pub ok: bool,
     /// What happened, in a line.
@@ -34,7 +57,7 @@ impl Preflight {
     /// A preflight that did not run, and why.
     pub fn skipped(detail: &str) -> Preflight {
         Preflight {
-            status: "skipped",
+            status: PreflightStatus::Skipped,
             ok: true,
             detail: detail.into(),
             thread_id: None,
@@ -43,7 +66,7 @@ impl Preflight {
 
     fn failed(detail: String) -> Preflight {
         Preflight {
-            status: "fail",
+            status: PreflightStatus::Fail,
             ok: false,
             detail,
             thread_id: None,
@@ -52,7 +75,7 @@ impl Preflight {
 }
 
 /// What the preflight runs with.
-pub struct PreflightSpec<'a> {
+pub(super) struct PreflightSpec<'a> {
     /// The cas binary.
     pub cas_bin: &'a Path,
     /// The suite's target.
@@ -66,7 +89,7 @@ pub struct PreflightSpec<'a> {
 }
 
 /// Runs the preflight (or skips it on a fake target).
-pub async fn run(spec: &PreflightSpec<'_>) -> Preflight {
+pub(super) async fn run(spec: &PreflightSpec<'_>) -> Preflight {
     if !spec.target.is_codex() {
         return Preflight::skipped("the fake server is not a runtime to smoke-check");
     }
@@ -140,7 +163,11 @@ fn judge(code: Option<i32>, stdout: &str, stderr: &str) -> Preflight {
     }
     detail.push(')');
     Preflight {
-        status: if ok { "pass" } else { "fail" },
+        status: if ok {
+            PreflightStatus::Pass
+        } else {
+            PreflightStatus::Fail
+        },
         ok,
         detail,
         thread_id,
@@ -155,12 +182,12 @@ mod tests {
     fn judged_by_exit_code_and_report() {
         let pass = r#"{"ok":true,"checks":[{"name":"a","ok":true}],"threadId":"t1"}"#;
         let p = judge(Some(0), pass, "");
-        assert_eq!((p.status, p.ok), ("pass", true));
+        assert_eq!((p.status, p.ok), (PreflightStatus::Pass, true));
         assert_eq!(p.detail, "smoke_check pass (checks=1)");
         let fail =
             r#"{"ok":false,"checks":[{"name":"a","ok":true},{"name":"turn/steer","ok":false}]}"#;
         let p = judge(Some(1), fail, "");
-        assert_eq!((p.status, p.ok), ("fail", false));
+        assert_eq!((p.status, p.ok), (PreflightStatus::Fail, false));
         assert!(p.detail.contains("failing: turn/steer"), "{}", p.detail);
         let p = judge(Some(2), "", "cas: no codex\n");
         assert_eq!(p.detail, "exit=2 stderr=cas: no codex");

@@ -1,0 +1,154 @@
+//! What cas and the resolved codex can do together: each command's compatibility verdict and
+//! which scenarios can run on that codex (every method a scenario expects a result from exists).
+
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+use crate::errors::CapabilitiesError;
+use crate::launch::{self, CodexLocator};
+use crate::scenario;
+use crate::schema::compat::{self, Compatibility, Requirements};
+use crate::schema::{self as schema_mod, Surface};
+
+/// What the capabilities are asked of: the plain form of `cas capabilities`'s flags.
+#[derive(Debug, Clone, Default)]
+pub struct CapabilitiesConfig {
+    /// The codex binary (default: CAS_CODEX_BIN, the project install, then PATH).
+    pub codex_bin: Option<PathBuf>,
+    /// The folder of scenario files (default: [`super::default_scenarios_dir`]).
+    pub scenarios_dir: Option<PathBuf>,
+}
+
+/// The capabilities document (`schemaVersion` 1, `check: "capabilities"`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Capabilities {
+    /// Always 1.
+    pub schema_version: u32,
+    /// Always `capabilities`.
+    pub check: &'static str,
+    /// This cas.
+    pub cas: CasVersion,
+    /// The resolved codex.
+    pub codex: CodexVersion,
+    /// Each command's verdict on this codex.
+    pub commands: CommandVerdicts,
+    /// Each scenario with codex targets.
+    pub scenarios: Vec<ScenarioCapability>,
+}
+
+/// The version of this cas.
+#[derive(Debug, Clone, Serialize)]
+pub struct CasVersion {
+    /// The crate version.
+    pub version: &'static str,
+}
+
+/// The codex a document speaks about.
+#[derive(Debug, Clone, Serialize)]
+pub struct CodexVersion {
+    /// The binary.
+    pub path: PathBuf,
+    /// Its version.
+    pub version: String,
+}
+
+/// The compatibility verdict of each command that drives a codex.
+#[derive(Debug, Clone, Serialize)]
+pub struct CommandVerdicts {
+    /// `cas smoke_check`.
+    pub smoke_check: Compatibility,
+    /// `cas request` (with `thread/list`).
+    pub request: Compatibility,
+    /// `cas instance_runner` (with `thread/list`).
+    pub instance_runner: Compatibility,
+    /// `cas conformance` (before its scenarios are known).
+    pub conformance: Compatibility,
+}
+
+impl CommandVerdicts {
+    /// The verdicts in report order, with the command names.
+    pub fn iter(&self) -> [(&'static str, &Compatibility); 4] {
+        [
+            ("smoke_check", &self.smoke_check),
+            ("request", &self.request),
+            ("instance_runner", &self.instance_runner),
+            ("conformance", &self.conformance),
+        ]
+    }
+}
+
+/// Whether one scenario can run on the codex.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioCapability {
+    /// The scenario file's name.
+    pub name: String,
+    /// The codex targets it lists.
+    pub targets: Vec<&'static str>,
+    /// Whether every method it expects a result from exists.
+    pub runnable: bool,
+    /// The methods that do not.
+    pub missing: Vec<String>,
+}
+
+/// Resolves codex, reads its surface and says what can run on it.
+pub async fn capabilities(config: &CapabilitiesConfig) -> Result<Capabilities, CapabilitiesError> {
+    let bin = CodexLocator::from_env(config.codex_bin.clone()).resolve()?;
+    let scratch = schema_mod::scratch_dir()?;
+    let version = launch::codex_version(&bin, &scratch).await?;
+    let surface =
+        compat::surface_for(&bin, &version, &compat::default_cache_dir(), &scratch).await?;
+    let verdict = |command, method| compat::check(&surface, &Requirements::of(command, method));
+    let commands = CommandVerdicts {
+        smoke_check: verdict("smoke_check", None),
+        request: verdict("request", Some("thread/list")),
+        instance_runner: verdict("instance_runner", Some("thread/list")),
+        conformance: verdict("conformance", None),
+    };
+    let dir = config
+        .scenarios_dir
+        .clone()
+        .unwrap_or_else(super::default_scenarios_dir);
+    Ok(Capabilities {
+        schema_version: 1,
+        check: "capabilities",
+        cas: CasVersion {
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        codex: CodexVersion { path: bin, version },
+        commands,
+        scenarios: scenarios(&dir, &surface),
+    })
+}
+
+/// Each scenario with codex targets: runnable when every method it expects a result from exists.
+fn scenarios(dir: &Path, surface: &Surface) -> Vec<ScenarioCapability> {
+    let files = scenario::discover(dir).unwrap_or_default();
+    let mut out = Vec::new();
+    for path in files {
+        let Ok(s) = scenario::load(dir, &path) else {
+            continue;
+        };
+        let targets: Vec<&'static str> = s
+            .targets
+            .iter()
+            .filter(|t| t.is_codex())
+            .map(|t| t.as_str())
+            .collect();
+        if targets.is_empty() {
+            continue;
+        }
+        let missing: Vec<String> =
+            compat::missing_requests(surface, &s.methods_expecting_results())
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+        out.push(ScenarioCapability {
+            name: s.name.clone(),
+            targets,
+            runnable: missing.is_empty(),
+            missing,
+        });
+    }
+    out
+}
