@@ -8,9 +8,9 @@ pub mod engine;
 pub mod format;
 pub mod load;
 
-pub mod shipped;
+pub(crate) mod shipped;
 pub mod suite;
-pub mod workspace;
+pub(crate) mod workspace;
 
 pub use engine::run;
 pub use format::TargetName;
