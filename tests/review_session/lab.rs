@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 
 use crate::support::{self, expect, JsonRun};
 
+/// The title of the first finding the mock model gives for the `fixtures/review` change.
+pub const FIXTURE_TITLE: &str = "[P1] Division by zero when n is 0";
+
 /// One trial's world: a state folder, a git repository with an uncommitted change, and the
 /// lane processes seen so far.
 pub struct Lab {
