@@ -246,12 +246,7 @@ fn import_op(input: PathBuf, replace: bool, backlog_only: bool) -> Op {
 }
 
 /// The proof op of `st set-proof`'s flags.
-fn proof_op(
-    id: String,
-    proof_state: String,
-    command: String,
-    evidence_ref: Option<String>,
-) -> Op {
+fn proof_op(id: String, proof_state: String, command: String, evidence_ref: Option<String>) -> Op {
     Op::SetProof {
         id,
         state: proof_state,
