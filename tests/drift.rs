@@ -6,9 +6,9 @@
 
 mod support;
 
-use libtest_mimic::Arguments;
+use libtest_mimic::{Arguments, Failed};
 use serde_json::{json, Value};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use support::{cas, codex_trial, done, expect, expect_fields, run_json, JsonRun, Outcome};
@@ -99,55 +99,54 @@ fn capabilities(_codex: &Path) -> Outcome {
     done()
 }
 
-/// A codex whose generated schema lacks `turn/steer`: a shell wrapper around the real one that
-/// serves a doctored schema and passes everything else through.
-fn incompatible_codex(real: &Path) -> Outcome {
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).map_err(|e| e.to_string())?;
-    let home = dir.path().join("home");
-    std::fs::create_dir_all(&home).map_err(|e| e.to_string())?;
-    for (sub, experimental) in [("plain", false), ("exp", true)] {
-        let mut command = Command::new(real);
-        command
-            .args(["app-server", "generate-json-schema", "--out"])
-            .arg(dir.path().join(sub))
-            .env("CODEX_HOME", &home);
-        if experimental {
-            command.arg("--experimental");
-        }
-        let status = command.status().map_err(|e| e.to_string())?;
-        if !status.success() {
-            return Err(format!("generate-json-schema: {status}").into());
-        }
-        let file = dir.path().join(sub).join("ClientRequest.json");
-        let mut union: Value =
-            serde_json::from_str(&std::fs::read_to_string(&file).map_err(|e| e.to_string())?)
-                .map_err(|e| e.to_string())?;
-        if let Some(list) = union["oneOf"].as_array_mut() {
-            list.retain(|e| e["properties"]["method"]["enum"][0] != "turn/steer");
-        }
-        std::fs::write(&file, union.to_string()).map_err(|e| e.to_string())?;
-        // Nor does it send hook notifications: a hook policy cannot be honoured.
-        let file = dir.path().join(sub).join("ServerNotification.json");
-        let mut union: Value =
-            serde_json::from_str(&std::fs::read_to_string(&file).map_err(|e| e.to_string())?)
-                .map_err(|e| e.to_string())?;
-        if let Some(list) = union["oneOf"].as_array_mut() {
-            list.retain(|e| {
-                !e["properties"]["method"]["enum"][0]
-                    .as_str()
-                    .unwrap_or("")
-                    .starts_with("hook/")
-            });
-        }
-        std::fs::write(&file, union.to_string()).map_err(|e| e.to_string())?;
+/// Generates the real codex's schema into `out`, then takes out `turn/steer` and every hook
+/// notification.
+fn doctored_schema(real: &Path, out: &Path, home: &Path, experimental: bool) -> Result<(), Failed> {
+    let mut command = Command::new(real);
+    command
+        .args(["app-server", "generate-json-schema", "--out"])
+        .arg(out)
+        .env("CODEX_HOME", home);
+    if experimental {
+        command.arg("--experimental");
     }
-    let script = dir.path().join("codex");
+    let status = command.status().map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err(format!("generate-json-schema: {status}").into());
+    }
+    drop_methods(&out.join("ClientRequest.json"), |m| m == "turn/steer")?;
+    // Nor does it send hook notifications: a hook policy cannot be honoured.
+    drop_methods(&out.join("ServerNotification.json"), |m| {
+        m.starts_with("hook/")
+    })
+}
+
+/// Rewrites a schema union (`oneOf`) without the members whose method `unwanted` matches.
+fn drop_methods(file: &Path, unwanted: fn(&str) -> bool) -> Result<(), Failed> {
+    let mut union: Value =
+        serde_json::from_str(&std::fs::read_to_string(file).map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
+    if let Some(list) = union["oneOf"].as_array_mut() {
+        list.retain(|e| {
+            !e["properties"]["method"]["enum"][0]
+                .as_str()
+                .is_some_and(unwanted)
+        });
+    }
+    std::fs::write(file, union.to_string()).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Writes the `codex` wrapper into `dir`: schema generation copies the doctored schema from
+/// `dir`, anything else runs `real`.
+fn wrapper_script(dir: &Path, real: &Path) -> Result<PathBuf, Failed> {
+    let script = dir.join("codex");
     let text = format!(
         "#!/bin/sh\nfor a in \"$@\"; do case \"$a\" in generate-json-schema) gen=1;; --experimental) exp=1;; esac; done\n\
          if [ -n \"$gen\" ]; then\n  prev=\"\"; for a in \"$@\"; do [ \"$prev\" = \"--out\" ] && out=\"$a\"; prev=\"$a\"; done\n\
            mkdir -p \"$out\"; if [ -n \"$exp\" ]; then cp -r '{prep}/exp/.' \"$out\"/; else cp -r '{prep}/plain/.' \"$out\"/; fi; exit 0\nfi\n\
          exec '{real}' \"$@\"\n",
-        prep = dir.path().display(),
+        prep = dir.display(),
         real = real.display()
     );
     std::fs::write(&script, text).map_err(|e| e.to_string())?;
@@ -156,6 +155,19 @@ fn incompatible_codex(real: &Path) -> Outcome {
         .permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
     std::fs::set_permissions(&script, perms).map_err(|e| e.to_string())?;
+    Ok(script)
+}
+
+/// A codex whose generated schema lacks `turn/steer`: a shell wrapper around the real one that
+/// serves a doctored schema and passes everything else through.
+fn incompatible_codex(real: &Path) -> Outcome {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).map_err(|e| e.to_string())?;
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).map_err(|e| e.to_string())?;
+    for (sub, experimental) in [("plain", false), ("exp", true)] {
+        doctored_schema(real, &dir.path().join(sub), &home, experimental)?;
+    }
+    let script = wrapper_script(dir.path(), real)?;
     let cache = dir.path().join("cache");
     let refused = JsonRun::of(
         cas()

@@ -193,14 +193,7 @@ fn execute(command: StCommand) -> Result<String, LedgerError> {
             input,
             replace,
             backlog_only,
-        } => (
-            plan,
-            Op::ImportOrchplan {
-                input,
-                replace,
-                backlog_only,
-            },
-        ),
+        } => (plan, import_op(input, replace, backlog_only)),
         StCommand::Claim {
             plan,
             ids,
@@ -236,19 +229,30 @@ fn execute(command: StCommand) -> Result<String, LedgerError> {
             proof_state,
             command,
             evidence_ref,
-        } => (
-            plan,
-            Op::SetProof {
-                id,
-                state: proof_state,
-                command,
-                evidence_ref,
-            },
-        ),
+        } => (plan, proof_op(id, proof_state, command, evidence_ref)),
         StCommand::Release { plan, id, reason } => (plan, Op::Release { id, reason }),
         StCommand::ReclaimStale { plan, now } => (plan, Op::ReclaimStale { now }),
     };
     ledger(&plan).apply(&op)
+}
+
+/// The import op of `st import-orchplan`'s flags.
+fn import_op(input: PathBuf, replace: bool, backlog_only: bool) -> Op {
+    Op::ImportOrchplan {
+        input,
+        replace,
+        backlog_only,
+    }
+}
+
+/// The proof op of `st set-proof`'s flags.
+fn proof_op(id: String, proof_state: String, command: String, evidence_ref: Option<String>) -> Op {
+    Op::SetProof {
+        id,
+        state: proof_state,
+        command,
+        evidence_ref,
+    }
 }
 
 /// The claim op of `st claim`'s flags.

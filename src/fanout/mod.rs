@@ -15,12 +15,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
 
+use crate::errors::SessionError;
 use crate::jsonrpc::RpcError;
 use crate::launch::{Instance, Launcher};
 use crate::policy::{AnswerRecord, PolicyConfig, ServerRequestPolicy};
 use crate::protocol::ClientInfo;
 use crate::retry::{request_with_retry, BackoffSchedule, RetryReport, SplitMix64};
-use crate::session::NotificationTap;
+use crate::session::{NotificationTap, Reply};
 use crate::summary::{millis, summarize, LatencyStats};
 
 /// What to run, on how many instances, with which answers and retries.
@@ -264,6 +265,57 @@ struct SampleOutcome {
     retries: u32,
 }
 
+impl SampleOutcome {
+    /// An instance's record before any sample ran.
+    fn new(instance: usize, transport: &'static str) -> Self {
+        SampleOutcome {
+            result: InstanceResult {
+                instance,
+                ok: true,
+                transport,
+                latency_ms: None,
+                attempts: 0,
+                retry_delays_ms: Vec::new(),
+                summary: None,
+                error: None,
+            },
+            latencies: Vec::new(),
+            ok: 0,
+            failed: 0,
+            retries: 0,
+        }
+    }
+
+    /// Counts one sample started at `t0`: its latency when it succeeded, else its error (the
+    /// first error is the one kept).
+    fn count(
+        &mut self,
+        method: &str,
+        t0: Instant,
+        reply: Result<Reply, SessionError>,
+        report: &RetryReport,
+    ) {
+        self.result.attempts += report.attempts;
+        self.result.retry_delays_ms.extend(&report.delays_ms);
+        self.retries += report.retries;
+        let error = match reply {
+            Ok(Ok(result)) => {
+                // Latency is that of successful requests, backoff included.
+                self.latencies.push(t0.elapsed());
+                self.result.summary = Some(summarize(method, &result));
+                self.ok += 1;
+                return;
+            }
+            Ok(Err(rpc)) => refusal_text(&rpc, report),
+            Err(e) => e.to_string(),
+        };
+        self.failed += 1;
+        self.result.ok = false;
+        self.result.error.get_or_insert(error);
+    }
+}
+
+/// Runs an instance's samples one after another, each retried on overload.
 async fn run_samples(
     instance: usize,
     inst: &Instance,
@@ -274,22 +326,7 @@ async fn run_samples(
         Some(seed) => SplitMix64::new(seed.wrapping_add(instance as u64)),
         None => SplitMix64::from_entropy(),
     };
-    let mut out = SampleOutcome {
-        result: InstanceResult {
-            instance,
-            ok: true,
-            transport,
-            latency_ms: None,
-            attempts: 0,
-            retry_delays_ms: Vec::new(),
-            summary: None,
-            error: None,
-        },
-        latencies: Vec::new(),
-        ok: 0,
-        failed: 0,
-        retries: 0,
-    };
+    let mut out = SampleOutcome::new(instance, transport);
     for _ in 0..plan.sample {
         let t0 = Instant::now();
         let (reply, report) = request_with_retry(
@@ -308,23 +345,7 @@ async fn run_samples(
             ok = matches!(reply, Ok(Ok(_))),
             "request"
         );
-        out.result.attempts += report.attempts;
-        out.result.retry_delays_ms.extend(&report.delays_ms);
-        out.retries += report.retries;
-        let error = match reply {
-            Ok(Ok(result)) => {
-                // Latency is that of successful requests, backoff included.
-                out.latencies.push(t0.elapsed());
-                out.result.summary = Some(summarize(&plan.method, &result));
-                out.ok += 1;
-                continue;
-            }
-            Ok(Err(rpc)) => refusal_text(&rpc, &report),
-            Err(e) => e.to_string(),
-        };
-        out.failed += 1;
-        out.result.ok = false;
-        out.result.error.get_or_insert(error);
+        out.count(&plan.method, t0, reply, &report);
     }
     out.result.latency_ms =
         Some(LatencyStats::of(&out.latencies).p50).filter(|_| !out.latencies.is_empty());

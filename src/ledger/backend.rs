@@ -135,10 +135,18 @@ enum Arg {
     Switch(bool),
 }
 
+/// `--flag value` with a value that is always given.
+fn value(s: &str) -> Arg {
+    Arg::Value(Some(s.to_owned()))
+}
+
+/// `--flag value` with a value that may be left out.
+fn optional(s: &Option<String>) -> Arg {
+    Arg::Value(s.clone())
+}
+
 /// The `st` command for `op` and its flags, in `st`'s documented order.
 fn st_flags(op: &Op) -> (&'static str, Vec<(&'static str, Arg)>) {
-    let v = |s: &String| Arg::Value(Some(s.clone()));
-    let opt = |s: &Option<String>| Arg::Value(s.clone());
     match op {
         Op::ImportOrchplan {
             input,
@@ -157,42 +165,9 @@ fn st_flags(op: &Op) -> (&'static str, Vec<(&'static str, Arg)>) {
             wave,
             executor,
             lease_seconds,
-        } => (
-            "claim",
-            vec![
-                (
-                    "ids",
-                    Arg::Value(Some(ids.join(",")).filter(|s| !s.is_empty())),
-                ),
-                ("executor", v(executor)),
-                ("wave", opt(wave)),
-                (
-                    "lease-seconds",
-                    Arg::Value(lease_seconds.map(|n| n.to_string())),
-                ),
-            ],
-        ),
-        Op::Heartbeat { id } => ("heartbeat", vec![("id", v(id))]),
-        Op::SetRuntime {
-            id,
-            substrate,
-            thread_id,
-            agent_id,
-            row_id,
-            output_ref,
-            last_event,
-        } => (
-            "set-runtime",
-            vec![
-                ("id", v(id)),
-                ("substrate", v(substrate)),
-                ("thread-id", opt(thread_id)),
-                ("agent-id", opt(agent_id)),
-                ("row-id", opt(row_id)),
-                ("output-ref", opt(output_ref)),
-                ("last-event", opt(last_event)),
-            ],
-        ),
+        } => ("claim", claim_flags(ids, wave, executor, *lease_seconds)),
+        Op::Heartbeat { id } => ("heartbeat", vec![("id", value(id))]),
+        Op::SetRuntime { .. } => ("set-runtime", set_runtime_flags(op)),
         Op::SetProof {
             id,
             state,
@@ -201,15 +176,64 @@ fn st_flags(op: &Op) -> (&'static str, Vec<(&'static str, Arg)>) {
         } => (
             "set-proof",
             vec![
-                ("id", v(id)),
-                ("proof-state", v(state)),
-                ("command", v(command)),
-                ("evidence-ref", opt(evidence_ref)),
+                ("id", value(id)),
+                ("proof-state", value(state)),
+                ("command", value(command)),
+                ("evidence-ref", optional(evidence_ref)),
             ],
         ),
-        Op::Release { id, reason } => ("release", vec![("id", v(id)), ("reason", opt(reason))]),
-        Op::ReclaimStale { now } => ("reclaim-stale", vec![("now", opt(now))]),
+        Op::Release { id, reason } => (
+            "release",
+            vec![("id", value(id)), ("reason", optional(reason))],
+        ),
+        Op::ReclaimStale { now } => ("reclaim-stale", vec![("now", optional(now))]),
     }
+}
+
+/// The flags of `st claim`: ids joined by commas, left out when there are none.
+fn claim_flags(
+    ids: &[String],
+    wave: &Option<String>,
+    executor: &str,
+    lease_seconds: Option<i64>,
+) -> Vec<(&'static str, Arg)> {
+    vec![
+        (
+            "ids",
+            Arg::Value(Some(ids.join(",")).filter(|s| !s.is_empty())),
+        ),
+        ("executor", value(executor)),
+        ("wave", optional(wave)),
+        (
+            "lease-seconds",
+            Arg::Value(lease_seconds.map(|n| n.to_string())),
+        ),
+    ]
+}
+
+/// The flags of `st set-runtime`; any other op has none.
+fn set_runtime_flags(op: &Op) -> Vec<(&'static str, Arg)> {
+    let Op::SetRuntime {
+        id,
+        substrate,
+        thread_id,
+        agent_id,
+        row_id,
+        output_ref,
+        last_event,
+    } = op
+    else {
+        return Vec::new();
+    };
+    vec![
+        ("id", value(id)),
+        ("substrate", value(substrate)),
+        ("thread-id", optional(thread_id)),
+        ("agent-id", optional(agent_id)),
+        ("row-id", optional(row_id)),
+        ("output-ref", optional(output_ref)),
+        ("last-event", optional(last_event)),
+    ]
 }
 
 /// The `st` error identifier in a failure's stderr: a known one anywhere, else the word after

@@ -19,6 +19,7 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::time::Instant;
 
 use super::lane_io::{denied_approvals, log_to, with_causes, LaneLog, LaneTap, LoggedPolicy};
+use super::lane_protocol::{handshake, start_review};
 use super::observe::{Change, ReviewStream};
 use super::outcome::{classify, Observed};
 use super::process;
@@ -29,7 +30,6 @@ use crate::hooks::HookObserver;
 use crate::launch::{self, ManagedServer, MockModel, ServerSpec};
 use crate::outcome::{FailureCode, TurnStatus};
 use crate::policy::{PolicyConfig, ServerRequestPolicy};
-use crate::protocol::ClientInfo;
 use crate::session::Session;
 
 /// How long the server may take to print its banner and accept the connection.
@@ -265,22 +265,9 @@ impl Lane {
             hooks: self.hooks.clone(),
         });
         let session = Session::with_options(connection, handler, 32, Some(tap));
-        // The handshake goes through the log like every other request, so its raw
-        // response is kept; `initialized` follows only a successful answer.
-        let params = ClientInfo::named("cas-review-session").initialize_params();
-        let init = match self
-            .log
-            .request(&session, "initialize", params, self.timeout)
+        handshake(&self.log, &session, self.timeout)
             .await
-        {
-            Ok(Ok(_)) => session
-                .notify("initialized", None)
-                .map_err(|e| e.to_string()),
-            Ok(Err(error)) => Err(format!("refused: {error}")),
-            Err(e) => Err(e.to_string()),
-        };
-        self.log.write(json!({"dir": "out", "kind": "notification", "method": "initialized", "sent": init.is_ok()}));
-        init.map_err(|e| bootstrap(format!("initialize over {url}: {e}")))?;
+            .map_err(|e| bootstrap(format!("initialize over {url}: {e}")))?;
         Ok(session)
     }
 
@@ -301,44 +288,14 @@ impl Lane {
             tracing::error!("{}: {e}", log_path.display());
         }
         self.record.event_log_path = Some(log_path);
-        let params =
-            json!({"threadId": thread_id, "target": self.record.target, "delivery": "inline"});
-        let reply = self
-            .log
-            .request(session, "review/start", params, self.timeout)
-            .await;
-        let result = match reply {
-            Ok(Ok(result)) => result,
-            Ok(Err(error)) => {
-                return Err(early(
-                    FailureCode::ReviewFailed,
-                    format!("review/start refused: {error}"),
-                ))
-            }
-            Err(e) => {
-                return Err(early(
-                    FailureCode::ReviewFailed,
-                    format!("review/start: {e}"),
-                ))
-            }
-        };
-        let turn = result["turn"]["id"].as_str().map(str::to_owned);
-        let Some(turn) = turn else {
-            return Err(early(
-                FailureCode::ReviewFailed,
-                format!("review/start answered without a turn id: {result}"),
-            ));
-        };
-        if let Some(id) = result["reviewThreadId"]
-            .as_str()
-            .filter(|id| *id != thread_id)
-        {
-            // 0.169.0 reviews inline; a detached review thread would be a protocol change.
-            return Err(early(
-                FailureCode::ReviewFailed,
-                format!("review/start answered reviewThreadId {id} for thread {thread_id}"),
-            ));
-        }
+        let turn = start_review(
+            &self.log,
+            session,
+            &thread_id,
+            &self.record.target,
+            self.timeout,
+        )
+        .await?;
         self.record.review_turn_id = Some(turn.clone());
         self.record.status = ReviewStatus::Running;
         archive_previous(&self.record);

@@ -135,11 +135,20 @@ pub async fn interrupt(
     wait(path, timeout).await
 }
 
+/// Asks the review's managed server to interrupt the review's active turn.
 async fn send_interrupt(
     rec: &ReviewRecord,
     log: &LaneLog,
     timeout: Duration,
 ) -> Result<(), ReviewError> {
+    let session = connect_managed(rec, timeout).await?;
+    let sent = interrupt_active_turn(&session, rec, log, timeout).await;
+    session.shutdown(Duration::from_millis(200)).await;
+    sent
+}
+
+/// A new initialized session on the record's managed server, with the token from its file.
+async fn connect_managed(rec: &ReviewRecord, timeout: Duration) -> Result<Session, ReviewError> {
     let t = &rec.transport;
     let (Some(url), Some(token_file)) = (&t.listen_url, &t.token_file_path) else {
         return Err(interrupt_failed(
@@ -160,6 +169,16 @@ async fn send_interrupt(
         .initialize(&client, timeout)
         .await
         .map_err(|e| interrupt_failed(e.to_string(), Some(Box::new(e))))?;
+    Ok(session)
+}
+
+/// Sends `turn/interrupt` for the review's turn, following codex once when it names another.
+async fn interrupt_active_turn(
+    session: &Session,
+    rec: &ReviewRecord,
+    log: &LaneLog,
+    timeout: Duration,
+) -> Result<(), ReviewError> {
     let thread = rec.review_thread_id.clone().unwrap_or_default();
     // The active turn is the review's T2 when its turn/started was seen, else T1; codex names
     // the active one when cas guesses wrong, and cas follows it once.
@@ -171,7 +190,7 @@ async fn send_interrupt(
     for _ in 0..2 {
         let params = json!({"threadId": thread, "turnId": turn});
         match log
-            .request(&session, "turn/interrupt", params, timeout)
+            .request(session, "turn/interrupt", params, timeout)
             .await
         {
             Ok(Ok(_)) => break,
@@ -182,18 +201,13 @@ async fn send_interrupt(
             {
                 Some(active) => turn = active.trim().to_owned(),
                 None => {
-                    session.shutdown(Duration::from_millis(200)).await;
                     let reason = format!("turn/interrupt refused: {}", e.message);
                     return Err(interrupt_failed(reason, None));
                 }
             },
-            Err(e) => {
-                session.shutdown(Duration::from_millis(200)).await;
-                return Err(interrupt_failed(e.to_string(), Some(Box::new(e))));
-            }
+            Err(e) => return Err(interrupt_failed(e.to_string(), Some(Box::new(e)))),
         }
     }
-    session.shutdown(Duration::from_millis(200)).await;
     Ok(())
 }
 

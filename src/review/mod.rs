@@ -19,6 +19,7 @@
 pub(crate) mod fallback;
 pub(crate) mod lane;
 pub(crate) mod lane_io;
+pub(crate) mod lane_protocol;
 pub(crate) mod lifecycle;
 pub(crate) mod observe;
 pub mod outcome;

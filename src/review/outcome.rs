@@ -198,7 +198,6 @@ pub fn document(
     wait_timed_out: bool,
 ) -> Value {
     let t = &record.transport;
-    let o = &record.outcome;
     let fallback = record.fallback.as_ref();
     let (code, hint) = reported_failure(record, wait_timed_out);
     let success = succeeded(record, code);
@@ -228,7 +227,19 @@ pub fn document(
         "failureCode": code,
         "failureHint": hint,
     });
-    let rest = json!({
+    let rest = result_fields(record, path);
+    if let (Some(d), Value::Object(r)) = (doc.as_object_mut(), rest) {
+        d.extend(r);
+    }
+    doc
+}
+
+/// The fields of the output document that follow the status: the result, the fallback, and
+/// where the record and its logs are kept.
+fn result_fields(record: &ReviewRecord, path: Option<&std::path::Path>) -> Value {
+    let o = &record.outcome;
+    let fallback = record.fallback.as_ref();
+    json!({
         "reviewResultAvailable": o.result.is_some(),
         "reviewResultSource": o.result_source,
         "reviewResult": o.result,
@@ -247,11 +258,7 @@ pub fn document(
         "createdAtMs": record.created_at_ms,
         "updatedAtMs": record.updated_at_ms,
         "terminalAtMs": record.terminal_at_ms,
-    });
-    if let (Some(d), Value::Object(r)) = (doc.as_object_mut(), rest) {
-        d.extend(r);
-    }
-    doc
+    })
 }
 
 /// The snake_case name of a status.

@@ -92,20 +92,9 @@ async fn run_in(
         env.scratch_root.display().to_string(),
         scenario.dir.display().to_string(),
     ];
-    let server = if scenario.needs_server() {
-        match Server::start(&ctx, Some(hook_log(&ctx))).await {
-            Ok(server) => Some(server),
-            Err(e) => {
-                return Verdict::error(
-                    &scenario.name,
-                    target.as_str(),
-                    launch_code(&e),
-                    e.to_string(),
-                )
-            }
-        }
-    } else {
-        None
+    let server = match start_server(&ctx).await {
+        Ok(server) => server,
+        Err(verdict) => return verdict,
     };
     let mut run = Run::new(&ctx, server.as_ref().map(|s| &s.session), String::new());
     run.seed_vars();
@@ -136,6 +125,23 @@ async fn run_in(
     verdict.notes = notes;
     verdict.redact(&mut Redactor::new(redact_paths));
     verdict
+}
+
+/// Starts the target when the scenario needs one; a start failure is the run's verdict.
+async fn start_server(ctx: &Context<'_>) -> Result<Option<Server>, Verdict> {
+    let (scenario, target) = (ctx.scenario, ctx.target);
+    if !scenario.needs_server() {
+        return Ok(None);
+    }
+    match Server::start(ctx, Some(hook_log(ctx))).await {
+        Ok(server) => Ok(Some(server)),
+        Err(e) => Err(Verdict::error(
+            &scenario.name,
+            target.as_str(),
+            launch_code(&e),
+            e.to_string(),
+        )),
+    }
 }
 
 fn hook_log(ctx: &Context<'_>) -> std::path::PathBuf {

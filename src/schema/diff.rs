@@ -274,8 +274,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn names_every_kind_of_difference() {
+    /// Two surfaces that differ in every way a diff names: added, removed and changed methods
+    /// (one of them moved kind) and a changed enum.
+    fn every_difference() -> (Surface, Surface) {
         let a = surface(
             "1",
             vec![
@@ -295,6 +296,12 @@ mod tests {
             &["turn/started", "x/y"],
             &["accept", "cancel"],
         );
+        (a, b)
+    }
+
+    #[test]
+    fn names_every_kind_of_difference() {
+        let (a, b) = every_difference();
         let d = diff(&a, &b);
         assert_eq!(
             d.added,

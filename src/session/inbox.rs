@@ -59,42 +59,10 @@ pub(super) async fn read_loop(
                 deliver(&mut inbox, id, Err(error))
             }
             Inbound::Message(Message::Notification { method, params, .. }) => {
-                tracing::debug!(%method, "notification");
-                let seq = bump(&mut inbox);
-                let params = params.unwrap_or(Value::Null);
-                let note = Notification {
-                    seq,
-                    method,
-                    params,
-                };
-                if let Some(tap) = &tap {
-                    tap.observe(&note);
-                }
-                inbox.notifications.push_back(note);
+                queue_notification(&mut inbox, method, params, tap.as_deref())
             }
             Inbound::Message(Message::Request { id, method, params }) => {
-                let seq = bump(&mut inbox);
-                let params = params.unwrap_or(Value::Null);
-                let request = ServerRequest {
-                    seq,
-                    id,
-                    method,
-                    params,
-                };
-                let answer = handler.answer(&request);
-                tracing::debug!(
-                    id = ?request.id,
-                    method = %request.method,
-                    answered = answer.is_some(),
-                    "server request"
-                );
-                match answer {
-                    Some(reply) => {
-                        let _ = out.send(&response(request.id.clone(), reply.clone()));
-                        inbox.answered.push(AnsweredRequest { request, reply });
-                    }
-                    None => inbox.server_requests.push_back(request),
-                }
+                take_server_request(&mut inbox, &out, handler.as_ref(), id, method, params)
             }
             Inbound::Malformed(error) => {
                 tracing::debug!(%error, "malformed line");
@@ -118,6 +86,60 @@ pub(super) async fn read_loop(
         }
         drop(inbox);
         shared.changed.notify_waiters();
+    }
+}
+
+/// Queues a notification in arrival order, showing it to the tap first.
+fn queue_notification(
+    inbox: &mut Inbox,
+    method: String,
+    params: Option<Value>,
+    tap: Option<&dyn NotificationTap>,
+) {
+    tracing::debug!(%method, "notification");
+    let seq = bump(inbox);
+    let params = params.unwrap_or(Value::Null);
+    let note = Notification {
+        seq,
+        method,
+        params,
+    };
+    if let Some(tap) = tap {
+        tap.observe(&note);
+    }
+    inbox.notifications.push_back(note);
+}
+
+/// Gives a server request to the handler: answers it at once if it can, else queues it.
+fn take_server_request(
+    inbox: &mut Inbox,
+    out: &Outbound,
+    handler: &dyn ServerRequestHandler,
+    id: RequestId,
+    method: String,
+    params: Option<Value>,
+) {
+    let seq = bump(inbox);
+    let params = params.unwrap_or(Value::Null);
+    let request = ServerRequest {
+        seq,
+        id,
+        method,
+        params,
+    };
+    let answer = handler.answer(&request);
+    tracing::debug!(
+        id = ?request.id,
+        method = %request.method,
+        answered = answer.is_some(),
+        "server request"
+    );
+    match answer {
+        Some(reply) => {
+            let _ = out.send(&response(request.id.clone(), reply.clone()));
+            inbox.answered.push(AnsweredRequest { request, reply });
+        }
+        None => inbox.server_requests.push_back(request),
     }
 }
 

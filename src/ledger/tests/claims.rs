@@ -224,12 +224,9 @@ fn release_settles_in_progress_items_by_proof() {
     }
 }
 
-#[test]
-fn ops_needing_a_held_claim_and_bad_values() {
-    let c = Case::new();
-    c.import("stale-claim.yaml");
-    let before = c.bytes();
-    let cases = [
+/// Ops refused on the stale-claim plan (no held claim, unknown id, bad value) and the identifier each gets.
+fn refused_ops() -> Vec<(Op, &'static str)> {
+    vec![
         (Op::Heartbeat { id: "api".into() }, "NoHeldClaim"),
         (Op::Heartbeat { id: "zz".into() }, "UnknownItemId"),
         (runtime("api", "t"), "NoHeldClaim"),
@@ -257,8 +254,15 @@ fn ops_needing_a_held_claim_and_bad_values() {
             },
             "EmptyString",
         ),
-    ];
-    for (op, want) in cases {
+    ]
+}
+
+#[test]
+fn ops_needing_a_held_claim_and_bad_values() {
+    let c = Case::new();
+    c.import("stale-claim.yaml");
+    let before = c.bytes();
+    for (op, want) in refused_ops() {
         let err = c.at(T0).apply(&op).unwrap_err();
         assert_eq!(err.code(), want, "{op:?}: {err}");
     }

@@ -195,50 +195,60 @@ impl SuiteReport {
             self.target,
             self.scenarios.len() + 1
         ));
-        xml.push_str(
-            "    <testcase classname=\"cas.conformance\" name=\"smoke_preflight\" time=\"0\">\n",
-        );
-        match self.preflight.status {
-            PreflightStatus::Skipped => xml.push_str(&format!(
-                "      <skipped message=\"{}\"/>\n",
-                escape(&self.preflight.detail)
-            )),
-            _ if !self.preflight.ok => xml.push_str(&format!(
-                "      <failure message=\"{}\"/>\n",
-                escape(&self.preflight.detail)
-            )),
-            _ => {}
-        }
-        xml.push_str("    </testcase>\n");
+        junit_preflight(&self.preflight, &mut xml);
         for s in &self.scenarios {
-            xml.push_str(&format!(
-                "    <testcase classname=\"cas.conformance.{}\" name=\"{} [{}]\" time=\"{:.3}\">\n",
-                escape(s.target.as_str()),
-                escape(&s.scenario),
-                s.mode.as_str(),
-                s.duration_ms as f64 / 1000.0
-            ));
-            if !s.ok {
-                xml.push_str(&format!(
-                    "      <failure message=\"{}\" type=\"{}\">{}</failure>\n",
-                    escape(
-                        s.failure_code
-                            .map_or(s.status.as_str(), FailureCode::as_str)
-                    ),
-                    s.status.as_str(),
-                    escape(&s.detail)
-                ));
-            } else {
-                xml.push_str(&format!(
-                    "      <system-out>{}</system-out>\n",
-                    escape(&s.detail)
-                ));
-            }
-            xml.push_str("    </testcase>\n");
+            junit_scenario(s, &mut xml);
         }
         xml.push_str("  </testsuite>\n</testsuites>\n");
         xml
     }
+}
+
+/// Appends the preflight's JUnit test case: skipped, failed or passed.
+fn junit_preflight(preflight: &Preflight, xml: &mut String) {
+    xml.push_str(
+        "    <testcase classname=\"cas.conformance\" name=\"smoke_preflight\" time=\"0\">\n",
+    );
+    match preflight.status {
+        PreflightStatus::Skipped => xml.push_str(&format!(
+            "      <skipped message=\"{}\"/>\n",
+            escape(&preflight.detail)
+        )),
+        _ if !preflight.ok => xml.push_str(&format!(
+            "      <failure message=\"{}\"/>\n",
+            escape(&preflight.detail)
+        )),
+        _ => {}
+    }
+    xml.push_str("    </testcase>\n");
+}
+
+/// Appends one scenario's JUnit test case: its failure, or its detail as output.
+fn junit_scenario(s: &ScenarioResult, xml: &mut String) {
+    xml.push_str(&format!(
+        "    <testcase classname=\"cas.conformance.{}\" name=\"{} [{}]\" time=\"{:.3}\">\n",
+        escape(s.target.as_str()),
+        escape(&s.scenario),
+        s.mode.as_str(),
+        s.duration_ms as f64 / 1000.0
+    ));
+    if !s.ok {
+        xml.push_str(&format!(
+            "      <failure message=\"{}\" type=\"{}\">{}</failure>\n",
+            escape(
+                s.failure_code
+                    .map_or(s.status.as_str(), FailureCode::as_str)
+            ),
+            s.status.as_str(),
+            escape(&s.detail)
+        ));
+    } else {
+        xml.push_str(&format!(
+            "      <system-out>{}</system-out>\n",
+            escape(&s.detail)
+        ));
+    }
+    xml.push_str("    </testcase>\n");
 }
 
 /// Escapes text for XML attributes and content; drops characters XML 1.0 cannot hold.

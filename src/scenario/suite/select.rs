@@ -108,6 +108,15 @@ pub fn select(
         }
         picked.extend(found);
     }
+    load_selected(dir, picked, chosen)
+}
+
+/// Loads each picked file once, with the target it runs on here.
+fn load_selected(
+    dir: &Path,
+    picked: Vec<PathBuf>,
+    chosen: TargetName,
+) -> Result<Vec<Selected>, SelectError> {
     let mut selected = Vec::new();
     for path in picked {
         if selected.iter().any(|s: &Selected| s.scenario.path == path) {

@@ -1,0 +1,80 @@
+//! The lane's two logged exchanges that open a review: the handshake and `review/start`.
+//!
+//! Both go through the lane's log like every other request, so their raw responses are kept.
+
+use serde_json::json;
+use std::time::Duration;
+
+use super::lane_io::LaneLog;
+use super::target::ReviewTarget;
+use super::thread::{early, Early};
+use crate::outcome::FailureCode;
+use crate::protocol::ClientInfo;
+use crate::session::Session;
+
+/// Sends `initialize` through the log and `initialized` after a successful answer; the error
+/// is the reason in words.
+pub(super) async fn handshake(
+    log: &LaneLog,
+    session: &Session,
+    timeout: Duration,
+) -> Result<(), String> {
+    // The handshake goes through the log like every other request, so its raw
+    // response is kept; `initialized` follows only a successful answer.
+    let params = ClientInfo::named("cas-review-session").initialize_params();
+    let init = match log.request(session, "initialize", params, timeout).await {
+        Ok(Ok(_)) => session
+            .notify("initialized", None)
+            .map_err(|e| e.to_string()),
+        Ok(Err(error)) => Err(format!("refused: {error}")),
+        Err(e) => Err(e.to_string()),
+    };
+    log.write(json!({"dir": "out", "kind": "notification", "method": "initialized", "sent": init.is_ok()}));
+    init
+}
+
+/// Sends `review/start` for `thread_id` and returns the review's turn id; an inline review is
+/// the only kind accepted.
+pub(super) async fn start_review(
+    log: &LaneLog,
+    session: &Session,
+    thread_id: &str,
+    target: &ReviewTarget,
+    timeout: Duration,
+) -> Result<String, Early> {
+    let params = json!({"threadId": thread_id, "target": target, "delivery": "inline"});
+    let reply = log.request(session, "review/start", params, timeout).await;
+    let result = match reply {
+        Ok(Ok(result)) => result,
+        Ok(Err(error)) => {
+            return Err(early(
+                FailureCode::ReviewFailed,
+                format!("review/start refused: {error}"),
+            ))
+        }
+        Err(e) => {
+            return Err(early(
+                FailureCode::ReviewFailed,
+                format!("review/start: {e}"),
+            ))
+        }
+    };
+    let turn = result["turn"]["id"].as_str().map(str::to_owned);
+    let Some(turn) = turn else {
+        return Err(early(
+            FailureCode::ReviewFailed,
+            format!("review/start answered without a turn id: {result}"),
+        ));
+    };
+    if let Some(id) = result["reviewThreadId"]
+        .as_str()
+        .filter(|id| *id != thread_id)
+    {
+        // 0.169.0 reviews inline; a detached review thread would be a protocol change.
+        return Err(early(
+            FailureCode::ReviewFailed,
+            format!("review/start answered reviewThreadId {id} for thread {thread_id}"),
+        ));
+    }
+    Ok(turn)
+}
