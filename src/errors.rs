@@ -16,6 +16,25 @@ pub use setup::*;
 /// A line or frame that is not a JSON-RPC message (declared beside the codec that raises it).
 pub use crate::jsonrpc::DecodeError;
 
+/// An error shown with its causes: the message, then `: cause` for each `source()` in turn.
+///
+/// Messages do not repeat their cause, so this is how an error is put in front of a user or
+/// into output: `format!("{}", Chain(&e))`.
+#[derive(Clone, Copy)]
+pub struct Chain<'a>(pub &'a dyn std::error::Error);
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(e) = cause {
+            write!(f, ": {e}")?;
+            cause = e.source();
+        }
+        Ok(())
+    }
+}
+
 /// A connection that could not be made or broke.
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
@@ -157,7 +176,7 @@ pub enum LaunchError {
     #[error("`codex app-server --help` did not answer")]
     HelpTimeout,
     /// `codex app-server --help` could not be run.
-    #[error("`codex app-server --help`: {source}")]
+    #[error("`codex app-server --help`")]
     Help {
         /// What the OS said.
         #[source]
@@ -226,14 +245,14 @@ fn stderr_note(stderr: &str) -> String {
     }
 }
 
-/// A rule of the scenario format that a file breaks (the cause's text is part of the message).
+/// A rule of the scenario format that a file breaks.
 #[derive(Debug, thiserror::Error)]
 pub enum RuleError {
     /// A rule broken, in words.
     #[error("{0}")]
     Broken(String),
     /// A humantime duration field that does not parse.
-    #[error("{field} = {text:?}: {source}")]
+    #[error("{field} = {text:?}")]
     Duration {
         /// The field, e.g. `step_timeout`.
         field: &'static str,
@@ -244,10 +263,10 @@ pub enum RuleError {
         source: humantime::DurationError,
     },
     /// A ledger step whose operation does not parse.
-    #[error("ledger: {0}")]
+    #[error("ledger")]
     LedgerOp(#[source] serde_json::Error),
     /// The hooks.config file could not be read.
-    #[error("hooks.config {path}: {source}")]
+    #[error("hooks.config {path}")]
     HooksConfig {
         /// The file.
         path: PathBuf,
@@ -256,7 +275,7 @@ pub enum RuleError {
         source: std::io::Error,
     },
     /// A rule broken by one step (`label` names it).
-    #[error("{label}: {source}")]
+    #[error("{label}")]
     Step {
         /// `step N (name)`.
         label: String,
@@ -264,15 +283,29 @@ pub enum RuleError {
         #[source]
         source: Box<RuleError>,
     },
-    /// A rule broken inside a parallel group's steps.
-    #[error("parallel {0}")]
-    Parallel(#[source] Box<RuleError>),
+    /// A rule broken by one of a parallel group's steps (`label` names it).
+    #[error("parallel {label}")]
+    Parallel {
+        /// `step N (name)` within the group.
+        label: String,
+        /// The rule broken.
+        #[source]
+        source: Box<RuleError>,
+    },
 }
 
 impl RuleError {
     /// A rule broken, in words.
     pub fn broken(text: impl Into<String>) -> RuleError {
         RuleError::Broken(text.into())
+    }
+
+    /// The same rule broken, by a step inside a parallel group.
+    pub fn in_parallel(self) -> RuleError {
+        match self {
+            RuleError::Step { label, source } => RuleError::Parallel { label, source },
+            other => other,
+        }
     }
 }
 
@@ -297,7 +330,7 @@ pub enum ScenarioError {
         message: String,
     },
     /// The file parses but breaks a rule of the format.
-    #[error("scenario {path} is invalid: {source}")]
+    #[error("scenario {path} is invalid")]
     Invalid {
         /// The file.
         path: PathBuf,
@@ -339,9 +372,8 @@ pub enum ReviewError {
         /// What is wrong.
         reason: String,
     },
-    /// Local I/O for the lane failed (the cause is repeated in the message, which the CLI
-    /// prints alone).
-    #[error("{what}: {source}")]
+    /// Local I/O for the lane failed.
+    #[error("{what}")]
     Io {
         /// What was being done, usually the path.
         what: String,
@@ -350,7 +382,7 @@ pub enum ReviewError {
         source: std::io::Error,
     },
     /// A record or lane spec could not be encoded as JSON.
-    #[error("encoding {what}: {source}")]
+    #[error("encoding {what}")]
     Encode {
         /// What was being encoded.
         what: &'static str,
@@ -361,14 +393,18 @@ pub enum ReviewError {
     /// A record without a reviewThreadId has no file to be saved in.
     #[error("a record without a reviewThreadId")]
     NoThreadId,
-    /// Interrupting the review failed.
+    /// Interrupting the review failed for a reason cas states.
     #[error("interrupting the review: {reason}")]
     Interrupt {
-        /// What went wrong, with the cause's text.
+        /// What went wrong.
         reason: String,
-        /// The cause, when there is one.
+    },
+    /// Interrupting the review failed on an error.
+    #[error("interrupting the review")]
+    InterruptFailed {
+        /// What failed.
         #[source]
-        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 
@@ -376,7 +412,7 @@ pub enum ReviewError {
 #[derive(Debug, thiserror::Error)]
 pub enum InstructionsError {
     /// The instructions could not be read (from stdin, `-`, or a file, `@path`).
-    #[error("--custom-instructions {from}: {source}")]
+    #[error("--custom-instructions {from}")]
     Read {
         /// Where they were read from: `-: reading stdin` or `@path`.
         from: String,
@@ -393,7 +429,7 @@ pub enum InstructionsError {
 #[derive(Debug, thiserror::Error)]
 pub enum HooksSetupError {
     /// hooks.json could not be written into the home.
-    #[error("writing hooks.json: {source}")]
+    #[error("writing hooks.json")]
     Install {
         /// What the OS said.
         #[source]

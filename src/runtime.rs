@@ -10,7 +10,7 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::errors::{RuntimeError, UsageError};
+use crate::errors::{Chain, RuntimeError, UsageError};
 use crate::hooks::{HookObserver, HookPolicy};
 use crate::launch::{self, CodexLocator};
 use crate::launch::{user_codex_home, HomesSetup, Launcher, Source, Transport};
@@ -260,7 +260,7 @@ async fn hook_setup(
     };
     Ok(match disable {
         Ok(extra) => (hooks, extra, None),
-        Err(why) => (hooks, Vec::new(), Some(why.to_string())),
+        Err(why) => (hooks, Vec::new(), Some(Chain(&why).to_string())),
     })
 }
 

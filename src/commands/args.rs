@@ -5,6 +5,7 @@ use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::errors::Chain;
 use crate::hooks::HookPolicy;
 use crate::launch::Transport;
 use crate::policy::{ApprovalChoice, ElicitationAction, PermissionsChoice, PolicyConfig};
@@ -131,8 +132,12 @@ impl RetryArgs {
     }
 }
 
-/// Parses a flag value as a JSON object (the library's parser, used by clap here).
-pub use crate::fanout::lane::parse_json_object;
+/// Parses a flag value as a JSON object with the library's parser, for clap.
+///
+/// clap shows only an error's own message, so the error handed back holds the causes too.
+pub fn parse_json_object(text: &str) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+    crate::fanout::lane::parse_json_object(text).map_err(|e| Chain(&e).to_string().into())
+}
 
 impl RuntimeArgs {
     /// The runtime config these flags describe, for a lane of `instances` instances.

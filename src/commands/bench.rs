@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use super::output::{pretty, print_stdout};
 use crate::bench::{self, BenchPlan};
+use crate::errors::Chain;
 use crate::launch::CodexLocator;
 use std::path::PathBuf;
 
@@ -66,7 +67,7 @@ pub async fn run(args: BenchArgs) -> ExitCode {
     let report = match bench::run(&plan, &log).await {
         Ok(report) => report,
         Err(e) => {
-            eprintln!("cas: bench could not run: {e}");
+            eprintln!("cas: bench could not run: {}", Chain(&e));
             return ExitCode::from(2);
         }
     };

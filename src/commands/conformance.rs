@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::output::{pretty, print_stdout, usage};
+use crate::errors::UsageError;
 use crate::hooks::HookPolicy;
 use crate::scenario::suite::{self, SuiteConfig, SuiteError};
 
@@ -74,13 +75,12 @@ pub async fn run(args: ConformanceArgs) -> ExitCode {
     let config = args.config();
     let prepared = match suite::prepare(&config).await {
         Ok(prepared) => prepared,
-        Err(SuiteError::Incompatible(refusal)) => {
-            if args.json {
+        Err(e) => {
+            if let (SuiteError::Incompatible(refusal), true) = (&e, args.json) {
                 print_stdout(&pretty(&refusal.to_json()));
             }
-            return usage(&refusal);
+            return usage(&e);
         }
-        Err(e) => return usage(&e),
     };
     let report = suite::run(&config, prepared, |result| {
         if let Some(d) = &result.diagnostics {
@@ -89,8 +89,12 @@ pub async fn run(args: ConformanceArgs) -> ExitCode {
     })
     .await;
     if let Some(path) = &args.junit {
-        if let Err(e) = report.write_junit(path) {
-            return usage(&format_args!("--junit {}: {e}", path.display()));
+        if let Err(source) = report.write_junit(path) {
+            return usage(&UsageError::FlagPath {
+                flag: "--junit",
+                path: path.clone(),
+                source,
+            });
         }
     }
     if args.json {

@@ -8,7 +8,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use crate::errors::ScenarioError;
+use crate::errors::{Chain, ScenarioError};
 use crate::fake::{self, script::FakeScript, ws_server::FakeWsServer, ServeEnd};
 use std::path::PathBuf;
 
@@ -33,8 +33,8 @@ pub struct FakeServerArgs {
 pub async fn run(args: FakeServerArgs) -> ExitCode {
     let script = match read_script(&args) {
         Ok(s) => Arc::new(s),
-        Err(message) => {
-            eprintln!("cas fake_server: {message}");
+        Err(e) => {
+            eprintln!("cas fake_server: {}", Chain(&e));
             return ExitCode::from(2);
         }
     };

@@ -5,6 +5,7 @@ use serde_json::json;
 use std::io::Write;
 use std::process::ExitCode;
 
+use crate::errors::Chain;
 use crate::runtime::Runtime;
 
 /// Writes `text` and a newline to stdout; a closed pipe (e.g. `| head`) is not an error.
@@ -38,9 +39,9 @@ pub fn print_result<T: serde::Serialize>(
     }
 }
 
-/// Says on stderr why cas could not run; exit 2.
-pub fn usage(message: &dyn std::fmt::Display) -> ExitCode {
-    eprintln!("cas: {message}");
+/// Says on stderr why cas could not run (the error and its causes); exit 2.
+pub fn usage(error: &dyn std::error::Error) -> ExitCode {
+    eprintln!("cas: {}", Chain(error));
     ExitCode::from(2)
 }
 

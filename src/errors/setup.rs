@@ -10,7 +10,7 @@ use super::{LaunchError, ReviewError, SessionError, TransportError};
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
     /// `codex app-server generate-json-schema` could not be run.
-    #[error("generate-json-schema failed: {0}")]
+    #[error("generate-json-schema failed")]
     Spawn(#[source] std::io::Error),
     /// `codex app-server generate-json-schema` gave no result before its deadline.
     #[error("generate-json-schema failed: no result within 60s")]
@@ -24,7 +24,7 @@ pub enum SchemaError {
         stderr: String,
     },
     /// A file or folder could not be read or made.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Io {
         /// The file or folder.
         path: PathBuf,
@@ -33,7 +33,7 @@ pub enum SchemaError {
         source: std::io::Error,
     },
     /// A scratch folder under `parent` could not be made.
-    #[error("a folder under {}: {source}", parent.display())]
+    #[error("a folder under {}", parent.display())]
     TempDir {
         /// The folder it was to be made in.
         parent: PathBuf,
@@ -42,10 +42,10 @@ pub enum SchemaError {
         source: std::io::Error,
     },
     /// The throwaway CODEX_HOME could not be made.
-    #[error("{0}")]
-    Home(#[source] std::io::Error),
+    #[error(transparent)]
+    Home(std::io::Error),
     /// A schema file is not JSON.
-    #[error("unexpected schema: {}: {source}", path.display())]
+    #[error("unexpected schema: {}", path.display())]
     Shape {
         /// The file.
         path: PathBuf,
@@ -57,7 +57,7 @@ pub enum SchemaError {
     #[error(transparent)]
     Version(#[from] LaunchError),
     /// A `schema diff` side that cannot be read.
-    #[error("{arg}: {source}")]
+    #[error("{arg}")]
     Read {
         /// The side as given.
         arg: String,
@@ -66,7 +66,7 @@ pub enum SchemaError {
         source: std::io::Error,
     },
     /// A `schema diff` side that looks like JSON but is no surface.
-    #[error("{arg} is not a surface file: {source}")]
+    #[error("{arg} is not a surface file")]
     NotSurface {
         /// The side as given.
         arg: String,
@@ -88,7 +88,7 @@ pub enum SchemaError {
     #[error("{0} is neither a surface file nor a codex binary")]
     NeitherFileNorBinary(String),
     /// The surface of a `schema diff` side's binary could not be had.
-    #[error("{arg}: {source}")]
+    #[error("{arg}")]
     Binary {
         /// The side as given.
         arg: String,
@@ -101,8 +101,8 @@ pub enum SchemaError {
 /// A flag value that should be a JSON object and is not.
 #[derive(Debug, thiserror::Error)]
 pub enum JsonObjectError {
-    /// The text is not JSON (the parser's words are part of the message users see).
-    #[error("not JSON: {0}")]
+    /// The text is not JSON.
+    #[error("not JSON")]
     NotJson(#[source] serde_json::Error),
     /// The text is JSON, but not an object.
     #[error("expected a JSON object, got {0}")]
@@ -112,8 +112,8 @@ pub enum JsonObjectError {
 /// A flag that names something cas cannot use; the command stops with exit 2.
 #[derive(Debug, thiserror::Error)]
 pub enum UsageError {
-    /// A `--flag PATH` whose file or folder cannot be read (the OS's words are shown too).
-    #[error("{flag} {}: {source}", path.display())]
+    /// A `--flag PATH` whose file or folder cannot be read.
+    #[error("{flag} {}", path.display())]
     FlagPath {
         /// The flag, e.g. `--cwd`.
         flag: &'static str,
@@ -124,7 +124,7 @@ pub enum UsageError {
         source: std::io::Error,
     },
     /// A `--flag PATH` whose file is not a JSON object.
-    #[error("{flag} {}: {source}", path.display())]
+    #[error("{flag} {}", path.display())]
     FlagJson {
         /// The flag, e.g. `--params-file`.
         flag: &'static str,
@@ -135,7 +135,7 @@ pub enum UsageError {
         source: JsonObjectError,
     },
     /// The current directory cannot be read.
-    #[error("current directory: {0}")]
+    #[error("current directory")]
     CurrentDir(#[source] std::io::Error),
     /// `--url` is not a websocket URL.
     #[error("--url {0:?} is not a ws:// URL")]
@@ -180,7 +180,7 @@ pub enum RuntimeError {
     #[error(transparent)]
     Launch(#[from] LaunchError),
     /// A folder cas needs could not be made.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Io {
         /// The folder.
         path: PathBuf,
@@ -189,7 +189,7 @@ pub enum RuntimeError {
         source: std::io::Error,
     },
     /// The protocol surface of the codex could not be had.
-    #[error("the protocol surface of {}: {source}", bin.display())]
+    #[error("the protocol surface of {}", bin.display())]
     Surface {
         /// The codex binary.
         bin: PathBuf,
@@ -206,11 +206,11 @@ pub enum StartError {
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
     /// `--parent-thread-id` is not a plain thread id.
-    #[error("--parent-thread-id: {0}")]
+    #[error("--parent-thread-id")]
     ParentId(#[source] ReviewError),
     /// The review target cannot be read (e.g. `--custom-instructions @FILE`).
-    #[error("{0}")]
-    Target(#[source] super::InstructionsError),
+    #[error(transparent)]
+    Target(super::InstructionsError),
     /// The lane's folder could not be made.
     #[error(transparent)]
     Review(#[from] ReviewError),
@@ -220,7 +220,7 @@ pub enum StartError {
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
     /// The scratch folder could not be made.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Scratch {
         /// The folder.
         path: PathBuf,
@@ -229,25 +229,25 @@ pub enum BenchError {
         source: std::io::Error,
     },
     /// The fake's scenario file could not be written.
-    #[error("{0}")]
-    WriteScenario(#[source] std::io::Error),
+    #[error(transparent)]
+    WriteScenario(std::io::Error),
     /// The `cas instance_runner` child did not end before its deadline.
     #[error("cas instance_runner took longer than {0:?}")]
     RunTimeout(Duration),
     /// The `cas instance_runner` child could not be run.
-    #[error("running cas: {0}")]
+    #[error("running cas")]
     RunCas(#[source] std::io::Error),
     /// The child's output is not JSON.
-    #[error("cas output: {0}")]
+    #[error("cas output")]
     CasOutput(#[source] serde_json::Error),
     /// The child reported a failure.
     #[error("cas instance_runner failed: {0}")]
     CasFailed(serde_json::Value),
     /// A measuring task panicked or was cancelled.
-    #[error("{0}")]
-    Join(#[source] tokio::task::JoinError),
+    #[error(transparent)]
+    Join(tokio::task::JoinError),
     /// The baseline client failed (`fanout` or the server's name).
-    #[error("baseline {what}: {source}")]
+    #[error("baseline {what}")]
     Baseline {
         /// Which baseline measurement.
         what: &'static str,

@@ -13,6 +13,7 @@ use super::error::{fail, ErrorCode, LedgerError};
 use super::item::{Dep, Item, Source};
 use super::item_read::string_list;
 use super::yaml;
+use crate::errors::Chain;
 
 /// Reads the OrchPlan at `path` into items (`in_plan` false with `backlog_only`).
 pub fn read_orchplan(path: &Path, backlog_only: bool) -> Result<Vec<Item>, LedgerError> {
@@ -25,7 +26,7 @@ pub fn read_orchplan(path: &Path, backlog_only: bool) -> Result<Vec<Item>, Ledge
     let doc = if text.trim_start().starts_with('{') {
         serde_json::from_str::<Value>(&text).map_err(|e| e.to_string())
     } else {
-        yaml::parse(&text).map_err(|e| e.to_string())
+        yaml::parse(&text).map_err(|e| Chain(&e).to_string())
     };
     let doc = doc.or_else(|e| {
         fail(

@@ -20,7 +20,7 @@ pub enum YamlError {
         problem: String,
     },
     /// A value that is not a supported scalar or flow collection.
-    #[error("line {line}: {source}")]
+    #[error("line {line}")]
     Scalar {
         /// The 1-based line number.
         line: usize,
@@ -40,7 +40,7 @@ pub enum ScalarError {
     #[error("unsupported YAML construct {0:?}")]
     Construct(String),
     /// A double-quoted string that is not a JSON string.
-    #[error("bad double-quoted string {text:?}: {source}")]
+    #[error("bad double-quoted string {text:?}")]
     DoubleQuoted {
         /// The quoted text.
         text: String,

@@ -18,14 +18,14 @@ use std::time::Duration;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::time::Instant;
 
-use super::lane_io::{denied_approvals, log_to, with_causes, LaneLog, LaneTap, LoggedPolicy};
+use super::lane_io::{denied_approvals, log_to, LaneLog, LaneTap, LoggedPolicy};
 use super::lane_protocol::{handshake, start_review};
 use super::observe::{Change, ReviewStream};
 use super::outcome::{classify, Observed};
 use super::process;
 use super::record::{self, ReviewRecord, ReviewStatus};
 use super::thread::{early, open_thread, Early};
-use crate::errors::LaunchError;
+use crate::errors::{Chain, LaunchError};
 use crate::hooks::HookObserver;
 use crate::launch::{self, ManagedServer, MockModel, ServerSpec};
 use crate::outcome::{FailureCode, TurnStatus};
@@ -165,14 +165,14 @@ impl Lane {
 
     fn save(&mut self) {
         if let Err(e) = self.record.save() {
-            tracing::error!("saving the record: {e}");
+            tracing::error!("saving the record: {}", Chain(&e));
         }
     }
 
     fn ready(&self) {
         let text = serde_json::to_string_pretty(&self.record).unwrap_or_default();
         if let Err(e) = record::write_atomic(&self.files.ready(), &text) {
-            tracing::error!("writing the ready file: {e}");
+            tracing::error!("writing the ready file: {}", Chain(&e));
         }
     }
 
@@ -226,12 +226,12 @@ impl Lane {
         if let Some(mock) = mock {
             self.prepare_hermetic(&home, mock)
                 .await
-                .map_err(|e| early(FailureCode::WebsocketBootstrapFailed, with_causes(&e)))?;
+                .map_err(|e| early(FailureCode::WebsocketBootstrapFailed, Chain(&e).to_string()))?;
         }
         let bootstrap = |e: String| early(FailureCode::WebsocketBootstrapFailed, e);
-        let token = launch::new_token().map_err(|e| bootstrap(with_causes(&e)))?;
+        let token = launch::new_token().map_err(|e| bootstrap(Chain(&e).to_string()))?;
         launch::write_private(&self.files.token(), &token)
-            .map_err(|e| bootstrap(with_causes(&e)))?;
+            .map_err(|e| bootstrap(Chain(&e).to_string()))?;
         let spec = ServerSpec {
             bin: self.record.codex.path.clone(),
             codex_home: home,
@@ -245,7 +245,7 @@ impl Lane {
                 STARTUP_DEADLINE,
             )
             .await
-            .map_err(|e| bootstrap(with_causes(&e)))?;
+            .map_err(|e| bootstrap(Chain(&e).to_string()))?;
         tracing::info!(pid = server.pid, url = %server.url, "managed server listening");
         let t = &mut self.record.transport;
         t.server_pid = Some(server.pid);

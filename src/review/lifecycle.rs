@@ -153,22 +153,20 @@ async fn connect_managed(rec: &ReviewRecord, timeout: Duration) -> Result<Sessio
     let (Some(url), Some(token_file)) = (&t.listen_url, &t.token_file_path) else {
         return Err(interrupt_failed(
             "the record names no managed server".into(),
-            None,
         ));
     };
-    let token = std::fs::read_to_string(token_file).map_err(|e| {
-        interrupt_failed(format!("{}: {e}", token_file.display()), Some(Box::new(e)))
-    })?;
+    let token = std::fs::read_to_string(token_file)
+        .map_err(|e| interrupted_by(ReviewError::io(token_file.display(), e)))?;
     let connection = crate::transport::ws::connect(url, Some(token.trim()), timeout)
         .await
-        .map_err(|e| interrupt_failed(e.to_string(), Some(Box::new(e))))?;
+        .map_err(interrupted_by)?;
     let policy = std::sync::Arc::new(crate::policy::ServerRequestPolicy::default());
     let session = Session::start(connection, policy);
     let client = ClientInfo::named("cas-review-interrupt");
     session
         .initialize(&client, timeout)
         .await
-        .map_err(|e| interrupt_failed(e.to_string(), Some(Box::new(e))))?;
+        .map_err(interrupted_by)?;
     Ok(session)
 }
 
@@ -202,21 +200,25 @@ async fn interrupt_active_turn(
                 Some(active) => turn = active.trim().to_owned(),
                 None => {
                     let reason = format!("turn/interrupt refused: {}", e.message);
-                    return Err(interrupt_failed(reason, None));
+                    return Err(interrupt_failed(reason));
                 }
             },
-            Err(e) => return Err(interrupt_failed(e.to_string(), Some(Box::new(e)))),
+            Err(e) => return Err(interrupted_by(e)),
         }
     }
     Ok(())
 }
 
-/// Interrupting failed: `reason` in words (with the cause's text), the cause kept as source.
-fn interrupt_failed(
-    reason: String,
-    source: Option<Box<dyn std::error::Error + Send + Sync>>,
-) -> ReviewError {
-    ReviewError::Interrupt { reason, source }
+/// Interrupting failed: `reason` in words.
+fn interrupt_failed(reason: String) -> ReviewError {
+    ReviewError::Interrupt { reason }
+}
+
+/// Interrupting failed on `source` (kept as the cause).
+fn interrupted_by(source: impl std::error::Error + Send + Sync + 'static) -> ReviewError {
+    ReviewError::InterruptFailed {
+        source: Box::new(source),
+    }
 }
 
 /// The record of `parent` when it names a review that is still live (its host alive).

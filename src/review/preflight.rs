@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use crate::errors::RuntimeError;
+use crate::errors::{Chain, RuntimeError};
 use crate::hooks::HookPolicy;
 use crate::launch::{self, CodexLocator};
 use crate::outcome::{CompatibilityVerdict, FailureCode};
@@ -93,7 +93,7 @@ pub async fn check_codex(needs: &CodexNeeds) -> Result<Checked, RuntimeError> {
         match launch::disable_hooks_args(&bin, &probe_home).await {
             Ok(extra) => server_args = extra,
             Err(why) => {
-                refusal.get_or_insert(hooks_unsupported(format!("--hooks off: {why}")));
+                refusal.get_or_insert(hooks_unsupported(format!("--hooks off: {}", Chain(&why))));
             }
         }
     }

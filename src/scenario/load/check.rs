@@ -151,7 +151,7 @@ fn probe_kinds(spec: &StepSpec, default_timeout: Duration) -> Result<Vec<StepKin
             .enumerate()
             .map(|(i, s)| step(i, s, default_timeout, true))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| RuleError::Parallel(Box::new(e)))?;
+            .map_err(RuleError::in_parallel)?;
         kinds.push(StepKind::Parallel {
             for_each: p.for_each,
             steps,

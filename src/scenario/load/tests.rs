@@ -78,7 +78,7 @@ fn refuses_broken_files_with_a_reason() {
     ];
     for (text, want) in cases {
         let path = write(dir.path(), "broken", text);
-        let err = load(dir.path(), &path).unwrap_err().to_string();
+        let err = crate::errors::Chain(&load(dir.path(), &path).unwrap_err()).to_string();
         assert!(err.contains(want), "{text}\n-> {err}");
     }
 }

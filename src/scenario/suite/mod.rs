@@ -58,7 +58,7 @@ pub enum SuiteError {
     #[error("unknown target {0:?} (expected fake-stdio, fake-ws, codex-stdio or codex-ws)")]
     UnknownTarget(String),
     /// The scenarios shipped inside cas could not be unpacked.
-    #[error("cannot unpack the shipped scenarios: {0}")]
+    #[error("cannot unpack the shipped scenarios")]
     Unpack(#[source] std::io::Error),
     /// The scenarios could not be selected (unknown name, a file that does not load, …).
     #[error(transparent)]
@@ -67,10 +67,10 @@ pub enum SuiteError {
     #[error("--st-binary {}: no such file", .0.display())]
     NoStBinary(PathBuf),
     /// The running cas binary (the fake server) cannot be found.
-    #[error("cannot find the cas executable for the fake server: {0}")]
+    #[error("cannot find the cas executable for the fake server")]
     CasExecutable(#[source] std::io::Error),
     /// The protocol surface of the codex could not be had.
-    #[error("the protocol surface of {}: {source}", bin.display())]
+    #[error("the protocol surface of {}", bin.display())]
     Surface {
         /// The codex binary.
         bin: PathBuf,
