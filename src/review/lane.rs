@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::time::Instant;
 
-use super::lane_io::{denied_approvals, log_to, LaneLog, LaneTap, LoggedPolicy};
+use super::lane_io::{denied_approvals, LaneLog, LaneTap, LoggedPolicy};
 use super::lane_protocol::{handshake, start_review};
 use super::observe::{Change, ReviewStream};
 use super::outcome::{classify, Observed};
@@ -102,13 +102,13 @@ struct Lane {
 
 /// Runs the host for the lane in `dir`; returns the process exit code.
 ///
-/// The host logs through its own tracing subscriber into the lane's `host.log` (filter from
-/// `RUST_LOG`, `info` by default; no ANSI colours), for the whole of its run.
+/// The host logs through the process's one tracing subscriber, whose stderr is the lane's
+/// `host.log` (see `process::spawn_host`: `info` unless the user set `RUST_LOG`; no ANSI
+/// colours, since the log is not a terminal).
 pub async fn host(dir: &Path) -> u8 {
     let files = LaneFiles {
         dir: dir.to_owned(),
     };
-    let _logging = log_to(&files.host_log());
     let spec = match read_spec(&files.spec()) {
         Ok(spec) => spec,
         Err(e) => {

@@ -160,26 +160,6 @@ pub fn denied_approvals(policy: &ServerRequestPolicy) -> Vec<String> {
         .collect()
 }
 
-/// Sends this thread's tracing events to `log` (appended) until the guard drops; when the log
-/// cannot be opened, events go where the process's subscriber sends them (stderr, which the
-/// host's launcher points at the same file).
-pub fn log_to(log: &Path) -> Option<tracing::subscriber::DefaultGuard> {
-    use tracing_subscriber::EnvFilter;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .ok()?;
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_ansi(false)
-        .with_writer(std::sync::Mutex::new(file))
-        .finish();
-    Some(tracing::subscriber::set_default(subscriber))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

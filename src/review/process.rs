@@ -63,6 +63,11 @@ pub fn spawn_host(lane_dir: &Path, log: &Path) -> Result<u32, ReviewError> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(stderr);
+    // The host logs through cas's one subscriber to its stderr, the lane's log: at `info`
+    // (what the host did) unless the user chose a filter.
+    if std::env::var_os("RUST_LOG").is_none_or(|v| v.is_empty()) {
+        command.env("RUST_LOG", "info");
+    }
     // SAFETY: setsid(2) is async-signal-safe and touches no memory of the parent.
     unsafe {
         command.pre_exec(|| {
