@@ -263,13 +263,15 @@ pub enum LaunchError {
         source: SessionError,
     },
     /// An instance's server did not complete the handshake.
-    #[error("initialize: {source}{}", stderr_note(.stderr))]
+    ///
+    /// The one variant whose message carries its cause: the server's stderr tail follows the
+    /// cause, which a cause chain cannot put after it, so the cause is not also a `#[source]`.
+    #[error("initialize: {error}{}", stderr_note(.stderr))]
     Initialize {
         /// The last lines the server wrote to stderr (may be empty).
         stderr: String,
         /// Why the handshake failed.
-        #[source]
-        source: SessionError,
+        error: SessionError,
     },
     /// A managed server exited before its pid was known.
     #[error("the server exited at once")]

@@ -214,7 +214,10 @@ impl Launcher {
                 .unwrap_or_default();
             session.shutdown(Duration::from_millis(500)).await;
             tracing::info!(instance = %client.name, error = %source, "instance handshake failed");
-            return Err(LaunchError::Initialize { stderr, source });
+            return Err(LaunchError::Initialize {
+                stderr,
+                error: source,
+            });
         }
         tracing::debug!(instance = %client.name, "instance started");
         Ok(Instance { session, home })
