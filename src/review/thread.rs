@@ -14,6 +14,7 @@ use std::time::Duration;
 use super::lane_io::LaneLog;
 use super::record::{ParentFacts, ParentMode};
 use crate::outcome::FailureCode;
+use crate::protocol::ThreadStatus;
 use crate::session::Session;
 
 /// A failure that ends the lane before its review could run.
@@ -116,8 +117,9 @@ async fn check_parent(
             ))
         }
     };
-    let status = thread["status"]["type"].as_str().unwrap_or("unknown");
-    if status != "idle" {
+    let status = ThreadStatus::of_thread(&thread);
+    if status != Some(ThreadStatus::Idle) {
+        let status = status.as_ref().map_or("unknown", ThreadStatus::as_str);
         return Err(early(
             FailureCode::UnsafeParentThreadState,
             format!("parent thread {id} is {status}, not idle"),
