@@ -58,8 +58,11 @@ pub fn refuse(rt: &Runtime, check: LaneCheck, json_output: bool) -> ExitCode {
         }
         print_stdout(&pretty(&doc));
     }
-    match &compatibility.failure_hint {
-        Some(hint) => eprintln!("cas: {hint} (failureCode: hooks_unsupported)"),
+    match compatibility.failure_code {
+        Some(code) => {
+            let hint = compatibility.failure_hint.as_deref().unwrap_or_default();
+            eprintln!("cas: {hint} (failureCode: {code})");
+        }
         None => {
             let missing: Vec<String> = compatibility
                 .missing
