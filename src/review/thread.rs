@@ -7,13 +7,13 @@
 //! in progress (`unsafe_parent_thread_state` otherwise). `--parent-mode reuse` refuses such a
 //! parent; `auto` falls back to a fresh thread and says why in the parent decision.
 
-use serde_json::json;
+use serde_json::{json, Value};
 use std::path::Path;
 use std::time::Duration;
 
 use super::lane_io::LaneLog;
 use super::record::{ParentFacts, ParentMode};
-use crate::outcome::FailureCode;
+use crate::outcome::{FailureCode, TurnStatus};
 use crate::protocol::ThreadStatus;
 use crate::session::Session;
 
@@ -134,12 +134,7 @@ async fn check_parent(
         )
         .await;
     if let Ok(Ok(list)) = turns {
-        let live = list["data"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|t| t["status"] == "inProgress")
-            .count();
+        let live = turns_in_progress(&list);
         if live > 0 {
             return Err(early(
                 FailureCode::UnsafeParentThreadState,
@@ -148,4 +143,14 @@ async fn check_parent(
         }
     }
     Ok(())
+}
+
+/// How many turns of a `thread/turns/list` result are in progress.
+fn turns_in_progress(list: &Value) -> usize {
+    list["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["status"].as_str().map(TurnStatus::from) == Some(TurnStatus::InProgress))
+        .count()
 }
