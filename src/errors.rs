@@ -10,7 +10,9 @@ use std::time::Duration;
 use crate::jsonrpc::RpcError;
 use crate::protocol::ErrorClass;
 
+mod scenario;
 mod setup;
+pub use scenario::*;
 pub use setup::*;
 
 /// A line or frame that is not a JSON-RPC message (declared beside the codec that raises it).
@@ -48,12 +50,19 @@ pub enum TransportError {
         source: std::io::Error,
     },
     /// A websocket connection could not be opened.
-    #[error("could not connect to {url}: {reason}")]
+    #[error("could not connect to {url}")]
     Connect {
         /// The URL dialled.
         url: String,
-        /// What went wrong (HTTP status and body when the upgrade was refused).
-        reason: String,
+        /// What the websocket handshake said.
+        #[source]
+        source: WsError,
+    },
+    /// The token cannot be sent as an `Authorization` header.
+    #[error("could not connect to {url}: token is not a valid header value")]
+    BadToken {
+        /// The URL dialled.
+        url: String,
     },
     /// A websocket connection did not open before its deadline.
     #[error("connecting to {url} took longer than {after:?}")]
@@ -86,6 +95,30 @@ pub enum TransportError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// A websocket handshake that failed: tungstenite's error, shown with the HTTP status and body
+/// when the upgrade was refused.
+///
+/// tungstenite's messages already include their cause, so this reports no `source()` and
+/// [`Chain`] prints the cause once.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", describe_ws_error(.0))]
+pub struct WsError(pub tokio_tungstenite::tungstenite::Error);
+
+fn describe_ws_error(error: &tokio_tungstenite::tungstenite::Error) -> String {
+    use tokio_tungstenite::tungstenite::Error;
+    match error {
+        Error::Http(response) => {
+            let body = response.body().as_deref().unwrap_or_default();
+            format!(
+                "upgrade refused with HTTP {}: {}",
+                response.status().as_u16(),
+                String::from_utf8_lossy(body)
+            )
+        }
+        other => other.to_string(),
+    }
 }
 
 /// A session-level failure: the wait ended without an answer, or the client misused the lifecycle.
@@ -130,6 +163,17 @@ pub enum SessionError {
     },
 }
 
+/// The review lane's handshake (`initialize`, then `initialized`) did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum HandshakeError {
+    /// The server answered `initialize` with an error.
+    #[error("refused: {0}")]
+    Refused(Box<RpcError>),
+    /// No answer came, or `initialized` could not be sent.
+    #[error(transparent)]
+    Session(#[from] SessionError),
+}
+
 /// Finding, probing or starting the real codex failed.
 #[derive(Debug, thiserror::Error)]
 pub enum LaunchError {
@@ -154,6 +198,15 @@ pub enum LaunchError {
         path: PathBuf,
         /// What went wrong.
         reason: String,
+    },
+    /// `codex --version` could not be run.
+    #[error("`{path} --version` failed")]
+    VersionRun {
+        /// The binary asked.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
     },
     /// The websocket server did not print its listen address in time.
     #[error("codex app-server printed no `listening on: ws://…` line within {after:?}; stderr tail:\n{stderr_tail}")]
@@ -245,111 +298,6 @@ fn stderr_note(stderr: &str) -> String {
     }
 }
 
-/// A rule of the scenario format that a file breaks.
-#[derive(Debug, thiserror::Error)]
-pub enum RuleError {
-    /// A rule broken, in words.
-    #[error("{0}")]
-    Broken(String),
-    /// A humantime duration field that does not parse.
-    #[error("{field} = {text:?}")]
-    Duration {
-        /// The field, e.g. `step_timeout`.
-        field: &'static str,
-        /// Its text.
-        text: String,
-        /// What humantime said.
-        #[source]
-        source: humantime::DurationError,
-    },
-    /// A ledger step whose operation does not parse.
-    #[error("ledger")]
-    LedgerOp(#[source] serde_json::Error),
-    /// The hooks.config file could not be read.
-    #[error("hooks.config {path}")]
-    HooksConfig {
-        /// The file.
-        path: PathBuf,
-        /// What the OS said.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A rule broken by one step (`label` names it).
-    #[error("{label}")]
-    Step {
-        /// `step N (name)`.
-        label: String,
-        /// The rule broken.
-        #[source]
-        source: Box<RuleError>,
-    },
-    /// A rule broken by one of a parallel group's steps (`label` names it).
-    #[error("parallel {label}")]
-    Parallel {
-        /// `step N (name)` within the group.
-        label: String,
-        /// The rule broken.
-        #[source]
-        source: Box<RuleError>,
-    },
-}
-
-impl RuleError {
-    /// A rule broken, in words.
-    pub fn broken(text: impl Into<String>) -> RuleError {
-        RuleError::Broken(text.into())
-    }
-
-    /// The same rule broken, by a step inside a parallel group.
-    pub fn in_parallel(self) -> RuleError {
-        match self {
-            RuleError::Step { label, source } => RuleError::Parallel { label, source },
-            other => other,
-        }
-    }
-}
-
-/// A scenario file that cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum ScenarioError {
-    /// The file could not be read.
-    #[error("could not read scenario {path}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// What the OS said.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The file is not valid scenario TOML.
-    #[error("scenario {path} does not parse: {message}")]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// What the TOML parser said, with line and column.
-        message: String,
-    },
-    /// The file parses but breaks a rule of the format.
-    #[error("scenario {path} is invalid")]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// The rule broken.
-        #[source]
-        source: RuleError,
-    },
-    /// No scenario of that name exists.
-    #[error("no scenario named {name:?} in {dir}\n(hint: known scenarios: {known})")]
-    Unknown {
-        /// The name asked for.
-        name: String,
-        /// The folder searched.
-        dir: PathBuf,
-        /// The names that do exist.
-        known: String,
-    },
-}
-
 /// A review session that cas could not find, read or keep (as opposed to a review that failed).
 #[derive(Debug, thiserror::Error)]
 pub enum ReviewError {
@@ -365,12 +313,22 @@ pub enum ReviewError {
         looked: String,
     },
     /// A record that is not a review record.
-    #[error("review record {path} is unreadable: {reason}")]
+    #[error("review record {path} is unreadable")]
     BadRecord {
         /// The file.
         path: PathBuf,
-        /// What is wrong.
-        reason: String,
+        /// What the JSON parser said.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A lane spec that is not one (`{path}`: the parser's words, as the host logs it).
+    #[error("{path}")]
+    BadSpec {
+        /// The file.
+        path: PathBuf,
+        /// What the JSON parser said.
+        #[source]
+        source: serde_json::Error,
     },
     /// Local I/O for the lane failed.
     #[error("{what}")]

@@ -74,7 +74,7 @@ pub struct Runtime {
     pub launcher: Launcher,
     /// The codex used, or none with `--url`.
     pub codex: Option<CodexInfo>,
-    /// stdio or ws.
+    /// How cas talks to the servers it starts: stdio or websocket.
     pub transport: Transport,
     /// Whether homes are hermetic.
     pub hermetic: bool,

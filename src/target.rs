@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::process::Command;
 
-use crate::errors::{Chain, LaunchError};
+use crate::errors::LaunchError;
 use crate::fake::script::FakeScript;
 use crate::fake::ws_server::FakeWsServer;
 use crate::hooks::{self, HookPolicy};
@@ -207,10 +207,7 @@ async fn launch_codex(
         launch::install_and_trust(&bin, home.path(), &spec.cwd, json, dir)
             .await
             .map_err(|source| LaunchError::Hooks {
-                what: format!(
-                    "installing and trusting the scenario's hooks ({})",
-                    Chain(&source)
-                ),
+                what: "installing and trusting the scenario's hooks".into(),
                 source,
             })?;
     }

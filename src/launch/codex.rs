@@ -134,7 +134,10 @@ pub async fn codex_version(bin: &Path, codex_home: &Path) -> Result<String, Laun
     let output = tokio::time::timeout(Duration::from_secs(20), command.output())
         .await
         .map_err(|_| fail("no answer within 20s".into()))?
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(|source| LaunchError::VersionRun {
+            path: bin.to_owned(),
+            source,
+        })?;
     let text = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         return Err(fail(format!(

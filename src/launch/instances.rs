@@ -64,7 +64,7 @@ pub enum Source {
     Codex {
         /// The codex binary.
         bin: PathBuf,
-        /// stdio or ws.
+        /// How cas talks to the servers: stdio or websocket.
         transport: Transport,
         /// The cwd for servers and threads.
         cwd: PathBuf,

@@ -7,7 +7,8 @@
 //! `hooks_setup` installs and trusts hooks in a home; `mock_model` is the scriptable
 //! model hermetic homes point at; `instances` starts the
 //! control lanes' instances from those pieces; `paths` resolves cas's XDG folders. Ending a
-//! process gracefully is [`terminate`] (kept in the transport, which owns stdio children).
+//! process gracefully (SIGTERM, a grace period, SIGKILL, reaped) is the transport's one
+//! `shutdown::terminate`, which stdio children and managed servers both use.
 
 pub(crate) mod codex;
 pub(crate) mod files;
@@ -19,12 +20,15 @@ pub(crate) mod mock_model;
 pub(crate) mod paths;
 pub(crate) mod server;
 
-pub use crate::transport::shutdown::terminate;
-pub use codex::{codex_version, CodexLocator, INSTALL_DIR, PINNED_CODEX_VERSION};
-pub use files::{new_token, write_private};
-pub use flags::{disable_hooks_args, LaunchFlags};
-pub use home::{user_codex_home, write_hermetic_config, HermeticHome};
-pub use hooks_setup::install_and_trust;
+pub use codex::{codex_version, CodexLocator, PINNED_CODEX_VERSION};
+pub use flags::LaunchFlags;
+pub use home::HermeticHome;
 pub use instances::{HomesSetup, Instance, InstanceHome, Launcher, Source, Transport};
 pub use mock_model::MockModel;
-pub use server::{parse_banner, ManagedServer, ServerSpec, WsServer};
+pub use server::{ServerSpec, WsServer};
+
+pub(crate) use files::{new_token, write_private};
+pub(crate) use flags::disable_hooks_args;
+pub(crate) use home::{user_codex_home, write_hermetic_config};
+pub(crate) use hooks_setup::install_and_trust;
+pub(crate) use server::ManagedServer;

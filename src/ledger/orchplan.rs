@@ -23,17 +23,17 @@ pub fn read_orchplan(path: &Path, backlog_only: bool) -> Result<Vec<Item>, Ledge
             format!("reading {}: {e}", path.display()),
         )
     })?;
-    let doc = if text.trim_start().starts_with('{') {
-        serde_json::from_str::<Value>(&text).map_err(|e| e.to_string())
-    } else {
-        yaml::parse(&text).map_err(|e| Chain(&e).to_string())
-    };
-    let doc = doc.or_else(|e| {
-        fail(
+    let unreadable = |e: &dyn std::error::Error| {
+        LedgerError::new(
             ErrorCode::InvalidOrchPlan,
-            format!("{}: {e}", path.display()),
+            format!("{}: {}", path.display(), Chain(e)),
         )
-    })?;
+    };
+    let doc = if text.trim_start().starts_with('{') {
+        serde_json::from_str::<Value>(&text).map_err(|e| unreadable(&e))?
+    } else {
+        yaml::parse(&text).map_err(|e| unreadable(&e))?
+    };
     items_from(&doc, &path.display().to_string(), backlog_only)
         .map_err(|e| e.context(path.display()))
 }

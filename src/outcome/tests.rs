@@ -1,3 +1,5 @@
+//! Tests of the failure codes: names, serde spellings, and the README table.
+
 use super::*;
 use std::collections::BTreeSet;
 

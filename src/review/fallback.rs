@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use super::record::{self, FallbackFacts, ReviewRecord, SelectedTransport};
 use super::target::ReviewTarget;
+use crate::errors::{Chain, LaunchError};
 use crate::launch::{self, MockModel};
 
 /// What `fallbackTransport` says.
@@ -79,10 +80,10 @@ pub async fn after_bootstrap_failure(mut rec: ReviewRecord, timeout: Duration) -
             let home = record::state_root()
                 .join("review-homes")
                 .join(format!("{}-native", rec.lane_id));
-            if let Some(problem) = prepare_home(&home, &mock.base_url()) {
+            if let Err(e) = prepare_home(&home, &mock.base_url()) {
                 rec.fallback = Some(FallbackFacts {
                     transport: NATIVE_TRANSPORT.into(),
-                    error_text: format!("{}: {problem}", home.display()),
+                    error_text: format!("{}: {}", home.display(), os_words(&e)),
                     ..Default::default()
                 });
                 return rec;
@@ -98,12 +99,20 @@ pub async fn after_bootstrap_failure(mut rec: ReviewRecord, timeout: Duration) -
     rec
 }
 
-/// Makes a hermetic home for the native review; what went wrong, in the OS's words, if it
-/// could not be made.
-fn prepare_home(home: &Path, model_base_url: &str) -> Option<String> {
-    if let Err(e) = std::fs::create_dir_all(home.join("work")) {
-        return Some(e.to_string());
+/// Makes a hermetic home (work folder and config) for the native review.
+fn prepare_home(home: &Path, model_base_url: &str) -> Result<(), LaunchError> {
+    let work = home.join("work");
+    std::fs::create_dir_all(&work).map_err(|source| LaunchError::Prepare {
+        what: work.display().to_string(),
+        source,
+    })?;
+    launch::write_hermetic_config(home, model_base_url)
+}
+
+/// What went wrong preparing the home: the OS's words for a file that could not be made.
+fn os_words(e: &LaunchError) -> String {
+    match e {
+        LaunchError::Prepare { source, .. } => Chain(source).to_string(),
+        other => Chain(other).to_string(),
     }
-    let e = launch::write_hermetic_config(home, model_base_url).err()?;
-    Some(std::error::Error::source(&e).map_or_else(|| e.to_string(), ToString::to_string))
 }

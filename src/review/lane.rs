@@ -25,7 +25,7 @@ use super::outcome::{classify, Observed};
 use super::process;
 use super::record::{self, ReviewRecord, ReviewStatus};
 use super::thread::{early, open_thread, Early};
-use crate::errors::{Chain, LaunchError};
+use crate::errors::{Chain, LaunchError, ReviewError, TransportError};
 use crate::hooks::HookObserver;
 use crate::launch::{self, ManagedServer, MockModel, ServerSpec};
 use crate::outcome::{FailureCode, TurnStatus};
@@ -109,13 +109,10 @@ pub async fn host(dir: &Path) -> u8 {
         dir: dir.to_owned(),
     };
     let _logging = log_to(&files.host_log());
-    let spec: LaneSpec = match std::fs::read_to_string(files.spec())
-        .map_err(|e| e.to_string())
-        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
-    {
+    let spec = match read_spec(&files.spec()) {
         Ok(spec) => spec,
         Err(e) => {
-            tracing::error!("{}: {e}", files.spec().display());
+            tracing::error!("{}", Chain(&e));
             return 2;
         }
     };
@@ -226,7 +223,7 @@ impl Lane {
         if let Some(mock) = mock {
             self.prepare_hermetic(&home, mock)
                 .await
-                .map_err(|e| early(FailureCode::WebsocketBootstrapFailed, Chain(&e).to_string()))?;
+                .map_err(|e| early(FailureCode::WebsocketBootstrapFailed, bootstrap_hint(&e)))?;
         }
         let bootstrap = |e: String| early(FailureCode::WebsocketBootstrapFailed, e);
         let token = launch::new_token().map_err(|e| bootstrap(Chain(&e).to_string()))?;
@@ -245,7 +242,7 @@ impl Lane {
                 STARTUP_DEADLINE,
             )
             .await
-            .map_err(|e| bootstrap(Chain(&e).to_string()))?;
+            .map_err(|e| bootstrap(bootstrap_hint(&e)))?;
         tracing::info!(pid = server.pid, url = %server.url, "managed server listening");
         let t = &mut self.record.transport;
         t.server_pid = Some(server.pid);
@@ -255,7 +252,7 @@ impl Lane {
         self.server = Some(server);
         let connection = crate::transport::ws::connect(&url, Some(&token), STARTUP_DEADLINE)
             .await
-            .map_err(|e| bootstrap(e.to_string()))?;
+            .map_err(|e| bootstrap(Chain(&e).to_string()))?;
         let handler = Arc::new(LoggedPolicy {
             policy: self.policy.clone(),
             log: self.log.clone(),
@@ -267,7 +264,7 @@ impl Lane {
         let session = Session::with_options(connection, handler, 32, Some(tap));
         handshake(&self.log, &session, self.timeout)
             .await
-            .map_err(|e| bootstrap(format!("initialize over {url}: {e}")))?;
+            .map_err(|e| bootstrap(format!("initialize over {url}: {}", Chain(&e))))?;
         Ok(session)
     }
 
@@ -429,6 +426,31 @@ impl Lane {
     }
 }
 
+/// Reads the lane spec `start` wrote at `path`.
+fn read_spec(path: &Path) -> Result<LaneSpec, ReviewError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ReviewError::io(path.display(), e))?;
+    serde_json::from_str(&text).map_err(|source| ReviewError::BadSpec {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// A failed hermetic-home or server-start step as the failureHint words it: what was being
+/// prepared (a path, `hooks`) or started, then the cause.
+fn bootstrap_hint(e: &LaunchError) -> String {
+    match e {
+        LaunchError::Prepare { what, source } => format!("{what}: {}", Chain(source)),
+        LaunchError::Hooks { what, source } => format!("{what}: {}", Chain(source)),
+        LaunchError::Transport(TransportError::Spawn { program, source }) => {
+            format!("starting {program}: {}", Chain(source))
+        }
+        LaunchError::NoBanner { after, stderr_tail } => format!(
+            "codex app-server printed no `listening on: ws://…` within {after:?}; stderr tail:\n{stderr_tail}"
+        ),
+        other => Chain(other).to_string(),
+    }
+}
+
 /// A reused thread already has a record (its earlier review): keep it as
 /// `<id>.<its review turn id>.json` before the new review takes the id's place.
 fn archive_previous(current: &ReviewRecord) {
@@ -444,5 +466,29 @@ fn archive_previous(current: &ReviewRecord) {
         if let Err(e) = std::fs::rename(&path, &kept) {
             tracing::error!("keeping {}: {e}", path.display());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::errors::HooksSetupError;
+
+    #[test]
+    fn bootstrap_hints_name_the_step_then_the_cause() {
+        let os = || std::io::Error::other("permission denied");
+        let work = LaunchError::Prepare {
+            what: "/h/work".into(),
+            source: os(),
+        };
+        assert_eq!(bootstrap_hint(&work), "/h/work: permission denied");
+        let hooks = LaunchError::Hooks {
+            what: "hooks".into(),
+            source: HooksSetupError::Install { source: os() },
+        };
+        assert_eq!(
+            bootstrap_hint(&hooks),
+            "hooks: writing hooks.json: permission denied"
+        );
     }
 }

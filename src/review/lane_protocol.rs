@@ -8,26 +8,26 @@ use std::time::Duration;
 use super::lane_io::LaneLog;
 use super::target::ReviewTarget;
 use super::thread::{early, Early};
+use crate::errors::HandshakeError;
 use crate::outcome::FailureCode;
 use crate::protocol::ClientInfo;
 use crate::session::Session;
 
-/// Sends `initialize` through the log and `initialized` after a successful answer; the error
-/// is the reason in words.
+/// Sends `initialize` through the log and `initialized` after a successful answer.
 pub(super) async fn handshake(
     log: &LaneLog,
     session: &Session,
     timeout: Duration,
-) -> Result<(), String> {
+) -> Result<(), HandshakeError> {
     // The handshake goes through the log like every other request, so its raw
     // response is kept; `initialized` follows only a successful answer.
     let params = ClientInfo::named("cas-review-session").initialize_params();
     let init = match log.request(session, "initialize", params, timeout).await {
         Ok(Ok(_)) => session
             .notify("initialized", None)
-            .map_err(|e| e.to_string()),
-        Ok(Err(error)) => Err(format!("refused: {error}")),
-        Err(e) => Err(e.to_string()),
+            .map_err(HandshakeError::from),
+        Ok(Err(error)) => Err(HandshakeError::Refused(Box::new(error))),
+        Err(e) => Err(e.into()),
     };
     log.write(json!({"dir": "out", "kind": "notification", "method": "initialized", "sent": init.is_ok()}));
     init

@@ -49,9 +49,9 @@ pub async fn launch(
     };
     loop {
         if let Ok(text) = std::fs::read_to_string(files.ready()) {
-            return serde_json::from_str(&text).map_err(|e| ReviewError::BadRecord {
+            return serde_json::from_str(&text).map_err(|source| ReviewError::BadRecord {
                 path: files.ready(),
-                reason: e.to_string(),
+                source,
             });
         }
         if !process::alive(Some(pid), ticks) && !files.ready().exists() {

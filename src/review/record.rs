@@ -294,9 +294,9 @@ impl ReviewRecord {
     /// Reads a record.
     pub fn load(path: &Path) -> Result<ReviewRecord, ReviewError> {
         let text = std::fs::read_to_string(path).map_err(|e| ReviewError::io(path.display(), e))?;
-        serde_json::from_str(&text).map_err(|e| ReviewError::BadRecord {
+        serde_json::from_str(&text).map_err(|source| ReviewError::BadRecord {
             path: path.to_owned(),
-            reason: e.to_string(),
+            source,
         })
     }
 }

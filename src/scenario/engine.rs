@@ -21,7 +21,7 @@ use tracing::Instrument;
 use super::format::TargetName;
 use super::load::{Scenario, Step, StepKind};
 use super::workspace::Workspace;
-use crate::errors::LaunchError;
+use crate::errors::{Chain, LaunchError};
 use crate::hooks::HookObserver;
 use crate::matcher::Captures;
 use crate::outcome::FailureCode;
@@ -139,7 +139,7 @@ async fn start_server(ctx: &Context<'_>) -> Result<Option<Server>, Verdict> {
             &scenario.name,
             target.as_str(),
             launch_code(&e),
-            e.to_string(),
+            Chain(&e).to_string(),
         )),
     }
 }

@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::protocol::Message as Frame;
 use tokio_tungstenite::WebSocketStream;
 
 use super::{decode_inbound, Connection, Inbound};
-use crate::errors::{DecodeError, TransportError};
+use crate::errors::{DecodeError, TransportError, WsError};
 
 /// Connects to `url`, presenting `token` as a bearer token when given, within `deadline`.
 pub async fn connect(
@@ -23,16 +23,17 @@ pub async fn connect(
     token: Option<&str>,
     deadline: Duration,
 ) -> Result<Connection, TransportError> {
-    let connect_err = |reason: String| TransportError::Connect {
+    let connect_err = |e| TransportError::Connect {
         url: url.to_owned(),
-        reason,
+        source: WsError(e),
     };
-    let mut request = url
-        .into_client_request()
-        .map_err(|e| connect_err(e.to_string()))?;
+    let mut request = url.into_client_request().map_err(connect_err)?;
     if let Some(token) = token {
-        let value = HeaderValue::from_str(&format!("Bearer {token}"))
-            .map_err(|_| connect_err("token is not a valid header value".into()))?;
+        let value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+            TransportError::BadToken {
+                url: url.to_owned(),
+            }
+        })?;
         request.headers_mut().insert("authorization", value);
     }
     let attempt = tokio_tungstenite::connect_async(request);
@@ -43,7 +44,7 @@ pub async fn connect(
                 after: deadline,
             })
         }
-        Ok(Err(e)) => return Err(connect_err(describe_ws_error(e))),
+        Ok(Err(e)) => return Err(connect_err(e)),
         Ok(Ok(pair)) => pair,
     };
     Ok(from_stream(url.to_owned(), stream))
@@ -99,7 +100,7 @@ where
         .await
         .map_err(|e| TransportError::Connect {
             url: "incoming websocket".into(),
-            reason: describe_ws_error(e),
+            source: WsError(e),
         })
 }
 
@@ -121,7 +122,7 @@ where
         let reason = loop {
             let item = match source.next().await {
                 None => break "websocket stream ended".to_owned(),
-                Some(Err(e)) => break format!("websocket error: {}", describe_ws_error(e)),
+                Some(Err(e)) => break format!("websocket error: {}", WsError(e)),
                 Some(Ok(frame)) => match frame {
                     Frame::Text(text) => decode_inbound(text.as_str()),
                     Frame::Binary(bytes) => {
@@ -158,25 +159,6 @@ where
     Connection::new(label, out_tx, in_rx, reader, Some(writer))
 }
 
-/// Turns a tungstenite error into one readable line, with the HTTP body of a refused upgrade.
-fn describe_ws_error(error: tokio_tungstenite::tungstenite::Error) -> String {
-    use tokio_tungstenite::tungstenite::Error;
-    match error {
-        Error::Http(response) => {
-            let body = response
-                .body()
-                .as_ref()
-                .map(|b| String::from_utf8_lossy(b).into_owned())
-                .unwrap_or_default();
-            format!(
-                "upgrade refused with HTTP {}: {body}",
-                response.status().as_u16()
-            )
-        }
-        other => other.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,7 +193,8 @@ mod tests {
             (Some("wrong"), "HTTP 401: invalid websocket bearer token"),
         ] {
             let err = connect(&url, token, deadline).await.err().expect("refused");
-            assert!(err.to_string().contains(refusal), "{err}");
+            let shown = crate::errors::Chain(&err).to_string();
+            assert!(shown.contains(refusal), "{shown}");
         }
         let mut conn = connect(&url, Some("s3cret"), deadline).await.unwrap();
         let ping = Message::request(RequestId::Int(1), "x", None);

@@ -1,3 +1,5 @@
+//! Tests of review outcome classification and the review output document.
+
 use super::*;
 use crate::outcome::FailureCode;
 use crate::review::record::{CodexFacts, FallbackFacts, ParentFacts, TransportFacts};

@@ -12,6 +12,7 @@ use std::pin::Pin;
 use tokio::time::Instant;
 
 use super::{Outcome, Run, Server};
+use crate::errors::Chain;
 use crate::outcome::FailureCode;
 use crate::scenario::load::Step;
 
@@ -29,7 +30,7 @@ impl Run<'_> {
         for (item, result) in for_each.iter().zip(started) {
             match result {
                 Ok(server) => servers.push(server),
-                Err(e) => launch_errors.push(format!("[{item}] {e}")),
+                Err(e) => launch_errors.push(format!("[{item}] {}", Chain(&e))),
             }
         }
         if !launch_errors.is_empty() {
