@@ -138,13 +138,90 @@ impl PolicyConfig {
     }
 }
 
+/// The name of one answer cas gave to a server request, as reported and logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PolicyAnswer {
+    /// An approval accepted once.
+    #[serde(rename = "accept")]
+    Accept,
+    /// An approval accepted for the session.
+    #[serde(rename = "acceptForSession")]
+    AcceptForSession,
+    /// An approval accepted with the proposed execpolicy amendment.
+    #[serde(rename = "acceptWithExecpolicyAmendment")]
+    AcceptWithExecpolicyAmendment,
+    /// An approval or elicitation declined.
+    #[serde(rename = "decline")]
+    Decline,
+    /// An approval or elicitation cancelled.
+    #[serde(rename = "cancel")]
+    Cancel,
+    /// A permission request granted nothing.
+    #[serde(rename = "deny")]
+    Deny,
+    /// A permission request granted for the turn.
+    #[serde(rename = "grant-turn")]
+    GrantTurn,
+    /// A permission request granted for the session.
+    #[serde(rename = "grant-session")]
+    GrantSession,
+    /// The response configured by a flag.
+    #[serde(rename = "configured")]
+    Configured,
+    /// User input answered with each question's first option.
+    #[serde(rename = "first-option")]
+    FirstOption,
+    /// A dynamic tool call answered `success: false`.
+    #[serde(rename = "success-false")]
+    SuccessFalse,
+    /// The current time.
+    #[serde(rename = "clock")]
+    Clock,
+    /// Refused with an error (credentials and attestations).
+    #[serde(rename = "refused")]
+    Refused,
+    /// Refused with `-32601` (legacy or unknown methods).
+    #[serde(rename = "unsupported -32601")]
+    Unsupported,
+}
+
+impl PolicyAnswer {
+    /// The answer's name, as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyAnswer::Accept => "accept",
+            PolicyAnswer::AcceptForSession => "acceptForSession",
+            PolicyAnswer::AcceptWithExecpolicyAmendment => "acceptWithExecpolicyAmendment",
+            PolicyAnswer::Decline => "decline",
+            PolicyAnswer::Cancel => "cancel",
+            PolicyAnswer::Deny => "deny",
+            PolicyAnswer::GrantTurn => "grant-turn",
+            PolicyAnswer::GrantSession => "grant-session",
+            PolicyAnswer::Configured => "configured",
+            PolicyAnswer::FirstOption => "first-option",
+            PolicyAnswer::SuccessFalse => "success-false",
+            PolicyAnswer::Clock => "clock",
+            PolicyAnswer::Refused => "refused",
+            PolicyAnswer::Unsupported => "unsupported -32601",
+        }
+    }
+
+    /// Whether the answer refused what was asked (declined, cancelled or denied).
+    pub fn is_denial(self) -> bool {
+        matches!(
+            self,
+            PolicyAnswer::Decline | PolicyAnswer::Cancel | PolicyAnswer::Deny
+        )
+    }
+}
+
 /// One answered server request, as reported (method and the answer's name, never bodies).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AnswerRecord {
     /// The server request method.
     pub method: String,
-    /// The answer, e.g. `decline`, `grant-turn`, `refused -32601`.
-    pub answer: String,
+    /// The answer given.
+    pub answer: PolicyAnswer,
 }
 
 /// The server-request policy: a [`ServerRequestHandler`] that always answers at once.
@@ -172,13 +249,13 @@ impl ServerRequestPolicy {
     pub fn unsupported(&self) -> Vec<String> {
         self.records()
             .into_iter()
-            .filter(|r| r.answer.starts_with("unsupported"))
+            .filter(|r| r.answer == PolicyAnswer::Unsupported)
             .map(|r| r.method)
             .collect()
     }
 
     /// The answer and its name for one request.
-    pub fn decide(&self, method: &str, params: &Value) -> (Reply, String) {
+    pub fn decide(&self, method: &str, params: &Value) -> (Reply, PolicyAnswer) {
         let c = &self.config;
         match method {
             "item/commandExecution/requestApproval" => {
@@ -189,17 +266,20 @@ impl ServerRequestPolicy {
                 permissions(c.permissions_approval, c.read_only, params)
             }
             "item/tool/requestUserInput" => match &c.request_user_input_response {
-                Some(v) => (Ok(v.clone()), "configured".into()),
-                None => (Ok(first_option_answers(params)), "first-option".into()),
+                Some(v) => (Ok(v.clone()), PolicyAnswer::Configured),
+                None => (Ok(first_option_answers(params)), PolicyAnswer::FirstOption),
             },
             "mcpServer/elicitation/request" => {
                 elicitation(c.elicitation_action, c.elicitation_content.as_ref())
             }
             "item/tool/call" => match &c.dynamic_tool_response {
-                Some(v) => (Ok(v.clone()), "configured".into()),
-                None => (Ok(unsupported_tool()), "success-false".into()),
+                Some(v) => (Ok(v.clone()), PolicyAnswer::Configured),
+                None => (Ok(unsupported_tool()), PolicyAnswer::SuccessFalse),
             },
-            "currentTime/read" => (Ok(json!({"currentTimeAt": unix_seconds()})), "clock".into()),
+            "currentTime/read" => (
+                Ok(json!({"currentTimeAt": unix_seconds()})),
+                PolicyAnswer::Clock,
+            ),
             "account/chatgptAuthTokens/refresh" => {
                 refused("cas does not provide ChatGPT auth tokens")
             }
@@ -232,43 +312,58 @@ impl ServerRequestHandler for ServerRequestPolicy {
 /// leave out `decline`), so a decline is never turned into a cancel, which would interrupt the
 /// turn. `availableDecisions` decides whether `auto` takes the proposed execpolicy amendment;
 /// a `humanCommand` approval takes only accept, decline or cancel.
-fn approval(choice: ApprovalChoice, read_only: bool, params: &Value) -> (Reply, String) {
+fn approval(choice: ApprovalChoice, read_only: bool, params: &Value) -> (Reply, PolicyAnswer) {
     let choice = if read_only {
         ApprovalChoice::Decline
     } else {
         choice
     };
     let human = params["kind"] == "humanCommand";
-    let offered = |name: &str| {
+    let offered = |answer: PolicyAnswer| {
         params["availableDecisions"]
             .as_array()
-            .is_none_or(|available| available.iter().any(|a| decision_name(a) == name))
+            .is_none_or(|available| {
+                available
+                    .iter()
+                    .any(|a| decision_name(a) == Some(answer.as_str()))
+            })
     };
     let amendment = params["proposedExecpolicyAmendment"]
         .as_array()
-        .filter(|a| !a.is_empty() && !human && offered("acceptWithExecpolicyAmendment"))
+        .filter(|a| !a.is_empty() && !human && offered(PolicyAnswer::AcceptWithExecpolicyAmendment))
         .map(|a| json!({"acceptWithExecpolicyAmendment": {"execpolicy_amendment": a}}));
-    let for_session = if human { "accept" } else { "acceptForSession" };
-    let decision = match choice {
-        ApprovalChoice::Auto => amendment.unwrap_or_else(|| json!(for_session)),
-        ApprovalChoice::Accept => json!("accept"),
-        ApprovalChoice::AcceptForSession => json!(for_session),
-        ApprovalChoice::Decline => json!("decline"),
-        ApprovalChoice::Cancel => json!("cancel"),
+    let for_session = if human {
+        PolicyAnswer::Accept
+    } else {
+        PolicyAnswer::AcceptForSession
     };
-    let name = decision_name(&decision);
-    (Ok(json!({"decision": decision})), name)
+    let answer = match choice {
+        ApprovalChoice::Auto if amendment.is_some() => PolicyAnswer::AcceptWithExecpolicyAmendment,
+        ApprovalChoice::Auto | ApprovalChoice::AcceptForSession => for_session,
+        ApprovalChoice::Accept => PolicyAnswer::Accept,
+        ApprovalChoice::Decline => PolicyAnswer::Decline,
+        ApprovalChoice::Cancel => PolicyAnswer::Cancel,
+    };
+    let decision = amendment
+        .filter(|_| answer == PolicyAnswer::AcceptWithExecpolicyAmendment)
+        .unwrap_or_else(|| json!(answer));
+    (Ok(json!({"decision": decision})), answer)
 }
 
-fn decision_name(d: &Value) -> String {
+/// The name of one of the server's `availableDecisions`: a string, or an object's only key.
+fn decision_name(d: &Value) -> Option<&str> {
     match d {
-        Value::String(s) => s.clone(),
-        Value::Object(o) => o.keys().next().cloned().unwrap_or_default(),
-        other => other.to_string(),
+        Value::String(s) => Some(s),
+        Value::Object(o) => o.keys().next().map(String::as_str),
+        _ => None,
     }
 }
 
-fn permissions(choice: PermissionsChoice, read_only: bool, params: &Value) -> (Reply, String) {
+fn permissions(
+    choice: PermissionsChoice,
+    read_only: bool,
+    params: &Value,
+) -> (Reply, PolicyAnswer) {
     let requested = params
         .get("permissions")
         .cloned()
@@ -276,15 +371,15 @@ fn permissions(choice: PermissionsChoice, read_only: bool, params: &Value) -> (R
     match (choice, read_only) {
         (PermissionsChoice::Deny, _) | (_, true) => (
             Ok(json!({"permissions": {}, "scope": "turn"})),
-            "deny".into(),
+            PolicyAnswer::Deny,
         ),
         (PermissionsChoice::GrantTurn, false) => (
             Ok(json!({"permissions": requested, "scope": "turn"})),
-            "grant-turn".into(),
+            PolicyAnswer::GrantTurn,
         ),
         (PermissionsChoice::GrantSession, false) => (
             Ok(json!({"permissions": requested, "scope": "session"})),
-            "grant-session".into(),
+            PolicyAnswer::GrantSession,
         ),
     }
 }
@@ -306,19 +401,19 @@ fn first_option_answers(params: &Value) -> Value {
     json!({"answers": answers})
 }
 
-fn elicitation(action: ElicitationAction, content: Option<&Value>) -> (Reply, String) {
+fn elicitation(action: ElicitationAction, content: Option<&Value>) -> (Reply, PolicyAnswer) {
     match action {
         ElicitationAction::Accept => (
             Ok(json!({"action": "accept", "content": content})),
-            "accept".into(),
+            PolicyAnswer::Accept,
         ),
         ElicitationAction::Cancel => (
             Ok(json!({"action": "cancel", "content": null})),
-            "cancel".into(),
+            PolicyAnswer::Cancel,
         ),
         ElicitationAction::Decline => (
             Ok(json!({"action": "decline", "content": null})),
-            "decline".into(),
+            PolicyAnswer::Decline,
         ),
     }
 }
@@ -327,15 +422,15 @@ fn unsupported_tool() -> Value {
     json!({"contentItems": [{"type": "inputText", "text": "cas: no dynamic tool response is configured"}], "success": false})
 }
 
-fn refused(message: &str) -> (Reply, String) {
-    (Err(RpcError::new(-32603, message)), "refused".into())
+fn refused(message: &str) -> (Reply, PolicyAnswer) {
+    (Err(RpcError::new(-32603, message)), PolicyAnswer::Refused)
 }
 
-fn unsupported(method: &str, why: &str) -> (Reply, String) {
+fn unsupported(method: &str, why: &str) -> (Reply, PolicyAnswer) {
     let message = format!("cas does not support the server request {method} ({why})");
     (
         Err(RpcError::new(METHOD_NOT_FOUND, message)),
-        "unsupported -32601".into(),
+        PolicyAnswer::Unsupported,
     )
 }
 

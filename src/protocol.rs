@@ -174,6 +174,51 @@ impl TryFrom<&Value> for InitializeResult {
     }
 }
 
+/// A thread's `status.type` as codex reports it; a value cas does not know is kept as data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ThreadStatus {
+    /// `notLoaded`: the thread is not loaded in this server.
+    NotLoaded,
+    /// `idle`: loaded, no turn running.
+    Idle,
+    /// `systemError`: the thread failed.
+    SystemError,
+    /// `active`: a turn is running.
+    Active,
+    /// A status this version of cas does not know.
+    Other(String),
+}
+
+impl ThreadStatus {
+    /// The status of a `thread` object (`thread.status.type`), if it has one.
+    pub fn of_thread(thread: &Value) -> Option<ThreadStatus> {
+        thread["status"]["type"].as_str().map(ThreadStatus::from)
+    }
+
+    /// The status as codex spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ThreadStatus::NotLoaded => "notLoaded",
+            ThreadStatus::Idle => "idle",
+            ThreadStatus::SystemError => "systemError",
+            ThreadStatus::Active => "active",
+            ThreadStatus::Other(s) => s,
+        }
+    }
+}
+
+impl From<&str> for ThreadStatus {
+    fn from(s: &str) -> ThreadStatus {
+        match s {
+            "notLoaded" => ThreadStatus::NotLoaded,
+            "idle" => ThreadStatus::Idle,
+            "systemError" => ThreadStatus::SystemError,
+            "active" => ThreadStatus::Active,
+            other => ThreadStatus::Other(other.to_owned()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,5 +278,20 @@ mod tests {
         let r = InitializeResult::try_from(&v).unwrap();
         assert_eq!(r.server_version(), Some("0.169.0"));
         assert!(InitializeResult::try_from(&json!({"userAgent":"x"})).is_err());
+    }
+
+    #[test]
+    fn reads_thread_statuses_tolerantly() {
+        let of = |v: Value| ThreadStatus::of_thread(&json!({"status": v}));
+        assert_eq!(of(json!({"type": "idle"})), Some(ThreadStatus::Idle));
+        let active = of(json!({"type": "active", "activeFlags": []}));
+        assert_eq!(active, Some(ThreadStatus::Active));
+        let new = of(json!({"type": "sleeping"}));
+        assert_eq!(new, Some(ThreadStatus::Other("sleeping".into())));
+        assert_eq!(
+            new.map(|s| s.as_str().to_owned()).as_deref(),
+            Some("sleeping")
+        );
+        assert_eq!(of(json!(null)), None);
     }
 }

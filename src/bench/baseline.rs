@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::errors::BaselineError;
+use crate::launch::ServerSpec;
+
 /// How long one baseline client may live before its watchdog kills the server (so a read
 /// that would block forever ends with "server closed stdout").
 const WATCHDOG: Duration = Duration::from_secs(120);
@@ -24,20 +27,14 @@ pub struct LineClient {
 
 impl LineClient {
     /// Spawns `command` with piped stdio (stderr discarded).
-    pub fn spawn(mut command: Command) -> std::io::Result<LineClient> {
+    pub fn spawn(mut command: Command) -> Result<LineClient, BaselineError> {
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()?;
-        let stdin = child
-            .stdin
-            .take()
-            .ok_or_else(|| std::io::Error::other("no stdin"))?;
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| std::io::Error::other("no stdout"))?;
+        let stdin = child.stdin.take().ok_or(BaselineError::NoPipe("stdin"))?;
+        let stdout = child.stdout.take().ok_or(BaselineError::NoPipe("stdout"))?;
         let (done, watch) = std::sync::mpsc::channel::<()>();
         let pid = child.id() as i32;
         std::thread::spawn(move || {
@@ -68,11 +65,11 @@ impl LineClient {
     }
 
     /// Reads lines until a response (a line with a top-level integer id); returns its id.
-    pub fn read_response(&mut self) -> std::io::Result<u64> {
+    pub fn read_response(&mut self) -> Result<u64, BaselineError> {
         loop {
             self.line.clear();
             if self.stdout.read_line(&mut self.line)? == 0 {
-                return Err(std::io::Error::other("server closed stdout"));
+                return Err(BaselineError::ServerClosed);
             }
             if let Some(id) = response_id(&self.line) {
                 return Ok(id);
@@ -81,17 +78,17 @@ impl LineClient {
     }
 
     /// Sends a request and reads until its response.
-    pub fn call(&mut self, id: u64, method: &str, params: &str) -> std::io::Result<()> {
+    pub fn call(&mut self, id: u64, method: &str, params: &str) -> Result<(), BaselineError> {
         self.send(id, method, params)?;
         while self.read_response()? != id {}
         Ok(())
     }
 
     /// The handshake: initialize, then initialized.
-    pub fn handshake(&mut self, name: &str) -> std::io::Result<()> {
+    pub fn handshake(&mut self, name: &str) -> Result<(), BaselineError> {
         let params = format!(r#"{{"clientInfo":{{"name":"{name}","version":"0"}}}}"#);
         self.call(0, "initialize", &params)?;
-        self.notify("initialized")
+        Ok(self.notify("initialized")?)
     }
 
     /// Closes stdin and waits for the server to exit.
@@ -125,35 +122,42 @@ fn response_id(line: &str) -> Option<u64> {
 /// Starts `n` codex app-servers with fresh homes under `root`, in parallel threads; each does
 /// the handshake and one `thread/list`, then exits. Returns the wall time. Each home's
 /// config points its model provider at `model_url`.
-pub fn fanout(n: usize, codex: &Path, root: &Path, model_url: &str) -> std::io::Result<Duration> {
+pub fn fanout(
+    n: usize,
+    codex: &Path,
+    root: &Path,
+    model_url: &str,
+) -> Result<Duration, BaselineError> {
     let t0 = Instant::now();
     let handles: Vec<_> = (0..n)
         .map(|i| {
             let home: PathBuf = root.join(format!("baseline-{i}"));
             let (codex, model_url) = (codex.to_owned(), model_url.to_owned());
-            std::thread::spawn(move || -> std::io::Result<()> {
-                crate::launch::write_hermetic_config(&home, &model_url)
-                    .map_err(std::io::Error::other)?;
-                let mut command = Command::new(codex);
-                command
-                    .arg("app-server")
-                    .env("CODEX_HOME", &home)
-                    .env("RUST_LOG", "warn")
-                    .current_dir(&home);
-                let mut client = LineClient::spawn(command)?;
+            std::thread::spawn(move || -> Result<(), BaselineError> {
+                crate::launch::write_hermetic_config(&home, &model_url)?;
+                let mut client = LineClient::spawn(stdio_command(&codex, &home))?;
                 client.handshake(&format!("baseline-{i}"))?;
                 client.call(1, "thread/list", r#"{"cursor":null,"limit":1}"#)?;
                 client.close()?;
-                std::fs::remove_dir_all(&home)
+                Ok(std::fs::remove_dir_all(&home)?)
             })
         })
         .collect();
     for handle in handles {
-        handle
-            .join()
-            .map_err(|_| std::io::Error::other("a baseline thread panicked"))??;
+        handle.join().map_err(|_| BaselineError::ThreadPanicked)??;
     }
     Ok(t0.elapsed())
+}
+
+/// The stdio `codex app-server` command for a home of its own (also its cwd), as cas starts it.
+pub fn stdio_command(codex: &Path, home: &Path) -> Command {
+    ServerSpec {
+        bin: codex.to_owned(),
+        codex_home: home.to_owned(),
+        cwd: home.to_owned(),
+        extra_args: Vec::new(),
+    }
+    .std_command(None)
 }
 
 /// `requests` calls one after another; returns the wall time.
@@ -162,7 +166,7 @@ pub fn sequential(
     requests: u64,
     method: &str,
     params: &str,
-) -> std::io::Result<Duration> {
+) -> Result<Duration, BaselineError> {
     let t0 = Instant::now();
     for id in 1..=requests {
         client.call(id, method, params)?;
@@ -177,7 +181,7 @@ pub fn windowed(
     window: u64,
     method: &str,
     params: &str,
-) -> std::io::Result<Duration> {
+) -> Result<Duration, BaselineError> {
     let t0 = Instant::now();
     let mut sent = 0;
     while sent < window.min(requests) {

@@ -15,7 +15,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::errors::BenchError;
+use crate::errors::{BaselineError, BenchError, BenchServer};
 use crate::launch::{HermeticHome, HomesSetup, InstanceHome, Launcher, Source, Transport};
 use crate::policy::ServerRequestPolicy;
 use crate::protocol::ClientInfo;
@@ -81,8 +81,8 @@ pub struct LaneFigures {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectionRow {
-    /// `codex` or `fake`.
-    pub server: &'static str,
+    /// The server measured.
+    pub server: BenchServer,
     /// `sequential` or `window-K`.
     pub mode: String,
     /// Requests per run.
@@ -107,7 +107,7 @@ pub async fn run(plan: &BenchPlan, log: &(dyn Fn(&str) + Sync)) -> Result<Value,
         fanout.push(fanout_row(plan, n).await?);
     }
     let mut connection = Vec::new();
-    for server in ["codex", "fake"] {
+    for server in [BenchServer::Codex, BenchServer::Fake] {
         for window in [1, plan.window] {
             log(&format!("one connection: {server}, window {window}"));
             connection.push(connection_row(plan, server, window).await?);
@@ -188,7 +188,7 @@ async fn fanout_row(plan: &BenchPlan, n: usize) -> Result<FanoutRow, BenchError>
 
 async fn connection_row(
     plan: &BenchPlan,
-    server: &'static str,
+    server: BenchServer,
     window: u64,
 ) -> Result<ConnectionRow, BenchError> {
     let (mut cas_runs, mut base_runs) = (Vec::new(), Vec::new());
@@ -198,15 +198,15 @@ async fn connection_row(
     for _ in 0..plan.runs {
         cas_runs.push(cas_connection(plan, server, window, &scenario).await?);
         let command = match server {
-            "codex" => codex_command(&plan.codex, home.path()),
-            _ => fake_command(&plan.cas, &scenario),
+            BenchServer::Codex => baseline::stdio_command(&plan.codex, home.path()),
+            BenchServer::Fake => fake_command(&plan.cas, &scenario),
         };
         let (requests, window) = (plan.requests, window);
         let figures = tokio::task::spawn_blocking(move || baseline_run(command, requests, window))
             .await
             .map_err(BenchError::Join)?
             .map_err(|source| BenchError::Baseline {
-                what: server,
+                what: server.as_str(),
                 source,
             })?;
         base_runs.push(figures);
@@ -244,7 +244,7 @@ fn baseline_run(
     command: Command,
     requests: u64,
     window: u64,
-) -> std::io::Result<(Duration, Duration, u64)> {
+) -> Result<(Duration, Duration, u64), BaselineError> {
     let mut client = LineClient::spawn(command)?;
     client.handshake("baseline")?;
     let cpu0 = cpu_time();
@@ -257,16 +257,6 @@ fn baseline_run(
     let cpu = cpu_time().saturating_sub(cpu0);
     client.close()?;
     Ok((wall, cpu, requests))
-}
-
-fn codex_command(codex: &Path, home: &Path) -> Command {
-    let mut command = Command::new(codex);
-    command
-        .arg("app-server")
-        .env("CODEX_HOME", home)
-        .env("RUST_LOG", "warn")
-        .current_dir(home);
-    command
 }
 
 fn fake_command(cas: &Path, scenario: &Path) -> Command {
@@ -284,15 +274,15 @@ struct Opened {
     _home: Option<InstanceHome>,
 }
 
-/// Starts `server` (`codex` or the fake) and does the handshake.
+/// Starts `server` and does the handshake.
 async fn open(
     plan: &BenchPlan,
-    server: &str,
+    server: BenchServer,
     window: u64,
     scenario: &Path,
 ) -> Result<Opened, BenchError> {
     let client = ClientInfo::named("cas-bench");
-    if server == "codex" {
+    if server == BenchServer::Codex {
         let launcher = Launcher::prepare(Source::Codex {
             bin: plan.codex.clone(),
             transport: Transport::Stdio,
@@ -337,7 +327,7 @@ async fn open(
 /// One cas run on one connection: (wall, client CPU, requests sent).
 async fn cas_connection(
     plan: &BenchPlan,
-    server: &'static str,
+    server: BenchServer,
     window: u64,
     scenario: &Path,
 ) -> Result<(Duration, Duration, u64), BenchError> {

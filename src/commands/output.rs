@@ -6,6 +6,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use crate::errors::Chain;
+use crate::fanout::lane::LaneCheck;
 use crate::runtime::Runtime;
 
 /// Writes `text` and a newline to stdout; a closed pipe (e.g. `| head`) is not an error.
@@ -46,7 +47,7 @@ pub fn usage(error: &dyn std::error::Error) -> ExitCode {
 }
 
 /// Reports an incompatible codex (JSON on stdout with `--json`, else a line on stderr); exit 2.
-pub fn refuse(rt: &Runtime, check: &str, json_output: bool) -> ExitCode {
+pub fn refuse(rt: &Runtime, check: LaneCheck, json_output: bool) -> ExitCode {
     let compatibility = &rt.compatibility;
     if json_output {
         let mut doc = json!({"schemaVersion": 1, "check": check, "ok": false, "codex": rt.codex});
@@ -57,8 +58,11 @@ pub fn refuse(rt: &Runtime, check: &str, json_output: bool) -> ExitCode {
         }
         print_stdout(&pretty(&doc));
     }
-    match &compatibility.failure_hint {
-        Some(hint) => eprintln!("cas: {hint} (failureCode: hooks_unsupported)"),
+    match compatibility.failure_code {
+        Some(code) => {
+            let hint = compatibility.failure_hint.as_deref().unwrap_or_default();
+            eprintln!("cas: {hint} (failureCode: {code})");
+        }
         None => {
             let missing: Vec<String> = compatibility
                 .missing

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::args::{parse_json_object, PolicyArgs, RetryArgs, RuntimeArgs};
-use crate::fanout::lane::LaneConfig;
+use crate::fanout::lane::{LaneCheck, LaneConfig};
 use crate::fanout::FanoutPlan;
 use crate::runtime::UserHome;
 
@@ -44,7 +44,7 @@ pub struct RequestArgs {
 
 impl RequestArgs {
     /// The lane these flags describe, as `check`, on `instances` instances with `sample` requests each.
-    pub fn lane_config(&self, check: &'static str, instances: usize, sample: usize) -> LaneConfig {
+    pub fn lane_config(&self, check: LaneCheck, instances: usize, sample: usize) -> LaneConfig {
         let runtime = &self.runtime;
         LaneConfig {
             check,
@@ -71,5 +71,9 @@ impl RequestArgs {
 
 /// Runs the command.
 pub async fn run(args: RequestArgs) -> ExitCode {
-    super::lane_output::run(args.lane_config("request", 1, 1), args.runtime.json).await
+    super::lane_output::run(
+        args.lane_config(LaneCheck::Request, 1, 1),
+        args.runtime.json,
+    )
+    .await
 }

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::args::PolicyArgs;
-use super::output::{pretty, print_stdout, usage};
+use super::output::{print_result, usage};
 use crate::hooks::HookPolicy;
 use crate::review::lane;
 use crate::review::record::ParentMode;
@@ -217,17 +217,7 @@ async fn run_start(args: &StartArgs) -> ExitCode {
 
 /// Prints the document; exit 0 when the report is ok, else 1.
 fn print_report(report: &Report, json: bool) -> ExitCode {
-    let doc = report.document();
-    if json {
-        print_stdout(&pretty(&doc));
-    } else {
-        print_stdout(&human(&doc));
-    }
-    if report.ok() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    print_result(&report.document(), json, human, report.ok())
 }
 
 fn human(doc: &Value) -> String {

@@ -149,9 +149,21 @@ pub enum StCommand {
         #[arg(long, default_value = "plan")]
         surface: Surface,
         /// markdown, table or json.
-        #[arg(long, default_value = "markdown")]
-        format: String,
+        #[arg(long, value_enum, default_value_t, hide_possible_values = true)]
+        format: ShowFormat,
     },
+}
+
+/// How `cas st show` prints the items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ShowFormat {
+    /// `- [status] id: step` lines.
+    #[default]
+    Markdown,
+    /// Tab-separated id, status, priority and step.
+    Table,
+    /// The JSON document.
+    Json,
 }
 
 /// Runs one st command.
@@ -187,7 +199,7 @@ fn execute(command: StCommand) -> Result<String, LedgerError> {
             plan,
             surface,
             format,
-        } => return show(&ledger(&plan), surface, &format),
+        } => return show(&ledger(&plan), surface, format),
         StCommand::ImportOrchplan {
             plan,
             input,
@@ -279,9 +291,9 @@ fn parse_lease(text: &str) -> Result<i64, LedgerError> {
     })
 }
 
-fn show(ledger: &ClaimLedger, surface: Surface, format: &str) -> Result<String, LedgerError> {
+fn show(ledger: &ClaimLedger, surface: Surface, format: ShowFormat) -> Result<String, LedgerError> {
     let shown = ledger.show(surface)?;
-    if format == "json" {
+    if format == ShowFormat::Json {
         return Ok(shown.to_string());
     }
     let items = shown["items"].as_array().cloned().unwrap_or_default();
@@ -289,14 +301,14 @@ fn show(ledger: &ClaimLedger, surface: Surface, format: &str) -> Result<String, 
     let lines: Vec<String> = items
         .iter()
         .map(|i| match format {
-            "table" => format!(
+            ShowFormat::Table => format!(
                 "{}\t{}\t{}\t{}",
                 field(i, "id"),
                 field(i, "status"),
                 field(i, "priority"),
                 field(i, "step")
             ),
-            _ => format!(
+            ShowFormat::Markdown | ShowFormat::Json => format!(
                 "- [{}] {}: {}",
                 field(i, "status"),
                 field(i, "id"),

@@ -253,7 +253,7 @@ pub enum BenchError {
         what: &'static str,
         /// What went wrong.
         #[source]
-        source: std::io::Error,
+        source: BaselineError,
     },
     /// A hermetic home or codex launcher could not be prepared.
     #[error(transparent)]
@@ -267,8 +267,8 @@ pub enum BenchError {
     /// Some of cas's requests failed.
     #[error("cas on {server}: {failures} requests failed")]
     Failures {
-        /// `codex` or `fake`.
-        server: &'static str,
+        /// The server measured.
+        server: BenchServer,
         /// How many failed.
         failures: u64,
     },
@@ -283,4 +283,50 @@ pub enum CapabilitiesError {
     /// The scratch folder could not be made, or the protocol surface could not be had.
     #[error(transparent)]
     Schema(#[from] SchemaError),
+}
+
+/// The server one `cas bench` connection measures against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BenchServer {
+    /// A hermetic-home `codex app-server`.
+    Codex,
+    /// `cas fake_server` with the bench scenario.
+    Fake,
+}
+
+impl BenchServer {
+    /// The server's name in the report, `codex` or `fake`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BenchServer::Codex => "codex",
+            BenchServer::Fake => "fake",
+        }
+    }
+}
+
+impl std::fmt::Display for BenchServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why the baseline client of `cas bench` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    /// Reading from or writing to the server failed, or it could not be started or waited for.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The spawned server had no piped stdin or stdout.
+    #[error("no {0}")]
+    NoPipe(&'static str),
+    /// The server closed its stdout before the awaited response.
+    #[error("server closed stdout")]
+    ServerClosed,
+    /// A fresh home could not be written.
+    #[error(transparent)]
+    Launch(#[from] LaunchError),
+    /// One of the fanout's threads panicked.
+    #[error("a baseline thread panicked")]
+    ThreadPanicked,
 }

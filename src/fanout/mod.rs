@@ -18,7 +18,7 @@ use tracing::Instrument;
 use crate::errors::SessionError;
 use crate::jsonrpc::RpcError;
 use crate::launch::{Instance, Launcher};
-use crate::policy::{AnswerRecord, PolicyConfig, ServerRequestPolicy};
+use crate::policy::{AnswerRecord, PolicyAnswer, PolicyConfig, ServerRequestPolicy};
 use crate::protocol::ClientInfo;
 use crate::retry::{request_with_retry, BackoffSchedule, RetryReport, SplitMix64};
 use crate::session::{NotificationTap, Reply};
@@ -59,7 +59,7 @@ pub struct AnswerCount {
     /// The server request method.
     pub method: String,
     /// The answer given.
-    pub answer: String,
+    pub answer: PolicyAnswer,
     /// How many times.
     pub count: usize,
 }
@@ -384,7 +384,7 @@ fn assemble(
             Some(c) => c.count += 1,
             None => server_requests.push(AnswerCount {
                 method: r.method.clone(),
-                answer: r.answer.clone(),
+                answer: r.answer,
                 count: 1,
             }),
         }
@@ -392,7 +392,7 @@ fn assemble(
     let mut unsupported: Vec<String> = Vec::new();
     for r in records
         .iter()
-        .filter(|r| r.answer.starts_with("unsupported"))
+        .filter(|r| r.answer == PolicyAnswer::Unsupported)
     {
         if !unsupported.contains(&r.method) {
             unsupported.push(r.method.clone());

@@ -39,8 +39,8 @@ pub fn parse_banner(line: &str) -> Option<String> {
 impl ServerSpec {
     /// The command: `app-server`, the websocket flags when `ws_token_file` is given, then the
     /// extra arguments; CODEX_HOME, `RUST_LOG=warn` and the cwd set.
-    fn command(&self, ws_token_file: Option<&Path>) -> Command {
-        let mut command = Command::new(&self.bin);
+    pub fn std_command(&self, ws_token_file: Option<&Path>) -> std::process::Command {
+        let mut command = std::process::Command::new(&self.bin);
         command.arg("app-server");
         if let Some(token_file) = ws_token_file {
             command
@@ -59,6 +59,11 @@ impl ServerSpec {
             .env("RUST_LOG", "warn")
             .current_dir(&self.cwd);
         command
+    }
+
+    /// [`ServerSpec::std_command`] as a tokio command.
+    fn command(&self, ws_token_file: Option<&Path>) -> Command {
+        Command::from(self.std_command(ws_token_file))
     }
 
     /// Starts the server on stdio and connects to it.

@@ -3,7 +3,7 @@
 use super::*;
 use pretty_assertions::assert_eq;
 
-fn decide(config: PolicyConfig, method: &str, params: Value) -> (Reply, String) {
+fn decide(config: PolicyConfig, method: &str, params: Value) -> (Reply, PolicyAnswer) {
     ServerRequestPolicy::new(config).decide(method, &params)
 }
 
@@ -117,7 +117,7 @@ fn user_input_defaults_to_the_first_option_per_question() {
         reply,
         Ok(json!({"answers": {"color": {"answers": ["Red"]}, "free": {"answers": []}}}))
     );
-    assert_eq!(name, "first-option");
+    assert_eq!(name, PolicyAnswer::FirstOption);
     let given = json!({"answers": {"q": {"answers": ["x"]}}});
     let config = with(|c| c.request_user_input_response = Some(given.clone()));
     assert_eq!(

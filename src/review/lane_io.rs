@@ -139,7 +139,7 @@ impl ServerRequestHandler for LoggedPolicy {
             .policy
             .records()
             .last()
-            .map(|r| r.answer.clone())
+            .map(|r| r.answer.as_str())
             .unwrap_or_default();
         self.log.write(json!({
             "dir": "in", "kind": "serverRequest", "method": request.method,
@@ -155,7 +155,7 @@ pub fn denied_approvals(policy: &ServerRequestPolicy) -> Vec<String> {
         .records()
         .into_iter()
         .filter(|r| r.method.ends_with("requestApproval"))
-        .filter(|r| r.answer == "decline" || r.answer == "cancel" || r.answer == "deny")
+        .filter(|r| r.answer.is_denial())
         .map(|r| r.method)
         .collect()
 }

@@ -7,13 +7,14 @@
 //! in progress (`unsafe_parent_thread_state` otherwise). `--parent-mode reuse` refuses such a
 //! parent; `auto` falls back to a fresh thread and says why in the parent decision.
 
-use serde_json::json;
+use serde_json::{json, Value};
 use std::path::Path;
 use std::time::Duration;
 
 use super::lane_io::LaneLog;
 use super::record::{ParentFacts, ParentMode};
-use crate::outcome::FailureCode;
+use crate::outcome::{FailureCode, TurnStatus};
+use crate::protocol::ThreadStatus;
 use crate::session::Session;
 
 /// A failure that ends the lane before its review could run.
@@ -116,8 +117,9 @@ async fn check_parent(
             ))
         }
     };
-    let status = thread["status"]["type"].as_str().unwrap_or("unknown");
-    if status != "idle" {
+    let status = ThreadStatus::of_thread(&thread);
+    if status != Some(ThreadStatus::Idle) {
+        let status = status.as_ref().map_or("unknown", ThreadStatus::as_str);
         return Err(early(
             FailureCode::UnsafeParentThreadState,
             format!("parent thread {id} is {status}, not idle"),
@@ -132,12 +134,7 @@ async fn check_parent(
         )
         .await;
     if let Ok(Ok(list)) = turns {
-        let live = list["data"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|t| t["status"] == "inProgress")
-            .count();
+        let live = turns_in_progress(&list);
         if live > 0 {
             return Err(early(
                 FailureCode::UnsafeParentThreadState,
@@ -146,4 +143,14 @@ async fn check_parent(
         }
     }
     Ok(())
+}
+
+/// How many turns of a `thread/turns/list` result are in progress.
+fn turns_in_progress(list: &Value) -> usize {
+    list["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["status"].as_str().map(TurnStatus::from) == Some(TurnStatus::InProgress))
+        .count()
 }
