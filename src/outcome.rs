@@ -304,3 +304,38 @@ impl fmt::Display for TurnStatus {
 
 #[cfg(test)]
 mod tests;
+
+/// Which cas command a report, a verdict or a set of protocol requirements is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckName {
+    /// `cas request`.
+    Request,
+    /// `cas instance_runner`.
+    InstanceRunner,
+    /// `cas smoke_check`.
+    SmokeCheck,
+    /// `cas review_session`.
+    ReviewSession,
+    /// `cas conformance` (the suite's own needs, beyond its scenarios').
+    Conformance,
+}
+
+impl CheckName {
+    /// The command's name, as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckName::Request => "request",
+            CheckName::InstanceRunner => "instance_runner",
+            CheckName::SmokeCheck => "smoke_check",
+            CheckName::ReviewSession => "review_session",
+            CheckName::Conformance => "conformance",
+        }
+    }
+}
+
+impl fmt::Display for CheckName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -14,7 +14,7 @@ use crate::errors::{Chain, RuntimeError, UsageError};
 use crate::hooks::{HookObserver, HookPolicy};
 use crate::launch::{self, CodexLocator};
 use crate::launch::{user_codex_home, HomesSetup, Launcher, Source, Transport};
-use crate::outcome::CompatibilityVerdict;
+use crate::outcome::{CheckName, CompatibilityVerdict};
 use crate::schema::compat::{self, Compatibility, Requirements};
 
 /// From this many hermetic instances on, a template home initialised once and copied pays
@@ -95,7 +95,11 @@ impl Runtime {
 }
 
 /// What a control lane relies on, given its config (experimental opt-in, hooks).
-pub fn requirements(config: &RuntimeConfig, command: &str, method: Option<&str>) -> Requirements {
+pub fn requirements(
+    config: &RuntimeConfig,
+    command: CheckName,
+    method: Option<&str>,
+) -> Requirements {
     let mut needs = Requirements::of(command, method);
     needs.experimental_api = config.experimental_api;
     if config.hooks_config.is_some() {
@@ -114,7 +118,7 @@ pub fn effective_hook_policy(config: &RuntimeConfig) -> HookPolicy {
 }
 
 /// A hook observer logging to `$XDG_STATE_HOME/cas/hook-logs/<check>-<ms>-<pid>.ndjson`.
-pub fn hook_observer(check: &str) -> Arc<HookObserver> {
+pub fn hook_observer(check: CheckName) -> Arc<HookObserver> {
     let ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis())

@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use super::request::RequestArgs;
-use crate::fanout::lane::LaneCheck;
+use crate::outcome::CheckName;
 
 /// Flags of `cas instance_runner`.
 #[derive(Debug, Clone, clap::Args)]
@@ -24,7 +24,7 @@ pub struct InstanceRunnerArgs {
 /// Runs the command.
 pub async fn run(args: InstanceRunnerArgs) -> ExitCode {
     let config = args.request.lane_config(
-        LaneCheck::InstanceRunner,
+        CheckName::InstanceRunner,
         args.instances as usize,
         args.sample as usize,
     );

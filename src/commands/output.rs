@@ -6,7 +6,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use crate::errors::Chain;
-use crate::fanout::lane::LaneCheck;
+use crate::outcome::CheckName;
 use crate::runtime::Runtime;
 
 /// Writes `text` and a newline to stdout; a closed pipe (e.g. `| head`) is not an error.
@@ -47,7 +47,7 @@ pub fn usage(error: &dyn std::error::Error) -> ExitCode {
 }
 
 /// Reports an incompatible codex (JSON on stdout with `--json`, else a line on stderr); exit 2.
-pub fn refuse(rt: &Runtime, check: LaneCheck, json_output: bool) -> ExitCode {
+pub fn refuse(rt: &Runtime, check: CheckName, json_output: bool) -> ExitCode {
     let compatibility = &rt.compatibility;
     if json_output {
         let mut doc = json!({"schemaVersion": 1, "check": check, "ok": false, "codex": rt.codex});

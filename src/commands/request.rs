@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::args::{parse_json_object, PolicyArgs, RetryArgs, RuntimeArgs};
-use crate::fanout::lane::{LaneCheck, LaneConfig};
+use crate::fanout::lane::LaneConfig;
 use crate::fanout::FanoutPlan;
+use crate::outcome::CheckName;
 use crate::runtime::UserHome;
 
 /// Flags of `cas request`.
@@ -44,7 +45,7 @@ pub struct RequestArgs {
 
 impl RequestArgs {
     /// The lane these flags describe, as `check`, on `instances` instances with `sample` requests each.
-    pub fn lane_config(&self, check: LaneCheck, instances: usize, sample: usize) -> LaneConfig {
+    pub fn lane_config(&self, check: CheckName, instances: usize, sample: usize) -> LaneConfig {
         let runtime = &self.runtime;
         LaneConfig {
             check,
@@ -72,7 +73,7 @@ impl RequestArgs {
 /// Runs the command.
 pub async fn run(args: RequestArgs) -> ExitCode {
     super::lane_output::run(
-        args.lane_config(LaneCheck::Request, 1, 1),
+        args.lane_config(CheckName::Request, 1, 1),
         args.runtime.json,
     )
     .await

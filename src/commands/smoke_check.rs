@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::args::RuntimeArgs;
 use super::output::{print_result, refuse, usage};
-use crate::fanout::lane::LaneCheck;
+use crate::outcome::CheckName;
 use crate::runtime::UserHome;
 use crate::smoke::lane::{SmokeConfig, SmokeLane, SmokeReport};
 
@@ -39,7 +39,7 @@ pub async fn run(args: SmokeCheckArgs) -> ExitCode {
         Err(e) => return usage(&e),
     };
     if lane.runtime.incompatible() {
-        return refuse(&lane.runtime, LaneCheck::SmokeCheck, args.runtime.json);
+        return refuse(&lane.runtime, CheckName::SmokeCheck, args.runtime.json);
     }
     let report = lane.run().await;
     print_result(&report, args.runtime.json, human, report.ok)

@@ -13,45 +13,16 @@ use std::time::{Duration, Instant};
 use super::{FanoutPlan, FanoutReport};
 use crate::errors::{RuntimeError, UsageError};
 use crate::hooks::HookSummary;
-use crate::outcome::CompatibilityVerdict;
+use crate::outcome::{CheckName, CompatibilityVerdict};
 use crate::resources::ProcessUsage;
 use crate::runtime::{self, CodexInfo, Runtime, RuntimeConfig};
 use crate::summary::millis;
-
-/// Which control lane a report comes from: its `check` field, and the command named in refusals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LaneCheck {
-    /// `cas request`.
-    Request,
-    /// `cas instance_runner`.
-    InstanceRunner,
-    /// `cas smoke_check`.
-    SmokeCheck,
-}
-
-impl LaneCheck {
-    /// The check's name, as serialized.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LaneCheck::Request => "request",
-            LaneCheck::InstanceRunner => "instance_runner",
-            LaneCheck::SmokeCheck => "smoke_check",
-        }
-    }
-}
-
-impl std::fmt::Display for LaneCheck {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Everything one lane run needs, as plain values.
 #[derive(Debug, Clone)]
 pub struct LaneConfig {
     /// The check reports carry: `request` or `instance_runner`.
-    pub check: LaneCheck,
+    pub check: CheckName,
     /// Where the servers come from (its `instances` is the lane's instance count).
     pub runtime: RuntimeConfig,
     /// The params as given inline (a JSON object), if any.
@@ -79,7 +50,7 @@ pub struct LaneReport {
     /// Version of this document's shape.
     pub schema_version: u32,
     /// `request` or `instance_runner`.
-    pub check: LaneCheck,
+    pub check: CheckName,
     /// Every instance started and answered, and hooks gave no failure.
     pub ok: bool,
     /// The hooks' failure code, if any.
@@ -117,11 +88,7 @@ impl Lane {
         config.plan.experimental_api = config.runtime.experimental_api;
         config.plan.policy.validate().map_err(UsageError::from)?;
         let prepare_started = Instant::now();
-        let needs = runtime::requirements(
-            &config.runtime,
-            config.check.as_str(),
-            Some(&config.plan.method),
-        );
+        let needs = runtime::requirements(&config.runtime, config.check, Some(&config.plan.method));
         let runtime = runtime::prepare(&config.runtime, &needs).await?;
         Ok(Lane {
             runtime,
@@ -140,7 +107,7 @@ impl Lane {
             prepare,
         } = self;
         let plan = config.plan;
-        let observer = runtime::hook_observer(config.check.as_str());
+        let observer = runtime::hook_observer(config.check);
         let mut fanout = super::run(&rt.launcher, &plan, progress, Some(observer.clone())).await;
         let hooks = observer.summary(runtime::effective_hook_policy(&config.runtime));
         let ok = fanout.ok() && hooks.failure_code.is_none();

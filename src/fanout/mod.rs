@@ -248,7 +248,7 @@ async fn start_instances(
                 progress(start_failures.len() + 1, plan.instances);
                 start_failures.push(StartFailure {
                     instance: i,
-                    error: error.to_string(),
+                    error: crate::errors::Chain(&error).to_string(),
                 });
             }
         }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use crate::errors::{Chain, RuntimeError};
 use crate::hooks::HookPolicy;
 use crate::launch::{self, CodexLocator};
-use crate::outcome::{CompatibilityVerdict, FailureCode};
+use crate::outcome::{CheckName, CompatibilityVerdict, FailureCode};
 use crate::runtime;
 use crate::schema::compat::Requirements;
 
@@ -60,7 +60,7 @@ pub async fn check_codex(needs: &CodexNeeds) -> Result<Checked, RuntimeError> {
         source,
     })?;
     let probe_home = runtime::version_home(needs.hermetic)?;
-    let mut requirements = Requirements::of("review_session", None);
+    let mut requirements = Requirements::of(CheckName::ReviewSession, None);
     if needs.hook_setup {
         requirements = requirements.with_hook_setup();
     }

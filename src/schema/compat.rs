@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use super::diff::MethodRef;
 use super::surface::{self, Surface};
 use crate::errors::SchemaError;
+use crate::outcome::CheckName;
 use crate::outcome::{CompatibilityVerdict, FailureCode};
 use crate::policy::ANSWERED_SERVER_REQUESTS;
 
@@ -51,7 +52,7 @@ pub struct Requirements {
 
 impl Requirements {
     /// What `command` relies on; `method` is the method of `request` / `instance_runner`.
-    pub fn of(command: &str, method: Option<&str>) -> Requirements {
+    pub fn of(command: CheckName, method: Option<&str>) -> Requirements {
         let mut r = Requirements {
             client_requests: vec!["initialize".into()],
             client_notifications: vec!["initialized".into()],
@@ -59,7 +60,7 @@ impl Requirements {
             experimental_api: false,
         };
         match command {
-            "smoke_check" => {
+            CheckName::SmokeCheck => {
                 r.client_requests.extend(SMOKE_METHODS.map(str::to_owned));
                 r.server_notifications = vec![
                     "turn/started".into(),
@@ -67,15 +68,17 @@ impl Requirements {
                     "item/completed".into(),
                 ];
             }
-            "request" | "instance_runner" => r.client_requests.extend(method.map(str::to_owned)),
-            "review_session" => {
+            CheckName::Request | CheckName::InstanceRunner => {
+                r.client_requests.extend(method.map(str::to_owned))
+            }
+            CheckName::ReviewSession => {
                 r.client_requests
                     .extend(REVIEW_METHODS.iter().map(|m| (*m).to_owned()));
                 r.server_notifications = ["turn/started", "turn/completed", "item/started"]
                     .map(str::to_owned)
                     .to_vec();
             }
-            _ => {}
+            CheckName::Conformance => {}
         }
         r
     }
@@ -288,14 +291,17 @@ mod tests {
         let mut all = vec!["initialize"];
         all.extend(SMOKE_METHODS);
         let s = surface(&all, &["item/tool/call", "item/new/ask"]);
-        let ok = check(&s, &Requirements::of("smoke_check", None));
+        let ok = check(&s, &Requirements::of(CheckName::SmokeCheck, None));
         assert_eq!(ok.verdict, CompatibilityVerdict::Compatible);
         assert_eq!(
             ok.unanswered_server_requests,
             Some(vec!["item/new/ask".to_owned()])
         );
         let without_steer = surface(&["initialize", "thread/start"], &[]);
-        let bad = check(&without_steer, &Requirements::of("smoke_check", None));
+        let bad = check(
+            &without_steer,
+            &Requirements::of(CheckName::SmokeCheck, None),
+        );
         assert_eq!(bad.verdict, CompatibilityVerdict::Incompatible);
         assert!(bad.missing.contains(&MethodRef {
             kind: "clientRequest",
@@ -303,7 +309,7 @@ mod tests {
         }));
         let req = check(
             &without_steer,
-            &Requirements::of("request", Some("thread/list")),
+            &Requirements::of(CheckName::Request, Some("thread/list")),
         );
         assert_eq!(
             req.missing,

@@ -15,8 +15,8 @@ use tracing::Instrument;
 
 use super::{Check, SmokeOptions};
 use crate::errors::RuntimeError;
-use crate::fanout::lane::LaneCheck;
 use crate::hooks::HookSummary;
+use crate::outcome::CheckName;
 use crate::outcome::CompatibilityVerdict;
 use crate::policy::ServerRequestPolicy;
 use crate::protocol::ClientInfo;
@@ -55,7 +55,7 @@ pub struct SmokeReport {
     /// Version of this document's shape.
     pub schema_version: u32,
     /// Always `smoke_check`.
-    pub check: LaneCheck,
+    pub check: CheckName,
     /// Every check ok and hooks gave no failure.
     pub ok: bool,
     /// The codex used, or null with `--url`.
@@ -83,7 +83,7 @@ pub struct SmokeReport {
 impl SmokeLane {
     /// Prepares the runtime (one instance).
     pub async fn prepare(config: SmokeConfig) -> Result<SmokeLane, RuntimeError> {
-        let needs = runtime::requirements(&config.runtime, LaneCheck::SmokeCheck.as_str(), None);
+        let needs = runtime::requirements(&config.runtime, CheckName::SmokeCheck, None);
         let runtime = runtime::prepare(&config.runtime, &needs).await?;
         Ok(SmokeLane { runtime, config })
     }
@@ -94,7 +94,7 @@ impl SmokeLane {
             runtime: rt,
             config,
         } = self;
-        let observer = runtime::hook_observer(LaneCheck::SmokeCheck.as_str());
+        let observer = runtime::hook_observer(CheckName::SmokeCheck);
         let span = tracing::info_span!("instance", index = 1, client = "cas-smoke-check");
         let (checks, thread_id) = checks(&rt, &config, observer.clone())
             .instrument(span)
@@ -103,7 +103,7 @@ impl SmokeLane {
         let ok = checks.iter().all(|c| c.ok) && hooks.failure_code.is_none();
         SmokeReport {
             schema_version: 1,
-            check: LaneCheck::SmokeCheck,
+            check: CheckName::SmokeCheck,
             ok,
             codex: rt.codex,
             transport: rt.transport.as_str(),
@@ -144,7 +144,7 @@ async fn checks(
             let handshake = Check {
                 name: "handshake".into(),
                 ok: false,
-                detail: error.to_string(),
+                detail: crate::errors::Chain(&error).to_string(),
                 latency_ms: millis(t0.elapsed()),
             };
             return (vec![handshake], None);

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::errors::CapabilitiesError;
 use crate::launch::{self, CodexLocator};
+use crate::outcome::CheckName;
 use crate::scenario;
 use crate::schema::compat::{self, Compatibility, Requirements};
 use crate::schema::{self as schema_mod, Surface};
@@ -100,10 +101,10 @@ pub async fn capabilities(config: &CapabilitiesConfig) -> Result<Capabilities, C
         compat::surface_for(&bin, &version, &compat::default_cache_dir(), &scratch).await?;
     let verdict = |command, method| compat::check(&surface, &Requirements::of(command, method));
     let commands = CommandVerdicts {
-        smoke_check: verdict("smoke_check", None),
-        request: verdict("request", Some("thread/list")),
-        instance_runner: verdict("instance_runner", Some("thread/list")),
-        conformance: verdict("conformance", None),
+        smoke_check: verdict(CheckName::SmokeCheck, None),
+        request: verdict(CheckName::Request, Some("thread/list")),
+        instance_runner: verdict(CheckName::InstanceRunner, Some("thread/list")),
+        conformance: verdict(CheckName::Conformance, None),
     };
     let dir = config
         .scenarios_dir

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use super::SuiteError;
 use crate::hooks::HookPolicy;
+use crate::outcome::CheckName;
 use crate::scenario::Scenario;
 use crate::schema::compat::{self, Compatibility, Requirements};
 use crate::target::TargetEnv;
@@ -58,7 +59,7 @@ impl std::fmt::Display for Incompatible {
 
 /// What the scenarios rely on: their result-bearing methods and the hook surface they use.
 fn requirements(scenarios: &[&Scenario]) -> Requirements {
-    let mut needs = Requirements::of("conformance", None);
+    let mut needs = Requirements::of(CheckName::Conformance, None);
     for scenario in scenarios {
         if scenario.hooks_config.is_some() {
             needs = needs.with_hook_setup();
