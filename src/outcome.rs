@@ -8,14 +8,13 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Declares [`FailureCode`] with its name table, so `ALL` and `as_str` cannot miss a variant.
+/// Declares [`FailureCode`] from one name table, so `ALL`, `as_str` and serde cannot disagree.
 macro_rules! failure_codes {
     ($($(#[$doc:meta])* $name:ident = $text:literal,)*) => {
         /// A machine-readable reason why a check, lane, scenario or review failed.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
         pub enum FailureCode {
-            $($(#[$doc])* $name,)*
+            $($(#[$doc])* #[serde(rename = $text)] $name,)*
         }
 
         impl FailureCode {

@@ -207,13 +207,16 @@ async fn prepare_codex(
     let bin = CodexLocator::from_env(config.codex_bin.clone()).resolve()?;
     let scratch = launch::paths::homes_dir();
     let version_home = version_home(config.hermetic)?;
-    let (hooks, extra_args, mut hooks_unsupported) =
-        hook_setup(config, &bin, &version_home).await?;
+    let HookSetup {
+        hooks,
+        server_args,
+        unsupported: mut hooks_unsupported,
+    } = hook_setup(config, &bin, &version_home).await?;
     let source = Source::Codex {
         bin: bin.clone(),
         transport: config.transport,
         cwd: cwd.clone(),
-        extra_args,
+        extra_args: server_args,
         hooks,
         state_dir: config.state_dir.clone(),
         scratch,
@@ -250,21 +253,35 @@ async fn prepare_codex(
     })
 }
 
-/// The hooks.json to install, the server flags that switch hooks off, and why they cannot be
-/// switched off (when `--hooks off` cannot be honoured).
+/// What the hook policy and `--hooks-config` ask of the servers cas starts.
+struct HookSetup {
+    /// The hooks.json to install and trust, with the folder `${HOOKS_DIR}` stands for.
+    hooks: Option<(String, PathBuf)>,
+    /// The server flags that switch hooks off (`--hooks off`).
+    server_args: Vec<String>,
+    /// Why `--hooks off` cannot be honoured on this codex, if it cannot.
+    unsupported: Option<String>,
+}
+
+/// Reads `--hooks-config` and, for `--hooks off`, the flags that switch this codex's hooks off.
 async fn hook_setup(
     config: &RuntimeConfig,
     bin: &Path,
     version_home: &Path,
-) -> Result<(Option<(String, PathBuf)>, Vec<String>, Option<String>), UsageError> {
+) -> Result<HookSetup, UsageError> {
     let hooks = read_hooks_config(config.hooks_config.as_deref())?;
     let disable = match config.hooks {
         HookPolicy::Off => launch::disable_hooks_args(bin, version_home).await,
         _ => Ok(Vec::new()),
     };
-    Ok(match disable {
-        Ok(extra) => (hooks, extra, None),
-        Err(why) => (hooks, Vec::new(), Some(Chain(&why).to_string())),
+    let (server_args, unsupported) = match disable {
+        Ok(extra) => (extra, None),
+        Err(why) => (Vec::new(), Some(Chain(&why).to_string())),
+    };
+    Ok(HookSetup {
+        hooks,
+        server_args,
+        unsupported,
     })
 }
 
