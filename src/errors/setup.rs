@@ -222,9 +222,12 @@ pub enum StartError {
 /// A git call that could not be made or did not end in time (as opposed to git's answer).
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
-    /// No `git` on PATH: cas checks the review target with it.
-    #[error("git not found on PATH\n(hint: install git; cas checks the review target with it)")]
-    NotFound(#[source] std::io::Error),
+    /// No such git program (ENOENT when spawning it): cas checks the review target with git.
+    #[error("{} not found (on PATH or at that path)\n(hint: install git; cas checks the review target with it)", program.display())]
+    NotFound {
+        /// The program cas tried to run.
+        program: PathBuf,
+    },
     /// git could not be run.
     #[error("running git {args}")]
     Run {

@@ -198,7 +198,9 @@ impl Git {
             })?
             .map_err(|source| match source.kind() {
                 // The cwd was checked to exist, so a spawn that finds nothing lacks git.
-                std::io::ErrorKind::NotFound if cwd.is_dir() => GitError::NotFound(source),
+                std::io::ErrorKind::NotFound if cwd.is_dir() => GitError::NotFound {
+                    program: self.program.clone(),
+                },
                 _ => GitError::Run {
                     args: joined(),
                     source,
@@ -329,7 +331,7 @@ mod tests {
             deadline: Duration::from_secs(5),
         };
         let err = rt.block_on(missing.check(&commit("HEAD"), dir.path()));
-        assert!(matches!(err, Err(GitError::NotFound(_))), "{err:?}");
+        assert!(matches!(err, Err(GitError::NotFound { .. })), "{err:?}");
         let hung_path = dir.path().join("hung-git");
         std::fs::write(&hung_path, "#!/bin/sh\nexec sleep 30\n").unwrap();
         use std::os::unix::fs::PermissionsExt;
