@@ -40,63 +40,52 @@ fn refused_before_launch(lab: &Lab, what: &str, code: i32, doc: &Value, says: &s
     done()
 }
 
+/// A nonexistent commit (the fixture repository has few objects, none of them this).
+const MISSING_SHA: &str = "0123456789abcdef0123456789abcdef01234567";
+
 pub fn invalid_targets(lab: &Lab) -> Outcome {
     let plain = lab.plain_folder()?;
     let plain = plain.to_str().unwrap_or_default();
-    let args = ["review_session", "start", "--hermetic", "--json"];
-    let not_git = [&args[..], &["--uncommitted", "--wait", "--cwd", plain]].concat();
+    let start = ["review_session", "start", "--hermetic", "--json", "--wait"];
+    let not_git = [&start[..], &["--uncommitted", "--cwd", plain]].concat();
     let (code, doc) = lab.cas(&not_git, &lab.outside_git())?;
+    let says = "is not a git work tree";
     refused_before_launch(
         lab,
         "a folder that is not a git repository",
         code,
         &doc,
-        "is not a git work tree",
+        says,
     )?;
-    let (code, doc) = lab.start(&["--base", "nosuchbranch", "--wait"])?;
-    refused_before_launch(
-        lab,
-        "--base nosuchbranch",
-        code,
-        &doc,
-        "--base nosuchbranch: no such branch or commit",
-    )?;
-    let sha = "0123456789abcdef0123456789abcdef01234567";
-    let (code, doc) = lab.start(&["--commit", sha, "--wait"])?;
-    refused_before_launch(
-        lab,
-        "--commit of a nonexistent sha",
-        code,
-        &doc,
-        "no such commit",
-    )?;
+    let cases: [(&str, &[&str], &str); 2] = [
+        (
+            "--base nosuchbranch",
+            &["--base", "nosuchbranch"],
+            "--base nosuchbranch: no such branch or commit",
+        ),
+        (
+            "--commit of a nonexistent sha",
+            &["--commit", MISSING_SHA],
+            "no such commit",
+        ),
+    ];
+    for (what, target, says) in cases {
+        let (code, doc) = lab.start(&[target, &["--wait"][..]].concat())?;
+        refused_before_launch(lab, what, code, &doc, says)?;
+    }
+    lab.commit_all()?;
+    let (code, doc) = lab.start(&["--uncommitted", "--wait"])?;
+    let says = "--uncommitted: no changes";
+    refused_before_launch(lab, "--uncommitted on a clean tree", code, &doc, says)?;
     expect_fields(
         "the refused target is the one asked for",
         None,
         &doc,
-        json!({"target": {"type": "commit", "sha": sha, "title": null}}),
+        json!({"target": {"type": "uncommittedChanges"}}),
     )?;
-    lab.commit_all()?;
-    let (code, doc) = lab.start(&["--uncommitted", "--wait"])?;
-    refused_before_launch(
-        lab,
-        "--uncommitted on a clean tree",
-        code,
-        &doc,
-        "--uncommitted: no changes",
-    )?;
-    let repo = lab.repo();
-    let text = [
-        "review_session",
-        "start",
-        "--hermetic",
-        "--uncommitted",
-        "--cwd",
-        repo,
-    ];
-    let (code, _, stderr) = lab.cas_text(&text)?;
-    let said =
-        stderr.contains("no changes") && stderr.contains("failureCode: review_target_invalid");
+    let text = ["review_session", "start", "--hermetic", "--uncommitted"];
+    let (code, _, stderr) = lab.cas_text(&[&text[..], &["--cwd", lab.repo()]].concat())?;
+    let said = stderr.contains(says) && stderr.contains("(failureCode: review_target_invalid)");
     expect(
         code == 1 && said,
         &format!("in text mode the reason is on stderr (exit {code}, stderr {stderr:?})"),
