@@ -71,10 +71,15 @@ impl Lab {
 
     /// Runs cas in text mode (no `--json`) with this lab's state folder; returns its exit code,
     /// stdout and stderr.
-    pub fn cas_text(&self, args: &[&str]) -> Result<(i32, String, String), Failed> {
+    pub fn cas_text(
+        &self,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<(i32, String, String), Failed> {
         let out = support::cas()
             .args(args)
             .env("XDG_STATE_HOME", self.dir.path().join("state"))
+            .envs(env.iter().copied())
             .output()
             .map_err(|e| format!("cannot run cas {args:?}: {e}"))?;
         let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();

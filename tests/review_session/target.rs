@@ -84,11 +84,30 @@ pub fn invalid_targets(lab: &Lab) -> Outcome {
         json!({"target": {"type": "uncommittedChanges"}}),
     )?;
     let text = ["review_session", "start", "--hermetic", "--uncommitted"];
-    let (code, _, stderr) = lab.cas_text(&[&text[..], &["--cwd", lab.repo()]].concat())?;
+    let (code, _, stderr) = lab.cas_text(&[&text[..], &["--cwd", lab.repo()]].concat(), &[])?;
     let said = stderr.contains(says) && stderr.contains("(failureCode: review_target_invalid)");
     expect(
         code == 1 && said,
         &format!("in text mode the reason is on stderr (exit {code}, stderr {stderr:?})"),
+        &Value::Null,
+    )?;
+    no_git(lab)
+}
+
+/// Without git the target cannot be checked: cas could not run (exit 2), and says why.
+fn no_git(lab: &Lab) -> Outcome {
+    let codex = lab.codex().to_str().unwrap_or_default();
+    let args = ["review_session", "start", "--hermetic", "--commit", "HEAD"];
+    let args = [
+        &args[..],
+        &["--cwd", lab.repo(), "--codex-bin", codex, "--json"],
+    ]
+    .concat();
+    let (code, stdout, stderr) = lab.cas_text(&args, &[("PATH", "/nonexistent")])?;
+    let said = stderr.contains("git not found") && stderr.contains("(hint: install git");
+    expect(
+        code == 2 && stdout.is_empty() && said && lab.lane_folders().is_empty(),
+        &format!("a missing git: exit {code}, stdout {stdout:?}, stderr {stderr:?}"),
         &Value::Null,
     )?;
     done()
