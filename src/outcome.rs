@@ -124,6 +124,8 @@ failure_codes! {
     UnsafeParentThreadState = "unsafe_parent_thread_state",
     /// The parent thread to reuse has no rollout yet.
     ParentThreadNotMaterialized = "parent_thread_not_materialized",
+    /// The review target does not exist or has nothing to review (checked before launch).
+    ReviewTargetInvalid = "review_target_invalid",
     // The ledger's refusals, named as `st` names them, in snake case.
     /// A line that is not a JSON object.
     InvalidRecord = "invalid_record",

@@ -17,6 +17,8 @@ mod lab;
 #[path = "review_session/parent.rs"]
 mod parent;
 mod support;
+#[path = "review_session/target.rs"]
+mod target;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::process::ExitCode;
@@ -30,7 +32,7 @@ type Body = fn(&Lab) -> Outcome;
 
 fn main() -> ExitCode {
     let args = Arguments::from_args();
-    let codex: [(&str, Body); 9] = [
+    let codex: [(&str, Body); 10] = [
         ("start_then_wait_in_another_process_returns_the_findings_and_the_server_is_reaped", handle::split_start_wait),
         ("start_wait_reviews_a_commit_and_a_reused_parent_keeps_the_handle", parent::start_wait_and_reuse),
         ("wait_times_out_then_interrupt_gives_review_interrupted", handle::timeout_then_interrupt),
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
         ("an_unmaterialized_parent_is_refused_on_reuse", parent::parent_not_materialized),
         ("no_websocket_gives_websocket_bootstrap_failed_and_the_native_fallback_is_only_a_fallback", degraded::bootstrap_and_fallback),
         ("hook_policies_hold_on_the_review_lane", degraded::hooks),
+        ("invalid_review_targets_are_refused_before_launch", target::invalid_targets),
     ];
     let mut trials: Vec<Trial> = codex
         .into_iter()
@@ -127,6 +130,7 @@ fn every_code_tested() -> Result<(), Failed> {
                 Some("start_wait_reviews_a_commit_and_a_reused_parent_keeps_the_handle")
             }
             C::ParentThreadNotMaterialized => Some("an_unmaterialized_parent_is_refused_on_reuse"),
+            C::ReviewTargetInvalid => Some("invalid_review_targets_are_refused_before_launch"),
             // Not reported by review_session: scenario, lane and ledger codes.
             C::WorkspaceFailed | C::CodexNotFound | C::LaunchFailed | C::ScenarioDeadline
             | C::NoServer | C::Internal | C::SessionError | C::NoResponse | C::ConnectionClosed

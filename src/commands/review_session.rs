@@ -1,13 +1,15 @@
 //! `cas review_session start|status|wait|interrupt`: code reviews on a detached websocket lane.
 //!
-//! `start` checks the codex (version, compatibility, hook policy), prepares the lane (hermetic
-//! home or the user's CODEX_HOME, parent checks) and launches the detached host; with `--wait`
+//! `start` checks the codex (version, compatibility, hook policy) and the review target (git:
+//! a work tree, `--base` and `--commit` exist, `--uncommitted` has changes), prepares the lane
+//! (hermetic home or the user's CODEX_HOME, parent checks) and launches the detached host; with `--wait`
 //! it then waits like `wait` (all in [`crate::review::start`]). `status`, `wait` and
 //! `interrupt` work from the record alone, in any process ([`crate::review::report`]). Every
 //! form prints the same document (see `review::outcome::document`). Exit codes: 0 when the
 //! review succeeded (`wait`, `start --wait`) or is healthy so far (`start`, `status`,
-//! `interrupt` without a failure code), 1 with a failure code, 2 when cas could not run (usage,
-//! no codex, no record, an incompatible codex).
+//! `interrupt` without a failure code), 1 with a failure code (a refusal before launch, such as
+//! `review_target_invalid`, also says why on stderr in text mode), 2 when cas could not run
+//! (usage, no codex, no git, no record, an incompatible codex).
 
 use serde_json::Value;
 use std::path::PathBuf;
@@ -209,6 +211,19 @@ async fn run_start(args: &StartArgs) -> ExitCode {
             // An incompatible codex or unusable hook policy: cas cannot run the lane.
             print_report(&report, args.json);
             ExitCode::from(2)
+        }
+        Ok(Started::Blocked(report)) => {
+            // Refused before launch: in text mode the reason is said on stderr too.
+            if !args.json {
+                let (code, hint) = (
+                    report.record.outcome.failure_code,
+                    report.record.outcome.failure_hint.as_deref(),
+                );
+                if let (Some(code), Some(hint)) = (code, hint) {
+                    eprintln!("cas: {hint} (failureCode: {code})");
+                }
+            }
+            print_report(&report, args.json)
         }
         Ok(Started::Reported(report)) => print_report(&report, args.json),
         Err(e) => usage(&e),

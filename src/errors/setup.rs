@@ -214,6 +214,39 @@ pub enum StartError {
     /// The lane's folder could not be made.
     #[error(transparent)]
     Review(#[from] ReviewError),
+    /// The review target could not be checked: git is missing, failed to run or hung.
+    #[error("checking the review target")]
+    Git(#[from] GitError),
+}
+
+/// A git call that could not be made or did not end in time (as opposed to git's answer).
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    /// No such git program (ENOENT when spawning it): cas checks the review target with git.
+    #[error("{} not found (on PATH or at that path)\n(hint: install git; cas checks the review target with it)", program.display())]
+    NotFound {
+        /// The program cas tried to run.
+        program: PathBuf,
+    },
+    /// git could not be run.
+    #[error("running git {args}")]
+    Run {
+        /// The git arguments.
+        args: String,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// git gave no answer before its deadline (it was killed).
+    #[error("git {args} gave no answer within {deadline:?} in {}", cwd.display())]
+    Timeout {
+        /// The git arguments.
+        args: String,
+        /// Where git ran.
+        cwd: PathBuf,
+        /// The deadline.
+        deadline: Duration,
+    },
 }
 
 /// Why `cas bench` could not measure; the command stops with exit 2.

@@ -1,7 +1,7 @@
 //! Code review sessions on a detached, cas-managed websocket lane, persisted and classified.
 //!
 //! A review outlives the command that started it. `start` ([`start`], with the codex checks of
-//! `preflight`) launches a detached lane host (`lane`) that owns a loopback websocket `codex
+//! `preflight` and the target checked against its repository by `target_check`) launches a detached lane host (`lane`) that owns a loopback websocket `codex
 //! app-server` and drives one inline review (codex 0.169.0 has no detached delivery: the review
 //! runs on the thread it is given, so `reviewThreadId` is that thread's id). The host writes the
 //! [`record`] at every status change; `status`, `wait` and `interrupt` from any later process find
@@ -29,4 +29,5 @@ pub mod record;
 pub mod report;
 pub mod start;
 pub(crate) mod target;
+pub(crate) mod target_check;
 pub(crate) mod thread;

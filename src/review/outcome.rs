@@ -35,6 +35,7 @@ pub const FAILURE_CODES: &[FailureCode] = &[
     FailureCode::HookObservedWhileOff,
     FailureCode::UnsafeParentThreadState,
     FailureCode::ParentThreadNotMaterialized,
+    FailureCode::ReviewTargetInvalid,
 ];
 
 /// The output document's format version.

@@ -1,7 +1,9 @@
-//! Starting a review: codex checks, the lane's home and parent, the spec, the launch.
+//! Starting a review: codex and target checks, the lane's home and parent, the spec, the launch.
 //!
 //! The codex is resolved and checked in the foreground, so that an incompatible codex or a
-//! hook policy it cannot honour is refused before any process starts. A parent that has a
+//! hook policy it cannot honour is refused before any process starts; so is a review target
+//! that git says does not exist or has nothing to review (`review_target_invalid`, before any
+//! lane folder, host or server). A parent that has a
 //! live review is never reused (`unsafe_parent_thread_state` with `--parent-mode reuse`, a fresh
 //! thread with `auto`). A hermetic lane gets a fresh home under cas's state folder, or the home
 //! of the parent's own record when the parent is reused, so the parent's rollout is there.
@@ -20,6 +22,7 @@ use super::record::{
 };
 use super::report::{self, Report};
 use super::target::{self, ReviewTarget};
+use super::target_check::Git;
 use crate::errors::{RuntimeError, StartError};
 use crate::hooks::HookPolicy;
 use crate::launch::user_codex_home;
@@ -84,7 +87,7 @@ pub enum Plan {
     Launch(Box<LaneSpec>, LaneFiles),
     /// cas cannot run the lane (incompatible codex, hooks unsupported): exit 2.
     Refused(Box<ReviewRecord>),
-    /// The request is refused before launch (an unsafe parent): exit 1.
+    /// The request is refused before launch (an invalid target, an unsafe parent): exit 1.
     Blocked(Box<ReviewRecord>),
 }
 
@@ -94,7 +97,10 @@ pub enum Started {
     /// cas cannot run the lane (an incompatible codex, a hook policy it cannot honour): the
     /// report is shown, and the command exits 2 whatever it says.
     Refused(Box<Report>),
-    /// The lane was blocked, launched, fell back or was waited for.
+    /// The request was refused before anything started (`review_target_invalid`,
+    /// `unsafe_parent_thread_state`): the report is shown and the command exits 1.
+    Blocked(Box<Report>),
+    /// The lane was launched, fell back or was waited for.
     Reported(Box<Report>),
 }
 
@@ -102,7 +108,7 @@ pub enum Started {
 pub async fn start(config: &StartConfig) -> Result<Started, StartError> {
     let (spec, files) = match plan(config).await? {
         Plan::Refused(rec) => return Ok(Started::Refused(unwaited(*rec, false))),
-        Plan::Blocked(rec) => return Ok(Started::Reported(unwaited(*rec, false))),
+        Plan::Blocked(rec) => return Ok(Started::Blocked(unwaited(*rec, false))),
         Plan::Launch(spec, files) => (spec, files),
     };
     let mut rec = lifecycle::launch(&spec, &files, startup_deadline(config)).await?;
@@ -145,11 +151,16 @@ pub async fn plan(config: &StartConfig) -> Result<Plan, StartError> {
     })
     .await?;
     let lane_id = format!("{}-{}", record::now_ms(), std::process::id());
+    let invalid_target = Git::default().check(&target, &cwd).await?.err();
     let (parent, parent_home, unsafe_hint) = plan_parent(config);
-    if let Some(hint) = unsafe_hint {
+    let blocked = match (invalid_target, unsafe_hint) {
+        (Some(why), _) => Some((FailureCode::ReviewTargetInvalid, why.to_string())),
+        (None, hint) => hint.map(|hint| (FailureCode::UnsafeParentThreadState, hint)),
+    };
+    if let Some((code, hint)) = blocked {
         let home = user_codex_home();
         let mut rec = new_record(config, &checked, &lane_id, cwd, target, home, parent);
-        fail(&mut rec, FailureCode::UnsafeParentThreadState, hint);
+        fail(&mut rec, code, hint);
         return Ok(Plan::Blocked(Box::new(rec)));
     }
     let home = match (config.hermetic, parent_home) {

@@ -69,6 +69,24 @@ impl Lab {
         Ok((run.code, doc))
     }
 
+    /// Runs cas in text mode (no `--json`) with this lab's state folder; returns its exit code,
+    /// stdout and stderr.
+    pub fn cas_text(
+        &self,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<(i32, String, String), Failed> {
+        let out = support::cas()
+            .args(args)
+            .env("XDG_STATE_HOME", self.dir.path().join("state"))
+            .envs(env.iter().copied())
+            .output()
+            .map_err(|e| format!("cannot run cas {args:?}: {e}"))?;
+        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+        let code = out.status.code().unwrap_or(-1);
+        Ok((code, text(&out.stdout), text(&out.stderr)))
+    }
+
     /// `cas review_session start --hermetic --cwd <repo> --json` plus `extra`.
     pub fn start(&self, extra: &[&str]) -> Result<(i32, Value), Failed> {
         let mut args = vec!["review_session", "start", "--hermetic", "--json"];
@@ -82,6 +100,38 @@ impl Lab {
         let mut args = vec!["review_session", action, "--review-thread-id", id, "--json"];
         args.extend(extra);
         self.cas(&args, &[])
+    }
+
+    /// A folder with a file in it and no git repository at or above it (as seen through
+    /// [`Lab::outside_git`]).
+    pub fn plain_folder(&self) -> Result<PathBuf, Failed> {
+        let plain = self.dir.path().join("plain");
+        std::fs::create_dir_all(&plain).map_err(|e| e.to_string())?;
+        std::fs::write(plain.join("notes.txt"), "not a repository\n").map_err(|e| e.to_string())?;
+        Ok(plain)
+    }
+
+    /// The environment that keeps git from looking above the lab (the lab lives inside the
+    /// crate's own work tree).
+    pub fn outside_git(&self) -> [(&str, &str); 1] {
+        let dir = self.dir.path().to_str().unwrap_or_default();
+        [("GIT_CEILING_DIRECTORIES", dir)]
+    }
+
+    /// Commits the repository's uncommitted change, leaving a clean tree.
+    pub fn commit_all(&self) -> Result<(), Failed> {
+        git(&self.repo, &["add", "-A"])?;
+        git(&self.repo, &["commit", "-q", "-m", "change"])
+    }
+
+    /// The entries of cas's lane and hermetic-home folders (none before any launch).
+    pub fn lane_folders(&self) -> Vec<PathBuf> {
+        let state = self.dir.path().join("state/cas");
+        ["review-lanes", "review-homes"]
+            .iter()
+            .filter_map(|d| std::fs::read_dir(state.join(d)).ok())
+            .flat_map(|entries| entries.flatten().map(|e| e.path()))
+            .collect()
     }
 
     /// Waits up to `within` for every lane process seen to be gone.
