@@ -29,7 +29,10 @@ pub async fn completion(session: &Session, turn_id: &str, timeout: Duration) -> 
     let verdict = match completed {
         Ok(n) => judge_turn(&n.params["turn"], || answer_items(session, turn_id))
             .map_err(|why| why.or_else(|| last_error(session, turn_id))),
-        Err(e) => Err(Some(format!("no turn/completed: {e}"))),
+        Err(e) => Err(Some(match last_error(session, turn_id) {
+            Some(error) => format!("{e}; codex's last error: {error}"),
+            None => e.to_string(),
+        })),
     };
     let (ok, failure_code, detail) = match verdict {
         Ok(detail) => (true, None, detail),
@@ -104,7 +107,14 @@ fn last_error(session: &Session, turn_id: &str) -> Option<String> {
         .buffered_notifications()
         .into_iter()
         .filter(|n| of_turn(n, "error", turn_id))
-        .filter_map(|n| n.params["error"]["message"].as_str().map(str::to_owned))
+        .filter_map(|n| {
+            let error = &n.params["error"];
+            let message = error["message"].as_str()?;
+            Some(match error["additionalDetails"].as_str() {
+                Some(details) => format!("{message} ({details})"),
+                None => message.to_owned(),
+            })
+        })
         .last()
 }
 
