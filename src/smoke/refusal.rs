@@ -95,6 +95,13 @@ mod tests {
     use super::*;
     use ThreadOrigin::{Given, Started};
 
+    /// Refusals that are not of a precondition: failures without a code.
+    const NOT_PRECONDITIONS: [(i64, &str); 3] = [
+        (-32001, "Server overloaded; retry later."),
+        (-32603, "No such file or directory (os error 2)"),
+        (-32602, "command/exec cannot set both"),
+    ];
+
     #[test]
     fn refusals_are_classified_by_whose_precondition_failed() {
         let unknown = Some(FailureCode::UnknownThread);
@@ -151,11 +158,7 @@ mod tests {
             let j = judge_refusal(&RpcError::new(-32600, message), origin);
             assert_eq!((j.ok, j.failure_code), (ok, code), "{message} ({origin:?})");
         }
-        for (code, message) in [
-            (-32001, "Server overloaded; retry later."),
-            (-32603, "No such file or directory (os error 2)"),
-            (-32602, "command/exec cannot set both"),
-        ] {
+        for (code, message) in NOT_PRECONDITIONS {
             let j = judge_refusal(&RpcError::new(code, message), Started);
             assert_eq!((j.ok, j.failure_code), (false, None), "{message}");
         }

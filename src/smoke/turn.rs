@@ -107,7 +107,8 @@ fn last_error(session: &Session, turn_id: &str) -> Option<String> {
         .buffered_notifications()
         .into_iter()
         .filter(|n| of_turn(n, "error", turn_id))
-        .filter_map(|n| {
+        .rev()
+        .find_map(|n| {
             let error = &n.params["error"];
             let message = error["message"].as_str()?;
             Some(match error["additionalDetails"].as_str() {
@@ -115,7 +116,6 @@ fn last_error(session: &Session, turn_id: &str) -> Option<String> {
                 None => message.to_owned(),
             })
         })
-        .last()
 }
 
 fn of_turn(n: &Notification, method: &str, turn_id: &str) -> bool {
