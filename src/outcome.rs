@@ -94,6 +94,12 @@ failure_codes! {
     LedgerMismatch = "ledger_mismatch",
     /// Two held claims have overlapping lock roots.
     HeldRootsOverlap = "held_roots_overlap",
+    /// smoke_check: the server does not know the thread given with `--thread-id`.
+    UnknownThread = "unknown_thread",
+    /// smoke_check: the `--cwd` given is not a directory, so no server or thread can use it.
+    InvalidCwd = "invalid_cwd",
+    /// smoke_check `--turn-completes`: the smoke turn did not complete with a model answer.
+    TurnFailed = "turn_failed",
     /// The codex cannot honour the hook policy asked for.
     HooksUnsupported = "hooks_unsupported",
     /// No hook run was seen under `--hooks require-observed`.

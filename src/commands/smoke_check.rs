@@ -24,6 +24,10 @@ pub struct SmokeCheckArgs {
     /// Resume and use this existing thread instead of starting one.
     #[arg(long)]
     pub thread_id: Option<String>,
+    /// Let the smoke turn finish (within the request deadline) instead of steering and
+    /// interrupting it: the check then proves the model answers, not only reachability
+    #[arg(long)]
+    pub turn_completes: bool,
 }
 
 /// Runs the command.
@@ -33,6 +37,7 @@ pub async fn run(args: SmokeCheckArgs) -> ExitCode {
         thread_id: args.thread_id.clone(),
         request_timeout: Duration::from_millis(args.runtime.request_timeout_ms),
         opt_out_notification_methods: args.runtime.opt_out_notification_methods.clone(),
+        turn_completes: args.turn_completes,
     };
     let lane = match SmokeLane::prepare(config).await {
         Ok(lane) => lane,
@@ -46,7 +51,12 @@ pub async fn run(args: SmokeCheckArgs) -> ExitCode {
 }
 
 fn human(report: &SmokeReport) -> String {
-    let mut text = format!("smoke_check: {}\n", if report.ok { "ok" } else { "FAILED" });
+    let verdict = match (report.ok, report.failure_code) {
+        (true, _) => format!("ok (proves {})", report.proves.as_str()),
+        (false, Some(code)) => format!("FAILED ({})", code.as_str()),
+        (false, None) => "FAILED".to_owned(),
+    };
+    let mut text = format!("smoke_check: {verdict}\n");
     for c in &report.checks {
         text.push_str(&format!(
             "  {:<4} {:<26} {:>9.1} ms  {}\n",

@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 
 use tracing::Instrument;
 
-use super::{Check, SmokeOptions};
+use super::{Check, Proves, SmokeOptions};
 use crate::errors::RuntimeError;
 use crate::hooks::HookSummary;
 use crate::outcome::CheckName;
-use crate::outcome::CompatibilityVerdict;
+use crate::outcome::{CompatibilityVerdict, FailureCode};
 use crate::policy::ServerRequestPolicy;
 use crate::protocol::ClientInfo;
 use crate::runtime::{self, CodexInfo, Runtime, RuntimeConfig};
@@ -25,6 +25,8 @@ use crate::summary::millis;
 
 /// What the hermetic mock does with the smoke turn: stream slowly, so steer and interrupt find it running.
 const HERMETIC_PROMPT: &str = "[[stall:10]] cas smoke check";
+/// What the hermetic mock does with the smoke turn of `--turn-completes`: answer at once.
+const HERMETIC_COMPLETING_PROMPT: &str = "[[say:ok]] cas smoke check";
 /// The smoke turn on a real model: cheap and short.
 const REAL_PROMPT: &str = "cas smoke check: reply with the single word ok.";
 
@@ -39,6 +41,8 @@ pub struct SmokeConfig {
     pub request_timeout: Duration,
     /// Notification methods the server should not send.
     pub opt_out_notification_methods: Vec<String>,
+    /// Let the turn finish and prove it completed, instead of steering and interrupting it.
+    pub turn_completes: bool,
 }
 
 /// A smoke check whose runtime is ready (or whose codex was found incompatible).
@@ -58,6 +62,8 @@ pub struct SmokeReport {
     pub check: CheckName,
     /// Every check ok and hooks gave no failure.
     pub ok: bool,
+    /// What an ok report proves: reachability, or (`--turn-completes`) turn completion.
+    pub proves: Proves,
     /// The codex used, or null with `--url`.
     pub codex: Option<CodexInfo>,
     /// `stdio` or `ws`.
@@ -72,7 +78,7 @@ pub struct SmokeReport {
     pub thread_id: Option<String>,
     /// Each check, in order.
     pub checks: Vec<Check>,
-    /// The hooks' failure code, if any.
+    /// The first failing check's code, else the hooks' failure code, if any.
     pub failure_code: Option<crate::outcome::FailureCode>,
     /// What the check saw of hooks.
     pub hook_summary: HookSummary,
@@ -101,10 +107,19 @@ impl SmokeLane {
             .await;
         let hooks = observer.summary(runtime::effective_hook_policy(&config.runtime));
         let ok = checks.iter().all(|c| c.ok) && hooks.failure_code.is_none();
+        let failure_code = checks
+            .iter()
+            .find_map(|c| c.failure_code)
+            .or(hooks.failure_code);
         SmokeReport {
             schema_version: 1,
             check: CheckName::SmokeCheck,
             ok,
+            proves: if config.turn_completes {
+                Proves::TurnCompletion
+            } else {
+                Proves::Reachability
+            },
             codex: rt.codex,
             transport: rt.transport.as_str(),
             hermetic: rt.hermetic,
@@ -112,7 +127,7 @@ impl SmokeLane {
             cwd: rt.cwd,
             thread_id,
             checks,
-            failure_code: hooks.failure_code,
+            failure_code,
             hook_summary: hooks,
             hooks_note: rt.hooks_note,
         }
@@ -126,6 +141,16 @@ async fn checks(
     observer: Arc<crate::hooks::HookObserver>,
 ) -> (Vec<Check>, Option<String>) {
     let timeout = config.request_timeout;
+    if !rt.cwd.is_dir() {
+        let detail = format!(
+            "not started: the cwd {} is not a directory",
+            rt.cwd.display()
+        );
+        return (
+            vec![handshake(Err((detail, Some(FailureCode::InvalidCwd))), 0.0)],
+            None,
+        );
+    }
     let client = ClientInfo {
         name: "cas-smoke-check".into(),
         version: env!("CARGO_PKG_VERSION").into(),
@@ -138,38 +163,50 @@ async fn checks(
         .launcher
         .start(&client, policy, None, timeout, Some(observer))
         .await;
+    let latency = millis(t0.elapsed());
     let instance = match started {
         Err(error) => {
             tracing::debug!(%error, "smoke handshake failed");
-            let handshake = Check {
-                name: "handshake".into(),
-                ok: false,
-                detail: crate::errors::Chain(&error).to_string(),
-                latency_ms: millis(t0.elapsed()),
-            };
-            return (vec![handshake], None);
+            let detail = crate::errors::Chain(&error).to_string();
+            return (vec![handshake(Err((detail, None)), latency)], None);
         }
         Ok(instance) => instance,
     };
-    let mut checks = vec![Check {
-        name: "handshake".into(),
-        ok: true,
-        detail: "ok (initialize, then initialized)".into(),
-        latency_ms: millis(t0.elapsed()),
-    }];
+    let mut checks = vec![handshake(Ok(()), latency)];
     let opts = SmokeOptions {
         cwd: &rt.cwd,
         thread_id: config.thread_id.clone(),
         timeout,
-        prompt: if rt.hermetic {
-            HERMETIC_PROMPT
-        } else {
-            REAL_PROMPT
-        }
-        .into(),
+        prompt: prompt(rt.hermetic, config.turn_completes).into(),
+        turn_completes: config.turn_completes,
     };
     let (more, thread) = super::run(&instance.session, &opts).await;
     checks.extend(more);
     instance.shutdown(Duration::from_secs(2)).await;
     (checks, thread)
+}
+
+/// The handshake check: ok, or why not (with a code when one names it).
+fn handshake(outcome: Result<(), (String, Option<FailureCode>)>, latency_ms: f64) -> Check {
+    let (ok, detail, failure_code) = match outcome {
+        Ok(()) => (true, "ok (initialize, then initialized)".to_owned(), None),
+        Err((detail, code)) => (false, detail, code),
+    };
+    Check {
+        name: "handshake".into(),
+        ok,
+        proves: Proves::Reachability,
+        failure_code,
+        detail,
+        latency_ms,
+    }
+}
+
+/// The text of the smoke turn.
+fn prompt(hermetic: bool, turn_completes: bool) -> &'static str {
+    match (hermetic, turn_completes) {
+        (true, false) => HERMETIC_PROMPT,
+        (true, true) => HERMETIC_COMPLETING_PROMPT,
+        (false, _) => REAL_PROMPT,
+    }
 }

@@ -3,20 +3,25 @@
 //! Checks: handshake, `experimentalFeature/list`, `thread/start`, `turn/start`, `turn/steer`
 //! (with `expectedTurnId`), `turn/interrupt`, then `thread/resume` of the same thread (after
 //! the turn, so the thread has a rollout; a turn-less thread is not resumable). A refusal of a
-//! precondition (no active turn, no rollout) still proves the method reached the server and is
-//! reported as such; an unknown method, rejected params, a lifecycle error or no answer at all
-//! is a failure.
+//! precondition of the protocol's own making (no active turn) still proves the method reached
+//! the server and is reported as such; a refused user input (an unknown `--thread-id`) fails
+//! with its code ([`refusal`]); an unknown method, rejected params, a lifecycle error or no
+//! answer at all is a failure. Under `--turn-completes` steer and interrupt are skipped and a
+//! `turn/completed` check proves the model answers ([`turn`]).
 
 pub mod lane;
+pub mod refusal;
+pub mod turn;
 
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use self::refusal::{judge_refusal, truncate, ThreadOrigin};
 use crate::errors::SessionError;
 use crate::jsonrpc::RpcError;
-use crate::protocol::ErrorClass;
+use crate::outcome::FailureCode;
 use crate::retry::{request_with_retry, BackoffSchedule, SplitMix64};
 use crate::session::Session;
 use crate::summary::millis;
@@ -29,10 +34,34 @@ pub struct Check {
     pub name: String,
     /// Whether it proved what it should.
     pub ok: bool,
+    /// What it proves when ok.
+    pub proves: Proves,
+    /// Why it failed, when a code names it.
+    pub failure_code: Option<FailureCode>,
     /// What came back, in a phrase.
     pub detail: String,
     /// How long it took.
     pub latency_ms: f64,
+}
+
+/// What a smoke check, or one of its checks, proves when it is ok.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Proves {
+    /// The request reached the server and got a well-formed answer.
+    Reachability,
+    /// A turn ran to `completed` and the model answered.
+    TurnCompletion,
+}
+
+impl Proves {
+    /// The snake_case name, as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proves::Reachability => "reachability",
+            Proves::TurnCompletion => "turn_completion",
+        }
+    }
 }
 
 /// What a smoke check needs besides the session.
@@ -46,6 +75,17 @@ pub struct SmokeOptions<'a> {
     pub timeout: Duration,
     /// The text of the turn (the hermetic mock stalls on `[[stall:N]]`).
     pub prompt: String,
+    /// Let the turn finish and prove it completed, instead of steering and interrupting it.
+    pub turn_completes: bool,
+}
+
+impl SmokeOptions<'_> {
+    fn origin(&self) -> ThreadOrigin {
+        match self.thread_id {
+            Some(_) => ThreadOrigin::Given,
+            None => ThreadOrigin::Started,
+        }
+    }
 }
 
 /// The checks after a successful handshake, and the thread they used.
@@ -58,7 +98,7 @@ pub async fn run(session: &Session, opts: &SmokeOptions<'_>) -> (Vec<Check>, Opt
         opts.timeout,
     )
     .await;
-    checks.push(judge("experimentalFeature/list", features, |r| {
+    checks.push(judge("experimentalFeature/list", features, opts, |r| {
         r["data"]
             .as_array()
             .map(|d| format!("ok ({} feature(s) on the first page)", d.len()))
@@ -68,24 +108,32 @@ pub async fn run(session: &Session, opts: &SmokeOptions<'_>) -> (Vec<Check>, Opt
         None => start_thread(session, opts, &mut checks).await,
     };
     let Some(thread_id) = thread_id else {
-        for name in [
-            "turn/start",
-            "turn/steer",
-            "turn/interrupt",
-            "thread/resume",
-        ] {
+        for name in ["turn/start"]
+            .into_iter()
+            .chain(after_turn_start(opts).iter().copied())
+            .chain(["thread/resume"])
+        {
             checks.push(not_run(name, "thread/start gave no thread id"));
         }
         return (checks, None);
     };
     if opts.thread_id.is_some() {
-        checks.push(resume(session, &thread_id, opts.timeout).await);
+        checks.push(resume(session, &thread_id, opts).await);
     }
     turn_checks(session, opts, &thread_id, &mut checks).await;
     if opts.thread_id.is_none() {
-        checks.push(resume(session, &thread_id, opts.timeout).await);
+        checks.push(resume(session, &thread_id, opts).await);
     }
     (checks, Some(thread_id))
+}
+
+/// The checks that need the turn's id: steer and interrupt, or the turn's completion.
+fn after_turn_start(opts: &SmokeOptions<'_>) -> &'static [&'static str] {
+    if opts.turn_completes {
+        &[turn::NAME]
+    } else {
+        &["turn/steer", "turn/interrupt"]
+    }
 }
 
 /// `thread/start`, judged; the new thread's id.
@@ -105,7 +153,7 @@ async fn start_thread(
         .result()
         .and_then(|r| r["thread"]["id"].as_str())
         .map(str::to_owned);
-    checks.push(judge("thread/start", started, |r| {
+    checks.push(judge("thread/start", started, opts, |r| {
         r["thread"]["id"]
             .as_str()
             .map(|id| format!("ok (thread {id})"))
@@ -113,7 +161,8 @@ async fn start_thread(
     id
 }
 
-/// `turn/start`, then (once the turn runs) `turn/steer` and `turn/interrupt`, and the turn's end.
+/// `turn/start`, then either the turn's completion (`--turn-completes`) or (once the turn runs)
+/// `turn/steer` and `turn/interrupt` and the turn's end.
 async fn turn_checks(
     session: &Session,
     opts: &SmokeOptions<'_>,
@@ -132,15 +181,19 @@ async fn turn_checks(
         .result()
         .and_then(|r| r["turn"]["id"].as_str())
         .map(str::to_owned);
-    checks.push(judge("turn/start", turn, |r| {
+    checks.push(judge("turn/start", turn, opts, |r| {
         r["turn"]["id"].as_str().map(|id| format!("ok (turn {id})"))
     }));
     let Some(turn_id) = &turn_id else {
-        for name in ["turn/steer", "turn/interrupt"] {
+        for name in after_turn_start(opts) {
             checks.push(not_run(name, "turn/start gave no turn id"));
         }
         return;
     };
+    if opts.turn_completes {
+        checks.push(turn::completion(session, turn_id, opts.timeout).await);
+        return;
+    }
     // The turn/start response comes before the turn is running; steer and interrupt
     // sent in that gap race it. Wait for the prompt to be recorded as the turn's user
     // message, as a client should: by then the turn runs (and prompt hooks have run).
@@ -162,12 +215,7 @@ async fn turn_checks(
         })
         .await;
     if let Err(e) = completed {
-        checks.push(Check {
-            name: "turn/completed".into(),
-            ok: false,
-            detail: e.to_string(),
-            latency_ms: 0.0,
-        });
+        checks.push(failed_check(turn::NAME, e.to_string()));
     }
 }
 
@@ -183,28 +231,28 @@ async fn steer_and_interrupt(
     let steer_input = json!([{"type": "text", "text": steer_text, "text_elements": []}]);
     let params = json!({"threadId": thread_id, "expectedTurnId": turn_id, "input": steer_input});
     let steer = call(session, "turn/steer", params, opts.timeout).await;
-    checks.push(judge("turn/steer", steer, |r| {
+    checks.push(judge("turn/steer", steer, opts, |r| {
         r["turnId"]
             .as_str()
             .map(|id| format!("ok (steered turn {id})"))
     }));
     let params = json!({"threadId": thread_id, "turnId": turn_id});
     let interrupt = call(session, "turn/interrupt", params, opts.timeout).await;
-    checks.push(judge("turn/interrupt", interrupt, |r| {
+    checks.push(judge("turn/interrupt", interrupt, opts, |r| {
         r.is_object().then(|| "ok (interrupted)".to_owned())
     }));
 }
 
-async fn resume(session: &Session, thread_id: &str, timeout: Duration) -> Check {
+async fn resume(session: &Session, thread_id: &str, opts: &SmokeOptions<'_>) -> Check {
     let resumed = call(
         session,
         "thread/resume",
         json!({"threadId": thread_id}),
-        timeout,
+        opts.timeout,
     )
     .await;
     // A different thread id is an unexpected result, shown in full.
-    judge("thread/resume", resumed, |r| {
+    judge("thread/resume", resumed, opts, |r| {
         (r["thread"]["id"].as_str() == Some(thread_id))
             .then(|| format!("ok (same thread {thread_id})"))
     })
@@ -212,10 +260,17 @@ async fn resume(session: &Session, thread_id: &str, timeout: Duration) -> Check 
 
 /// A check that could not run because an earlier one gave nothing to work on: a failure.
 fn not_run(name: &str, why: &str) -> Check {
+    failed_check(name, format!("not run: {why}"))
+}
+
+/// A failed reachability check without a code, and without a latency of its own.
+fn failed_check(name: &str, detail: String) -> Check {
     Check {
         name: name.into(),
         ok: false,
-        detail: format!("not run: {why}"),
+        proves: Proves::Reachability,
+        failure_code: None,
+        detail,
         latency_ms: 0.0,
     }
 }
@@ -272,54 +327,36 @@ async fn call(session: &Session, method: &str, params: Value, timeout: Duration)
     Called { reply, latency }
 }
 
-/// Judges a reply: `proves` names what a good result shows; refusals are classified.
-fn judge(name: &str, called: Called, proves: impl Fn(&Value) -> Option<String>) -> Check {
-    let (ok, detail) = match &called.reply {
+/// Judges a reply: `proves` names what a good result shows; refusals are classified by whose
+/// precondition failed ([`refusal`]).
+fn judge(
+    name: &str,
+    called: Called,
+    opts: &SmokeOptions<'_>,
+    proves: impl Fn(&Value) -> Option<String>,
+) -> Check {
+    let (ok, failure_code, detail) = match &called.reply {
         Outcome::Result(result) => match proves(result) {
-            Some(detail) => (true, detail),
+            Some(detail) => (true, None, detail),
             None => (
                 false,
+                None,
                 format!("unexpected result: {}", truncate(&result.to_string())),
             ),
         },
-        Outcome::Refused(error) => refusal(error),
-        Outcome::Failed(e) => (false, e.to_string()),
+        Outcome::Refused(error) => {
+            let j = judge_refusal(error, opts.origin());
+            (j.ok, j.failure_code, j.detail)
+        }
+        Outcome::Failed(e) => (false, None, e.to_string()),
     };
     Check {
         name: name.into(),
         ok,
+        proves: Proves::Reachability,
+        failure_code,
         detail,
         latency_ms: millis(called.latency),
-    }
-}
-
-/// A refused precondition proves reachability; anything that says cas and the server do not
-/// speak the same protocol does not.
-fn refusal(error: &RpcError) -> (bool, String) {
-    let message = truncate(&error.message);
-    match ErrorClass::of(error) {
-        ErrorClass::Other if error.code == crate::protocol::INVALID_REQUEST => (
-            true,
-            format!("reached the server; precondition refused: {message}"),
-        ),
-        ErrorClass::UnknownMethod => (
-            false,
-            format!("the server does not know this method: {message}"),
-        ),
-        ErrorClass::InvalidParams => (
-            false,
-            format!("the server rejected cas's params: {message}"),
-        ),
-        class => (false, format!("refused ({class}): {message}")),
-    }
-}
-
-fn truncate(text: &str) -> String {
-    const MAX: usize = 200;
-    if text.chars().count() <= MAX {
-        text.to_owned()
-    } else {
-        format!("{}…", text.chars().take(MAX).collect::<String>())
     }
 }
 
@@ -328,47 +365,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn refusals_are_classified_truthfully() {
-        let cases = [
-            ("no active turn to steer", true),
-            ("no rollout found for thread id x", true),
-            (
-                "Invalid request: unknown variant `turn/steer`, expected one of `initialize`",
-                false,
-            ),
-            ("Invalid request: missing field `expectedTurnId`", false),
-            ("Not initialized", false),
-            ("turn/steer requires experimentalApi capability", false),
-        ];
-        for (message, ok) in cases {
-            assert_eq!(refusal(&RpcError::new(-32600, message)).0, ok, "{message}");
-        }
-        assert!(!refusal(&RpcError::new(-32001, "Server overloaded; retry later.")).0);
-        assert!(
-            !refusal(&RpcError::new(
-                -32603,
-                "No such file or directory (os error 2)"
-            ))
-            .0
-        );
-        assert!(!refusal(&RpcError::new(-32602, "command/exec cannot set both")).0);
-    }
-
-    #[test]
     fn a_result_must_prove_the_check() {
+        let opts = SmokeOptions {
+            cwd: Path::new("/"),
+            thread_id: None,
+            timeout: Duration::ZERO,
+            prompt: String::new(),
+            turn_completes: false,
+        };
         let called = |v: Value| Called {
             reply: Outcome::Result(v),
             latency: Duration::ZERO,
         };
+        let id = |r: &Value| r["thread"]["id"].as_str().map(str::to_owned);
         let good = judge(
             "thread/start",
             called(json!({"thread": {"id": "t"}})),
-            |r| r["thread"]["id"].as_str().map(str::to_owned),
+            &opts,
+            id,
         );
-        assert!(good.ok);
-        let bad = judge("thread/start", called(json!({"thread": {}})), |r| {
-            r["thread"]["id"].as_str().map(str::to_owned)
-        });
+        assert!(good.ok && good.proves == Proves::Reachability);
+        let bad = judge("thread/start", called(json!({"thread": {}})), &opts, id);
         assert!(!bad.ok && bad.detail.starts_with("unexpected result"));
     }
 }

@@ -1,0 +1,166 @@
+//! Whose precondition a refused smoke request names: the protocol's own, or an input the user gave.
+//!
+//! A refusal of the protocol's own making ("no active turn to steer" after the turn ended)
+//! proves the request reached the server, which is all a reachability check asks. A refusal of
+//! an input the user gave (`--thread-id` of a thread the server does not know) is a failed
+//! check with a [`FailureCode`]. The messages are those of codex 0.169.0; the README's
+//! smoke_check table lists the same ones.
+
+use crate::jsonrpc::RpcError;
+use crate::outcome::FailureCode;
+use crate::protocol::{ErrorClass, INVALID_REQUEST};
+
+/// Where the thread of the checks came from, which decides whose a thread refusal is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThreadOrigin {
+    /// The smoke check started it with `thread/start`.
+    Started,
+    /// The user named it with `--thread-id`.
+    Given,
+}
+
+/// How a refusal was judged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judgement {
+    /// Whether the check still proved what it should.
+    pub ok: bool,
+    /// The code of a refused user input.
+    pub failure_code: Option<FailureCode>,
+    /// What came back, in a phrase.
+    pub detail: String,
+}
+
+/// Message prefixes (codex 0.169.0, `-32600`) that refuse the user's thread id, whoever started it.
+const UNKNOWN_THREAD: &[&str] = &[
+    "invalid session id:",
+    "invalid thread id:",
+    "thread not found:",
+];
+
+/// The prefix that refuses a thread without a rollout: the user's mistake only for a given thread.
+const NO_ROLLOUT: &str = "no rollout found for thread id";
+
+/// Judges a refusal: a refused precondition of the protocol proves reachability; a refused user
+/// input fails with its code; anything that says cas and the server do not speak the same
+/// protocol fails without one.
+pub fn judge_refusal(error: &RpcError, origin: ThreadOrigin) -> Judgement {
+    let message = truncate(&error.message);
+    let failed = |detail: String| Judgement {
+        ok: false,
+        failure_code: None,
+        detail,
+    };
+    match ErrorClass::of(error) {
+        ErrorClass::Other if error.code == INVALID_REQUEST => {
+            match user_input_code(&error.message, origin) {
+                Some(code) => Judgement {
+                    ok: false,
+                    failure_code: Some(code),
+                    detail: format!("the server refused the given thread id: {message}"),
+                },
+                None => Judgement {
+                    ok: true,
+                    failure_code: None,
+                    detail: format!("reached the server; precondition refused: {message}"),
+                },
+            }
+        }
+        ErrorClass::UnknownMethod => {
+            failed(format!("the server does not know this method: {message}"))
+        }
+        ErrorClass::InvalidParams => failed(format!("the server rejected cas's params: {message}")),
+        class => failed(format!("refused ({class}): {message}")),
+    }
+}
+
+/// The code of a refusal that names the user's input, if it does.
+fn user_input_code(message: &str, origin: ThreadOrigin) -> Option<FailureCode> {
+    let unknown = UNKNOWN_THREAD.iter().any(|p| message.starts_with(p))
+        || (origin == ThreadOrigin::Given && message.starts_with(NO_ROLLOUT));
+    unknown.then_some(FailureCode::UnknownThread)
+}
+
+/// The first 200 characters of a text, with an ellipsis when cut.
+pub fn truncate(text: &str) -> String {
+    const MAX: usize = 200;
+    if text.chars().count() <= MAX {
+        text.to_owned()
+    } else {
+        format!("{}…", text.chars().take(MAX).collect::<String>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ThreadOrigin::{Given, Started};
+
+    /// Refusals that are not of a precondition: failures without a code.
+    const NOT_PRECONDITIONS: [(i64, &str); 3] = [
+        (-32001, "Server overloaded; retry later."),
+        (-32603, "No such file or directory (os error 2)"),
+        (-32602, "command/exec cannot set both"),
+    ];
+
+    #[test]
+    fn refusals_are_classified_by_whose_precondition_failed() {
+        let unknown = Some(FailureCode::UnknownThread);
+        let cases = [
+            ("no active turn to steer", Started, true, None),
+            ("no active turn to interrupt", Given, true, None),
+            (
+                "expected active turn id `a` but found `b`",
+                Started,
+                true,
+                None,
+            ),
+            ("no rollout found for thread id x", Started, true, None),
+            ("no rollout found for thread id x", Given, false, unknown),
+            (
+                "invalid session id: invalid character: expected …",
+                Given,
+                false,
+                unknown,
+            ),
+            (
+                "invalid thread id: invalid character: expected …",
+                Given,
+                false,
+                unknown,
+            ),
+            (
+                "thread not found: 01a1feea-0000-7000-8000-000000000000",
+                Given,
+                false,
+                unknown,
+            ),
+            (
+                "Invalid request: unknown variant `turn/steer`, expected one of `initialize`",
+                Started,
+                false,
+                None,
+            ),
+            (
+                "Invalid request: missing field `expectedTurnId`",
+                Started,
+                false,
+                None,
+            ),
+            ("Not initialized", Started, false, None),
+            (
+                "turn/steer requires experimentalApi capability",
+                Started,
+                false,
+                None,
+            ),
+        ];
+        for (message, origin, ok, code) in cases {
+            let j = judge_refusal(&RpcError::new(-32600, message), origin);
+            assert_eq!((j.ok, j.failure_code), (ok, code), "{message} ({origin:?})");
+        }
+        for (code, message) in NOT_PRECONDITIONS {
+            let j = judge_refusal(&RpcError::new(code, message), Started);
+            assert_eq!((j.ok, j.failure_code), (false, None), "{message}");
+        }
+    }
+}
