@@ -216,11 +216,23 @@ fn source(o: &Obj) -> Result<Source, LedgerError> {
 }
 
 fn claim(o: &Obj) -> Result<Claim, LedgerError> {
-    let state = match string(o, "state")?.trim().to_ascii_lowercase().as_str() {
-        "held" => ClaimState::Held,
-        "stale" => ClaimState::Stale,
-        "released" => ClaimState::Released,
-        other => return fail(ErrorCode::InvalidItem, format!("claim.state {other:?}")),
+    // st: a missing state is `none`; a state outside none/held/stale/released is
+    // `InvalidClaimState` (its state parser's error); a non-string state is `InvalidItem`.
+    let state = match o.get("state") {
+        None => ClaimState::None,
+        Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+            "none" => ClaimState::None,
+            "held" => ClaimState::Held,
+            "stale" => ClaimState::Stale,
+            "released" => ClaimState::Released,
+            other => {
+                return fail(
+                    ErrorCode::InvalidClaimState,
+                    format!("claim.state {other:?}"),
+                )
+            }
+        },
+        Some(other) => return invalid("claim.state", other),
     };
     Ok(Claim {
         state,
@@ -337,7 +349,7 @@ mod tests {
             ),
             (
                 json!({"id": "a", "step": "x", "deps": [], "claim": {"state": "gone"}}),
-                "InvalidItem",
+                "InvalidClaimState",
             ),
             (
                 json!({"id": "a", "step": "x", "deps": [], "proof": {"state": "maybe"}}),

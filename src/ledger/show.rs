@@ -95,6 +95,7 @@ fn enrich(item: &Item, by_id: &HashMap<&str, &Item>, now: &str) -> Value {
             ClaimState::Held => "claimed",
             ClaimState::Released => "released",
             ClaimState::Stale => "stale",
+            ClaimState::None => "idle",
         },
         None => "idle",
     };

@@ -13,6 +13,7 @@ use super::*;
 
 mod claims;
 mod reads;
+mod records;
 
 /// 2026-03-12T00:00:00Z.
 pub(super) const T0: i64 = 1_773_273_600;
