@@ -13,7 +13,7 @@ use std::time::Duration;
 use clap::Subcommand;
 use serde_json::Value;
 
-use crate::ledger::{ClaimLedger, ErrorCode, LedgerError, Op, Surface};
+use crate::ledger::{ClaimLedger, Lease, LedgerError, Op, Surface};
 
 /// `cas st <command> --file F …`.
 #[derive(Debug, clap::Args)]
@@ -212,7 +212,7 @@ fn execute(command: StCommand) -> Result<String, LedgerError> {
             wave,
             executor,
             lease_seconds,
-        } => (plan, claim_op(ids, wave, executor, lease_seconds)?),
+        } => (plan, claim_op(ids, wave, executor, lease_seconds)),
         StCommand::Heartbeat { plan, id } => (plan, Op::Heartbeat { id }),
         StCommand::SetRuntime {
             plan,
@@ -267,28 +267,19 @@ fn proof_op(id: String, proof_state: String, command: String, evidence_ref: Opti
     }
 }
 
-/// The claim op of `st claim`'s flags.
+/// The claim op of `st claim`'s flags (the lease is parsed by the ledger, after the targets).
 fn claim_op(
     ids: Option<String>,
     wave: Option<String>,
     executor: String,
     lease_seconds: Option<String>,
-) -> Result<Op, LedgerError> {
-    Ok(Op::Claim {
+) -> Op {
+    Op::Claim {
         ids: ids.into_iter().collect(),
         wave,
         executor,
-        lease_seconds: lease_seconds.map(|s| parse_lease(&s)).transpose()?,
-    })
-}
-
-fn parse_lease(text: &str) -> Result<i64, LedgerError> {
-    text.trim().parse::<i64>().map_err(|_| {
-        LedgerError::new(
-            ErrorCode::InvalidLeaseSeconds,
-            format!("--lease-seconds {text:?} is not an integer"),
-        )
-    })
+        lease_seconds: lease_seconds.map(Lease::Text),
+    }
 }
 
 fn show(ledger: &ClaimLedger, surface: Surface, format: ShowFormat) -> Result<String, LedgerError> {

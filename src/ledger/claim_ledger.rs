@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::claiming;
 use super::clock::Clock;
-use super::error::LedgerError;
+use super::error::{ErrorCode, LedgerError};
 use super::item::Item;
 use super::ops::{self, Ctx, Op, RuntimeArgs};
 use super::orchplan::read_orchplan;
@@ -100,6 +101,13 @@ impl ClaimLedger {
                     Ok(import(ledger, imported, *replace, input))
                 })
             }
+            // st refuses a claim without `--wave` and without ids before reading the file.
+            Op::Claim {
+                ids, wave: None, ..
+            } if claiming::ids_blank(ids) => Err(LedgerError::new(
+                ErrorCode::MissingIdsValue,
+                "--ids is required without --wave",
+            )),
             Op::ReclaimStale { now } => {
                 let now = now.clone().unwrap_or_else(|| ctx.now.clone());
                 self.store.mutate(&meta, &now, |l| {
@@ -121,7 +129,14 @@ fn edit(items: &mut [Item], ctx: &Ctx, op: &Op) -> Result<String, LedgerError> {
             wave,
             executor,
             lease_seconds,
-        } => ops::claim(items, ctx, ids, wave.as_deref(), executor, *lease_seconds),
+        } => claiming::claim(
+            items,
+            ctx,
+            ids,
+            wave.as_deref(),
+            executor,
+            lease_seconds.as_ref(),
+        ),
         Op::Heartbeat { id } => ops::heartbeat(items, ctx, id),
         Op::SetRuntime {
             id,

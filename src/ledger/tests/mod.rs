@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::*;
 
 mod claims;
+mod edges;
 mod reads;
 mod records;
 
@@ -72,7 +73,7 @@ pub(super) fn claim(ids: &[&str], wave: Option<&str>, executor: &str, lease: Opt
         ids: ids.iter().map(|s| s.to_string()).collect(),
         wave: wave.map(str::to_owned),
         executor: executor.to_owned(),
-        lease_seconds: lease,
+        lease_seconds: lease.map(Lease::Seconds),
     }
 }
 

@@ -155,49 +155,7 @@ fn seq_contract_violations() {
 /// `UnsupportedSchemaVersion` / `InvalidSeq` / `InvalidLane` / `InvalidItem` here).
 #[test]
 fn version_seq_lane_and_claim_state_are_read_as_st_reads_them() {
-    let item = |claim: &str| {
-        format!(
-            r#"{{"id":"a","step":"A","status":"pending","priority":"medium","in_plan":true,"deps":[],"notes":"","comments":[]{claim}}}"#
-        )
-    };
-    let pair = |v: &str, seq: &str, lane: &str, claim: &str| {
-        let it = item(claim);
-        format!(
-            "{{\"v\":{v},\"seq\":{seq},{lane}\"op\":\"replace\",\"items\":[{it}]}}\n{{\"v\":{v},\"seq\":{seq},\"lane\":\"checkpoint\",\"items\":[{it}]}}"
-        )
-    };
-    let ev = "\"lane\":\"event\",";
-    // (v, seq, lane prefix, claim, st's answer: Ok(claim state) or the identifier)
-    type Want = Result<&'static str, &'static str>;
-    let cases: [(&str, &str, &str, &str, Want); 14] = [
-        ("3", "2", ev, "", Ok("")),
-        ("3.0", "2", ev, "", Ok("")),
-        ("3", "2.0", ev, "", Ok("")),
-        ("3.0", "2.0", ev, r#","claim":{"state":"none"}"#, Ok("none")),
-        ("3", "2", ev, r#","claim":{"lease_seconds":0}"#, Ok("none")),
-        (
-            "3",
-            "2",
-            ev,
-            r#","claim":{"state":"gone"}"#,
-            Err("InvalidClaimState"),
-        ),
-        ("4", "2", ev, "", Err("SeqContractViolation")),
-        ("3.5", "2", ev, "", Err("SeqContractViolation")),
-        ("\"3\"", "2", ev, "", Err("SeqContractViolation")),
-        ("3", "2.5", ev, "", Err("SeqContractViolation")),
-        ("3", "\"2\"", ev, "", Err("SeqContractViolation")),
-        ("3", "-1", ev, "", Err("InvalidSeq")),
-        (
-            "3",
-            "2",
-            "\"lane\":\"side\",",
-            "",
-            Err("SeqContractViolation"),
-        ),
-        ("3", "2", "", "", Err("SeqContractViolation")),
-    ];
-    for (v, seq, lane, claim, want) in cases {
+    for (v, seq, lane, claim, want) in record_cases() {
         let text = pair(v, seq, lane, claim);
         let got = parse_stream(&text).map(|l| {
             l.items[0]
@@ -222,6 +180,43 @@ fn version_seq_lane_and_claim_state_are_read_as_st_reads_them() {
             "SeqContractViolation"
         );
     }
+}
+
+/// A replace event and its checkpoint with one item, from the fields of a case.
+fn pair(v: &str, seq: &str, lane: &str, claim: &str) -> String {
+    let it = format!(
+        r#"{{"id":"a","step":"A","status":"pending","priority":"medium","in_plan":true,"deps":[],"notes":"","comments":[]{claim}}}"#
+    );
+    format!(
+        "{{\"v\":{v},\"seq\":{seq},{lane}\"op\":\"replace\",\"items\":[{it}]}}\n{{\"v\":{v},\"seq\":{seq},\"lane\":\"checkpoint\",\"items\":[{it}]}}"
+    )
+}
+
+/// st's answer for a record: the item's claim state, or the identifier it refuses with.
+type Want = Result<&'static str, &'static str>;
+
+/// (v, seq, lane prefix, claim, st's answer).
+fn record_cases() -> [(&'static str, &'static str, &'static str, &'static str, Want); 14] {
+    let ev = "\"lane\":\"event\",";
+    let side = "\"lane\":\"side\",";
+    let gone = r#","claim":{"state":"gone"}"#;
+    let contract = Err("SeqContractViolation");
+    [
+        ("3", "2", ev, "", Ok("")),
+        ("3.0", "2", ev, "", Ok("")),
+        ("3", "2.0", ev, "", Ok("")),
+        ("3.0", "2.0", ev, r#","claim":{"state":"none"}"#, Ok("none")),
+        ("3", "2", ev, r#","claim":{"lease_seconds":0}"#, Ok("none")),
+        ("3", "2", ev, gone, Err("InvalidClaimState")),
+        ("4", "2", ev, "", contract),
+        ("3.5", "2", ev, "", contract),
+        ("\"3\"", "2", ev, "", contract),
+        ("3", "2.5", ev, "", contract),
+        ("3", "\"2\"", ev, "", contract),
+        ("3", "-1", ev, "", Err("InvalidSeq")),
+        ("3", "2", side, "", contract),
+        ("3", "2", "", "", contract),
+    ]
 }
 
 #[test]

@@ -1,0 +1,205 @@
+//! Issue 17: the edges where cas used to differ from st. Each table states st's behaviour as
+//! the expected value; a refusal must leave the plan file byte-for-byte unchanged.
+
+use pretty_assertions::assert_eq;
+
+use super::*;
+
+/// `claim --ids IDS [--wave W] --executor E [--lease-seconds L]`, flags as text (as `cas st`).
+fn claim_text(ids: &str, wave: Option<&str>, executor: &str, lease: Option<&str>) -> Op {
+    Op::Claim {
+        ids: vec![ids.to_owned()],
+        wave: wave.map(str::to_owned),
+        executor: executor.to_owned(),
+        lease_seconds: lease.map(|l| Lease::Text(l.to_owned())),
+    }
+}
+
+/// Runs `op` on a freshly imported claim-safe-wave plan; a refusal must not touch the file.
+fn on_fresh_plan(op: &Op) -> Result<String, String> {
+    let c = Case::new();
+    c.import("claim-safe-wave.yaml");
+    let before = c.bytes();
+    let got = c.at(T0).apply(op);
+    if got.is_err() {
+        assert_eq!(c.bytes(), before, "{op:?} was refused but changed the file");
+    }
+    got.map_err(|e| e.code().to_owned())
+}
+
+fn ok(line: &str) -> Result<String, String> {
+    Ok(line.to_owned())
+}
+
+fn err(code: &str) -> Result<String, String> {
+    Err(code.to_owned())
+}
+
+/// Cases 1 and 2: duplicate id tokens are dropped, an empty token is `EmptyString`.
+#[test]
+fn id_tokens_are_read_as_st_reads_them() {
+    let cases = [
+        // 1: duplicates are dropped before claiming.
+        (
+            claim_text("cfg,cfg", None, "teams", None),
+            ok("claimed 1 item(s) in wave manual"),
+        ),
+        (
+            claim_text("cfg,ui,cfg", None, "teams", None),
+            ok("claimed 2 item(s) in wave manual"),
+        ),
+        (
+            claim_text(" cfg , cfg ", None, "teams", None),
+            ok("claimed 1 item(s) in wave manual"),
+        ),
+        // 2: an empty token is EmptyString, before any id is looked up.
+        (claim_text("cfg,", None, "teams", None), err("EmptyString")),
+        (claim_text(",zz", None, "teams", None), err("EmptyString")),
+        (
+            claim_text("cfg,,ui", None, "teams", None),
+            err("EmptyString"),
+        ),
+        (claim_text(" , ", None, "teams", None), err("EmptyString")),
+        (
+            claim_text(",", Some("w1"), "teams", None),
+            err("EmptyString"),
+        ),
+    ];
+    for (op, want) in cases {
+        assert_eq!(on_fresh_plan(&op), want, "{op:?}");
+    }
+}
+
+/// Cases 3 and 7: executor, then targets, then the lease; what a lease text may be.
+#[test]
+fn claim_flags_are_checked_in_st_order() {
+    let cases = [
+        // 3: executor, then targets, then the lease.
+        (
+            claim_text("", Some("wX"), "teams", Some("")),
+            err("MissingIdsValue"),
+        ),
+        (
+            claim_text("cfg", None, "bogus", Some("x")),
+            err("InvalidExecutor"),
+        ),
+        (
+            claim_text("cfg", Some("w1"), "teams", Some("")),
+            err("OrchplanWaveClaimDoesNotAcceptIds"),
+        ),
+        (
+            claim_text("cfg", None, "teams", Some("")),
+            err("InvalidLeaseSeconds"),
+        ),
+        (
+            claim_text("nope", None, "teams", Some("0")),
+            err("InvalidLeaseSeconds"),
+        ),
+        // 7: st answers InvalidCharacter / Overflow here (its integer parser's errors); cas
+        // keeps InvalidLeaseSeconds (a deliberate difference, see `cas st`).
+        (
+            claim_text("cfg", None, "teams", Some("abc")),
+            err("InvalidLeaseSeconds"),
+        ),
+        (
+            claim_text("cfg", None, "teams", Some("1.5")),
+            err("InvalidLeaseSeconds"),
+        ),
+        (
+            claim_text("cfg", None, "teams", Some("99999999999999999999")),
+            err("InvalidLeaseSeconds"),
+        ),
+        (
+            claim_text("cfg", None, "teams", Some("-5")),
+            err("InvalidLeaseSeconds"),
+        ),
+        // What st's parser accepts, cas accepts.
+        (
+            claim_text("cfg", None, "teams", Some(" 60 ")),
+            ok("claimed 1 item(s) in wave manual"),
+        ),
+        (
+            claim_text("cfg", None, "teams", Some("+60")),
+            ok("claimed 1 item(s) in wave manual"),
+        ),
+        (
+            claim_text("cfg", None, "teams", Some("1_000")),
+            ok("claimed 1 item(s) in wave manual"),
+        ),
+    ];
+    for (op, want) in cases {
+        assert_eq!(on_fresh_plan(&op), want, "{op:?}");
+    }
+}
+
+#[test]
+fn a_text_lease_is_stored_as_its_number() {
+    let c = Case::new();
+    c.import("claim-safe-wave.yaml");
+    c.at(T0)
+        .apply(&claim_text("cfg", None, "teams", Some("1_000")))
+        .unwrap();
+    assert_eq!(c.item(T0, "cfg")["claim"]["lease_seconds"], 1000);
+}
+
+/// Case 3, release: the id and the claim are checked before `--reason`, which st reads only
+/// when the item has a runtime to record it in.
+#[test]
+fn release_checks_the_claim_before_the_reason() {
+    let reason = |id: &str, r: &str| Op::Release {
+        id: id.into(),
+        reason: Some(r.into()),
+    };
+    // (steps before, the release, st's answer)
+    let cases: [(Vec<Op>, Op, Result<&str, &str>); 5] = [
+        (vec![], reason("nope", ""), Err("UnknownItemId")),
+        (vec![], reason("cfg", ""), Err("NoHeldClaim")),
+        (
+            vec![claim(&["cfg"], None, "teams", None)],
+            reason("cfg", ""),
+            Ok("released claim for cfg"),
+        ),
+        (
+            vec![claim(&["cfg"], None, "teams", None), runtime("cfg", "t")],
+            reason("cfg", " "),
+            Err("EmptyString"),
+        ),
+        (
+            vec![claim(&["cfg"], None, "teams", None), runtime("cfg", "t")],
+            reason("cfg", "done"),
+            Ok("released claim for cfg"),
+        ),
+    ];
+    for (before, op, want) in cases {
+        let c = Case::new();
+        c.import("claim-safe-wave.yaml");
+        let l = c.at(T0);
+        for step in &before {
+            l.apply(step).unwrap();
+        }
+        let bytes = c.bytes();
+        let got = l.apply(&op);
+        match (want, got) {
+            (Ok(line), Ok(got)) => assert_eq!(got, line),
+            (Err(code), Err(e)) => {
+                assert_eq!(e.code(), code, "{op:?}: {e}");
+                assert_eq!(c.bytes(), bytes);
+            }
+            (want, got) => panic!("{op:?}: want {want:?}, got {got:?}"),
+        }
+    }
+}
+
+/// A claim with neither `--wave` nor ids is refused before the file is read, as st does (so
+/// even an unreadable plan answers `MissingIdsValue`).
+#[test]
+fn a_claim_without_ids_or_wave_is_refused_before_reading() {
+    let c = Case::new();
+    std::fs::create_dir_all(c.plan.parent().unwrap()).unwrap();
+    std::fs::write(&c.plan, "not json\n").unwrap();
+    let err = c
+        .at(T0)
+        .apply(&claim_text(" ", None, "teams", None))
+        .unwrap_err();
+    assert_eq!(err.code(), "MissingIdsValue");
+}
