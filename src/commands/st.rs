@@ -181,14 +181,39 @@ pub fn run(args: StArgs) -> ExitCode {
     }
 }
 
+/// Who writes, as st derives it from its environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Writer {
+    /// `mutation.actor` and every claim's owner.
+    pub actor: String,
+    /// `mutation.session`, when there is one.
+    pub session: Option<String>,
+}
+
+impl Writer {
+    /// st's rule over the variables `var` looks up: the actor is the first non-blank of
+    /// `ST_ACTOR`, `ST_COMMENT_AUTHOR`, `USER`, `LOGNAME`, else `unknown`; the session is
+    /// `ST_SESSION_ID`, else `CODEX_THREAD_ID`, else none. Values are trimmed.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Writer {
+        let first = |names: &[&str]| {
+            names
+                .iter()
+                .filter_map(|k| var(k))
+                .map(|v| v.trim_matches([' ', '\t', '\r', '\n']).to_owned())
+                .find(|v| !v.is_empty())
+        };
+        Writer {
+            actor: first(&["ST_ACTOR", "ST_COMMENT_AUTHOR", "USER", "LOGNAME"])
+                .unwrap_or_else(|| "unknown".to_owned()),
+            session: first(&["ST_SESSION_ID", "CODEX_THREAD_ID"]),
+        }
+    }
+}
+
 fn ledger(plan: &PlanFile) -> ClaimLedger {
-    let actor = ["ST_ACTOR", "USER", "LOGNAME"]
-        .iter()
-        .filter_map(|k| std::env::var(k).ok())
-        .map(|v| v.trim().to_owned())
-        .find(|v| !v.is_empty())
-        .unwrap_or_else(|| "cas".to_owned());
-    ClaimLedger::new(&plan.file, actor)
+    let writer = Writer::from_vars(|k| std::env::var(k).ok());
+    ClaimLedger::new(&plan.file, writer.actor)
+        .with_session(writer.session)
         .with_lock_timeout(Duration::from_millis(plan.lock_timeout_ms))
         .with_allow_multiple_in_progress(plan.allow_multiple_in_progress)
 }
@@ -245,7 +270,7 @@ fn execute(command: StCommand) -> Result<String, LedgerError> {
         StCommand::Release { plan, id, reason } => (plan, Op::Release { id, reason }),
         StCommand::ReclaimStale { plan, now } => (plan, Op::ReclaimStale { now }),
     };
-    ledger(&plan).apply(&op)
+    ledger(&plan).apply_with_sync(&op)
 }
 
 /// The import op of `st import-orchplan`'s flags.
@@ -308,4 +333,47 @@ fn show(ledger: &ClaimLedger, surface: Surface, format: ShowFormat) -> Result<St
         })
         .collect();
     Ok(lines.join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 17 case 6: st's actor and session variables, as a table (no process environment
+    /// is touched: the variables are a map).
+    #[test]
+    fn the_writer_follows_st_variables() {
+        let unknown = ("unknown", None);
+        let cases: [(&[(&str, &str)], (&str, Option<&str>)); 8] = [
+            (&[], unknown),
+            (&[("USER", "  ")], unknown),
+            (&[("LOGNAME", "ln"), ("USER", "u")], ("u", None)),
+            (&[("ST_COMMENT_AUTHOR", "ca"), ("USER", "u")], ("ca", None)),
+            (
+                &[("ST_ACTOR", " tk\n"), ("ST_COMMENT_AUTHOR", "ca")],
+                ("tk", None),
+            ),
+            (&[("CODEX_THREAD_ID", "th")], ("unknown", Some("th"))),
+            (
+                &[("ST_SESSION_ID", "s"), ("CODEX_THREAD_ID", "th")],
+                ("unknown", Some("s")),
+            ),
+            (
+                &[("ST_SESSION_ID", " "), ("CODEX_THREAD_ID", "th")],
+                ("unknown", Some("th")),
+            ),
+        ];
+        for (vars, (actor, session)) in cases {
+            let var = |k: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            };
+            let want = Writer {
+                actor: actor.to_owned(),
+                session: session.map(str::to_owned),
+            };
+            assert_eq!(Writer::from_vars(var), want, "{vars:?}");
+        }
+    }
 }

@@ -203,3 +203,65 @@ fn a_claim_without_ids_or_wave_is_refused_before_reading() {
         .unwrap_err();
     assert_eq!(err.code(), "MissingIdsValue");
 }
+
+/// Case 5: after a mutation st prints `plan_sync: {…}` and `update_plan: {…}` (reference §3,
+/// §6): every item enriched as `show` does, then the in-plan items as `[id] step` for Codex and
+/// as todos for OpenCode; `update_plan` repeats the Codex entries.
+#[test]
+fn a_mutation_reports_plan_sync_and_update_plan() {
+    let c = Case::new();
+    c.import("claim-safe-wave.yaml");
+    let l = c.at(T0);
+    l.apply(&claim(&[], Some("w1"), "teams", None)).unwrap();
+    let out = l.apply_with_sync(&runtime("cfg", "thread-cfg")).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert_eq!(lines[0], "attached runtime metadata to cfg");
+    let sync: Value = serde_json::from_str(lines[1].strip_prefix("plan_sync: ").unwrap()).unwrap();
+    let keys: Vec<&str> = sync
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["version", "items", "codex", "opencode"]);
+    assert_eq!(sync["version"], 1);
+    assert_eq!(sync["items"], l.show(Surface::All).unwrap()["items"]);
+    let plan = serde_json::json!([
+        {"step": "[cfg] Update config loader", "status": "in_progress"},
+        {"step": "[ui] Update settings UI", "status": "pending"},
+    ]);
+    assert_eq!(sync["codex"]["plan"], plan);
+    assert_eq!(
+        sync["opencode"]["todos"],
+        serde_json::json!([
+            {"content": "Update config loader", "status": "in_progress", "priority": "medium"},
+            {"content": "Update settings UI", "status": "pending", "priority": "medium"},
+        ])
+    );
+    assert_eq!(
+        lines[2],
+        format!("update_plan: {}", serde_json::json!({ "plan": plan }))
+    );
+}
+
+/// Case 6: the writer's session is recorded as `mutation.session` (absent without one).
+#[test]
+fn the_session_is_recorded_in_the_mutation() {
+    let c = Case::new();
+    c.import("claim-safe-wave.yaml");
+    let text = || String::from_utf8(c.bytes()).unwrap();
+    assert!(
+        text().contains(r#""mutation":{"allow_multiple_in_progress":false,"actor":"tk","pid":"#)
+    );
+    assert!(!text().contains("session"));
+    c.at(T0)
+        .with_session(Some("thread-9".into()))
+        .apply(&claim(&["cfg"], None, "teams", None))
+        .unwrap();
+    let pid = std::process::id();
+    let want = format!(
+        r#""mutation":{{"allow_multiple_in_progress":false,"actor":"tk","pid":{pid},"session":"thread-9"}}"#
+    );
+    assert_eq!(text().matches(&want).count(), 2, "{}", text());
+}
