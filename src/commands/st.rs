@@ -344,7 +344,8 @@ mod tests {
     #[test]
     fn the_writer_follows_st_variables() {
         let unknown = ("unknown", None);
-        let cases: [(&[(&str, &str)], (&str, Option<&str>)); 8] = [
+        type Vars = &'static [(&'static str, &'static str)];
+        let cases: [(Vars, (&str, Option<&str>)); 8] = [
             (&[], unknown),
             (&[("USER", "  ")], unknown),
             (&[("LOGNAME", "ln"), ("USER", "u")], ("u", None)),
