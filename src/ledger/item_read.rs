@@ -106,22 +106,28 @@ fn int(o: &Obj, key: &str) -> Result<i64, LedgerError> {
     }
 }
 
-/// A list of strings; a single string is a one-element list; empty strings are dropped.
+/// A list of strings; a single string is a one-element list; entries are trimmed and empty ones
+/// dropped (as st reads and rewrites them).
 pub(crate) fn string_list(key: &str, value: Option<&Value>) -> Result<Vec<String>, LedgerError> {
     match value {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(Vec::new()),
-        Some(Value::String(s)) => Ok(vec![s.clone()]),
+        Some(Value::String(s)) => Ok(vec![st_trim(s)]),
         Some(Value::Array(a)) => a
             .iter()
             .filter(|v| v.as_str().is_none_or(|s| !s.trim().is_empty()))
             .map(|v| match v {
-                Value::String(s) => Ok(s.clone()),
+                Value::String(s) => Ok(st_trim(s)),
                 other => invalid(key, other),
             })
             .collect(),
         Some(other) => invalid(key, other),
     }
+}
+
+/// A list entry as st keeps it: spaces, tabs, `\r` and `\n` trimmed from both ends.
+fn st_trim(s: &str) -> String {
+    s.trim_matches([' ', '\t', '\r', '\n']).to_owned()
 }
 
 fn list(o: &Obj, key: &str) -> Result<Vec<String>, LedgerError> {

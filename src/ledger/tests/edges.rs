@@ -265,3 +265,12 @@ fn the_session_is_recorded_in_the_mutation() {
     );
     assert_eq!(text().matches(&want).count(), 2, "{}", text());
 }
+
+/// Padded list entries (scope, location, …) are trimmed on read, as st reads and rewrites them.
+#[test]
+fn padded_list_entries_are_trimmed_as_st_trims_them() {
+    let text = r#"{"v":3,"seq":1,"lane":"event","op":"replace","items":[{"id":"a","step":"A","deps":[],"scope":[" src/a ","\tb\n","  "],"location":" x "}]}"#;
+    let item = &parse_stream(text).unwrap().items[0];
+    assert_eq!(item.scope, ["src/a", "b"]);
+    assert_eq!(item.location, ["x"]);
+}
