@@ -2,8 +2,34 @@
 //!
 //! It exists so the external-`st` backend can be tested for real (a wrapper script that runs
 //! `cas st "$@"`) and so tests can run many writer processes against one plan file. Flags are
-//! `st`'s; success prints `st`'s human line, failure prints `error: <Code>: <detail>` on stderr
-//! and exits 1 (usage errors exit 2).
+//! `st`'s; success prints `st`'s human line and, after a mutation, st's `plan_sync: {…}` and
+//! `update_plan: {…}` lines; failure prints `error: <Code>: <detail>` on stderr and exits 1
+//! (usage errors exit 2). The writer comes from st's variables ([`Writer::from_vars`]).
+//!
+//! Deliberate differences from st (the same list is in `scenarios/README.md`); everywhere
+//! else the ledger answers as st does, first refusal included:
+//!
+//! 1. A non-integer or out-of-range `--lease-seconds` (`abc`, `1.5`, a 20-digit number) is
+//!    `InvalidLeaseSeconds`; st passes its integer parser's `InvalidCharacter` / `Overflow`
+//!    through. Those name no ledger rule, and the reference's rule for a bad lease is
+//!    `InvalidLeaseSeconds`; the refusal comes at st's point (after the targets), and every text
+//!    st's parser accepts (`+60`, `1_000`, padding) cas accepts.
+//! 2. A plan-file line that is not JSON is `InvalidRecord` (reference §1.2); st passes its JSON
+//!    parser's error name (`SyntaxError`, …) through. Same reason as 1.
+//! 3. OrchPlan YAML quoted strings are read as YAML: escapes are decoded (`"a \"b\""` is `a "b"`)
+//!    and an invalid escape (`"src\win"`) is `InvalidOrchPlan` naming the line; st only strips the
+//!    outer quotes and keeps every backslash. cas reads what the YAML means; a backslash in a scope
+//!    gives the same lock root either way (it becomes `/`).
+//! 4. A block list of task ids under a wave (`tasks:` then `- cfg` lines) is the wave's list; st
+//!    takes any `tasks:` line for the top-level task list, so that wave gets no tasks and its items
+//!    no wave id. st misreads valid YAML there; cas reads what the file says.
+//! 5. A tab in YAML indentation is `InvalidOrchPlan` naming the line; st reads tabs as spaces.
+//!    YAML forbids tabs there, and cas reads structure by indentation, so a tab's width would be
+//!    a guess.
+//! 6. An OrchPlan task without an id (JSON or YAML) is `InvalidOrchPlan`; st drops the task
+//!    silently, which would shrink the plan a scenario then claims without anyone noticing.
+//! 7. A non-string entry in a stored list (`"scope":[1]`) is `InvalidItem`; st drops it, and its
+//!    next write loses it. (String entries are trimmed, and blank ones dropped, as st does.)
 
 use std::io::Write;
 use std::path::PathBuf;

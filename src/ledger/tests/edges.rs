@@ -274,3 +274,70 @@ fn padded_list_entries_are_trimmed_as_st_trims_them() {
     assert_eq!(item.scope, ["src/a", "b"]);
     assert_eq!(item.location, ["x"]);
 }
+
+/// The OrchPlan corners where cas deliberately differs from st (listed, with reasons, in the
+/// `cas st` module doc and the scenario guide): `Ok` is (id, scope, wave id) per item.
+#[test]
+fn orchplan_corners_are_read_as_documented() {
+    type Read = Result<Vec<(String, Vec<String>, String)>, String>;
+    let read = |name: &str, text: &str| -> Read {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let items = crate::ledger::orchplan::read_orchplan(&path, false)
+            .map_err(|e| e.code().to_owned())?;
+        Ok(items
+            .into_iter()
+            .map(|i| {
+                let wave = i.source.map(|s| s.wave_id).unwrap_or_default();
+                (i.id, i.scope, wave)
+            })
+            .collect())
+    };
+    let one = |id: &str, scope: &str, wave: &str| {
+        Ok(vec![(
+            id.to_owned(),
+            vec![scope.to_owned()],
+            wave.to_owned(),
+        )])
+    };
+    let cases = [
+        // 3: YAML escapes are decoded; an invalid escape is refused.
+        (
+            "tasks:\n  - id: a\n    scope: [\"a \\\"b\\\"\"]\n",
+            one("a", "a \"b\"", ""),
+        ),
+        (
+            "tasks:\n  - id: a\n    scope: \"src\\\\win\"\n",
+            one("a", "src\\win", ""),
+        ),
+        (
+            "tasks:\n  - id: a\n    scope: \"src\\win\"\n",
+            Err("InvalidOrchPlan".to_owned()),
+        ),
+        // 4: a block list under a wave is the wave's tasks.
+        (
+            "tasks:\n  - id: a\n    scope: src/a\nwaves:\n  - id: w1\n    tasks:\n      - a\n",
+            one("a", "src/a", "w1"),
+        ),
+        // 5: a tab in the indentation is refused.
+        ("tasks:\n\t- id: a\n", Err("InvalidOrchPlan".to_owned())),
+        // 6: a task without an id is refused (st drops it).
+        (
+            "tasks:\n  - id: a\n    scope: s\n  - title: t\n",
+            Err("InvalidOrchPlan".to_owned()),
+        ),
+        (
+            r#"{"tasks":[{"id":"a","scope":"s"},{"title":"t"}]}"#,
+            Err("InvalidOrchPlan".to_owned()),
+        ),
+    ];
+    for (text, want) in cases {
+        let name = if text.starts_with('{') {
+            "p.json"
+        } else {
+            "p.yaml"
+        };
+        assert_eq!(read(name, text), want, "{text}");
+    }
+}
