@@ -275,26 +275,30 @@ fn padded_list_entries_are_trimmed_as_st_trims_them() {
     assert_eq!(item.location, ["x"]);
 }
 
+/// (id, scope, wave id) per imported item, or the identifier the import is refused with.
+type Read = Result<Vec<(String, Vec<String>, String)>, String>;
+
+/// Imports the OrchPlan `text`, written to a file named `name`.
+fn read_orchplan_text(name: &str, text: &str) -> Read {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    let items =
+        crate::ledger::orchplan::read_orchplan(&path, false).map_err(|e| e.code().to_owned())?;
+    Ok(items
+        .into_iter()
+        .map(|i| {
+            let wave = i.source.map(|s| s.wave_id).unwrap_or_default();
+            (i.id, i.scope, wave)
+        })
+        .collect())
+}
+
 /// The OrchPlan corners where cas deliberately differs from st (listed, with reasons, in the
 /// `cas st` module doc and the scenario guide): `Ok` is (id, scope, wave id) per item.
 #[test]
 fn orchplan_corners_are_read_as_documented() {
-    type Read = Result<Vec<(String, Vec<String>, String)>, String>;
-    let read = |name: &str, text: &str| -> Read {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        let items = crate::ledger::orchplan::read_orchplan(&path, false)
-            .map_err(|e| e.code().to_owned())?;
-        Ok(items
-            .into_iter()
-            .map(|i| {
-                let wave = i.source.map(|s| s.wave_id).unwrap_or_default();
-                (i.id, i.scope, wave)
-            })
-            .collect())
-    };
-    let one = |id: &str, scope: &str, wave: &str| {
+    let one = |id: &str, scope: &str, wave: &str| -> Read {
         Ok(vec![(
             id.to_owned(),
             vec![scope.to_owned()],
@@ -338,6 +342,6 @@ fn orchplan_corners_are_read_as_documented() {
         } else {
             "p.yaml"
         };
-        assert_eq!(read(name, text), want, "{text}");
+        assert_eq!(read_orchplan_text(name, text), want, "{text}");
     }
 }

@@ -13,6 +13,7 @@ use super::*;
 
 mod claims;
 mod edges;
+mod props;
 mod reads;
 mod records;
 
