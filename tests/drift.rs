@@ -61,9 +61,21 @@ fn schema_diff(bin: &Path) -> Outcome {
     let (full, less) = (full.to_str().ok_or("path")?, less.to_str().ok_or("path")?);
     let steer = json!([{"kind": "clientRequest", "method": "turn/steer"}]);
     let d = run_json(&["schema", "diff", full, less, "--json"], 1)?;
-    expect_fields("removal named", None, &d, json!({"diff/removed": steer}))?;
+    expect_fields(
+        "removal named, breaking",
+        None,
+        &d,
+        json!({"diff/removed": steer, "breaking": true,
+               "classified/breaking": ["removed clientRequest turn/steer"]}),
+    )?;
     let d = run_json(&["schema", "diff", less, bin, "--json"], 1)?;
-    expect_fields("addition named", None, &d, json!({"diff/added": steer}))?;
+    expect_fields(
+        "addition named, additive",
+        None,
+        &d,
+        json!({"diff/added": steer, "breaking": false,
+               "classified/additive": ["added clientRequest turn/steer"]}),
+    )?;
     done()
 }
 
