@@ -2,7 +2,8 @@
 //!
 //! `surface` prints the normalized surface (`--json` for the document a later `diff` can read).
 //! `diff A B` takes two codex binaries or saved surface files and exits 0 when they are the
-//! same, 1 when they differ, 2 when one of them cannot be read.
+//! same, 1 when they differ, 2 when one of them cannot be read; it ends with a summary that
+//! splits the differences into breaking and additive ([`crate::schema::classify`]).
 
 use clap::Subcommand;
 use std::path::PathBuf;
@@ -122,7 +123,12 @@ fn human_surface(s: &Surface) -> String {
 }
 
 fn human_diff(comparison: &Comparison) -> String {
-    let Comparison { old, new, diff: d } = comparison;
+    let Comparison {
+        old,
+        new,
+        diff: d,
+        classified,
+    } = comparison;
     if d.is_empty() {
         return format!(
             "codex {} and {}: identical surfaces",
@@ -149,6 +155,14 @@ fn human_diff(comparison: &Comparison) -> String {
             e.added.join(", "),
             e.removed.join(", ")
         ));
+    }
+    out.push_str(&format!(
+        "summary: {} breaking, {} additive\n",
+        classified.breaking.len(),
+        classified.additive.len()
+    ));
+    for line in &classified.breaking {
+        out.push_str(&format!("  breaking: {line}\n"));
     }
     out.trim_end().to_owned()
 }

@@ -23,6 +23,12 @@ const GIT_DEADLINE: Duration = Duration::from_secs(30);
 /// Why a review target cannot be reviewed; the message is the record's `failureHint`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidTarget {
+    /// The cwd is not a directory (git cannot even run there).
+    #[error("{} is not a directory", cwd.display())]
+    NotADirectory {
+        /// The review's cwd.
+        cwd: PathBuf,
+    },
     /// The cwd is not inside a git work tree.
     #[error("{} is not a git work tree{}", cwd.display(), said(git_says))]
     NotAWorkTree {
@@ -115,6 +121,10 @@ impl Git {
         }
         if let Some(why) = option_like(target) {
             return Ok(Err(why));
+        }
+        if !cwd.is_dir() {
+            let cwd = cwd.to_owned();
+            return Ok(Err(InvalidTarget::NotADirectory { cwd }));
         }
         let tree = self
             .run(cwd, &["rev-parse", "--is-inside-work-tree"])
@@ -296,6 +306,11 @@ mod tests {
             "--base --output=x: a revision cannot start with '-'"
         );
         assert!(hint(ReviewTarget::UncommittedChanges).starts_with("--uncommitted: no changes in"));
+        let file = cwd.join("a.txt");
+        assert_eq!(
+            check(ReviewTarget::UncommittedChanges, &file),
+            Err(InvalidTarget::NotADirectory { cwd: file.clone() })
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Protocol drift: the surface of a codex, the difference between two, and whether a codex has
 //! what a cas command relies on.
 
+pub mod classify;
 pub mod compat;
 pub mod diff;
 pub mod side;

@@ -4,6 +4,7 @@
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
+use super::classify::{self, Classified};
 use super::diff::{self, SurfaceDiff};
 use super::surface::{self, Surface};
 use crate::errors::SchemaError;
@@ -85,9 +86,12 @@ pub struct Comparison {
     pub new: Surface,
     /// What differs from old to new.
     pub diff: SurfaceDiff,
+    /// The differences split into breaking and additive.
+    pub classified: Classified,
 }
 
-/// The `schema diff` document (`schemaVersion` 1, `check: "schema_diff"`).
+/// The `schema diff` document (`schemaVersion` 1, `check: "schema_diff"`); `breaking` and
+/// `classified` come after the fields it had before.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DiffReport<'a> {
@@ -103,6 +107,10 @@ pub struct DiffReport<'a> {
     pub to: &'a str,
     /// What differs.
     pub diff: &'a SurfaceDiff,
+    /// Whether any difference can break a client of the old side.
+    pub breaking: bool,
+    /// Every difference in one line, split into breaking and additive.
+    pub classified: Classified,
 }
 
 impl Comparison {
@@ -113,7 +121,13 @@ impl Comparison {
             new = new.stable_only();
         }
         let diff = diff::diff(&old, &new);
-        Comparison { old, new, diff }
+        let classified = classify::classify(&diff);
+        Comparison {
+            old,
+            new,
+            diff,
+            classified,
+        }
     }
 
     /// The JSON document of the comparison.
@@ -125,6 +139,8 @@ impl Comparison {
             from: &self.old.codex_version,
             to: &self.new.codex_version,
             diff: &self.diff,
+            breaking: self.classified.is_breaking(),
+            classified: self.classified.clone(),
         }
     }
 }

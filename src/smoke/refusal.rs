@@ -30,7 +30,8 @@ pub struct Judgement {
     pub detail: String,
 }
 
-/// Message prefixes (codex 0.169.0, `-32600`) that refuse the user's thread id, whoever started it.
+/// Message prefixes (codex 0.169.0, `-32600`) that refuse a thread id: the user's mistake for a
+/// given thread, the server's failure for one cas started.
 const UNKNOWN_THREAD: &[&str] = &[
     "invalid session id:",
     "invalid thread id:",
@@ -51,20 +52,21 @@ pub fn judge_refusal(error: &RpcError, origin: ThreadOrigin) -> Judgement {
         detail,
     };
     match ErrorClass::of(error) {
-        ErrorClass::Other if error.code == INVALID_REQUEST => {
-            match user_input_code(&error.message, origin) {
-                Some(code) => Judgement {
-                    ok: false,
-                    failure_code: Some(code),
-                    detail: format!("the server refused the given thread id: {message}"),
-                },
-                None => Judgement {
-                    ok: true,
-                    failure_code: None,
-                    detail: format!("reached the server; precondition refused: {message}"),
-                },
-            }
-        }
+        ErrorClass::Other if error.code == INVALID_REQUEST => match whose(&error.message, origin) {
+            Whose::User(code) => Judgement {
+                ok: false,
+                failure_code: Some(code),
+                detail: format!("the server refused the given thread id: {message}"),
+            },
+            Whose::Server => failed(format!(
+                "the server refused the thread cas started: {message}"
+            )),
+            Whose::Protocol => Judgement {
+                ok: true,
+                failure_code: None,
+                detail: format!("reached the server; precondition refused: {message}"),
+            },
+        },
         ErrorClass::UnknownMethod => {
             failed(format!("the server does not know this method: {message}"))
         }
@@ -73,11 +75,26 @@ pub fn judge_refusal(error: &RpcError, origin: ThreadOrigin) -> Judgement {
     }
 }
 
-/// The code of a refusal that names the user's input, if it does.
-fn user_input_code(message: &str, origin: ThreadOrigin) -> Option<FailureCode> {
-    let unknown = UNKNOWN_THREAD.iter().any(|p| message.starts_with(p))
-        || (origin == ThreadOrigin::Given && message.starts_with(NO_ROLLOUT));
-    unknown.then_some(FailureCode::UnknownThread)
+/// Whose precondition a `-32600` refusal names.
+enum Whose {
+    /// The protocol's own (a turn that already ended): reachability is proved.
+    Protocol,
+    /// An input the user gave: a failed check with this code.
+    User(FailureCode),
+    /// The server's, about a thread cas itself started: a failed check, no user to blame.
+    Server,
+}
+
+/// Whose precondition `message` names, given where the thread came from.
+fn whose(message: &str, origin: ThreadOrigin) -> Whose {
+    let unknown = UNKNOWN_THREAD.iter().any(|p| message.starts_with(p));
+    match origin {
+        ThreadOrigin::Given if unknown || message.starts_with(NO_ROLLOUT) => {
+            Whose::User(FailureCode::UnknownThread)
+        }
+        ThreadOrigin::Started if unknown => Whose::Server,
+        _ => Whose::Protocol,
+    }
 }
 
 /// The first 200 characters of a text, with an ellipsis when cut.
@@ -133,6 +150,12 @@ mod tests {
                 Given,
                 false,
                 unknown,
+            ),
+            (
+                "thread not found: 01a1feea-0000-7000-8000-000000000000",
+                Started,
+                false,
+                None,
             ),
             (
                 "Invalid request: unknown variant `turn/steer`, expected one of `initialize`",

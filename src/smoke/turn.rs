@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::refusal::truncate;
 use super::{Check, Proves};
+use crate::errors::SessionError;
 use crate::outcome::FailureCode;
 use crate::session::{Notification, Session};
 use crate::summary::millis;
@@ -29,10 +30,18 @@ pub async fn completion(session: &Session, turn_id: &str, timeout: Duration) -> 
     let verdict = match completed {
         Ok(n) => judge_turn(&n.params["turn"], || answer_items(session, turn_id))
             .map_err(|why| why.or_else(|| last_error(session, turn_id))),
-        Err(e) => Err(Some(match last_error(session, turn_id) {
-            Some(error) => format!("{e}; codex's last error: {error}"),
-            None => e.to_string(),
-        })),
+        Err(e) => {
+            let waited = match e {
+                SessionError::Timeout { after, .. } => {
+                    format!("no turn/completed notification within {after:?}")
+                }
+                other => other.to_string(),
+            };
+            Err(Some(match last_error(session, turn_id) {
+                Some(error) => format!("{waited}; codex's last error: {error}"),
+                None => waited,
+            }))
+        }
     };
     let (ok, failure_code, detail) = match verdict {
         Ok(detail) => (true, None, detail),
@@ -118,6 +127,7 @@ fn last_error(session: &Session, turn_id: &str) -> Option<String> {
         })
 }
 
+/// Whether `n` is a `method` notification about the turn `turn_id`.
 fn of_turn(n: &Notification, method: &str, turn_id: &str) -> bool {
     n.method == method && n.params["turnId"].as_str() == Some(turn_id)
 }
@@ -145,5 +155,31 @@ mod tests {
         assert_eq!(judge_turn(&bare, none), Err(None));
         let interrupted = json!({"id": "t", "status": "interrupted"});
         assert!(judge_turn(&interrupted, none).is_err());
+    }
+
+    #[tokio::test]
+    async fn a_turn_that_never_ends_fails_at_the_deadline_with_codexs_last_error() {
+        use crate::jsonrpc::Message;
+        let (client, server) = crate::transport::memory::pair();
+        let session = Session::start(
+            client,
+            std::sync::Arc::new(crate::session::QueueServerRequests),
+        );
+        let error = json!({"turnId": "t", "error": {"message": "Reconnecting... 1/5",
+            "additionalDetails": "connection refused"}});
+        server
+            .send(&Message::notification("error", Some(error)))
+            .unwrap();
+        let check = completion(&session, "t", Duration::from_millis(200)).await;
+        assert_eq!(
+            (check.ok, check.failure_code, check.detail.as_str()),
+            (
+                false,
+                Some(FailureCode::TurnFailed),
+                "the turn did not complete: no turn/completed notification within 200ms; \
+                 codex's last error: Reconnecting... 1/5 (connection refused)"
+            )
+        );
+        drop(server);
     }
 }
