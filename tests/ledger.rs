@@ -221,3 +221,61 @@ fn cas_st_reports_errors_as_st_does() {
     );
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// Issue 17 cases 5 and 6 end to end: after a mutation `cas st` prints st's human line, then
+/// `plan_sync:` and `update_plan:`; the writer comes from st's variables (owner `unknown`
+/// without any, the session from `CODEX_THREAD_ID` when `ST_SESSION_ID` is not set).
+#[test]
+fn cas_st_prints_sync_lines_and_records_the_writer_from_the_environment() {
+    let dir = scratch("writer");
+    let plan = dir.join("st-plan.jsonl");
+    import(&dir, &plan, &[("a".to_owned(), "src/a".to_owned())]);
+    let file = plan.to_str().unwrap();
+    let out = support::cas()
+        .args([
+            "st",
+            "claim",
+            "--file",
+            file,
+            "--ids",
+            "a",
+            "--executor",
+            "teams",
+        ])
+        .env_remove("ST_ACTOR")
+        .env_remove("ST_COMMENT_AUTHOR")
+        .env_remove("USER")
+        .env_remove("LOGNAME")
+        .env_remove("ST_SESSION_ID")
+        .env("CODEX_THREAD_ID", "thread-7")
+        .output()
+        .expect("run cas st");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert_eq!(lines[0], "claimed 1 item(s) in wave manual");
+    assert!(
+        lines[1].starts_with("plan_sync: {\"version\":1,\"items\":[{\"id\":\"a\""),
+        "{stdout}"
+    );
+    assert!(
+        lines[2].starts_with("update_plan: {\"plan\":[{\"step\":\"[a] a "),
+        "{stdout}"
+    );
+    let ledger = load(&plan);
+    let claim = ledger.items[0].to_json()["claim"].clone();
+    assert_eq!(claim["owner"], "unknown");
+    let text = fs::read_to_string(&plan).expect("read plan");
+    assert!(text.contains(r#""actor":"unknown","pid":"#), "{text}");
+    assert_eq!(
+        text.matches(r#""session":"thread-7"}"#).count(),
+        2,
+        "{text}"
+    );
+    let _ = fs::remove_dir_all(&dir);
+}

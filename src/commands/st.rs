@@ -2,8 +2,34 @@
 //!
 //! It exists so the external-`st` backend can be tested for real (a wrapper script that runs
 //! `cas st "$@"`) and so tests can run many writer processes against one plan file. Flags are
-//! `st`'s; success prints `st`'s human line, failure prints `error: <Code>: <detail>` on stderr
-//! and exits 1 (usage errors exit 2).
+//! `st`'s; success prints `st`'s human line and, after a mutation, st's `plan_sync: {…}` and
+//! `update_plan: {…}` lines; failure prints `error: <Code>: <detail>` on stderr and exits 1
+//! (usage errors exit 2). The writer comes from st's variables ([`Writer::from_vars`]).
+//!
+//! Deliberate differences from st (the same list is in `scenarios/README.md`); everywhere
+//! else the ledger answers as st does, first refusal included:
+//!
+//! 1. A non-integer or out-of-range `--lease-seconds` (`abc`, `1.5`, a 20-digit number) is
+//!    `InvalidLeaseSeconds`; st passes its integer parser's `InvalidCharacter` / `Overflow`
+//!    through. Those name no ledger rule, and the reference's rule for a bad lease is
+//!    `InvalidLeaseSeconds`; the refusal comes at st's point (after the targets), and every text
+//!    st's parser accepts (`+60`, `1_000`, padding) cas accepts.
+//! 2. A plan-file line that is not JSON is `InvalidRecord` (reference §1.2); st passes its JSON
+//!    parser's error name (`SyntaxError`, …) through. Same reason as 1.
+//! 3. OrchPlan YAML quoted strings are read as YAML: escapes are decoded (`"a \"b\""` is `a "b"`)
+//!    and an invalid escape (`"src\win"`) is `InvalidOrchPlan` naming the line; st only strips the
+//!    outer quotes and keeps every backslash. cas reads what the YAML means; a backslash in a scope
+//!    gives the same lock root either way (it becomes `/`).
+//! 4. A block list of task ids under a wave (`tasks:` then `- cfg` lines) is the wave's list; st
+//!    takes any `tasks:` line for the top-level task list, so that wave gets no tasks and its items
+//!    no wave id. st misreads valid YAML there; cas reads what the file says.
+//! 5. A tab in YAML indentation is `InvalidOrchPlan` naming the line; st reads tabs as spaces.
+//!    YAML forbids tabs there, and cas reads structure by indentation, so a tab's width would be
+//!    a guess.
+//! 6. An OrchPlan task without an id (JSON or YAML) is `InvalidOrchPlan`; st drops the task
+//!    silently, which would shrink the plan a scenario then claims without anyone noticing.
+//! 7. A non-string entry in a stored list (`"scope":[1]`) is `InvalidItem`; st drops it, and its
+//!    next write loses it. (String entries are trimmed, and blank ones dropped, as st does.)
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -13,7 +39,7 @@ use std::time::Duration;
 use clap::Subcommand;
 use serde_json::Value;
 
-use crate::ledger::{ClaimLedger, ErrorCode, LedgerError, Op, Surface};
+use crate::ledger::{ClaimLedger, Lease, LedgerError, Op, Surface};
 
 /// `cas st <command> --file F …`.
 #[derive(Debug, clap::Args)]
@@ -181,14 +207,39 @@ pub fn run(args: StArgs) -> ExitCode {
     }
 }
 
+/// Who writes, as st derives it from its environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Writer {
+    /// `mutation.actor` and every claim's owner.
+    pub actor: String,
+    /// `mutation.session`, when there is one.
+    pub session: Option<String>,
+}
+
+impl Writer {
+    /// st's rule over the variables `var` looks up: the actor is the first non-blank of
+    /// `ST_ACTOR`, `ST_COMMENT_AUTHOR`, `USER`, `LOGNAME`, else `unknown`; the session is
+    /// `ST_SESSION_ID`, else `CODEX_THREAD_ID`, else none. Values are trimmed.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Writer {
+        let first = |names: &[&str]| {
+            names
+                .iter()
+                .filter_map(|k| var(k))
+                .map(|v| v.trim_matches([' ', '\t', '\r', '\n']).to_owned())
+                .find(|v| !v.is_empty())
+        };
+        Writer {
+            actor: first(&["ST_ACTOR", "ST_COMMENT_AUTHOR", "USER", "LOGNAME"])
+                .unwrap_or_else(|| "unknown".to_owned()),
+            session: first(&["ST_SESSION_ID", "CODEX_THREAD_ID"]),
+        }
+    }
+}
+
 fn ledger(plan: &PlanFile) -> ClaimLedger {
-    let actor = ["ST_ACTOR", "USER", "LOGNAME"]
-        .iter()
-        .filter_map(|k| std::env::var(k).ok())
-        .map(|v| v.trim().to_owned())
-        .find(|v| !v.is_empty())
-        .unwrap_or_else(|| "cas".to_owned());
-    ClaimLedger::new(&plan.file, actor)
+    let writer = Writer::from_vars(|k| std::env::var(k).ok());
+    ClaimLedger::new(&plan.file, writer.actor)
+        .with_session(writer.session)
         .with_lock_timeout(Duration::from_millis(plan.lock_timeout_ms))
         .with_allow_multiple_in_progress(plan.allow_multiple_in_progress)
 }
@@ -212,7 +263,7 @@ fn execute(command: StCommand) -> Result<String, LedgerError> {
             wave,
             executor,
             lease_seconds,
-        } => (plan, claim_op(ids, wave, executor, lease_seconds)?),
+        } => (plan, claim_op(ids, wave, executor, lease_seconds)),
         StCommand::Heartbeat { plan, id } => (plan, Op::Heartbeat { id }),
         StCommand::SetRuntime {
             plan,
@@ -245,7 +296,7 @@ fn execute(command: StCommand) -> Result<String, LedgerError> {
         StCommand::Release { plan, id, reason } => (plan, Op::Release { id, reason }),
         StCommand::ReclaimStale { plan, now } => (plan, Op::ReclaimStale { now }),
     };
-    ledger(&plan).apply(&op)
+    ledger(&plan).apply_with_sync(&op)
 }
 
 /// The import op of `st import-orchplan`'s flags.
@@ -267,28 +318,19 @@ fn proof_op(id: String, proof_state: String, command: String, evidence_ref: Opti
     }
 }
 
-/// The claim op of `st claim`'s flags.
+/// The claim op of `st claim`'s flags (the lease is parsed by the ledger, after the targets).
 fn claim_op(
     ids: Option<String>,
     wave: Option<String>,
     executor: String,
     lease_seconds: Option<String>,
-) -> Result<Op, LedgerError> {
-    Ok(Op::Claim {
+) -> Op {
+    Op::Claim {
         ids: ids.into_iter().collect(),
         wave,
         executor,
-        lease_seconds: lease_seconds.map(|s| parse_lease(&s)).transpose()?,
-    })
-}
-
-fn parse_lease(text: &str) -> Result<i64, LedgerError> {
-    text.trim().parse::<i64>().map_err(|_| {
-        LedgerError::new(
-            ErrorCode::InvalidLeaseSeconds,
-            format!("--lease-seconds {text:?} is not an integer"),
-        )
-    })
+        lease_seconds: lease_seconds.map(Lease::Text),
+    }
 }
 
 fn show(ledger: &ClaimLedger, surface: Surface, format: ShowFormat) -> Result<String, LedgerError> {
@@ -317,4 +359,48 @@ fn show(ledger: &ClaimLedger, surface: Surface, format: ShowFormat) -> Result<St
         })
         .collect();
     Ok(lines.join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 17 case 6: st's actor and session variables, as a table (no process environment
+    /// is touched: the variables are a map).
+    #[test]
+    fn the_writer_follows_st_variables() {
+        let unknown = ("unknown", None);
+        type Vars = &'static [(&'static str, &'static str)];
+        let cases: [(Vars, (&str, Option<&str>)); 8] = [
+            (&[], unknown),
+            (&[("USER", "  ")], unknown),
+            (&[("LOGNAME", "ln"), ("USER", "u")], ("u", None)),
+            (&[("ST_COMMENT_AUTHOR", "ca"), ("USER", "u")], ("ca", None)),
+            (
+                &[("ST_ACTOR", " tk\n"), ("ST_COMMENT_AUTHOR", "ca")],
+                ("tk", None),
+            ),
+            (&[("CODEX_THREAD_ID", "th")], ("unknown", Some("th"))),
+            (
+                &[("ST_SESSION_ID", "s"), ("CODEX_THREAD_ID", "th")],
+                ("unknown", Some("s")),
+            ),
+            (
+                &[("ST_SESSION_ID", " "), ("CODEX_THREAD_ID", "th")],
+                ("unknown", Some("th")),
+            ),
+        ];
+        for (vars, (actor, session)) in cases {
+            let var = |k: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            };
+            let want = Writer {
+                actor: actor.to_owned(),
+                session: session.map(str::to_owned),
+            };
+            assert_eq!(Writer::from_vars(var), want, "{vars:?}");
+        }
+    }
 }

@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::child::{run_with_deadline, ChildFailure};
 use super::claim_ledger::ClaimLedger;
 use super::error::{ErrorCode, LedgerError};
+use super::fields::Lease;
 use super::ops::Op;
 use super::show::Surface;
 
@@ -165,7 +166,10 @@ fn st_flags(op: &Op) -> (&'static str, Vec<(&'static str, Arg)>) {
             wave,
             executor,
             lease_seconds,
-        } => ("claim", claim_flags(ids, wave, executor, *lease_seconds)),
+        } => (
+            "claim",
+            claim_flags(ids, wave, executor, lease_seconds.as_ref()),
+        ),
         Op::Heartbeat { id } => ("heartbeat", vec![("id", value(id))]),
         Op::SetRuntime { .. } => ("set-runtime", set_runtime_flags(op)),
         Op::SetProof {
@@ -195,7 +199,7 @@ fn claim_flags(
     ids: &[String],
     wave: &Option<String>,
     executor: &str,
-    lease_seconds: Option<i64>,
+    lease_seconds: Option<&Lease>,
 ) -> Vec<(&'static str, Arg)> {
     vec![
         (
@@ -206,7 +210,7 @@ fn claim_flags(
         ("wave", optional(wave)),
         (
             "lease-seconds",
-            Arg::Value(lease_seconds.map(|n| n.to_string())),
+            Arg::Value(lease_seconds.map(Lease::to_string)),
         ),
     ]
 }
@@ -331,7 +335,7 @@ mod tests {
             ids: vec![],
             wave: Some("w1".into()),
             executor: "teams".into(),
-            lease_seconds: Some(60),
+            lease_seconds: Some(60.into()),
         };
         assert_eq!(
             st.args(&claim).join(" "),

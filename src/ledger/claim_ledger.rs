@@ -9,13 +9,14 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::claiming;
 use super::clock::Clock;
-use super::error::LedgerError;
+use super::error::{ErrorCode, LedgerError};
 use super::item::Item;
 use super::ops::{self, Ctx, Op, RuntimeArgs};
 use super::orchplan::read_orchplan;
 use super::record::{upsert, Ledger, Mutation};
-use super::show::{show, Surface};
+use super::show::{show, sync_lines, Surface};
 use super::store::{Change, Store};
 
 /// How long a mutation waits for the sidecar lock by default.
@@ -26,6 +27,7 @@ pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct ClaimLedger {
     store: Store,
     actor: String,
+    session: Option<String>,
     clock: Clock,
     allow_multiple_in_progress: bool,
 }
@@ -36,9 +38,17 @@ impl ClaimLedger {
         ClaimLedger {
             store: Store::new(path, DEFAULT_LOCK_TIMEOUT),
             actor: actor.into(),
+            session: None,
             clock: Clock::System,
             allow_multiple_in_progress: false,
         }
+    }
+
+    /// Records `session` as `mutation.session` of every write (st: `ST_SESSION_ID` or
+    /// `CODEX_THREAD_ID`; the caller reads the environment).
+    pub fn with_session(mut self, session: Option<String>) -> ClaimLedger {
+        self.session = session;
+        self
     }
 
     /// Uses `clock` for "now" (claims, leases, heartbeats, derived fields).
@@ -77,6 +87,18 @@ impl ClaimLedger {
 
     /// Runs one operation; returns `st`'s human line.
     pub fn apply(&self, op: &Op) -> Result<String, LedgerError> {
+        self.apply_items(op).map(|(line, _, _)| line)
+    }
+
+    /// Runs one operation; returns what `st` prints after a mutation: the human line, then the
+    /// `plan_sync: {…}` and `update_plan: {…}` lines of the state it wrote (reference §3, §6).
+    pub fn apply_with_sync(&self, op: &Op) -> Result<String, LedgerError> {
+        let (line, items, now) = self.apply_items(op)?;
+        Ok(format!("{line}\n{}", sync_lines(&items, &now)))
+    }
+
+    /// Runs one operation; returns the human line, the items written and the moment.
+    fn apply_items(&self, op: &Op) -> Result<(String, Vec<Item>, String), LedgerError> {
         let now_secs = self.clock.now_secs();
         let ctx = Ctx {
             now: super::clock::format_secs(now_secs),
@@ -87,9 +109,9 @@ impl ClaimLedger {
             allow_multiple_in_progress: self.allow_multiple_in_progress,
             actor: self.actor.clone(),
             pid: std::process::id(),
-            session: None,
+            session: self.session.clone(),
         };
-        match op {
+        let (line, items) = match op {
             Op::ImportOrchplan {
                 input,
                 replace,
@@ -100,6 +122,13 @@ impl ClaimLedger {
                     Ok(import(ledger, imported, *replace, input))
                 })
             }
+            // st refuses a claim without `--wave` and without ids before reading the file.
+            Op::Claim {
+                ids, wave: None, ..
+            } if claiming::ids_blank(ids) => Err(LedgerError::new(
+                ErrorCode::MissingIdsValue,
+                "--ids is required without --wave",
+            )),
             Op::ReclaimStale { now } => {
                 let now = now.clone().unwrap_or_else(|| ctx.now.clone());
                 self.store.mutate(&meta, &now, |l| {
@@ -109,7 +138,8 @@ impl ClaimLedger {
             _ => self
                 .store
                 .mutate(&meta, &ctx.now, |l| one(l, |items| edit(items, &ctx, op))),
-        }
+        }?;
+        Ok((line, items, ctx.now))
     }
 }
 
@@ -121,7 +151,14 @@ fn edit(items: &mut [Item], ctx: &Ctx, op: &Op) -> Result<String, LedgerError> {
             wave,
             executor,
             lease_seconds,
-        } => ops::claim(items, ctx, ids, wave.as_deref(), executor, *lease_seconds),
+        } => claiming::claim(
+            items,
+            ctx,
+            ids,
+            wave.as_deref(),
+            executor,
+            lease_seconds.as_ref(),
+        ),
         Op::Heartbeat { id } => ops::heartbeat(items, ctx, id),
         Op::SetRuntime {
             id,
@@ -153,20 +190,23 @@ fn edit(items: &mut [Item], ctx: &Ctx, op: &Op) -> Result<String, LedgerError> {
     }
 }
 
+/// A change's output: the human line and the items written.
+type Written = (String, Vec<Item>);
+
 fn one(
     ledger: Ledger,
     change: impl FnOnce(&mut [Item]) -> Result<String, LedgerError>,
-) -> Result<Change<String>, LedgerError> {
+) -> Result<Change<Written>, LedgerError> {
     let mut items = ledger.items;
-    let output = change(&mut items)?;
+    let line = change(&mut items)?;
     Ok(Change {
+        output: (line, items.clone()),
         items,
         bump: 1,
-        output,
     })
 }
 
-fn import(ledger: Ledger, imported: Vec<Item>, replace: bool, input: &Path) -> Change<String> {
+fn import(ledger: Ledger, imported: Vec<Item>, replace: bool, input: &Path) -> Change<Written> {
     let n = imported.len();
     let mut items = if replace { Vec::new() } else { ledger.items };
     for item in imported {
@@ -184,8 +224,8 @@ fn import(ledger: Ledger, imported: Vec<Item>, replace: bool, input: &Path) -> C
         )
     };
     Change {
+        output: (output, items.clone()),
         items,
         bump,
-        output,
     }
 }

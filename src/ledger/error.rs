@@ -40,11 +40,13 @@ macro_rules! error_codes {
 error_codes! {
     /// A line that is not a JSON object.
     InvalidRecord,
-    /// A record whose `seq` is missing, not an integer or negative.
+    /// A record whose `seq` is negative.
     InvalidSeq,
-    /// A record whose `v` is not 2 or 3.
+    /// A record whose `v` is not 2 or 3 (an `st` binary's identifier; in-process, as in st,
+    /// such a record breaks the seq contract first).
     UnsupportedSchemaVersion,
-    /// A v3 record whose `lane` is neither `event` nor `checkpoint`.
+    /// A v3 record whose `lane` is neither `event` nor `checkpoint` (an `st` binary's identifier;
+    /// in-process, as in st, such a record breaks the seq contract first).
     InvalidLane,
     /// A checkpoint without an `items` array.
     InvalidCheckpoint,
@@ -54,7 +56,8 @@ error_codes! {
     UpsertMissingItem,
     /// An event whose `op` is unknown.
     InvalidOp,
-    /// The stream breaks the checkpoint seq rule or trailing seqs do not increase.
+    /// A record with a missing or unsupported `v`, a missing or non-integer `seq` or an unknown
+    /// lane, a checkpoint off the watermark, or trailing seqs that do not increase.
     SeqContractViolation,
     /// An item that is not an object or has a field of the wrong shape.
     InvalidItem,

@@ -56,6 +56,32 @@ macro_rules! spelled {
     };
 }
 
+/// A claim's `--lease-seconds` as given: a number (scenario files), or the flag's text
+/// (`cas st`), which is parsed only after the claim's targets are resolved, as `st` does.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(untagged)]
+pub enum Lease {
+    /// A number of seconds.
+    Seconds(i64),
+    /// The flag's text, not yet parsed.
+    Text(String),
+}
+
+impl From<i64> for Lease {
+    fn from(seconds: i64) -> Lease {
+        Lease::Seconds(seconds)
+    }
+}
+
+impl fmt::Display for Lease {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Lease::Seconds(n) => write!(f, "{n}"),
+            Lease::Text(t) => f.write_str(t),
+        }
+    }
+}
+
 spelled! {
     /// What executes a claim.
     Executor {

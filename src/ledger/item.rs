@@ -99,9 +99,11 @@ pub struct Source {
     pub wave_id: String,
 }
 
-/// A stored claim state (`none` exists only in read views).
+/// A stored claim state (`none`: a claim object without a state, or st's explicit `"none"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClaimState {
+    /// No claim in effect (st reads a missing `state` as this and writes it back as `"none"`).
+    None,
     /// Owned by an executor.
     Held,
     /// Its lease expired and it was reclaimed.
@@ -114,6 +116,7 @@ impl ClaimState {
     /// The written form.
     pub fn as_str(self) -> &'static str {
         match self {
+            ClaimState::None => "none",
             ClaimState::Held => "held",
             ClaimState::Stale => "stale",
             ClaimState::Released => "released",

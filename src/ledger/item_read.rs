@@ -106,22 +106,28 @@ fn int(o: &Obj, key: &str) -> Result<i64, LedgerError> {
     }
 }
 
-/// A list of strings; a single string is a one-element list; empty strings are dropped.
+/// A list of strings; a single string is a one-element list; entries are trimmed and empty ones
+/// dropped (as st reads and rewrites them).
 pub(crate) fn string_list(key: &str, value: Option<&Value>) -> Result<Vec<String>, LedgerError> {
     match value {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(Vec::new()),
-        Some(Value::String(s)) => Ok(vec![s.clone()]),
+        Some(Value::String(s)) => Ok(vec![st_trim(s)]),
         Some(Value::Array(a)) => a
             .iter()
             .filter(|v| v.as_str().is_none_or(|s| !s.trim().is_empty()))
             .map(|v| match v {
-                Value::String(s) => Ok(s.clone()),
+                Value::String(s) => Ok(st_trim(s)),
                 other => invalid(key, other),
             })
             .collect(),
         Some(other) => invalid(key, other),
     }
+}
+
+/// A list entry as st keeps it: spaces, tabs, `\r` and `\n` trimmed from both ends.
+fn st_trim(s: &str) -> String {
+    s.trim_matches([' ', '\t', '\r', '\n']).to_owned()
 }
 
 fn list(o: &Obj, key: &str) -> Result<Vec<String>, LedgerError> {
@@ -216,11 +222,23 @@ fn source(o: &Obj) -> Result<Source, LedgerError> {
 }
 
 fn claim(o: &Obj) -> Result<Claim, LedgerError> {
-    let state = match string(o, "state")?.trim().to_ascii_lowercase().as_str() {
-        "held" => ClaimState::Held,
-        "stale" => ClaimState::Stale,
-        "released" => ClaimState::Released,
-        other => return fail(ErrorCode::InvalidItem, format!("claim.state {other:?}")),
+    // st: a missing state is `none`; a state outside none/held/stale/released is
+    // `InvalidClaimState` (its state parser's error); a non-string state is `InvalidItem`.
+    let state = match o.get("state") {
+        None => ClaimState::None,
+        Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+            "none" => ClaimState::None,
+            "held" => ClaimState::Held,
+            "stale" => ClaimState::Stale,
+            "released" => ClaimState::Released,
+            other => {
+                return fail(
+                    ErrorCode::InvalidClaimState,
+                    format!("claim.state {other:?}"),
+                )
+            }
+        },
+        Some(other) => return invalid("claim.state", other),
     };
     Ok(Claim {
         state,
@@ -337,7 +355,7 @@ mod tests {
             ),
             (
                 json!({"id": "a", "step": "x", "deps": [], "claim": {"state": "gone"}}),
-                "InvalidItem",
+                "InvalidClaimState",
             ),
             (
                 json!({"id": "a", "step": "x", "deps": [], "proof": {"state": "maybe"}}),

