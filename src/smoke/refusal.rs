@@ -119,10 +119,13 @@ mod tests {
         (-32602, "command/exec cannot set both"),
     ];
 
-    #[test]
-    fn refusals_are_classified_by_whose_precondition_failed() {
+    /// A `-32600` refusal, where the thread came from, and the expected (ok, code).
+    type Case = (&'static str, ThreadOrigin, bool, Option<FailureCode>);
+
+    /// The `-32600` refusals codex 0.169.0 sends and how each is judged.
+    fn invalid_request_cases() -> Vec<Case> {
         let unknown = Some(FailureCode::UnknownThread);
-        let cases = [
+        vec![
             ("no active turn to steer", Started, true, None),
             ("no active turn to interrupt", Given, true, None),
             (
@@ -176,8 +179,12 @@ mod tests {
                 false,
                 None,
             ),
-        ];
-        for (message, origin, ok, code) in cases {
+        ]
+    }
+
+    #[test]
+    fn refusals_are_classified_by_whose_precondition_failed() {
+        for (message, origin, ok, code) in invalid_request_cases() {
             let j = judge_refusal(&RpcError::new(-32600, message), origin);
             assert_eq!((j.ok, j.failure_code), (ok, code), "{message} ({origin:?})");
         }

@@ -15,8 +15,17 @@ fn claim_text(ids: &str, wave: Option<&str>, executor: &str, lease: Option<&str>
     }
 }
 
+/// What st answers to an op: the line it prints, or the identifier of its refusal.
+#[derive(Debug, PartialEq)]
+enum StAnswer {
+    /// Accepted; the human line.
+    Printed(String),
+    /// Refused with this error identifier.
+    Refused(String),
+}
+
 /// Runs `op` on a freshly imported claim-safe-wave plan; a refusal must not touch the file.
-fn on_fresh_plan(op: &Op) -> Result<String, String> {
+fn on_fresh_plan(op: &Op) -> StAnswer {
     let c = Case::new();
     c.import("claim-safe-wave.yaml");
     let before = c.bytes();
@@ -24,15 +33,20 @@ fn on_fresh_plan(op: &Op) -> Result<String, String> {
     if got.is_err() {
         assert_eq!(c.bytes(), before, "{op:?} was refused but changed the file");
     }
-    got.map_err(|e| e.code().to_owned())
+    match got {
+        Ok(line) => StAnswer::Printed(line),
+        Err(e) => StAnswer::Refused(e.code().to_owned()),
+    }
 }
 
-fn ok(line: &str) -> Result<String, String> {
-    Ok(line.to_owned())
+/// st prints `line`.
+fn ok(line: &str) -> StAnswer {
+    StAnswer::Printed(line.to_owned())
 }
 
-fn err(code: &str) -> Result<String, String> {
-    Err(code.to_owned())
+/// st refuses with `code`.
+fn err(code: &str) -> StAnswer {
+    StAnswer::Refused(code.to_owned())
 }
 
 /// Cases 1 and 2: duplicate id tokens are dropped, an empty token is `EmptyString`.
