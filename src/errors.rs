@@ -10,8 +10,10 @@ use std::time::Duration;
 use crate::jsonrpc::RpcError;
 use crate::protocol::ErrorClass;
 
+mod codes;
 mod scenario;
 mod setup;
+pub use codes::FailureCoded;
 pub use scenario::*;
 pub use setup::*;
 
@@ -192,7 +194,7 @@ pub enum LaunchError {
         origin: &'static str,
     },
     /// `codex --version` failed or printed something unexpected.
-    #[error("`{path} --version` failed: {reason}")]
+    #[error("`{path} --version` failed: {}", reason.trim_end().trim_end_matches(':'))]
     Version {
         /// The binary asked.
         path: PathBuf,

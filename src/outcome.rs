@@ -36,6 +36,20 @@ failure_codes! {
     WorkspaceFailed = "workspace_failed",
     /// No codex binary was found (or it is not executable).
     CodexNotFound = "codex_not_found",
+    /// `codex --version` failed, hung or printed no version.
+    CodexVersionFailed = "codex_version_failed",
+    /// The codex lacks what the command relies on (a method of its protocol surface).
+    IncompatibleCodex = "incompatible_codex",
+    /// A flag value, file or argument cas cannot use; nothing was run.
+    UsageError = "usage_error",
+    /// cas could not prepare or read what it keeps locally (a folder, a file, a record, git).
+    SetupFailed = "setup_failed",
+    /// A websocket connection to the server could not be opened (refused, timed out, bad token).
+    ConnectFailed = "connect_failed",
+    /// The codex's protocol surface could not be generated or read.
+    SurfaceFailed = "surface_failed",
+    /// `cas bench` could not complete a measurement.
+    BenchFailed = "bench_failed",
     /// The target server could not be started.
     LaunchFailed = "launch_failed",
     /// The scenario's deadline passed during a step.

@@ -94,7 +94,17 @@ fn bad_flags() -> Outcome {
         ],
     ];
     for args in cases {
-        cas().args(args).assert().code(2).stdout("");
+        let assert = cas().args(args).assert().code(2);
+        let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+        if args[1] == "status" {
+            // Fails after the flags parse: with --json, the one exit-2 document.
+            let doc: serde_json::Value = serde_json::from_str(&stdout).map_err(|e| {
+                format!("{args:?}: stdout is not one JSON document ({e}): {stdout}")
+            })?;
+            support::expect(doc["failureCode"] == "usage_error", "usage_error", &doc)?;
+        } else {
+            support::expect(stdout.is_empty(), "nothing on stdout", &stdout.into())?;
+        }
     }
     done()
 }
@@ -153,6 +163,9 @@ fn every_code_tested() -> Result<(), Failed> {
             | C::InvalidOrchPlan | C::LockTimeout | C::LockSidecarNotGitignored
             | C::GitCommandFailed | C::FileIo | C::StCommandFailed | C::StCommandTimeout
             | C::InvalidShowOutput => None,
+            // The codes of exit-2 setup failures (tests/json_exit.rs).
+            C::CodexVersionFailed | C::IncompatibleCodex | C::UsageError | C::SetupFailed
+            | C::ConnectFailed | C::SurfaceFailed | C::BenchFailed => None,
             // smoke_check's codes (tests/smoke_check.rs).
             C::UnknownThread | C::InvalidCwd | C::TurnFailed => None,
         };

@@ -34,7 +34,7 @@ pub struct RuntimeArgs {
     #[arg(long, conflicts_with = "url")]
     pub hermetic: bool,
     /// The deadline of each request, in milliseconds.
-    #[arg(long, default_value_t = 30_000)]
+    #[arg(long, default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_ms: u64,
     /// A notification method the server should not send (repeatable).
     #[arg(long = "opt-out-notification-method")]

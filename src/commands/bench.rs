@@ -2,11 +2,14 @@
 
 use std::process::ExitCode;
 
-use super::output::{pretty, print_stdout};
+use super::output::{fail, failure_doc, pretty, print_stdout};
 use crate::bench::{self, BenchPlan};
-use crate::errors::Chain;
+use crate::errors::{BenchError, Chain, FailureCoded};
 use crate::launch::CodexLocator;
 use std::path::PathBuf;
+
+/// The `check` of this command's documents.
+const CHECK: &str = "bench";
 
 /// Flags of `cas bench`.
 #[derive(Debug, Clone, clap::Args)]
@@ -18,13 +21,13 @@ pub struct BenchArgs {
     #[arg(long, value_delimiter = ',', default_value = "1,4,12")]
     pub instances: Vec<usize>,
     /// Runs per figure; the median is reported.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub runs: usize,
     /// Requests per one-connection run.
     #[arg(long, default_value_t = 2000)]
     pub requests: u64,
     /// Requests in flight in the windowed one-connection mode.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..))]
     pub window: u64,
     /// Print exactly one JSON document on stdout.
     #[arg(long)]
@@ -34,25 +37,16 @@ pub struct BenchArgs {
 /// Runs the command.
 pub async fn run(args: BenchArgs) -> ExitCode {
     if args.window == 0 || !args.requests.is_multiple_of(args.window) {
-        eprintln!(
-            "cas: --requests ({}) must be a multiple of --window ({})",
-            args.requests, args.window
-        );
-        return ExitCode::from(2);
+        let (requests, window) = (args.requests, args.window);
+        return fail(CHECK, args.json, &BenchError::Window { requests, window });
     }
     let codex = match CodexLocator::from_env(args.codex_bin.clone()).resolve() {
         Ok(path) => path,
-        Err(e) => {
-            eprintln!("cas: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return fail(CHECK, args.json, &e),
     };
     let cas = match std::env::current_exe() {
         Ok(path) => path,
-        Err(e) => {
-            eprintln!("cas: cannot find the cas executable: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return fail(CHECK, args.json, &BenchError::CasExecutable(e)),
     };
     let plan = BenchPlan {
         codex,
@@ -68,6 +62,9 @@ pub async fn run(args: BenchArgs) -> ExitCode {
         Ok(report) => report,
         Err(e) => {
             eprintln!("cas: bench could not run: {}", Chain(&e));
+            if args.json {
+                print_stdout(&pretty(&failure_doc(CHECK, e.failure_code(), &e)));
+            }
             return ExitCode::from(2);
         }
     };

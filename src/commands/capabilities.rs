@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::output::{pretty, print_stdout, usage};
+use super::output::{fail, pretty, print_stdout};
 use crate::scenario::suite::{self, Capabilities, CapabilitiesConfig};
 use crate::schema::compat;
 
@@ -32,7 +32,7 @@ pub async fn run(args: CapabilitiesArgs) -> ExitCode {
     };
     let doc = match suite::capabilities(&config).await {
         Ok(doc) => doc,
-        Err(e) => return usage(&e),
+        Err(e) => return fail("capabilities", args.json, &e),
     };
     if args.json {
         print_stdout(&pretty(&serde_json::to_value(&doc).unwrap_or_default()));

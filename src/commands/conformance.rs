@@ -9,9 +9,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::output::{pretty, print_stdout, usage};
-use crate::errors::UsageError;
+use super::output::{fail, mark_refusal, pretty, print_stdout};
+use crate::errors::{Chain, FailureCoded, UsageError};
 use crate::hooks::HookPolicy;
+use crate::outcome::FailureCode;
 use crate::scenario::suite::{self, SuiteConfig, SuiteError};
 
 /// Flags of `cas conformance`.
@@ -75,12 +76,7 @@ pub async fn run(args: ConformanceArgs) -> ExitCode {
     let config = args.config();
     let prepared = match suite::prepare(&config).await {
         Ok(prepared) => prepared,
-        Err(e) => {
-            if let (SuiteError::Incompatible(refusal), true) = (&e, args.json) {
-                print_stdout(&pretty(&refusal.to_json()));
-            }
-            return usage(&e);
-        }
+        Err(e) => return refuse(&e, args.json),
     };
     let report = suite::run(&config, prepared, |result| {
         if let Some(d) = &result.diagnostics {
@@ -90,11 +86,12 @@ pub async fn run(args: ConformanceArgs) -> ExitCode {
     .await;
     if let Some(path) = &args.junit {
         if let Err(source) = report.write_junit(path) {
-            return usage(&UsageError::FlagPath {
+            let error = UsageError::FlagPath {
                 flag: "--junit",
                 path: path.clone(),
                 source,
-            });
+            };
+            return fail("conformance", args.json, &error);
         }
     }
     if args.json {
@@ -106,5 +103,36 @@ pub async fn run(args: ConformanceArgs) -> ExitCode {
         (true, _) => ExitCode::SUCCESS,
         (false, true) => ExitCode::from(2),
         (false, false) => ExitCode::from(1),
+    }
+}
+
+/// Says why the suite could not run (an incompatible codex as its refusal document); exit 2.
+fn refuse(error: &SuiteError, json: bool) -> ExitCode {
+    let SuiteError::Incompatible(refusal) = error else {
+        return fail("conformance", json, error);
+    };
+    let message = Chain(error).to_string();
+    if json {
+        let mut doc = refusal.to_json();
+        mark_refusal(&mut doc, &message);
+        print_stdout(&pretty(&doc));
+    }
+    eprintln!("cas: {message}");
+    ExitCode::from(2)
+}
+
+impl FailureCoded for SuiteError {
+    fn failure_code(&self) -> FailureCode {
+        match self {
+            SuiteError::UnknownTarget(_) | SuiteError::Select(_) | SuiteError::NoStBinary(_) => {
+                FailureCode::UsageError
+            }
+            SuiteError::Unpack(_) | SuiteError::CasExecutable(_) => FailureCode::SetupFailed,
+            SuiteError::Surface { source, .. } => source.failure_code(),
+            SuiteError::Incompatible(refusal) => refusal
+                .compatibility
+                .failure_code
+                .unwrap_or(FailureCode::IncompatibleCodex),
+        }
     }
 }

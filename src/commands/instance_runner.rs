@@ -17,7 +17,7 @@ pub struct InstanceRunnerArgs {
     #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub instances: u32,
     /// Requests per instance.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     pub sample: u32,
 }
 

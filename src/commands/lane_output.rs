@@ -7,7 +7,7 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use super::output::{print_result, refuse, usage};
+use super::output::{fail, print_result, refuse};
 use crate::fanout::lane::{Lane, LaneConfig, LaneReport};
 
 /// Runs the lane and prints its report.
@@ -17,7 +17,7 @@ pub async fn run(config: LaneConfig, json: bool) -> ExitCode {
     let remote = config.runtime.url.is_some();
     let lane = match Lane::prepare(config).await {
         Ok(lane) => lane,
-        Err(e) => return usage(&e),
+        Err(e) => return fail(check.as_str(), json, &e),
     };
     if lane.runtime.incompatible() {
         return refuse(&lane.runtime, check, json);

@@ -39,7 +39,7 @@ pub struct RequestArgs {
     #[arg(long)]
     pub state_dir: Option<PathBuf>,
     /// Requests in flight per connection at most.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_in_flight: Option<usize>,
 }
 

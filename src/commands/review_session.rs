@@ -17,12 +17,15 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::args::PolicyArgs;
-use super::output::{print_result, usage};
+use super::output::{fail, mark_refusal, print_result};
 use crate::hooks::HookPolicy;
 use crate::review::lane;
 use crate::review::record::ParentMode;
 use crate::review::report::{self, Handle, Report};
 use crate::review::start::{self, Fallback, StartConfig, Started};
+
+/// The `check` of this command's documents.
+const CHECK: &str = "review_session";
 
 /// Flags of `cas review_session`.
 #[derive(Debug, clap::Args)]
@@ -112,7 +115,7 @@ pub struct StartArgs {
     #[arg(long, default_value_t = 2_700_000)]
     pub review_deadline_ms: u64,
     /// The deadline of each request, in ms.
-    #[arg(long, default_value_t = 30_000)]
+    #[arg(long, default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_ms: u64,
     /// Print exactly one JSON document on stdout.
     #[arg(long)]
@@ -201,7 +204,7 @@ pub async fn run(args: ReviewSessionArgs) -> ExitCode {
     };
     match reported {
         Ok(report) => print_report(&report, json),
-        Err(e) => usage(&e),
+        Err(e) => fail(CHECK, json, &e),
     }
 }
 
@@ -209,7 +212,11 @@ async fn run_start(args: &StartArgs) -> ExitCode {
     match start::start(&args.config()).await {
         Ok(Started::Refused(report)) => {
             // An incompatible codex or unusable hook policy: cas cannot run the lane.
-            print_report(&report, args.json);
+            let mut doc = report.document();
+            let hint = report.record.outcome.failure_hint.clone();
+            let message = hint.unwrap_or_else(|| format!("codex lacks what {CHECK} relies on"));
+            mark_refusal(&mut doc, &message);
+            print_result(&doc, args.json, human, false);
             ExitCode::from(2)
         }
         Ok(Started::Blocked(report)) => {
@@ -226,7 +233,7 @@ async fn run_start(args: &StartArgs) -> ExitCode {
             print_report(&report, args.json)
         }
         Ok(Started::Reported(report)) => print_report(&report, args.json),
-        Err(e) => usage(&e),
+        Err(e) => fail(CHECK, args.json, &e),
     }
 }
 

@@ -9,7 +9,7 @@ use clap::Subcommand;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::output::{pretty, print_stdout, usage};
+use super::output::{fail, pretty, print_stdout};
 use crate::launch::CodexLocator;
 use crate::schema::{self, Comparison, Surface};
 
@@ -63,11 +63,11 @@ pub async fn run(args: SchemaArgs) -> ExitCode {
 async fn surface(codex_bin: Option<PathBuf>, experimental: bool, json: bool) -> ExitCode {
     let bin = match CodexLocator::from_env(codex_bin).resolve() {
         Ok(bin) => bin,
-        Err(e) => return usage(&e),
+        Err(e) => return fail("schema_surface", json, &e),
     };
     let mut s = match schema::surface_of_binary(&bin).await {
         Ok(s) => s,
-        Err(e) => return usage(&e),
+        Err(e) => return fail("schema_surface", json, &e),
     };
     if !experimental {
         s = s.stable_only();
@@ -83,7 +83,7 @@ async fn surface(codex_bin: Option<PathBuf>, experimental: bool, json: bool) -> 
 async fn diff(a: &str, b: &str, json: bool) -> ExitCode {
     let (old, new) = match (schema::load_side(a).await, schema::load_side(b).await) {
         (Ok(old), Ok(new)) => (old, new),
-        (Err(e), _) | (_, Err(e)) => return usage(&e),
+        (Err(e), _) | (_, Err(e)) => return fail("schema_diff", json, &e),
     };
     let comparison = Comparison::of(old, new);
     if json {

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::args::RuntimeArgs;
-use super::output::{print_result, refuse, usage};
+use super::output::{fail, print_result, refuse};
 use crate::outcome::CheckName;
 use crate::runtime::UserHome;
 use crate::smoke::lane::{SmokeConfig, SmokeLane, SmokeReport};
@@ -41,7 +41,7 @@ pub async fn run(args: SmokeCheckArgs) -> ExitCode {
     };
     let lane = match SmokeLane::prepare(config).await {
         Ok(lane) => lane,
-        Err(e) => return usage(&e),
+        Err(e) => return fail(CheckName::SmokeCheck.as_str(), args.runtime.json, &e),
     };
     if lane.runtime.incompatible() {
         return refuse(&lane.runtime, CheckName::SmokeCheck, args.runtime.json);

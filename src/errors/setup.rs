@@ -291,6 +291,17 @@ pub enum BenchError {
     /// A hermetic home or codex launcher could not be prepared.
     #[error(transparent)]
     Launch(#[from] LaunchError),
+    /// The running cas executable (measured against the baseline) cannot be found.
+    #[error("cannot find the cas executable")]
+    CasExecutable(#[source] std::io::Error),
+    /// `--requests` is not a multiple of `--window`.
+    #[error("--requests ({requests}) must be a multiple of --window ({window})")]
+    Window {
+        /// The requests asked for.
+        requests: u64,
+        /// The window asked for.
+        window: u64,
+    },
     /// The fake server could not be spawned.
     #[error(transparent)]
     Transport(#[from] TransportError),

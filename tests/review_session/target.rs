@@ -105,8 +105,14 @@ fn no_git(lab: &Lab) -> Outcome {
     .concat();
     let (code, stdout, stderr) = lab.cas_text(&args, &[("PATH", "/nonexistent")])?;
     let said = stderr.contains("git not found") && stderr.contains("(hint: install git");
+    // With --json, the one exit-2 document says it on stdout too.
+    let doc: Value = serde_json::from_str(&stdout).unwrap_or_default();
+    let documented = doc["failureCode"] == "setup_failed"
+        && doc["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("git not found"));
     expect(
-        code == 2 && stdout.is_empty() && said && lab.lane_folders().is_empty(),
+        code == 2 && documented && said && lab.lane_folders().is_empty(),
         &format!("a missing git: exit {code}, stdout {stdout:?}, stderr {stderr:?}"),
         &Value::Null,
     )?;
