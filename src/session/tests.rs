@@ -262,7 +262,7 @@ async fn past_the_inbox_cap_the_oldest_notifications_are_dropped_and_counted() {
     let session = Session::with_limits(client, handler, 4, None, limits);
     for i in 0..5 {
         server
-            .send(&Message::notification(&format!("n/{i}"), None))
+            .send(&Message::notification(format!("n/{i}"), None))
             .unwrap();
     }
     server.send_text(r#"{"id":99,"result":{}}"#.into()).unwrap();
