@@ -119,19 +119,37 @@ impl Session {
         Session::with_options(connection, handler, max_in_flight, None)
     }
 
-    /// The general constructor: an in-flight cap, and a tap that sees every notification as
-    /// it arrives (before anyone can take it from the buffer).
+    /// An in-flight cap, and a tap that sees every notification as it arrives (before anyone
+    /// can take it from the buffer); the inbox has the default [`InboxLimits`].
     pub fn with_options(
         connection: Connection,
         handler: Arc<dyn ServerRequestHandler>,
         max_in_flight: usize,
         tap: Option<Arc<dyn NotificationTap>>,
     ) -> Session {
+        Session::with_limits(
+            connection,
+            handler,
+            max_in_flight,
+            tap,
+            InboxLimits::default(),
+        )
+    }
+
+    /// The general constructor: [`Session::with_options`] with the inbox's limits on buffered,
+    /// untaken notifications.
+    pub fn with_limits(
+        connection: Connection,
+        handler: Arc<dyn ServerRequestHandler>,
+        max_in_flight: usize,
+        tap: Option<Arc<dyn NotificationTap>>,
+        limits: InboxLimits,
+    ) -> Session {
         let label = connection.label().to_owned();
         let child = connection.child().cloned();
         let (out, inbound) = connection.split();
         let shared = Arc::new(Shared {
-            inbox: Mutex::new(Inbox::default()),
+            inbox: Mutex::new(Inbox::new(limits)),
             changed: Notify::new(),
         });
         let span = tracing::debug_span!("session", session = %label);
@@ -280,7 +298,7 @@ impl Session {
     ) -> Result<Notification, SessionError> {
         self.wait_for(what, timeout, |inbox| {
             let pos = inbox.notifications.iter().position(&matches)?;
-            inbox.notifications.remove(pos)
+            inbox.take_notification(pos)
         })
         .await
     }
@@ -380,9 +398,15 @@ impl Session {
         self.shared.lock().closed.clone()
     }
 
-    /// Lines or frames that were not messages, described.
+    /// Lines or frames that were not messages, described (the first thousand).
     pub fn malformed(&self) -> Vec<String> {
         self.shared.lock().malformed.clone()
+    }
+
+    /// What the session did not pass on so far: dropped notifications, oversized lines, stray
+    /// responses and malformed lines, counted with the first few samples.
+    pub fn counters(&self) -> SessionCounters {
+        self.shared.lock().counters.clone()
     }
 
     /// Server requests the handler answered, in order.
@@ -441,8 +465,13 @@ fn response(id: RequestId, reply: Reply) -> Message {
     }
 }
 
+mod counters;
 mod inbox;
 
+pub use counters::{
+    InboxLimits, SessionCounters, Tally, DEFAULT_MAX_BUFFERED_NOTIFICATIONS,
+    DEFAULT_MAX_BUFFERED_NOTIFICATION_BYTES,
+};
 use inbox::{read_loop, Inbox, Shared};
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! `fake/serverRequestAnswered` notification, so a scenario can check exactly what cas answered.
 
 pub mod catalog;
+mod faults;
 pub mod script;
 pub mod ws_server;
 
@@ -77,7 +78,9 @@ pub async fn serve(connection: Connection, script: Arc<FakeScript>) -> ServeEnd 
                 let _ = out.send_text(r#"{"id":null,"result":{}}"#.to_owned());
             }
             // Notifications (`initialized`) and undecodable lines get no answer, as with codex.
-            Inbound::Message(Message::Notification { .. }) | Inbound::Malformed(_) => {}
+            Inbound::Message(Message::Notification { .. })
+            | Inbound::Malformed(_)
+            | Inbound::Oversized(_) => {}
             Inbound::Closed(_) => break,
         }
     }
@@ -256,6 +259,7 @@ async fn send_all(out: &Outbound, state: &mut FakeState, sends: &[ScriptedSend])
         if let Some(delay) = send.delay {
             tokio::time::sleep(delay).await;
         }
+        faults::send_bulk(out, send).await;
         if let Some(n) = &send.notify {
             let mut message = Message::notification(&n.method, Some(n.params.clone()));
             if let Message::Notification { emitted_at_ms, .. } = &mut message {

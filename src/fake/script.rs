@@ -88,7 +88,8 @@ pub enum Action {
     Hang,
 }
 
-/// A message the fake sends on its own: exactly one of `notify` or `request`.
+/// A message the fake sends on its own: `notify` or `request`, or one of the bulk faults
+/// (`flood`, `line_bytes`, `endless_line`) that test how much a client buffers.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ScriptedSend {
@@ -98,9 +99,32 @@ pub struct ScriptedSend {
     /// Send a server request `{method, params}`; ids count up from 0 as codex does.
     #[serde(default)]
     pub request: Option<MethodCall>,
+    /// Send this many copies of a notification at once.
+    #[serde(default)]
+    pub flood: Option<Flood>,
+    /// Send one line of this many bytes (a JSON notification padded to the size).
+    #[serde(default)]
+    pub line_bytes: Option<usize>,
+    /// Start a line that never ends: bytes without a newline until the client goes away
+    /// (stdio only; on a websocket nothing is sent).
+    #[serde(default)]
+    pub endless_line: bool,
     /// Wait this long before sending (humantime); the fake reads nothing meanwhile.
     #[serde(default, with = "humantime_opt")]
     pub delay: Option<Duration>,
+}
+
+/// Many copies of one notification.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Flood {
+    /// How many.
+    pub count: usize,
+    /// The notification's method.
+    pub method: String,
+    /// Its params; `{}` when omitted.
+    #[serde(default = "empty_object")]
+    pub params: Value,
 }
 
 /// A method and its params.

@@ -21,7 +21,7 @@ use crate::launch::{Instance, Launcher};
 use crate::policy::{AnswerRecord, PolicyAnswer, PolicyConfig, ServerRequestPolicy};
 use crate::protocol::ClientInfo;
 use crate::retry::{request_with_retry, BackoffSchedule, RetryReport, SplitMix64};
-use crate::session::{NotificationTap, Reply};
+use crate::session::{NotificationTap, Reply, SessionCounters, Tally};
 use crate::summary::{millis, summarize, LatencyStats};
 
 /// What to run, on how many instances, with which answers and retries.
@@ -96,6 +96,18 @@ pub struct InstanceResult {
     /// The first error, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Notifications dropped past the session's inbox cap (shown when any were).
+    #[serde(skip_serializing_if = "Tally::is_empty")]
+    pub dropped_notifications: Tally<String>,
+    /// Lines over the size cap, skipped, with their sizes (shown when any were).
+    #[serde(skip_serializing_if = "Tally::is_empty")]
+    pub oversized_lines: Tally<u64>,
+    /// Responses to ids nobody waited for (shown when any came).
+    #[serde(skip_serializing_if = "Tally::is_empty")]
+    pub stray_responses: Tally<String>,
+    /// Lines that were not messages (shown when any came).
+    #[serde(skip_serializing_if = "Tally::is_empty")]
+    pub malformed_lines: Tally<String>,
 }
 
 /// Phase timings in milliseconds.
@@ -278,12 +290,25 @@ impl SampleOutcome {
                 retry_delays_ms: Vec::new(),
                 summary: None,
                 error: None,
+                dropped_notifications: Tally::default(),
+                oversized_lines: Tally::default(),
+                stray_responses: Tally::default(),
+                malformed_lines: Tally::default(),
             },
             latencies: Vec::new(),
             ok: 0,
             failed: 0,
             retries: 0,
         }
+    }
+
+    /// Records what the instance's session did not pass on.
+    fn take_counters(&mut self, counters: SessionCounters) {
+        let r = &mut self.result;
+        r.dropped_notifications = counters.dropped_notifications;
+        r.oversized_lines = counters.oversized_lines;
+        r.stray_responses = counters.stray_responses;
+        r.malformed_lines = counters.malformed_lines;
     }
 
     /// Counts one sample started at `t0`: its latency when it succeeded, else its error (the
@@ -349,6 +374,7 @@ async fn run_samples(
     }
     out.result.latency_ms =
         Some(LatencyStats::of(&out.latencies).p50).filter(|_| !out.latencies.is_empty());
+    out.take_counters(inst.session.counters());
     out
 }
 

@@ -3,6 +3,9 @@
 //! The read loop is the only reader of the connection: it hands responses to waiting requests,
 //! queues notifications, gives server requests to the handler before reading on, and records
 //! what was not a message. When input ends it stores the reason and wakes every waiter.
+//! Whatever the server sends, the inbox stays bounded: notifications past the [`InboxLimits`]
+//! drop the oldest, and every record of what was not passed on is capped; all of it is counted
+//! in the [`SessionCounters`].
 
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
@@ -10,6 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::{oneshot, Notify};
 
+use super::counters::{footprint, sample_text, InboxLimits, SessionCounters};
 use super::{
     response, AnsweredRequest, Notification, NotificationTap, Reply, ServerRequest,
     ServerRequestHandler,
@@ -24,9 +28,62 @@ pub(super) struct Inbox {
     pub(super) server_requests: VecDeque<ServerRequest>,
     pub(super) answered: Vec<AnsweredRequest>,
     pub(super) malformed: Vec<String>,
-    pub(super) strays: Vec<(u64, String)>,
+    pub(super) strays: VecDeque<(u64, String)>,
     pub(super) next_seq: u64,
     pub(super) closed: Option<String>,
+    pub(super) limits: InboxLimits,
+    /// The estimated memory of `notifications`.
+    notification_bytes: usize,
+    pub(super) counters: SessionCounters,
+}
+
+/// At most this many malformed-line descriptions are kept (the first ones).
+const MAX_MALFORMED_KEPT: usize = 1_000;
+
+/// At most this many stray arrivals are kept (the latest ones).
+const MAX_STRAYS_KEPT: usize = 1_000;
+
+impl Inbox {
+    /// An empty inbox with these limits.
+    pub(super) fn new(limits: InboxLimits) -> Inbox {
+        Inbox {
+            limits,
+            ..Inbox::default()
+        }
+    }
+
+    /// Buffers a notification, dropping (and counting) the oldest past the limits.
+    fn push_notification(&mut self, note: Notification) {
+        self.notification_bytes += footprint(&note);
+        self.notifications.push_back(note);
+        while self.notifications.len() > self.limits.max_notifications
+            || (self.notification_bytes > self.limits.max_bytes && !self.notifications.is_empty())
+        {
+            let Some(old) = self.notifications.pop_front() else {
+                break;
+            };
+            self.notification_bytes = self.notification_bytes.saturating_sub(footprint(&old));
+            self.counters
+                .dropped_notifications
+                .add(|| old.method.clone());
+        }
+    }
+
+    /// Takes the buffered notification at `pos`.
+    pub(super) fn take_notification(&mut self, pos: usize) -> Option<Notification> {
+        let note = self.notifications.remove(pos)?;
+        self.notification_bytes = self.notification_bytes.saturating_sub(footprint(&note));
+        Some(note)
+    }
+
+    /// Records an arrival that was not passed on, keeping the latest few.
+    fn push_stray(&mut self, what: String) {
+        let seq = bump(self);
+        if self.strays.len() >= MAX_STRAYS_KEPT {
+            self.strays.pop_front();
+        }
+        self.strays.push_back((seq, what));
+    }
 }
 
 pub(super) struct Shared {
@@ -66,11 +123,17 @@ pub(super) async fn read_loop(
             }
             Inbound::Malformed(error) => {
                 tracing::debug!(%error, "malformed line");
-                let seq = bump(&mut inbox);
-                inbox
-                    .strays
-                    .push((seq, format!("malformed line ({error})")));
-                inbox.malformed.push(error.to_string());
+                inbox.push_stray(format!("malformed line ({error})"));
+                let text = error.to_string();
+                inbox.counters.malformed_lines.add(|| sample_text(&text));
+                if inbox.malformed.len() < MAX_MALFORMED_KEPT {
+                    inbox.malformed.push(text);
+                }
+            }
+            Inbound::Oversized(size) => {
+                tracing::debug!(size, "oversized line skipped");
+                inbox.push_stray(format!("oversized line ({size} bytes, skipped)"));
+                inbox.counters.oversized_lines.add(|| size);
             }
             Inbound::Closed(reason) => {
                 drop(inbox);
@@ -107,7 +170,7 @@ fn queue_notification(
     if let Some(tap) = tap {
         tap.observe(&note);
     }
-    inbox.notifications.push_back(note);
+    inbox.push_notification(note);
 }
 
 /// Gives a server request to the handler: answers it at once if it can, else queues it.
@@ -149,10 +212,11 @@ fn deliver(inbox: &mut Inbox, id: RequestId, reply: Reply) {
             let _ = tx.send(reply);
         }
         None => {
-            let seq = bump(inbox);
             inbox
-                .strays
-                .push((seq, format!("response to unknown or expired id {id}")));
+                .counters
+                .stray_responses
+                .add(|| sample_text(&id.to_string()));
+            inbox.push_stray(format!("response to unknown or expired id {id}"));
         }
     }
 }

@@ -250,3 +250,38 @@ async fn a_refused_initialize_may_be_tried_again() {
         Err(SessionError::AlreadyInitialized)
     ));
 }
+
+#[tokio::test]
+async fn past_the_inbox_cap_the_oldest_notifications_are_dropped_and_counted() {
+    let (client, server) = memory::pair();
+    let limits = InboxLimits {
+        max_notifications: 3,
+        max_bytes: usize::MAX,
+    };
+    let handler = Arc::new(QueueServerRequests);
+    let session = Session::with_limits(client, handler, 4, None, limits);
+    for i in 0..5 {
+        server
+            .send(&Message::notification(format!("n/{i}"), None))
+            .unwrap();
+    }
+    server.send_text(r#"{"id":99,"result":{}}"#.into()).unwrap();
+    server.send_text("{oops".into()).unwrap();
+    let malformed = |i: &Inbox| !i.counters.malformed_lines.is_empty();
+    session
+        .wait_for("the bad line", SHORT, |i| malformed(i).then_some(()))
+        .await
+        .unwrap();
+    let kept: Vec<String> = session
+        .buffered_notifications()
+        .into_iter()
+        .map(|n| n.method)
+        .collect();
+    assert_eq!(kept, ["n/2", "n/3", "n/4"]);
+    let counters = session.counters();
+    assert_eq!(counters.dropped_notifications.count, 2);
+    assert_eq!(counters.dropped_notifications.samples, ["n/0", "n/1"]);
+    assert_eq!(counters.stray_responses.samples, ["99"]);
+    assert_eq!(counters.malformed_lines.count, 1);
+    assert!(counters.oversized_lines.is_empty());
+}

@@ -11,8 +11,8 @@ use super::{decode_inbound, Connection, Inbound};
 pub fn pair() -> (Connection, Connection) {
     let (client_out, client_to_server) = mpsc::unbounded_channel::<String>();
     let (server_out, server_to_client) = mpsc::unbounded_channel::<String>();
-    let (client_in_tx, client_in) = mpsc::unbounded_channel::<Inbound>();
-    let (server_in_tx, server_in) = mpsc::unbounded_channel::<Inbound>();
+    let (client_in_tx, client_in) = mpsc::channel::<Inbound>(super::INBOUND_QUEUE);
+    let (server_in_tx, server_in) = mpsc::channel::<Inbound>(super::INBOUND_QUEUE);
     let to_server = tokio::spawn(pump(client_to_server, server_in_tx));
     let to_client = tokio::spawn(pump(server_to_client, client_in_tx));
     (
@@ -21,13 +21,13 @@ pub fn pair() -> (Connection, Connection) {
     )
 }
 
-async fn pump(mut rx: mpsc::UnboundedReceiver<String>, tx: mpsc::UnboundedSender<Inbound>) {
+async fn pump(mut rx: mpsc::UnboundedReceiver<String>, tx: mpsc::Sender<Inbound>) {
     while let Some(text) = rx.recv().await {
-        if tx.send(decode_inbound(&text)).is_err() {
+        if tx.send(decode_inbound(&text)).await.is_err() {
             return;
         }
     }
-    let _ = tx.send(Inbound::Closed("peer dropped".to_owned()));
+    let _ = tx.send(Inbound::Closed("peer dropped".to_owned())).await;
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! one [`Inbound::Closed`] with the reason, so a reader never has to guess why input stopped.
 //! A connection owns what it runs on (a child process, I/O tasks): dropping it ends them.
 
+mod lines;
 pub mod memory;
 pub(crate) mod shutdown;
 pub(crate) mod stderr_tail;
@@ -28,9 +29,33 @@ pub enum Inbound {
     Message(Message),
     /// A line or frame that is not a message; the connection stays open.
     Malformed(DecodeError),
+    /// A line or message over the size cap, skipped unread; its size in bytes (on stdio the
+    /// connection stays open, a websocket closes right after).
+    Oversized(u64),
     /// Input ended; always the last item.
     Closed(String),
 }
+
+/// The default cap on one inbound line or websocket message: 64 MiB, far above real codex
+/// payloads, so one runaway line cannot take the client's memory.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 << 20;
+
+/// The environment variable that overrides [`DEFAULT_MAX_MESSAGE_BYTES`] (a byte count).
+pub const MAX_MESSAGE_BYTES_ENV: &str = "CAS_MAX_MESSAGE_BYTES";
+
+/// The cap on one inbound line or message: `CAS_MAX_MESSAGE_BYTES` when it holds a positive
+/// byte count, else [`DEFAULT_MAX_MESSAGE_BYTES`].
+pub fn max_message_bytes() -> usize {
+    std::env::var(MAX_MESSAGE_BYTES_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(DEFAULT_MAX_MESSAGE_BYTES)
+}
+
+/// How many decoded items may wait between a transport's reader and its consumer; a full
+/// queue stops the reader, so a fast server cannot fill the client's memory.
+pub(crate) const INBOUND_QUEUE: usize = 256;
 
 /// A bidirectional JSON-RPC connection over some transport.
 pub struct Connection {
@@ -44,7 +69,7 @@ impl Connection {
     pub(crate) fn new(
         label: impl Into<String>,
         outbound: mpsc::UnboundedSender<String>,
-        inbound: mpsc::UnboundedReceiver<Inbound>,
+        inbound: mpsc::Receiver<Inbound>,
         reader: JoinHandle<()>,
         writer: Option<JoinHandle<()>>,
     ) -> Connection {
@@ -108,6 +133,11 @@ pub struct Outbound {
 }
 
 impl Outbound {
+    /// The peer's label, e.g. `stdio:codex`.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
     /// Sends one message.
     pub fn send(&self, message: &Message) -> Result<(), TransportError> {
         self.send_text(message.encode())
@@ -125,7 +155,7 @@ impl Outbound {
 
 /// The receiving half of a split connection; it owns the child process and the I/O tasks.
 pub struct InboundStream {
-    inbound: mpsc::UnboundedReceiver<Inbound>,
+    inbound: mpsc::Receiver<Inbound>,
     label: String,
     child: Option<ChildProcess>,
     tasks: TaskSet,

@@ -11,6 +11,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader
 use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, Mutex};
 
+use super::lines::{LineSplitter, Piece};
 use super::{decode_inbound, Connection, Inbound, StderrTail};
 use crate::errors::{DecodeError, TransportError};
 
@@ -114,8 +115,18 @@ pub fn describe_exit(status: Option<ExitStatus>) -> String {
     }
 }
 
-/// Spawns a JSONL server as a child process and connects to its stdin/stdout.
+/// Spawns a JSONL server as a child process and connects to its stdin/stdout, with lines capped
+/// at [`super::max_message_bytes`].
 pub fn spawn(command: Command, program: &str) -> Result<Connection, TransportError> {
+    spawn_limited(command, program, super::max_message_bytes())
+}
+
+/// Like [`spawn`], with inbound lines over `max_line` bytes skipped and reported.
+pub fn spawn_limited(
+    command: Command,
+    program: &str,
+    max_line: usize,
+) -> Result<Connection, TransportError> {
     let (process, stdin, stdout) = ChildProcess::spawn(command, program)?;
     let watched = process.clone();
     let on_eof = move || async move {
@@ -126,10 +137,12 @@ pub fn spawn(command: Command, program: &str) -> Result<Connection, TransportErr
             describe_exit(status)
         )
     };
-    Ok(jsonl(format!("stdio:{program}"), stdout, stdin, on_eof).with_child(process))
+    let label = format!("stdio:{program}");
+    Ok(jsonl_limited(label, stdout, stdin, on_eof, max_line).with_child(process))
 }
 
-/// Runs JSONL over any reader/writer pair; `on_eof` explains why input ended.
+/// Runs JSONL over any reader/writer pair; `on_eof` explains why input ended. Inbound lines
+/// are capped at [`super::max_message_bytes`].
 pub fn jsonl<R, W, F, Fut>(label: String, reader: R, writer: W, on_eof: F) -> Connection
 where
     R: AsyncRead + Unpin + Send + 'static,
@@ -137,40 +150,83 @@ where
     F: FnOnce() -> Fut + Send + 'static,
     Fut: std::future::Future<Output = String> + Send + 'static,
 {
+    jsonl_limited(label, reader, writer, on_eof, super::max_message_bytes())
+}
+
+/// Like [`jsonl`], with inbound lines over `max_line` bytes skipped while they stream (never
+/// buffered) and reported as [`Inbound::Oversized`]; the connection goes on.
+pub fn jsonl_limited<R, W, F, Fut>(
+    label: String,
+    reader: R,
+    writer: W,
+    on_eof: F,
+    max_line: usize,
+) -> Connection
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = String> + Send + 'static,
+{
     let (out_tx, out_rx) = mpsc::unbounded_channel::<String>();
-    let (in_tx, in_rx) = mpsc::unbounded_channel::<Inbound>();
-    let reader_task = tokio::spawn(read_lines(reader, in_tx, on_eof));
+    let (in_tx, in_rx) = mpsc::channel::<Inbound>(super::INBOUND_QUEUE);
+    let reader_task = tokio::spawn(read_lines(reader, in_tx, on_eof, max_line));
     let writer_task = tokio::spawn(write_lines(writer, out_rx));
     Connection::new(label, out_tx, in_rx, reader_task, Some(writer_task))
 }
 
-async fn read_lines<R, F, Fut>(reader: R, tx: mpsc::UnboundedSender<Inbound>, on_eof: F)
+/// How much is read from the stream at a time.
+const READ_CHUNK: usize = 64 << 10;
+
+async fn read_lines<R, F, Fut>(reader: R, tx: mpsc::Sender<Inbound>, on_eof: F, max_line: usize)
 where
     R: AsyncRead + Unpin,
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = String>,
 {
-    let mut reader = BufReader::new(reader);
-    let mut buf = Vec::new();
+    let mut reader = BufReader::with_capacity(READ_CHUNK, reader);
+    let mut lines = LineSplitter::new(max_line);
     let reason = loop {
-        buf.clear();
-        match reader.read_until(b'\n', &mut buf).await {
-            Ok(0) => break on_eof().await,
-            Ok(_) => {
-                let item = match std::str::from_utf8(&buf) {
-                    Ok(line) if line.trim().is_empty() => continue,
-                    Ok(line) => decode_inbound(line.trim_end_matches(['\n', '\r'])),
-                    // A bad line is reported and the connection stays open.
-                    Err(_) => Inbound::Malformed(DecodeError::NotUtf8 { len: buf.len() }),
-                };
-                if tx.send(item).is_err() {
-                    return;
+        let chunk = match reader.fill_buf().await {
+            Ok([]) => {
+                if let Some(item) = lines.end().and_then(|p| inbound_of(p, false)) {
+                    if tx.send(item).await.is_err() {
+                        return;
+                    }
                 }
+                break on_eof().await;
             }
+            Ok(chunk) => chunk,
             Err(e) => break format!("read error: {e}"),
+        };
+        let (taken, piece) = lines.feed(chunk);
+        reader.consume(taken);
+        let Some(item) = piece.and_then(|p| inbound_of(p, true)) else {
+            continue;
+        };
+        if tx.send(item).await.is_err() {
+            return;
         }
     };
-    let _ = tx.send(Inbound::Closed(reason));
+    let _ = tx.send(Inbound::Closed(reason)).await;
+}
+
+/// What a piece of input is to the reader; `None` for a blank line. `terminated` says whether
+/// the line ended with a newline (counted in a bad line's length).
+fn inbound_of(piece: Piece, terminated: bool) -> Option<Inbound> {
+    let line = match piece {
+        Piece::Oversized(size) => return Some(Inbound::Oversized(size)),
+        Piece::Line(line) => line,
+    };
+    let item = match std::str::from_utf8(&line) {
+        Ok(text) if text.trim().is_empty() => return None,
+        Ok(text) => decode_inbound(text.trim_end_matches('\r')),
+        // A bad line is reported and the connection stays open.
+        Err(_) => Inbound::Malformed(DecodeError::NotUtf8 {
+            len: line.len() + usize::from(terminated),
+        }),
+    };
+    Some(item)
 }
 
 async fn write_lines<W: AsyncWrite + Unpin>(
@@ -210,6 +266,34 @@ mod tests {
         ));
         assert!(matches!(conn.recv().await, Some(Inbound::Message(_))));
         drop(peer);
+        assert!(matches!(conn.recv().await, Some(Inbound::Closed(reason)) if reason == "eof"));
+    }
+
+    #[tokio::test]
+    async fn an_oversized_line_is_skipped_by_size_and_the_connection_goes_on() {
+        let (mut peer, ours) = tokio::io::duplex(1024);
+        let (read_half, write_half) = tokio::io::split(ours);
+        let mut conn = jsonl_limited(
+            "test".into(),
+            read_half,
+            write_half,
+            || async { "eof".to_owned() },
+            64,
+        );
+        let writer = tokio::spawn(async move {
+            let big = vec![b'x'; 10_000];
+            peer.write_all(&big).await.unwrap();
+            peer.write_all(b"\n{\"id\":1,\"result\":{}}\n")
+                .await
+                .unwrap();
+            peer
+        });
+        assert!(matches!(
+            conn.recv().await,
+            Some(Inbound::Oversized(10_001))
+        ));
+        assert!(matches!(conn.recv().await, Some(Inbound::Message(_))));
+        drop(writer.await.unwrap());
         assert!(matches!(conn.recv().await, Some(Inbound::Closed(reason)) if reason == "eof"));
     }
 }

@@ -9,19 +9,34 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::error::CapacityError;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
-use tokio_tungstenite::tungstenite::protocol::Message as Frame;
+use tokio_tungstenite::tungstenite::protocol::{Message as Frame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::Error as Tungstenite;
 use tokio_tungstenite::WebSocketStream;
 
 use super::{decode_inbound, Connection, Inbound};
 use crate::errors::{DecodeError, TransportError, WsError};
 
-/// Connects to `url`, presenting `token` as a bearer token when given, within `deadline`.
+/// Connects to `url`, presenting `token` as a bearer token when given, within `deadline`;
+/// inbound messages are capped at [`super::max_message_bytes`].
 pub async fn connect(
     url: &str,
     token: Option<&str>,
     deadline: Duration,
+) -> Result<Connection, TransportError> {
+    connect_limited(url, token, deadline, super::max_message_bytes()).await
+}
+
+/// Like [`connect`], with inbound messages (and frames) capped at `max_message` bytes: a larger
+/// one is reported as [`Inbound::Oversized`] and, as a websocket cannot skip it, ends the
+/// connection.
+pub async fn connect_limited(
+    url: &str,
+    token: Option<&str>,
+    deadline: Duration,
+    max_message: usize,
 ) -> Result<Connection, TransportError> {
     let connect_err = |e| TransportError::Connect {
         url: url.to_owned(),
@@ -36,7 +51,10 @@ pub async fn connect(
         })?;
         request.headers_mut().insert("authorization", value);
     }
-    let attempt = tokio_tungstenite::connect_async(request);
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(max_message))
+        .max_frame_size(Some(max_message));
+    let attempt = tokio_tungstenite::connect_async_with_config(request, Some(config), false);
     let (stream, _response) = match tokio::time::timeout(deadline, attempt).await {
         Err(_) => {
             return Err(TransportError::ConnectTimeout {
@@ -117,11 +135,20 @@ where
 {
     let (mut sink, mut source) = stream.split();
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<String>();
-    let (in_tx, in_rx) = mpsc::unbounded_channel::<Inbound>();
+    let (in_tx, in_rx) = mpsc::channel::<Inbound>(super::INBOUND_QUEUE);
     let reader = tokio::spawn(async move {
         let reason = loop {
             let item = match source.next().await {
                 None => break "websocket stream ended".to_owned(),
+                Some(Err(Tungstenite::Capacity(CapacityError::MessageTooLong {
+                    size,
+                    max_size,
+                }))) => {
+                    let _ = in_tx.send(Inbound::Oversized(size as u64)).await;
+                    break format!(
+                        "websocket message of {size} bytes is over the {max_size}-byte cap"
+                    );
+                }
                 Some(Err(e)) => break format!("websocket error: {}", WsError(e)),
                 Some(Ok(frame)) => match frame {
                     Frame::Text(text) => decode_inbound(text.as_str()),
@@ -139,11 +166,11 @@ where
                     Frame::Ping(_) | Frame::Pong(_) | Frame::Frame(_) => continue,
                 },
             };
-            if in_tx.send(item).is_err() {
+            if in_tx.send(item).await.is_err() {
                 return;
             }
         };
-        let _ = in_tx.send(Inbound::Closed(reason));
+        let _ = in_tx.send(Inbound::Closed(reason)).await;
     });
     let writer = tokio::spawn(async move {
         while let Some(text) = out_rx.recv().await {
