@@ -20,7 +20,7 @@ const SAMPLE_CHARS: usize = 200;
 pub struct Tally<T> {
     /// How many times it happened.
     pub count: u64,
-    /// The first [`SAMPLES`] of them.
+    /// The first `SAMPLES` (5) of them.
     pub samples: Vec<T>,
 }
 
@@ -34,7 +34,7 @@ impl<T> Default for Tally<T> {
 }
 
 impl<T> Tally<T> {
-    /// Counts one more; `sample` is kept while fewer than [`SAMPLES`] are.
+    /// Counts one more; `sample` is kept while fewer than `SAMPLES` (5) are.
     pub fn add(&mut self, sample: impl FnOnce() -> T) {
         self.count += 1;
         if self.samples.len() < SAMPLES {
