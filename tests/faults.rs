@@ -6,9 +6,8 @@ mod support;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use support::{cas, codex_trial, done, expect, expect_fields, JsonRun, Outcome};
@@ -97,49 +96,10 @@ fn peak_rss_bounded(what: &str, doc: &Value) -> Result<(), Failed> {
     )
 }
 
-/// The fake app-server on a loopback websocket, killed on drop.
-struct FakeWs {
-    child: Child,
-    url: String,
-}
-
-impl FakeWs {
-    fn start(scenario: &Path) -> Result<FakeWs, Failed> {
-        let mut child = support::cas_process()
-            .args(["fake_server", "--listen", "ws://127.0.0.1:0", "--scenario"])
-            .arg(scenario)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| e.to_string())?;
-        let stderr = child.stderr.take().ok_or("no stderr")?;
-        let mut lines = BufReader::new(stderr).lines();
-        let url = loop {
-            match lines.next() {
-                Some(Ok(line)) => {
-                    if let Some(url) = line.trim().strip_prefix("listening on: ") {
-                        break url.to_owned();
-                    }
-                }
-                _ => return Err("the fake printed no listen address".into()),
-            }
-        };
-        Ok(FakeWs { child, url })
-    }
-}
-
-impl Drop for FakeWs {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn flood() -> Outcome {
     let dir = tempdir()?;
     let flood = r#"flood = { count = 200000, method = "item/agentMessage/delta", params = { threadId = "t", turnId = "u", itemId = "i", delta = "some streamed words" } }"#;
-    let fake = FakeWs::start(&scenario(dir.path(), flood)?)?;
+    let fake = support::FakeWs::start(&scenario(dir.path(), flood)?, None)?;
     let (code, doc, wall) = request(&["--url", &fake.url, "--request-timeout-ms", "20000"], &[])?;
     expect_fields(
         "the answer comes after the flood; the oldest notifications are dropped and counted",

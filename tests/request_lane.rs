@@ -5,8 +5,7 @@ mod support;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use support::{cas, done, expect, expect_fields, JsonRun, Outcome};
@@ -29,10 +28,9 @@ fn main() -> ExitCode {
     libtest_mimic::run(&args, trials).exit_code()
 }
 
-/// The fake app-server on a loopback websocket, killed on drop.
+/// The fake app-server on a loopback websocket that wants a token, with the token's file.
 struct FakeWs {
-    child: Child,
-    url: String,
+    server: support::FakeWs,
     token_file: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -42,31 +40,10 @@ impl FakeWs {
         let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).map_err(|e| e.to_string())?;
         let token_file = dir.path().join("token");
         std::fs::write(&token_file, "fake-token\n").map_err(|e| e.to_string())?;
-        let mut child = support::cas_process()
-            .args(["fake_server", "--listen", "ws://127.0.0.1:0", "--scenario"])
-            .arg(support::root().join("fixtures/fake/control_lanes.toml"))
-            .arg("--ws-token-file")
-            .arg(&token_file)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| e.to_string())?;
-        let stderr = child.stderr.take().ok_or("no stderr")?;
-        let mut lines = BufReader::new(stderr).lines();
-        let url = loop {
-            match lines.next() {
-                Some(Ok(line)) => {
-                    if let Some(url) = line.trim().strip_prefix("listening on: ") {
-                        break url.to_owned();
-                    }
-                }
-                _ => return Err("the fake printed no listen address".into()),
-            }
-        };
+        let scenario = support::root().join("fixtures/fake/control_lanes.toml");
+        let server = support::FakeWs::start(&scenario, Some(&token_file))?;
         Ok(FakeWs {
-            child,
-            url,
+            server,
             token_file,
             _dir: dir,
         })
@@ -77,17 +54,10 @@ impl FakeWs {
         JsonRun::of(
             cas()
                 .args(args)
-                .args(["--url", &self.url, "--token-file"])
+                .args(["--url", &self.server.url, "--token-file"])
                 .arg(&self.token_file),
         )
         .map(JsonRun::pair)
-    }
-}
-
-impl Drop for FakeWs {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

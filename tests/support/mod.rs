@@ -11,6 +11,7 @@
 mod children;
 mod codex;
 mod compare;
+mod fake_ws;
 mod run;
 
 use std::path::PathBuf;
@@ -21,6 +22,7 @@ use cas::target::TargetEnv;
 pub use children::live_children;
 pub use codex::{codex_gate, codex_trial, Codex};
 pub use compare::{expect, expect_fields, same};
+pub use fake_ws::FakeWs;
 pub use run::{cas, cas_bin, cas_json, cas_process, isolated_env, run_json, JsonRun};
 
 /// The crate root.
