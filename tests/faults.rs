@@ -119,13 +119,22 @@ fn flood() -> Outcome {
     done()
 }
 
-fn huge_line(real: &Path) -> Outcome {
+/// `cas request` on a stdio fake scripted with `fault`, under the test's line cap.
+fn line_fault(
+    real: &Path,
+    fault: &str,
+    timeout_ms: &str,
+) -> Result<(i32, Value, Duration), Failed> {
     let dir = tempdir()?;
-    let fault = scenario(dir.path(), "line_bytes = 104857600")?;
+    let fault = scenario(dir.path(), fault)?;
     let codex = fake_codex(dir.path(), real, &fault)?;
     let codex = codex.to_string_lossy();
-    let args = ["--codex-bin", &codex, "--request-timeout-ms", "20000"];
-    let (code, doc, wall) = request(&args, &[("CAS_MAX_MESSAGE_BYTES", LINE_CAP)])?;
+    let args = ["--codex-bin", &codex, "--request-timeout-ms", timeout_ms];
+    request(&args, &[("CAS_MAX_MESSAGE_BYTES", LINE_CAP)])
+}
+
+fn huge_line(real: &Path) -> Outcome {
+    let (code, doc, wall) = line_fault(real, "line_bytes = 104857600", "20000")?;
     expect_fields(
         "the 100 MiB line is skipped by size and the answer still comes",
         Some(code),
@@ -144,12 +153,7 @@ fn huge_line(real: &Path) -> Outcome {
 }
 
 fn endless_line(real: &Path) -> Outcome {
-    let dir = tempdir()?;
-    let fault = scenario(dir.path(), "endless_line = true")?;
-    let codex = fake_codex(dir.path(), real, &fault)?;
-    let codex = codex.to_string_lossy();
-    let args = ["--codex-bin", &codex, "--request-timeout-ms", "2000"];
-    let (code, doc, wall) = request(&args, &[("CAS_MAX_MESSAGE_BYTES", LINE_CAP)])?;
+    let (code, doc, wall) = line_fault(real, "endless_line = true", "2000")?;
     expect_fields(
         "the answer is lost in the endless line: the request fails at its deadline",
         Some(code),
