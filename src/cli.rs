@@ -21,8 +21,10 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run one scenario on one target and print its verdict.
+    /// Run the conformance suite (every selected scenario, live lines and a summary).
     Conformance(commands::conformance::ConformanceArgs),
+    /// List every scenario: area, mode, targets, twins, group and applicability on the codex.
+    List(commands::list::ListArgs),
     /// Prove a runtime is reachable: handshake, features, threads, turns, steer, interrupt.
     #[command(name = "smoke_check", alias = "smoke-check")]
     SmokeCheck(commands::smoke_check::SmokeCheckArgs),
@@ -64,6 +66,7 @@ pub fn run() -> ExitCode {
     let code = runtime.block_on(async {
         match cli.command {
             Command::Conformance(args) => commands::conformance::run(args).await,
+            Command::List(args) => commands::list::run(args).await,
             Command::SmokeCheck(args) => commands::smoke_check::run(args).await,
             Command::Request(args) => commands::request::run(args).await,
             Command::InstanceRunner(args) => commands::instance_runner::run(args).await,

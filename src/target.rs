@@ -18,6 +18,9 @@ use crate::hooks::{self, HookPolicy};
 use crate::launch::{self, CodexLocator, HermeticHome, MockModel, ServerSpec};
 use crate::transport::{self, Connection};
 
+mod template;
+pub use template::CodexTemplate;
+
 /// How long a websocket server may take to print its banner, and a connection to open.
 const STARTUP_DEADLINE: Duration = Duration::from_secs(15);
 
@@ -92,6 +95,8 @@ pub struct TargetEnv {
     pub keep_temp: bool,
     /// Drive this `st` binary for ledger steps instead of cas's own ledger.
     pub st_binary: Option<PathBuf>,
+    /// A codex home initialised once for the run; codex targets start from copies of it.
+    pub codex_template: Option<Arc<CodexTemplate>>,
 }
 
 /// The codex a run used.
@@ -189,7 +194,14 @@ async fn launch_codex(
     let bin = env.codex.resolve()?;
     let mock = MockModel::start().await;
     let home = HermeticHome::create(&env.scratch_root, &mock.base_url())?;
-    let version = launch::codex_version(&bin, home.path()).await?;
+    let template = env.codex_template.as_ref().filter(|t| t.serves(&bin));
+    let version = match template {
+        Some(template) => {
+            template.copy_into(&home, &mock.base_url())?;
+            template.version().to_owned()
+        }
+        None => launch::codex_version(&bin, home.path()).await?,
+    };
     let mut extra_args = vec!["--strict-config".to_owned()];
     if scenario.hook_policy == HookPolicy::Off {
         let name = hooks::feature_name(&bin, home.path())

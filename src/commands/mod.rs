@@ -7,6 +7,7 @@ pub mod conformance;
 pub mod fake_server;
 pub mod instance_runner;
 pub mod lane_output;
+pub mod list;
 pub mod output;
 pub mod request;
 pub mod review_session;
