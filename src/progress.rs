@@ -44,8 +44,9 @@ impl Ticker {
             return Ticker::hidden();
         }
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-        let style = ProgressStyle::with_template("{spinner} {prefix} [{elapsed_precise}] {wide_msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        let style =
+            ProgressStyle::with_template("{spinner} {prefix} [{elapsed_precise}] {wide_msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner());
         bar.set_style(style);
         bar.set_prefix(what.to_owned());
         bar.enable_steady_tick(TICK);
@@ -61,6 +62,14 @@ impl Ticker {
     pub fn tick(&self, message: &str) {
         if let Some(bar) = &self.bar {
             bar.inc(1);
+            bar.set_message(message.to_owned());
+        }
+    }
+
+    /// Sets the position to `done` and shows `message`.
+    pub fn set(&self, done: u64, message: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(done);
             bar.set_message(message.to_owned());
         }
     }

@@ -83,7 +83,10 @@ pub fn render(result: &ScenarioResult, verbosity: Verbosity, paint: Painter) -> 
         "{} [{:>8.3}s] {}",
         paint.conclusion(conclusion, &format!("{:>7}", conclusion.label())),
         result.duration_ms as f64 / 1000.0,
-        paint.paint(Style::new().bold(), &format!("{}::{}", result.scenario, result.target)),
+        paint.paint(
+            Style::new().bold(),
+            &format!("{}::{}", result.scenario, result.target)
+        ),
     );
     if result.name != result.scenario {
         out.push_str(&format!(" (part of {})", result.name));
@@ -142,7 +145,11 @@ fn failure_block(result: &ScenarioResult, paint: Painter, out: &mut String) {
         None => out.push_str(&format!("\n{INDENT}transcript: none kept")),
     }
     if let Some(diagnostics) = &result.diagnostics {
-        for line in diagnostics.lines().filter(|l| !l.trim().is_empty()).take(10) {
+        for line in diagnostics
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .take(10)
+        {
             out.push_str(&format!("\n{INDENT}stderr: {line}"));
         }
     }

@@ -39,7 +39,14 @@ pub async fn run(
         .collect();
     broken.iter().for_each(&mut on_result);
     let stop = Cell::new(config.fail_fast && broken.iter().any(|b| !b.ok));
-    let scenarios = run_all(&selection.selected, &env, jobs, &stop, config, &mut on_result);
+    let scenarios = run_all(
+        &selection.selected,
+        &env,
+        jobs,
+        &stop,
+        config,
+        &mut on_result,
+    );
     let (preflight, mut ran) = if jobs > 1 {
         tokio::join!(run_preflight(config, &env, target), scenarios)
     } else {

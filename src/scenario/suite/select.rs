@@ -248,8 +248,7 @@ fn by_name(
     let mut found: Vec<&Scenario> = all
         .iter()
         .filter(|s| {
-            pattern.matches(&s.name)
-                || (pattern.matches(&s.report_name) && s.twin_of.is_none())
+            pattern.matches(&s.name) || (pattern.matches(&s.report_name) && s.twin_of.is_none())
         })
         .collect();
     // A glob or a group (several files under one name) runs the members that can run here.

@@ -141,9 +141,7 @@ fn expected_of(kind: &StepKind) -> Option<(&'static str, Value)> {
 /// its place, so the diff marks only real differences.
 fn shown_as_matched(want: &Value, seen: Option<&Value>) -> Value {
     match (want, seen) {
-        (Value::String(s), Some(seen)) if s == "$any" || s.starts_with("$capture:") => {
-            seen.clone()
-        }
+        (Value::String(s), Some(seen)) if s == "$any" || s.starts_with("$capture:") => seen.clone(),
         (Value::Object(map), Some(Value::Object(have))) => Value::Object(
             map.iter()
                 .map(|(k, v)| (k.clone(), shown_as_matched(v, have.get(k))))
@@ -201,11 +199,17 @@ mod tests {
 
     #[test]
     fn the_diff_marks_only_the_changed_lines() {
-        let lines = diff_lines(Some(&json!({"a": 1, "b": 2})), Some(&json!({"a": 1, "b": 3})));
+        let lines = diff_lines(
+            Some(&json!({"a": 1, "b": 2})),
+            Some(&json!({"a": 1, "b": 3})),
+        );
         let changed: Vec<&(char, String)> = lines.iter().filter(|(s, _)| *s != ' ').collect();
         assert_eq!(
             changed,
-            [&('-', "  \"b\": 2".to_owned()), &('+', "  \"b\": 3".to_owned())]
+            [
+                &('-', "  \"b\": 2".to_owned()),
+                &('+', "  \"b\": 3".to_owned())
+            ]
         );
         assert!(diff_lines(Some(&json!(1)), Some(&json!(1))).is_empty());
         assert!(diff_lines(None, Some(&json!(1))).is_empty());

@@ -82,21 +82,26 @@ pub fn render(report: &SuiteReport, paint: Painter) -> String {
     out.push_str(&format!(
         "{} [{:>8.3}s] {} scenarios on {} ({}, --jobs {}): {}",
         paint.conclusion(
-            if report.ok() { Conclusion::Pass } else { Conclusion::Fail },
+            if report.ok() {
+                Conclusion::Pass
+            } else {
+                Conclusion::Fail
+            },
             &format!("{verdict:>7}")
         ),
         report.wall_ms as f64 / 1000.0,
         report.scenarios.len(),
         report.target,
-        if ran.is_empty() { "none ran".to_owned() } else { format!("ran on {}", ran.join(", ")) },
+        if ran.is_empty() {
+            "none ran".to_owned()
+        } else {
+            format!("ran on {}", ran.join(", "))
+        },
         report.jobs,
         tallies.join(", ")
     ));
     if report.not_run > 0 {
-        out.push_str(&format!(
-            "; {} not run (--fail-fast)",
-            report.not_run
-        ));
+        out.push_str(&format!("; {} not run (--fail-fast)", report.not_run));
     }
     out
 }
