@@ -145,18 +145,25 @@ fn human_output() -> Outcome {
             "handshake",
             "--target",
             "fake-stdio",
+            "--color",
+            "never",
         ])
         .assert()
         .code(0)
         .stdout(predicate::str::starts_with(
-            "cas conformance on fake-stdio: pass",
+            "cas conformance: target fake-stdio\nscenarios run on: fake-stdio 1\n",
         ))
         .stdout(predicate::str::contains(
             "smoke preflight: skipped (the fake server is not a runtime to smoke-check)",
         ))
+        .stdout(
+            predicate::str::is_match(r"(?m)^   PASS \[ +[0-9.]+s\] handshake::fake-stdio$")
+                .unwrap(),
+        )
         .stdout(predicate::str::contains(
-            "- handshake [protocol] on fake-stdio: ok",
-        ));
+            "1 scenarios on fake-stdio (ran on fake-stdio 1, --jobs",
+        ))
+        .stdout(predicate::str::contains("): 1 passed, 0 failed"));
     done()
 }
 

@@ -162,7 +162,7 @@ fn every_code_tested() -> Result<(), Failed> {
             | C::InvalidRuntimeSubstrate | C::InvalidProofState | C::EmptyString
             | C::InvalidOrchPlan | C::LockTimeout | C::LockSidecarNotGitignored
             | C::GitCommandFailed | C::FileIo | C::StCommandFailed | C::StCommandTimeout
-            | C::InvalidShowOutput => None,
+            | C::InvalidShowOutput | C::ScenarioUnloadable => None,
             // The codes of exit-2 setup failures (tests/json_exit.rs).
             C::CodexVersionFailed | C::IncompatibleCodex | C::UsageError | C::SetupFailed
             | C::ConnectFailed | C::SurfaceFailed | C::BenchFailed => None,

@@ -102,8 +102,10 @@ pub fn render(result: &ScenarioResult, verbosity: Verbosity, paint: Painter) -> 
     let verbose = verbosity == Verbosity::Verbose;
     if conclusion.is_bad() {
         failure_block(result, paint, &mut out);
-    } else if verbose && !result.detail.is_empty() {
-        out.push_str(&format!("\n{INDENT}{}", result.detail));
+    } else if verbose {
+        for line in result.detail.lines() {
+            out.push_str(&format!("\n{INDENT}{line}"));
+        }
     }
     Some(out)
 }
@@ -117,7 +119,9 @@ fn failure_block(result: &ScenarioResult, paint: Painter, out: &mut String) {
     if let Some(step) = step {
         out.push_str(&format!("\n{INDENT}failing step: {}", step.step));
     }
-    out.push_str(&format!("\n{INDENT}{}", result.detail));
+    for line in result.detail.lines() {
+        out.push_str(&format!("\n{INDENT}{line}"));
+    }
     if let Some(step) = step {
         let lines = diff_lines(step.expected.as_ref(), step.observed.as_ref());
         if !lines.is_empty() {

@@ -112,7 +112,13 @@ impl FailedStep {
             .iter()
             .find(|s| &s.name == name)
             .and_then(|s| expected_of(&s.kind));
+        let vars: crate::matcher::Captures = scenario
+            .vars
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
         let expected = wanted.map(|(key, want)| {
+            let want = crate::matcher::substitute(&want, &vars);
             let seen = observed.as_ref().and_then(|o| o.get(key));
             serde_json::json!({ key: shown_as_matched(&want, seen) })
         });
