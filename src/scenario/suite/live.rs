@@ -158,3 +158,68 @@ fn failure_block(result: &ScenarioResult, paint: Painter, out: &mut String) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::FailureCode;
+    use crate::scenario::TargetName;
+    use crate::verdict::Status;
+
+    fn result(outcome: Conclusion, detail: &str) -> ScenarioResult {
+        ScenarioResult {
+            name: "group".into(),
+            scenario: "one".into(),
+            mode: None,
+            target: TargetName::FakeWs,
+            ok: !outcome.is_bad(),
+            status: Status::Pass,
+            outcome,
+            failure_code: Some(FailureCode::NoResponse),
+            detail: detail.into(),
+            duration_ms: 1500,
+            temp_root: None,
+            transcript: None,
+            failed_step: None,
+            verdict: None,
+            diagnostics: None,
+        }
+    }
+
+    const PLAIN: Painter = Painter { on: false };
+
+    #[test]
+    fn each_conclusion_has_its_line() {
+        let line = |c, v| render(&result(c, "why"), v, PLAIN);
+        assert_eq!(
+            line(Conclusion::Pass, Verbosity::Normal).as_deref(),
+            Some("   PASS [   1.500s] one::fake-ws (part of group)")
+        );
+        assert_eq!(
+            line(Conclusion::Xfail, Verbosity::Normal).as_deref(),
+            Some("  XFAIL [   1.500s] one::fake-ws (part of group) (no_response)")
+        );
+        assert_eq!(
+            line(Conclusion::NotApplicable, Verbosity::Normal).as_deref(),
+            Some("    N/A [   1.500s] one::fake-ws (part of group) (why)")
+        );
+        assert_eq!(line(Conclusion::Pass, Verbosity::Quiet), None);
+        assert_eq!(
+            line(Conclusion::Pass, Verbosity::Verbose).as_deref(),
+            Some("   PASS [   1.500s] one::fake-ws (part of group)\n          why")
+        );
+        let error = line(Conclusion::Error, Verbosity::Quiet).unwrap_or_default();
+        assert!(error.starts_with("  ERROR [") && error.contains("\n          why"));
+        assert!(error.contains("transcript: none kept"), "{error}");
+    }
+
+    #[test]
+    fn colour_only_when_on() {
+        let painted = Painter { on: true }.conclusion(Conclusion::Fail, "FAIL");
+        assert!(painted.contains("\u{1b}[") && painted.contains("FAIL"));
+        assert_eq!(PLAIN.conclusion(Conclusion::Fail, "FAIL"), "FAIL");
+        assert!(Painter::new(ColorChoice::Always, false).on);
+        assert!(!Painter::new(ColorChoice::Never, true).on);
+        assert!(!Painter::new(ColorChoice::Auto, false).on);
+    }
+}
