@@ -67,14 +67,19 @@ pub struct SuiteBench {
     pub samples: Vec<(usize, f64)>,
 }
 
-/// Runs the suite `runs` times with each setting, alternating; `progress` hears of each run.
+/// Runs the suite `runs` times with each setting, alternating; `progress` hears of each run
+/// as it ends.
 pub async fn run(plan: &SuitePlan, progress: &dyn Fn(&str)) -> Result<SuiteBench, BenchError> {
     let mut samples = Vec::new();
     let mut verdict_sets: Vec<Vec<String>> = Vec::new();
     for round in 0..plan.runs {
         for jobs in [1, plan.jobs] {
-            progress(&format!("round {}/{}: --jobs {jobs}", round + 1, plan.runs));
             let (ms, verdicts) = once(plan, jobs).await?;
+            progress(&format!(
+                "round {}/{}: --jobs {jobs} took {ms:.0} ms",
+                round + 1,
+                plan.runs
+            ));
             samples.push((jobs, ms));
             verdict_sets.push(verdicts);
         }

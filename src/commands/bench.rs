@@ -91,7 +91,7 @@ pub async fn run(args: BenchArgs) -> ExitCode {
         window: args.window,
         scratch: crate::launch::paths::homes_dir().join("bench"),
     };
-    let ticker = Ticker::spinner("bench", true);
+    let ticker = Ticker::spinner("bench", !args.json);
     let log = |line: &str| {
         if ticker.is_drawn() {
             ticker.message(line);
@@ -161,7 +161,7 @@ async fn bench_suite(args: &BenchSuiteArgs) -> ExitCode {
         jobs: args.jobs.unwrap_or_else(super::conformance::default_jobs),
         runs: args.runs,
     };
-    let ticker = Ticker::counter(2 * plan.runs as u64, "bench suite", true);
+    let ticker = Ticker::counter(2 * plan.runs as u64, "bench suite", !args.json);
     let report = bench::suite::run(&plan, &|line| {
         if ticker.is_drawn() {
             ticker.tick(line);

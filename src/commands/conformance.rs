@@ -36,7 +36,7 @@ pub struct ConformanceArgs {
     #[arg(long, default_value = "codex-ws")]
     pub target: String,
     /// How many scenarios run at once (default: the number of CPUs).
-    #[arg(long, short = 'j')]
+    #[arg(long, short = 'j', value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub jobs: Option<usize>,
     /// Start no scenario after the first one that is not ok.
     #[arg(long)]
@@ -144,7 +144,7 @@ pub async fn run(args: ConformanceArgs) -> ExitCode {
     };
     let paint = Painter::new(args.color, std::io::stdout().is_terminal());
     let total = prepared.selection.selected.len() + prepared.selection.broken.len();
-    let ticker = Ticker::counter(total as u64, "conformance", true);
+    let ticker = Ticker::counter(total as u64, "conformance", !args.json);
     let verbosity = args.verbosity();
     if !args.json {
         let header = format!(
@@ -158,7 +158,7 @@ pub async fn run(args: ConformanceArgs) -> ExitCode {
         ticker.tick(&format!("{}::{}", result.scenario, result.target));
         if args.json {
             if let Some(d) = &result.diagnostics {
-                ticker.message(&format!("{}: {d}", result.scenario));
+                eprintln!("{}: {d}", result.scenario);
             }
         } else if let Some(text) = live::render(result, verbosity, paint) {
             ticker.println(&text);
@@ -230,7 +230,6 @@ impl FailureCoded for SuiteError {
             | SuiteError::NoStBinary(_)
             | SuiteError::UnknownVar(_) => FailureCode::UsageError,
             SuiteError::Unpack(_) | SuiteError::CasExecutable(_) => FailureCode::SetupFailed,
-            SuiteError::Template(source) => source.failure_code(),
             SuiteError::Surface { source, .. } => source.failure_code(),
             SuiteError::Incompatible(refusal) => refusal
                 .compatibility

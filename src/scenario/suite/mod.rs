@@ -18,12 +18,11 @@ mod status;
 pub mod summary;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use crate::hooks::HookPolicy;
 use crate::launch::CodexLocator;
 use crate::scenario::{self, TargetName};
-use crate::target::{CodexTemplate, TargetEnv};
+use crate::target::TargetEnv;
 
 pub use capabilities::{
     capabilities, Capabilities, CapabilitiesConfig, CasVersion, CodexVersion, CommandVerdicts,
@@ -100,9 +99,6 @@ pub enum SuiteError {
     /// `--var NAME=VALUE` names a var no selected scenario has.
     #[error("--var {0}: no selected scenario has a var of that name")]
     UnknownVar(String),
-    /// The codex template home could not be initialised.
-    #[error("cannot initialise the codex template home")]
-    Template(#[source] crate::errors::LaunchError),
 }
 
 /// A suite ready to run: its target, environment, scenarios and the codex it checked.
@@ -115,6 +111,9 @@ pub struct PreparedSuite {
     pub selection: Selection,
     /// The codex used and its version, when one is needed and was found.
     pub codex: Option<(PathBuf, String)>,
+    /// The codex to initialise the run's template home with, when a scenario runs on codex
+    /// (the run does it, beside the preflight).
+    pub template_for: Option<PathBuf>,
 }
 
 /// Parses the target, selects the scenarios, builds the run environment and checks codex.
@@ -140,7 +139,7 @@ pub async fn prepare(config: &SuiteConfig) -> Result<PreparedSuite, SuiteError> 
         }
     }
     let cas_bin = std::env::current_exe().map_err(SuiteError::CasExecutable)?;
-    let mut env = TargetEnv {
+    let env = TargetEnv {
         cas_bin,
         codex: CodexLocator::from_env(config.codex_bin.clone()),
         scratch_root: crate::launch::paths::homes_dir(),
@@ -160,17 +159,16 @@ pub async fn prepare(config: &SuiteConfig) -> Result<PreparedSuite, SuiteError> 
     } else {
         None
     };
-    if let (Some((bin, _)), false) = (&codex, on_codex.is_empty()) {
-        let template = CodexTemplate::create(bin, &env.scratch_root)
-            .await
-            .map_err(SuiteError::Template)?;
-        env.codex_template = Some(Arc::new(template));
-    }
+    let template_for = codex
+        .as_ref()
+        .filter(|_| !on_codex.is_empty())
+        .map(|(bin, _)| bin.clone());
     Ok(PreparedSuite {
         target,
         env,
         selection,
         codex,
+        template_for,
     })
 }
 

@@ -154,6 +154,8 @@ pub struct SuiteReport {
     pub jobs: usize,
     /// Wall time of the whole run, preflight included.
     pub wall_ms: u64,
+    /// What went wrong around the scenarios without failing one (e.g. no template home).
+    pub warnings: Vec<String>,
 }
 
 impl SuiteReport {
@@ -180,6 +182,7 @@ impl SuiteReport {
             "notRun": self.not_run,
             "jobs": self.jobs,
             "wallMs": self.wall_ms,
+            "warnings": self.warnings,
         })
     }
 

@@ -1,5 +1,7 @@
 //! Running the selected scenarios: up to `jobs` at once, each in its own workspace and (on
-//! codex) its own copy of the run's template home, the preflight beside them.
+//! codex) its own copy of the run's template home, the preflight beside them (with one job,
+//! everything runs one after another: the preflight, the template, the scenarios). A template
+//! that cannot be made is a warning in the report: codex scenarios then start from fresh homes.
 //!
 //! Results reach the caller as each scenario ends (in finish order, for live lines); the report
 //! keeps the selection order whatever the finish order, so two runs of one selection give the
@@ -8,15 +10,17 @@
 
 use futures_util::stream::{self, StreamExt};
 use std::cell::Cell;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::preflight::{self, Preflight};
 use super::report::{ScenarioResult, SuiteReport};
 use super::select::Selected;
 use super::{PreparedSuite, SuiteConfig};
+use crate::errors::Chain;
 use crate::scenario;
-use crate::target::TargetEnv;
+use crate::target::{CodexTemplate, TargetEnv};
 
 /// Runs the preflight and every scenario; `on_result` sees each line as its scenario ends.
 pub async fn run(
@@ -30,6 +34,7 @@ pub async fn run(
         env,
         selection,
         codex,
+        template_for,
     } = prepared;
     let jobs = config.jobs.max(1);
     let broken: Vec<ScenarioResult> = selection
@@ -39,18 +44,24 @@ pub async fn run(
         .collect();
     broken.iter().for_each(&mut on_result);
     let stop = Cell::new(config.fail_fast && broken.iter().any(|b| !b.ok));
-    let scenarios = run_all(
-        &selection.selected,
-        &env,
-        jobs,
-        &stop,
-        config,
-        &mut on_result,
-    );
+    let mut warnings = Vec::new();
+    let preflight = run_preflight(config, &env, target);
+    let scenarios = async {
+        let env = with_template(&env, template_for.as_deref(), &mut warnings).await;
+        run_all(
+            &selection.selected,
+            &env,
+            jobs,
+            &stop,
+            config,
+            &mut on_result,
+        )
+        .await
+    };
     let (preflight, mut ran) = if jobs > 1 {
-        tokio::join!(run_preflight(config, &env, target), scenarios)
+        tokio::join!(preflight, scenarios)
     } else {
-        let preflight = run_preflight(config, &env, target).await;
+        let preflight = preflight.await;
         (preflight, scenarios.await)
     };
     ran.sort_by_key(|(index, _)| *index);
@@ -65,7 +76,29 @@ pub async fn run(
         not_run,
         jobs,
         wall_ms: started.elapsed().as_millis() as u64,
+        warnings,
     }
+}
+
+/// `env` with the run's template home made by `bin` (when given); a template that cannot be
+/// made is a warning, and codex scenarios start from fresh homes.
+async fn with_template(
+    env: &TargetEnv,
+    bin: Option<&Path>,
+    warnings: &mut Vec<String>,
+) -> TargetEnv {
+    let mut env = env.clone();
+    if let Some(bin) = bin {
+        match CodexTemplate::create(bin, &env.scratch_root).await {
+            Ok(template) => env.codex_template = Some(Arc::new(template)),
+            Err(e) => warnings.push(format!(
+                "the codex template home could not be initialised ({}); codex scenarios start \
+                 from fresh homes",
+                Chain(&e)
+            )),
+        }
+    }
+    env
 }
 
 /// Runs the scenarios `jobs` at a time; each result is passed on as it ends, with its index.

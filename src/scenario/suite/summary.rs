@@ -56,6 +56,9 @@ pub fn header_of(prepared: &PreparedSuite) -> String {
 pub fn render(report: &SuiteReport, paint: Painter) -> String {
     let counts = Counts::of(report);
     let mut out = String::from("------------\n");
+    for warning in &report.warnings {
+        out.push_str(&format!("warning: {warning}\n"));
+    }
     out.push_str(&format!(
         "smoke preflight: {} ({})\n",
         report.preflight.status.as_str(),
