@@ -1,5 +1,5 @@
 //! `cas list`: every scenario file with what a person picks scenarios by — name, area (its
-//! folder), mode, targets, twins, group, the first line of its description — and whether the
+//! folder), mode, targets, twins, group, the first sentence of its description — and whether the
 //! resolved codex has every method it expects a result from.
 
 use serde::Serialize;
@@ -32,7 +32,7 @@ pub struct ListEntry {
     /// The group it is reported under, when not its own name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub part_of: Option<String>,
-    /// The first line of its description (or why the file does not load).
+    /// The first sentence of its description on one line (or why the file does not load).
     pub summary: String,
     /// The methods it expects a result from.
     pub methods: Vec<String>,
@@ -139,6 +139,24 @@ fn entry(s: &Scenario, all: &[Scenario], surface: Option<&Surface>) -> ListEntry
     }
 }
 
+/// The longest a summary gets, in characters.
+const SUMMARY_CHARS: usize = 140;
+
+/// The description's first sentence on one line (descriptions are wrapped in the files),
+/// cut at [`SUMMARY_CHARS`] with `…`.
+fn summary_of(description: &str) -> String {
+    let text = description.split_whitespace().collect::<Vec<_>>().join(" ");
+    let sentence = match text.find(". ") {
+        Some(end) => &text[..=end],
+        None => text.as_str(),
+    };
+    if sentence.chars().count() <= SUMMARY_CHARS {
+        return sentence.to_owned();
+    }
+    let cut: String = sentence.chars().take(SUMMARY_CHARS - 1).collect();
+    format!("{}…", cut.trim_end())
+}
+
 /// The folder part of a scenario name (`.` at the top).
 fn area_of(name: &str) -> String {
     match name.rsplit_once('/') {
@@ -156,5 +174,17 @@ mod tests {
         assert_eq!(area_of("threads/start"), "threads");
         assert_eq!(area_of("a/b/c"), "a/b");
         assert_eq!(area_of("handshake"), ".");
+    }
+
+    #[test]
+    fn the_summary_is_the_first_sentence_on_one_line() {
+        assert_eq!(summary_of("One\nline. Two."), "One line.");
+        assert_eq!(summary_of("no stop"), "no stop");
+        let long = "word ".repeat(60);
+        let cut = summary_of(&long);
+        assert!(
+            cut.ends_with('…') && cut.chars().count() <= SUMMARY_CHARS,
+            "{cut}"
+        );
     }
 }
