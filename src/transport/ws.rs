@@ -16,7 +16,7 @@ use tokio_tungstenite::tungstenite::protocol::{Message as Frame, WebSocketConfig
 use tokio_tungstenite::tungstenite::Error as Tungstenite;
 use tokio_tungstenite::WebSocketStream;
 
-use super::{decode_inbound, Connection, Inbound};
+use super::{decode_inbound, Connection, Inbound, TapKind, TapSlot};
 use crate::errors::{DecodeError, TransportError, WsError};
 
 /// Connects to `url`, presenting `token` as a bearer token when given, within `deadline`;
@@ -136,7 +136,10 @@ where
     let (mut sink, mut source) = stream.split();
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<String>();
     let (in_tx, in_rx) = mpsc::channel::<Inbound>(super::INBOUND_QUEUE);
+    let tap = TapSlot::default();
+    let reader_tap = tap.clone();
     let reader = tokio::spawn(async move {
+        let tap = reader_tap;
         let reason = loop {
             let item = match source.next().await {
                 None => break "websocket stream ended".to_owned(),
@@ -144,6 +147,8 @@ where
                     size,
                     max_size,
                 }))) => {
+                    let what = format!("a message of {size} bytes over the cap");
+                    tap.event(TapKind::Unreadable, &what);
                     let _ = in_tx.send(Inbound::Oversized(size as u64)).await;
                     break format!(
                         "websocket message of {size} bytes is over the {max_size}-byte cap"
@@ -151,9 +156,11 @@ where
                 }
                 Some(Err(e)) => break format!("websocket error: {}", WsError(e)),
                 Some(Ok(frame)) => match frame {
-                    Frame::Text(text) => decode_inbound(text.as_str()),
+                    Frame::Text(text) => decode_inbound(text.as_str(), &tap),
                     Frame::Binary(bytes) => {
-                        Inbound::Malformed(DecodeError::BinaryFrame { len: bytes.len() })
+                        let error = DecodeError::BinaryFrame { len: bytes.len() };
+                        tap.event(TapKind::Unreadable, &error.to_string());
+                        Inbound::Malformed(error)
                     }
                     Frame::Close(frame) => {
                         break match frame {
@@ -170,6 +177,7 @@ where
                 return;
             }
         };
+        tap.event(TapKind::Closed, &reason);
         let _ = in_tx.send(Inbound::Closed(reason)).await;
     });
     let writer = tokio::spawn(async move {
@@ -183,7 +191,7 @@ where
         }
         let _ = sink.close().await;
     });
-    Connection::new(label, out_tx, in_rx, reader, Some(writer))
+    Connection::new(label, out_tx, in_rx, reader, Some(writer), tap)
 }
 
 #[cfg(test)]
