@@ -102,8 +102,8 @@ pub fn describe(record: &Value) -> String {
             field("label"),
             field("schema")
         ),
-        "send" => format!("{time} → {conn} {}", frame_line(record)),
-        "recv" => format!("{time} ← {conn} {}", frame_line(record)),
+        "send" => format!("{time} → {conn} {}", frame_line(record).trim_end()),
+        "recv" => format!("{time} ← {conn} {}", frame_line(record).trim_end()),
         "stderr" => format!("{time} ! {conn} stderr: {text}"),
         "model_request" => format!(
             "{time} ◆ model request: {}",
