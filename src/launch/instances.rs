@@ -17,6 +17,7 @@ use super::home::{copy_home, seed_home, user_codex_home, write_hermetic_config};
 use super::{HermeticHome, MockModel, ServerSpec};
 use crate::errors::LaunchError;
 use crate::protocol::ClientInfo;
+use crate::transcript::TapFactory;
 use crate::session::{NotificationTap, ServerRequestHandler, Session, DEFAULT_MAX_IN_FLIGHT};
 use crate::transport::{self, Connection};
 
@@ -106,7 +107,10 @@ pub enum HomesSetup {
 pub struct Launcher {
     source: Source,
     homes: Option<Homes>,
+    /// Gives each instance's connection a frame tap (the lanes' `--event-log`).
+    taps: Option<TapFactory>,
 }
+
 
 /// A started instance: its session and what must outlive it.
 pub struct Instance {
@@ -180,7 +184,24 @@ impl Launcher {
                 user_home: user_codex_home(),
             }),
         };
-        Ok(Launcher { source, homes })
+        Ok(Launcher {
+            source,
+            homes,
+            taps: None,
+        })
+    }
+
+    /// Lets `taps` give each instance started from now on a frame tap, before its handshake.
+    pub fn set_tap_factory(&mut self, taps: TapFactory) {
+        self.taps = Some(taps);
+    }
+
+    /// The mock model hermetic instances answer turns with.
+    pub fn mock_model(&self) -> Option<&MockModel> {
+        match &self.homes {
+            Some(Homes::Hermetic { mock, .. } | Homes::HermeticFresh { mock }) => Some(mock),
+            _ => None,
+        }
     }
 
     /// The transport instances use.
@@ -201,6 +222,9 @@ impl Launcher {
         tap: Option<Arc<dyn NotificationTap>>,
     ) -> Result<Instance, LaunchError> {
         let (connection, home) = self.connect(&client.name).await?;
+        if let Some(tap) = self.taps.as_ref().and_then(|taps| taps(&client.name)) {
+            connection.attach_tap(tap);
+        }
         let session = Session::with_options(
             connection,
             handler,

@@ -22,12 +22,14 @@
 //! (none for codex, which speaks only when spoken to) are written when it attaches, with their
 //! own times. `cas transcript show FILE` prints a transcript as a conversation.
 
+mod event_log;
 mod record;
 mod show;
 mod writer;
 
 use std::path::{Path, PathBuf};
 
+pub use event_log::{EventLogs, TapFactory};
 pub use record::{EventKind, FrameKind, Record, RoutingKeys, SCHEMA};
 pub use show::{describe, show, ShowError, ShowOptions};
 pub use writer::Transcript;
