@@ -60,6 +60,8 @@ pub struct RuntimeConfig {
     pub user_home: UserHome,
     /// Where the lane's event log goes (`--event-log`), one file per instance when several.
     pub event_log: Option<PathBuf>,
+    /// Skip the protocol-surface check (`--skip-compat`): the verdict is `unchecked`.
+    pub skip_compat: bool,
 }
 
 /// The codex a runtime uses, as reports show it.
@@ -258,7 +260,7 @@ async fn prepare_codex(
     };
     // The version probe and compatibility check overlap the shared setup (mock model, template).
     let (checked, launcher) = tokio::join!(
-        check_codex(&bin, &version_home, needs),
+        checked_unless_skipped(config.skip_compat, &bin, &version_home, needs),
         Launcher::prepare(source)
     );
     let CodexCheck {
@@ -393,6 +395,24 @@ pub async fn check_codex(
         compatibility: compat::check(&surface, needs),
         version,
         hook_notifications,
+    })
+}
+
+/// [`check_codex`], or with `skip` only the version probe: verdict `unchecked`, and the hook
+/// notifications taken as present.
+async fn checked_unless_skipped(
+    skip: bool,
+    bin: &Path,
+    version_home: &Path,
+    needs: &Requirements,
+) -> Result<CodexCheck, RuntimeError> {
+    if !skip {
+        return check_codex(bin, version_home, needs).await;
+    }
+    Ok(CodexCheck {
+        version: launch::codex_version(bin, version_home).await?,
+        compatibility: Compatibility::unchecked(),
+        hook_notifications: true,
     })
 }
 

@@ -58,6 +58,9 @@ pub struct RuntimeArgs {
     /// instance_runner writes one file per instance, `PATH` with `-<i>` before the extension.
     #[arg(long, value_name = "PATH")]
     pub event_log: Option<PathBuf>,
+    /// Do not check the codex's protocol surface first (the verdict is then `unchecked`).
+    #[arg(long)]
+    pub skip_compat: bool,
 }
 
 /// How cas answers server requests.
@@ -166,6 +169,7 @@ impl RuntimeArgs {
             instances,
             user_home,
             event_log: self.event_log.clone(),
+            skip_compat: self.skip_compat,
         }
     }
 }
