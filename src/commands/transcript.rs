@@ -68,7 +68,11 @@ pub fn run(args: TranscriptArgs) -> ExitCode {
         }
         Err(e) => {
             drop(flushed);
-            eprintln!("cas: transcript show {}: {}", args.file.display(), Chain(&e));
+            eprintln!(
+                "cas: transcript show {}: {}",
+                args.file.display(),
+                Chain(&e)
+            );
             ExitCode::from(2)
         }
     }

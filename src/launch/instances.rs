@@ -17,8 +17,8 @@ use super::home::{copy_home, seed_home, user_codex_home, write_hermetic_config};
 use super::{HermeticHome, MockModel, ServerSpec};
 use crate::errors::LaunchError;
 use crate::protocol::ClientInfo;
-use crate::transcript::TapFactory;
 use crate::session::{NotificationTap, ServerRequestHandler, Session, DEFAULT_MAX_IN_FLIGHT};
+use crate::transcript::TapFactory;
 use crate::transport::{self, Connection};
 
 /// How long a server may take to print its banner or accept a connection.
@@ -110,7 +110,6 @@ pub struct Launcher {
     /// Gives each instance's connection a frame tap (the lanes' `--event-log`).
     taps: Option<TapFactory>,
 }
-
 
 /// A started instance: its session and what must outlive it.
 pub struct Instance {

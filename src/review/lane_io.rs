@@ -152,7 +152,9 @@ mod tests {
             .await_server_request("ask", Duration::from_secs(5), |_| true)
             .await
             .unwrap();
-        session.respond(asked.id, Ok(json!({"decision": "decline"}))).unwrap();
+        session
+            .respond(asked.id, Ok(json!({"decision": "decline"})))
+            .unwrap();
         log.attach(&path).unwrap();
         let missing = log.request(&session, "x/y", json!({}), Duration::from_millis(50));
         assert!(missing.await.is_err());
@@ -162,7 +164,10 @@ mod tests {
             .lines()
             .map(|l| serde_json::from_str::<Value>(l).unwrap())
             .collect();
-        let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+        let kinds: Vec<&str> = events
+            .iter()
+            .map(|e| e["event"].as_str().unwrap())
+            .collect();
         assert_eq!(kinds, ["start", "recv", "send", "send", "note"], "{text}");
         assert_eq!(events[1]["redacted"], true);
         assert!(events[2]["frame"]["result"]["decision"] == "decline");

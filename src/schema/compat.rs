@@ -329,7 +329,10 @@ mod tests {
         assert_eq!(req.verdict, CompatibilityVerdict::Compatible);
         assert!(req.missing.is_empty());
         assert_eq!(req.unlisted, ["thread/list"]);
-        let listed = check(&s, &Requirements::of(CheckName::Request, Some("thread/start")));
+        let listed = check(
+            &s,
+            &Requirements::of(CheckName::Request, Some("thread/start")),
+        );
         assert!(listed.unlisted.is_empty());
     }
 

@@ -118,7 +118,9 @@ impl<'a> Record<'a> {
             self.kind = Some(FrameKind::Malformed);
             return;
         };
-        let has_id = obj.get("id").is_some_and(|id| id.is_i64() || id.is_string());
+        let has_id = obj
+            .get("id")
+            .is_some_and(|id| id.is_i64() || id.is_string());
         let method = obj.get("method").and_then(Value::as_str);
         self.kind = Some(match (method, has_id) {
             (Some(_), true) => FrameKind::Request,
@@ -180,7 +182,10 @@ mod tests {
         assert_eq!(keys.item_id, None);
         let started = RoutingKeys::of(&json!({"thread": {"id": "x"}}));
         assert_eq!(started.thread_id, Some(json!("x")));
-        assert_eq!(RoutingKeys::of(&json!({"threadId": 3})), RoutingKeys::default());
+        assert_eq!(
+            RoutingKeys::of(&json!({"threadId": 3})),
+            RoutingKeys::default()
+        );
     }
 
     #[test]
@@ -202,7 +207,10 @@ mod tests {
             shape(json!({"id": "a", "result": {}})).0,
             Some(FrameKind::Response)
         );
-        assert_eq!(shape(json!({"id": 2, "error": {}})).0, Some(FrameKind::Error));
+        assert_eq!(
+            shape(json!({"id": 2, "error": {}})).0,
+            Some(FrameKind::Error)
+        );
         assert_eq!(shape(json!({"id": 2})).0, Some(FrameKind::Malformed));
         assert_eq!(shape(json!([1])).0, Some(FrameKind::Malformed));
     }

@@ -121,7 +121,10 @@ pub fn describe(record: &Value) -> String {
 fn frame_line(record: &Value) -> String {
     let frame = record.get("frame");
     let method = record.get("method").and_then(Value::as_str);
-    let id = record.get("id").map(|id| format!(" #{id}")).unwrap_or_default();
+    let id = record
+        .get("id")
+        .map(|id| format!(" #{id}"))
+        .unwrap_or_default();
     let kind = record.get("kind").and_then(Value::as_str).unwrap_or("");
     let body = |key: &str| frame.and_then(|f| f.get(key));
     match kind {
@@ -143,7 +146,12 @@ fn frame_line(record: &Value) -> String {
         _ => {
             let raw = frame
                 .map(Value::to_string)
-                .or_else(|| record.get("text").and_then(Value::as_str).map(str::to_owned))
+                .or_else(|| {
+                    record
+                        .get("text")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                })
                 .unwrap_or_default();
             format!("malformed {}", cut(&raw))
         }

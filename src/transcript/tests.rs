@@ -46,9 +46,16 @@ async fn records_both_directions_verbatim_with_routing_keys() {
     assert_eq!(got[1]["method"], "thread/start");
     assert_eq!(got[2]["event"], "recv");
     assert_eq!(got[2]["kind"], "response");
-    assert_eq!(got[2]["method"], "thread/start", "the response names its request");
+    assert_eq!(
+        got[2]["method"], "thread/start",
+        "the response names its request"
+    );
     assert_eq!(got[2]["threadId"], "t-1");
-    assert!(lines[2].contains(answer), "kept byte for byte: {}", lines[2]);
+    assert!(
+        lines[2].contains(answer),
+        "kept byte for byte: {}",
+        lines[2]
+    );
     assert_eq!(got[3]["kind"], "malformed");
     assert_eq!(got[3]["text"], "{oops");
     assert_eq!(
@@ -75,7 +82,10 @@ async fn a_review_log_leaves_server_request_params_out_and_appends_to_its_file()
     transcript.note(None, "after");
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(!text.contains("secret"), "{text}");
-    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 3);
     assert_eq!(lines[1]["redacted"], true);
     assert_eq!(lines[1]["method"], "item/commandExecution/requestApproval");

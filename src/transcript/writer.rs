@@ -179,8 +179,7 @@ impl Transcript {
         match &parsed {
             Some(value) => {
                 record.describe(value);
-                if self.redact_server_requests && !sent && record.kind == Some(FrameKind::Request)
-                {
+                if self.redact_server_requests && !sent && record.kind == Some(FrameKind::Request) {
                     let mut value = value.clone();
                     if let Some(params) = value.get_mut("params") {
                         *params = json!("<redacted>");

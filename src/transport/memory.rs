@@ -17,8 +17,22 @@ pub fn pair() -> (Connection, Connection) {
     let to_server = tokio::spawn(pump(client_to_server, server_in_tx, server_tap.clone()));
     let to_client = tokio::spawn(pump(server_to_client, client_in_tx, client_tap.clone()));
     (
-        Connection::new("memory:server", client_out, client_in, to_client, None, client_tap),
-        Connection::new("memory:client", server_out, server_in, to_server, None, server_tap),
+        Connection::new(
+            "memory:server",
+            client_out,
+            client_in,
+            to_client,
+            None,
+            client_tap,
+        ),
+        Connection::new(
+            "memory:client",
+            server_out,
+            server_in,
+            to_server,
+            None,
+            server_tap,
+        ),
     )
 }
 

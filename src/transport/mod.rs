@@ -23,8 +23,8 @@ use crate::jsonrpc::Message;
 
 pub use stderr_tail::StderrTail;
 pub use stdio::ChildProcess;
-pub use tap::{FrameTap, TapKind};
 pub(crate) use tap::TapSlot;
+pub use tap::{FrameTap, TapKind};
 
 /// One item read from the peer.
 #[derive(Debug)]

@@ -223,7 +223,10 @@ async fn read_lines<R, F, Fut>(
 fn inbound_of(piece: Piece, terminated: bool, tap: &TapSlot) -> Option<Inbound> {
     let line = match piece {
         Piece::Oversized(size) => {
-            tap.event(TapKind::Unreadable, &format!("a line of {size} bytes over the cap"));
+            tap.event(
+                TapKind::Unreadable,
+                &format!("a line of {size} bytes over the cap"),
+            );
             return Some(Inbound::Oversized(size));
         }
         Piece::Line(line) => line,

@@ -56,7 +56,10 @@ pub(super) fn copy_to_dir(
     env: &TargetEnv,
 ) -> Option<PathBuf> {
     let (source, dir) = (transcript?.path()?, env.transcript_dir.as_ref()?);
-    let copy = dir.join(format!("{}@{target}.ndjson", scenario.name.replace('/', "__")));
+    let copy = dir.join(format!(
+        "{}@{target}.ndjson",
+        scenario.name.replace('/', "__")
+    ));
     match std::fs::copy(&source, &copy) {
         Ok(_) => Some(copy),
         Err(e) => {

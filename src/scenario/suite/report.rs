@@ -259,7 +259,10 @@ fn junit_scenario(s: &ScenarioResult, xml: &mut String) {
             ));
         }
     } else {
-        let transcript = s.transcript.as_ref().map(|p| format!("\ntranscript: {}", p.display()));
+        let transcript = s
+            .transcript
+            .as_ref()
+            .map(|p| format!("\ntranscript: {}", p.display()));
         xml.push_str(&format!(
             "      <system-out>{}{}</system-out>\n",
             escape(&s.detail),
