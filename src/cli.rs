@@ -90,7 +90,9 @@ pub fn run() -> ExitCode {
             Command::FakeServer(args) => commands::fake_server::run(args).await,
             Command::St(args) => commands::st::run(args),
             Command::Transcript(args) => commands::transcript::run(args),
-            Command::Completions(args) => commands::completions::run(args),
+            Command::Completions(args) => {
+                commands::completions::run(args, <Cli as clap::CommandFactory>::command())
+            }
         }
     });
     // Server processes and sockets are owned by what the command dropped; do not wait on

@@ -34,9 +34,8 @@ pub fn generate(shell: Shell, command: &mut clap::Command, out: &mut dyn std::io
     }
 }
 
-/// Runs the command.
-pub fn run(args: CompletionsArgs) -> ExitCode {
-    let mut command = <crate::cli::Cli as clap::CommandFactory>::command();
+/// Runs the command for `command`, cas's whole command line.
+pub fn run(args: CompletionsArgs, mut command: clap::Command) -> ExitCode {
     let mut script = Vec::new();
     generate(args.shell, &mut command, &mut script);
     // Through a buffer: the generator panics on a closed pipe (`| head`); this does not.
@@ -51,11 +50,15 @@ mod tests {
     #[test]
     fn every_shell_gets_a_script_naming_the_subcommands() {
         for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
-            let mut command = <crate::cli::Cli as clap::CommandFactory>::command();
+            let mut command = clap::Command::new("cas")
+                .subcommand(clap::Command::new("conformance"))
+                .subcommand(
+                    clap::Command::new("transcript").subcommand(clap::Command::new("show")),
+                );
             let mut out = Vec::new();
             generate(shell, &mut command, &mut out);
             let script = String::from_utf8(out).unwrap();
-            for word in ["conformance", "smoke_check", "transcript", "completions"] {
+            for word in ["conformance", "transcript"] {
                 assert!(script.contains(word), "{shell:?} lacks {word}");
             }
         }

@@ -10,8 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde_json::Value;
-
+use super::writer::ModelTap;
 use super::{instance_path, Transcript};
 use crate::transport::FrameTap;
 
@@ -55,7 +54,7 @@ impl EventLogs {
     }
 
     /// A callback for the mock model's requests: only a one-instance lane logs them.
-    pub fn model_tap(&self) -> Option<Arc<dyn Fn(&Value) + Send + Sync>> {
+    pub fn model_tap(&self) -> Option<ModelTap> {
         self.single.as_ref().map(Transcript::model_tap)
     }
 

@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 pub use event_log::{EventLogs, TapFactory};
 pub use record::{EventKind, FrameKind, Record, RoutingKeys, SCHEMA};
 pub use show::{describe, show, ShowError, ShowOptions};
-pub use writer::Transcript;
+pub use writer::{ModelTap, Transcript};
 
 /// The event log of instance `index` when a lane has several: `events.ndjson` becomes
 /// `events-3.ndjson` (a name without an extension gets `-3` at its end).

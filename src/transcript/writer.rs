@@ -35,6 +35,9 @@ struct State {
     asked: HashMap<(String, Asker, String), String>,
 }
 
+/// A callback that records each request body the mock model receives.
+pub type ModelTap = Arc<dyn Fn(&Value) + Send + Sync>;
+
 /// A transcript being written.
 pub struct Transcript {
     started: Instant,
@@ -131,7 +134,7 @@ impl Transcript {
     }
 
     /// A callback recording each request body the mock model receives.
-    pub fn model_tap(self: &Arc<Self>) -> Arc<dyn Fn(&Value) + Send + Sync> {
+    pub fn model_tap(self: &Arc<Self>) -> ModelTap {
         let transcript = self.clone();
         Arc::new(move |body: &Value| {
             let mut record = Record::bare(transcript.ms(Instant::now()), EventKind::ModelRequest);

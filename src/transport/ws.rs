@@ -128,6 +128,21 @@ fn refusal(status: StatusCode, message: &str) -> ErrorResponse {
     response
 }
 
+/// A binary frame, which the protocol does not use: shown to the tap, reported as malformed.
+fn binary_frame(len: usize, tap: &TapSlot) -> Inbound {
+    let error = DecodeError::BinaryFrame { len };
+    tap.event(TapKind::Unreadable, &error.to_string());
+    Inbound::Malformed(error)
+}
+
+/// Why the peer closed, from its close frame.
+fn close_reason(frame: Option<tokio_tungstenite::tungstenite::protocol::CloseFrame>) -> String {
+    match frame {
+        Some(f) => format!("websocket closed by peer ({} {})", f.code, f.reason),
+        None => "websocket closed by peer".to_owned(),
+    }
+}
+
 /// Wraps an open websocket as a connection.
 pub fn from_stream<S>(label: String, stream: WebSocketStream<S>) -> Connection
 where
@@ -157,19 +172,8 @@ where
                 Some(Err(e)) => break format!("websocket error: {}", WsError(e)),
                 Some(Ok(frame)) => match frame {
                     Frame::Text(text) => decode_inbound(text.as_str(), &tap),
-                    Frame::Binary(bytes) => {
-                        let error = DecodeError::BinaryFrame { len: bytes.len() };
-                        tap.event(TapKind::Unreadable, &error.to_string());
-                        Inbound::Malformed(error)
-                    }
-                    Frame::Close(frame) => {
-                        break match frame {
-                            Some(f) => {
-                                format!("websocket closed by peer ({} {})", f.code, f.reason)
-                            }
-                            None => "websocket closed by peer".to_owned(),
-                        }
-                    }
+                    Frame::Binary(bytes) => binary_frame(bytes.len(), &tap),
+                    Frame::Close(frame) => break close_reason(frame),
                     Frame::Ping(_) | Frame::Pong(_) | Frame::Frame(_) => continue,
                 },
             };
