@@ -97,6 +97,8 @@ pub struct TargetEnv {
     pub st_binary: Option<PathBuf>,
     /// A codex home initialised once for the run; codex targets start from copies of it.
     pub codex_template: Option<Arc<CodexTemplate>>,
+    /// Keep every run's transcript here too (failing runs keep theirs in the workspace).
+    pub transcript_dir: Option<PathBuf>,
 }
 
 /// The codex a run used.
@@ -114,6 +116,13 @@ pub struct TargetGuard {
     _mock: Option<MockModel>,
     _home: Option<HermeticHome>,
     _fake_ws: Option<FakeWsServer>,
+}
+
+impl TargetGuard {
+    /// The mock model a codex target answers turns with.
+    pub fn mock_model(&self) -> Option<&MockModel> {
+        self._mock.as_ref()
+    }
 }
 
 /// A started target.

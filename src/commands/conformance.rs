@@ -81,6 +81,10 @@ pub struct ConformanceArgs {
     /// Show only failures and the summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Keep every scenario's transcript in this existing folder, as
+    /// `<scenario>@<target>.ndjson` (a failing scenario always keeps its own in its workspace).
+    #[arg(long)]
+    pub transcript_dir: Option<PathBuf>,
 }
 
 /// Parses `NAME=VALUE`.
@@ -109,6 +113,7 @@ impl ConformanceArgs {
             st_binary: self.st_binary.clone(),
             codex_bin: self.codex_bin.clone(),
             hooks: self.hooks,
+            transcript_dir: self.transcript_dir.clone(),
             exclude: self.exclude.clone(),
             jobs: self.jobs.unwrap_or_else(default_jobs),
             fail_fast: self.fail_fast,
@@ -228,7 +233,8 @@ impl FailureCoded for SuiteError {
             SuiteError::UnknownTarget(_)
             | SuiteError::Select(_)
             | SuiteError::NoStBinary(_)
-            | SuiteError::UnknownVar(_) => FailureCode::UsageError,
+            | SuiteError::UnknownVar(_)
+            | SuiteError::NoTranscriptDir(_) => FailureCode::UsageError,
             SuiteError::Unpack(_) | SuiteError::CasExecutable(_) => FailureCode::SetupFailed,
             SuiteError::Surface { source, .. } => source.failure_code(),
             SuiteError::Incompatible(refusal) => refusal

@@ -41,6 +41,7 @@ pub fn target_env() -> TargetEnv {
         keep_temp: false,
         st_binary: None,
         codex_template: None,
+        transcript_dir: None,
     }
 }
 

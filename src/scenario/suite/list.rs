@@ -126,13 +126,7 @@ fn entry(s: &Scenario, all: &[Scenario], surface: Option<&Surface>) -> ListEntry
             .collect(),
         twin_of: s.twin_of.clone(),
         part_of: (s.report_name != s.name).then(|| s.report_name.clone()),
-        summary: s
-            .description
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_owned(),
+        summary: summary_of(&s.description),
         methods: methods.into_iter().map(str::to_owned).collect(),
         applicability,
         missing,

@@ -145,7 +145,10 @@ fn failure_block(result: &ScenarioResult, paint: Painter, out: &mut String) {
         out.push_str(&format!("\n{INDENT}workspace: {}", root.display()));
     }
     match &result.transcript {
-        Some(path) => out.push_str(&format!("\n{INDENT}transcript: {}", path.display())),
+        Some(path) => out.push_str(&format!(
+            "\n{INDENT}transcript: cas transcript show {}",
+            path.display()
+        )),
         None => out.push_str(&format!("\n{INDENT}transcript: none kept")),
     }
     if let Some(diagnostics) = &result.diagnostics {

@@ -43,7 +43,7 @@ pub struct ScenarioResult {
     /// The kept workspace (failing runs, or `--keep-temp`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub temp_root: Option<PathBuf>,
-    /// The run's transcript of frames, when one was kept.
+    /// The run's transcript (`cas transcript show` prints it), when kept.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transcript: Option<PathBuf>,
     /// The first failing step with its expected and observed values, for a run that is not ok.
@@ -78,7 +78,7 @@ impl ScenarioResult {
             detail: detail(scenario, verdict, ok),
             duration_ms,
             temp_root: verdict.workspace.clone(),
-            transcript: None,
+            transcript: verdict.transcript.clone(),
             failed_step: (!ok).then(|| FailedStep::of(scenario, verdict)).flatten(),
             verdict: (!ok).then(|| verdict.to_json()),
             diagnostics: verdict.diagnostics.clone().filter(|_| !ok),
@@ -186,11 +186,8 @@ impl SuiteReport {
         })
     }
 
-    /// Writes [`SuiteReport::junit`] to `path`, making its folder when needed.
+    /// Writes [`SuiteReport::junit`] to `path` (its folder must exist: cas does not make it).
     pub fn write_junit(&self, path: &Path) -> std::io::Result<()> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)?;
-        }
         std::fs::write(path, self.junit())
     }
 
@@ -260,10 +257,21 @@ fn junit_scenario(s: &ScenarioResult, xml: &mut String) {
             s.status.as_str(),
             escape(&s.detail)
         ));
+        if let Some(path) = &s.transcript {
+            xml.push_str(&format!(
+                "      <system-out>transcript: {}</system-out>\n",
+                escape(&path.display().to_string())
+            ));
+        }
     } else {
+        let transcript = s
+            .transcript
+            .as_ref()
+            .map(|p| format!("\ntranscript: {}", p.display()));
         xml.push_str(&format!(
-            "      <system-out>{}</system-out>\n",
-            escape(&s.detail)
+            "      <system-out>{}{}</system-out>\n",
+            escape(&s.detail),
+            escape(&transcript.unwrap_or_default())
         ));
     }
     xml.push_str("    </testcase>\n");
