@@ -154,7 +154,7 @@ pub fn failures_and_broken_files() -> Outcome {
     has("the rest ran", &text, "] b_ok::fake-stdio\n")?;
     has("error line", &text, "  ERROR [")?;
     has("broken named", &text, "] c_broken::fake-stdio")?;
-    has("why", &text, "does not load")?;
+    has("why", &text, "does not parse")?;
     has("counts", &text, "1 passed, 1 failed, 1 errored")?;
     let tmp = scratch("suite-live-mixed-tmp");
     let (_, report) = suite(

@@ -145,6 +145,7 @@ fn failure_block(result: &ScenarioResult, paint: Painter, out: &mut String) {
         out.push_str(&format!("\n{INDENT}workspace: {}", root.display()));
     }
     match &result.transcript {
+        None if result.temp_root.is_none() => {}
         Some(path) => out.push_str(&format!(
             "\n{INDENT}transcript: cas transcript show {}",
             path.display()
@@ -213,7 +214,11 @@ mod tests {
         );
         let error = line(Conclusion::Error, Verbosity::Quiet).unwrap_or_default();
         assert!(error.starts_with("  ERROR [") && error.contains("\n          why"));
-        assert!(error.contains("transcript: none kept"), "{error}");
+        assert!(!error.contains("transcript:"), "no run, no transcript line: {error}");
+        let mut failed = result(Conclusion::Fail, "why");
+        failed.temp_root = Some("/w".into());
+        let text = render(&failed, Verbosity::Quiet, PLAIN).unwrap_or_default();
+        assert!(text.contains("workspace: /w\n          transcript: none kept"), "{text}");
     }
 
     #[test]

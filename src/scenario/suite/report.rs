@@ -96,7 +96,7 @@ impl ScenarioResult {
             status: Status::Error,
             outcome: Conclusion::Error,
             failure_code: Some(FailureCode::ScenarioUnloadable),
-            detail: format!("{} does not load: {}", broken.path.display(), broken.error),
+            detail: broken.error.clone(),
             duration_ms: 0,
             temp_root: None,
             transcript: None,
