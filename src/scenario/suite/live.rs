@@ -214,11 +214,17 @@ mod tests {
         );
         let error = line(Conclusion::Error, Verbosity::Quiet).unwrap_or_default();
         assert!(error.starts_with("  ERROR [") && error.contains("\n          why"));
-        assert!(!error.contains("transcript:"), "no run, no transcript line: {error}");
+        assert!(
+            !error.contains("transcript:"),
+            "no run, no transcript line: {error}"
+        );
         let mut failed = result(Conclusion::Fail, "why");
         failed.temp_root = Some("/w".into());
         let text = render(&failed, Verbosity::Quiet, PLAIN).unwrap_or_default();
-        assert!(text.contains("workspace: /w\n          transcript: none kept"), "{text}");
+        assert!(
+            text.contains("workspace: /w\n          transcript: none kept"),
+            "{text}"
+        );
     }
 
     #[test]
