@@ -10,7 +10,6 @@ mod directive;
 mod script;
 mod sse;
 
-pub use directive::REVIEW_ANSWER;
 pub use script::{CustomToolCall, FunctionCall, ModelScript, ScriptedResponse};
 
 use serde_json::{Map, Value};
