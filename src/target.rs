@@ -15,7 +15,9 @@ use crate::errors::LaunchError;
 use crate::fake::script::FakeScript;
 use crate::fake::ws_server::FakeWsServer;
 use crate::hooks::{self, HookPolicy};
-use crate::launch::{self, CodexLocator, HermeticHome, MockModel, ModelScript, ServerExtras, ServerSpec};
+use crate::launch::{
+    self, CodexLocator, HermeticHome, MockModel, ModelScript, ServerExtras, ServerSpec,
+};
 use crate::transport::{self, Connection};
 
 /// How long a websocket server may take to print its banner, and a connection to open.

@@ -102,7 +102,11 @@ mod tests {
         let config: toml::Table = toml::from_str(&text).unwrap();
         assert_eq!(config["approval_policy"].as_str(), Some("on-request"));
         assert_eq!(config["features"]["hooks"].as_bool(), Some(false));
-        assert_eq!(config["features"]["plugins"].as_bool(), Some(false), "tables merge");
+        assert_eq!(
+            config["features"]["plugins"].as_bool(),
+            Some(false),
+            "tables merge"
+        );
         assert_eq!(config["model_provider"].as_str(), Some("mock_provider"));
         let agents = std::fs::read_to_string(root.path().join("AGENTS.md")).unwrap();
         assert_eq!(agents, "be brief");
@@ -112,9 +116,15 @@ mod tests {
     #[test]
     fn refuses_escaping_paths_and_provider_keys() {
         let extras = |t: &str| toml::from_str::<ServerExtras>(t).unwrap();
-        assert!(extras("home_files = { \"../x\" = \"\" }").problem().is_some());
-        assert!(extras("home_files = { \"/etc/x\" = \"\" }").problem().is_some());
-        assert!(extras("config = { model_provider = \"openai\" }").problem().is_some());
+        assert!(extras("home_files = { \"../x\" = \"\" }")
+            .problem()
+            .is_some());
+        assert!(extras("home_files = { \"/etc/x\" = \"\" }")
+            .problem()
+            .is_some());
+        assert!(extras("config = { model_provider = \"openai\" }")
+            .problem()
+            .is_some());
         assert!(extras("").is_empty());
         assert!(!extras("args = [\"-c\", \"x=1\"]").is_empty());
     }

@@ -61,11 +61,10 @@ pub fn write_hermetic_config(home: &Path, model_base_url: &str) -> Result<(), La
 pub fn merge_config(home: &Path, extra: &toml::Table) -> Result<(), LaunchError> {
     let path = home.join("config.toml");
     let text = std::fs::read_to_string(&path).map_err(prepare(&path))?;
-    let mut config: toml::Table =
-        toml::from_str(&text).map_err(|source| LaunchError::Config {
-            path: path.clone(),
-            source,
-        })?;
+    let mut config: toml::Table = toml::from_str(&text).map_err(|source| LaunchError::Config {
+        path: path.clone(),
+        source,
+    })?;
     merge_tables(&mut config, extra);
     std::fs::write(&path, config.to_string()).map_err(prepare(&path))
 }

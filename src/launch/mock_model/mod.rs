@@ -159,7 +159,10 @@ mod tests {
         assert!(started.elapsed() >= std::time::Duration::from_millis(300));
         let (status, text) = post(&model, user("[[say:free]]")).await;
         assert_eq!(status, 200);
-        assert!(text.contains("free"), "directives answer once the script is spent");
+        assert!(
+            text.contains("free"),
+            "directives answer once the script is spent"
+        );
         let requests = model.requests().await;
         assert_eq!(requests.len(), 3);
         assert_eq!(requests[1].body["input"][0]["content"][0]["text"], "hi");

@@ -99,10 +99,14 @@ impl ScriptedResponse {
             || self.custom_tool_call.is_some();
         if let Some(status) = self.error {
             if outputs || self.fail_mid_stream {
-                return Some("error excludes text, reasoning, tool calls and fail_mid_stream".into());
+                return Some(
+                    "error excludes text, reasoning, tool calls and fail_mid_stream".into(),
+                );
             }
             if !(400..=599).contains(&status) {
-                return Some(format!("error = {status} is not an HTTP error status (400-599)"));
+                return Some(format!(
+                    "error = {status} is not an HTTP error status (400-599)"
+                ));
             }
         } else if !outputs && !self.fail_mid_stream {
             return Some(
@@ -228,8 +232,14 @@ mod tests {
         let plain = json!({"model": "mock-model"});
         let special = json!({"model": "special", "x": 1});
         assert_eq!(state.take(&plain).unwrap().text.as_deref(), Some("first"));
-        assert_eq!(state.take(&special).unwrap().text.as_deref(), Some("special"));
-        assert_eq!(state.take(&special).unwrap().text.as_deref(), Some("second"));
+        assert_eq!(
+            state.take(&special).unwrap().text.as_deref(),
+            Some("special")
+        );
+        assert_eq!(
+            state.take(&special).unwrap().text.as_deref(),
+            Some("second")
+        );
         assert_eq!(state.take(&plain), None, "each entry answers once");
     }
 
@@ -250,7 +260,8 @@ mod tests {
         assert_eq!(first.items[0]["type"], "reasoning");
         assert_eq!(first.items[1]["name"], "exec_command");
         assert_eq!(first.items[1]["call_id"], "call-1");
-        let args: Value = serde_json::from_str(first.items[1]["arguments"].as_str().unwrap()).unwrap();
+        let args: Value =
+            serde_json::from_str(first.items[1]["arguments"].as_str().unwrap()).unwrap();
         assert_eq!(args, json!({"cmd": "ls"}));
         assert!(!first.truncate);
         let second = s.responses[1].reply(2);
@@ -266,11 +277,22 @@ mod tests {
         let problem = |t: &str| script(t).responses[0].problem();
         assert_eq!(problem("[[responses]]\ntext = \"x\"\ndelay = \"2s\""), None);
         assert_eq!(problem("[[responses]]\nerror = 503"), None);
-        assert!(problem("[[responses]]\nerror = 200").unwrap().contains("400-599"));
-        assert!(problem("[[responses]]\nerror = 500\ntext = \"x\"").unwrap().contains("excludes"));
-        assert!(problem("[[responses]]\ndelay = \"1s\"").unwrap().contains("needs"));
-        assert!(problem("[[responses]]\ntext = \"x\"\ndelay = \"soon\"").unwrap().contains("delay"));
-        assert_eq!(script("[[responses]]\ntext = \"x\"\ndelay = \"250ms\"").responses[0].delay(), Some(Duration::from_millis(250)));
+        assert!(problem("[[responses]]\nerror = 200")
+            .unwrap()
+            .contains("400-599"));
+        assert!(problem("[[responses]]\nerror = 500\ntext = \"x\"")
+            .unwrap()
+            .contains("excludes"));
+        assert!(problem("[[responses]]\ndelay = \"1s\"")
+            .unwrap()
+            .contains("needs"));
+        assert!(problem("[[responses]]\ntext = \"x\"\ndelay = \"soon\"")
+            .unwrap()
+            .contains("delay"));
+        assert_eq!(
+            script("[[responses]]\ntext = \"x\"\ndelay = \"250ms\"").responses[0].delay(),
+            Some(Duration::from_millis(250))
+        );
         assert!(toml::from_str::<ModelScript>("[[responses]]\ntxt = \"x\"").is_err());
     }
 }

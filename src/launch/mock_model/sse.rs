@@ -35,9 +35,11 @@ impl Reply {
                 .map(|item| json!({"type": "response.output_item.done", "item": item})),
         );
         if !self.truncate {
-            events.push(json!({"type": "response.completed", "response": {"id": id, "usage": {
+            events.push(
+                json!({"type": "response.completed", "response": {"id": id, "usage": {
                 "input_tokens": 10, "input_tokens_details": null, "output_tokens": 5,
-                "output_tokens_details": null, "total_tokens": 15}}}));
+                "output_tokens_details": null, "total_tokens": 15}}}),
+            );
         }
         events
     }
@@ -102,10 +104,17 @@ mod tests {
         };
         assert_eq!(
             kinds(&reply),
-            ["response.created", "response.output_item.done", "response.completed"]
+            [
+                "response.created",
+                "response.output_item.done",
+                "response.completed"
+            ]
         );
         reply.truncate = true;
-        assert_eq!(kinds(&reply), ["response.created", "response.output_item.done"]);
+        assert_eq!(
+            kinds(&reply),
+            ["response.created", "response.output_item.done"]
+        );
         assert_eq!(reply.events(3)[1]["item"]["content"][0]["text"], "hi");
     }
 }

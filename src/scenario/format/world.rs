@@ -45,7 +45,10 @@ pub struct ExpectFileStep {
 impl ExpectFileStep {
     /// Whether the step checks the contents.
     pub fn checks_contents(&self) -> bool {
-        self.equals.is_some() || self.contains.is_some() || self.regex.is_some() || self.json.is_some()
+        self.equals.is_some()
+            || self.contains.is_some()
+            || self.regex.is_some()
+            || self.json.is_some()
     }
 }
 
