@@ -19,7 +19,10 @@ const POLL: Duration = Duration::from_millis(50);
 
 impl Run<'_> {
     pub(super) fn write_file(&mut self, w: &WriteFileStep) -> Outcome {
-        let path = self.in_workspace(&w.path);
+        let path = match self.in_workspace(&w.path) {
+            Ok(path) => path,
+            Err(outcome) => return outcome,
+        };
         let contents = text(&w.contents, &self.captures);
         match write(&path, &contents) {
             Ok(()) => Outcome::ok(None),
@@ -31,7 +34,10 @@ impl Run<'_> {
     }
 
     pub(super) async fn expect_file(&mut self, e: &ExpectFileStep, timeout: Duration) -> Outcome {
-        let path = self.in_workspace(&e.path);
+        let path = match self.in_workspace(&e.path) {
+            Ok(path) => path,
+            Err(outcome) => return outcome,
+        };
         let mut want = e.clone();
         want.equals = e.equals.as_ref().map(|t| text(t, &self.captures));
         want.contains = e.contains.as_ref().map(|t| text(t, &self.captures));
@@ -71,8 +77,14 @@ impl Run<'_> {
         judge_run(&want, &ended, &mut self.captures)
     }
 
-    fn in_workspace(&self, rel: &str) -> PathBuf {
-        self.ctx.workspace.path().join(text(rel, &self.captures))
+    /// `rel` (its `${NAME}`s resolved) under the workspace; refused when it would leave it.
+    fn in_workspace(&self, rel: &str) -> Result<PathBuf, Outcome> {
+        let rel = text(rel, &self.captures);
+        if !crate::launch::extras::is_inside(&rel) {
+            let message = format!("{rel:?} is not a relative path inside the workspace");
+            return Err(Outcome::failed(FailureCode::FileMismatch, message));
+        }
+        Ok(self.ctx.workspace.path().join(rel))
     }
 }
 
@@ -217,9 +229,11 @@ fn judge_run(r: &RunStep, ended: &Ended, captures: &mut Captures) -> Outcome {
     let mut failures = Vec::new();
     let mut fail = |why: String| failures.push((FailureCode::CommandFailed, why));
     if ended.code != Some(want_code) {
+        let how = ended
+            .code
+            .map_or_else(|| "was killed by a signal".to_owned(), |c| format!("exited with {c}"));
         fail(format!(
-            "exited with {:?}, expected {want_code}; stderr: {:?}",
-            ended.code,
+            "{how}, expected exit code {want_code}; stderr: {:?}",
             brief(&ended.stderr)
         ));
     }
