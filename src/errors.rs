@@ -234,7 +234,7 @@ pub enum LaunchError {
         path: PathBuf,
         /// What the TOML parser said.
         #[source]
-        source: toml::de::Error,
+        source: Box<toml::de::Error>,
     },
     /// `codex app-server --help` did not answer within its deadline.
     #[error("`codex app-server --help` did not answer")]

@@ -63,7 +63,7 @@ pub fn merge_config(home: &Path, extra: &toml::Table) -> Result<(), LaunchError>
     let text = std::fs::read_to_string(&path).map_err(prepare(&path))?;
     let mut config: toml::Table = toml::from_str(&text).map_err(|source| LaunchError::Config {
         path: path.clone(),
-        source,
+        source: Box::new(source),
     })?;
     merge_tables(&mut config, extra);
     std::fs::write(&path, config.to_string()).map_err(prepare(&path))

@@ -341,17 +341,7 @@ fn checked(
         let original = r.original_targets.clone();
         default_targets(&steps, file.negative_twin_of.is_some(), original)
     });
-    let hooks_config = match r.hooks.as_ref().and_then(|h| h.config.as_deref()) {
-        None => None,
-        Some(rel) => {
-            let config = dir.join(rel);
-            let read = crate::hooks::read_config(&config);
-            Some(read.map_err(|source| RuleError::HooksConfig {
-                path: config,
-                source,
-            })?)
-        }
-    };
+    let hooks_config = hooks_config(dir, r.hooks.as_ref())?;
     check_expectations(&file, &targets, r.original_targets.as_deref())?;
     check::targets_fit_steps(&targets, &steps)?;
     world::codex_only(&targets, &r.model, &r.extras, &steps)?;
@@ -376,6 +366,22 @@ fn checked(
         vars: r.vars,
         model: r.model,
         extras: r.extras,
+    })
+}
+
+/// Reads the hooks.json a `[hooks]` table names (relative to `base`).
+fn hooks_config(
+    base: &Path,
+    hooks: Option<&HooksSpec>,
+) -> Result<Option<(String, PathBuf)>, RuleError> {
+    let Some(rel) = hooks.and_then(|h| h.config.as_deref()) else {
+        return Ok(None);
+    };
+    let config = base.join(rel);
+    let read = crate::hooks::read_config(&config);
+    read.map(Some).map_err(|source| RuleError::HooksConfig {
+        path: config,
+        source,
     })
 }
 

@@ -229,9 +229,10 @@ fn judge_run(r: &RunStep, ended: &Ended, captures: &mut Captures) -> Outcome {
     let mut failures = Vec::new();
     let mut fail = |why: String| failures.push((FailureCode::CommandFailed, why));
     if ended.code != Some(want_code) {
-        let how = ended
-            .code
-            .map_or_else(|| "was killed by a signal".to_owned(), |c| format!("exited with {c}"));
+        let how = ended.code.map_or_else(
+            || "was killed by a signal".to_owned(),
+            |c| format!("exited with {c}"),
+        );
         fail(format!(
             "{how}, expected exit code {want_code}; stderr: {:?}",
             brief(&ended.stderr)
