@@ -403,7 +403,6 @@ fn default_targets(
     }
     let fakes = [TargetName::FakeStdio, TargetName::FakeWs];
     match original_targets {
-        Some(t) if world::is_codex_only(&t) => t,
         Some(t) if t.iter().any(|t| fakes.contains(t)) => {
             t.into_iter().filter(|t| fakes.contains(t)).collect()
         }
@@ -438,8 +437,9 @@ fn check_expectations(
                 "a negative twin must have expect_status = \"fail\"",
             ));
         }
-        // A twin of a codex-only scenario (model and world constructs) breaks a rule with its
-        // own vars on the codex targets: the fakes have no model to break it with.
+        // A twin of a codex-only scenario (model and world constructs) that lists codex
+        // targets breaks a rule with its own vars, script or server table there: the fakes
+        // have no model to break it with.
         let codex_original = original_targets.is_some_and(world::is_codex_only);
         if let Some(t) = targets.iter().find(|t| t.is_codex() && !codex_original) {
             return Err(RuleError::Broken(format!(

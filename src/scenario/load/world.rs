@@ -154,7 +154,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let original = format!("{CODEX}[[model.responses]]\ntext = \"a\"\n{STEP}");
         try_load(dir.path(), "orig", &original).unwrap();
-        let twin = "negative_twin_of = \"orig\"\nexpect_status = \"fail\"\nexpect_failure = { code = \"model_request_mismatch\" }\n[[model.responses]]\ntext = \"b\"\n";
+        let twin = "targets = [\"codex-stdio\", \"codex-ws\"]\nnegative_twin_of = \"orig\"\nexpect_status = \"fail\"\nexpect_failure = { code = \"model_request_mismatch\" }\n[[model.responses]]\ntext = \"b\"\n";
         let loaded = try_load(dir.path(), "orig_twin", twin).unwrap();
         assert_eq!(
             loaded.targets,
