@@ -67,6 +67,18 @@ fn check_model_request(
             failures.push((FailureCode::ModelRequestMismatch, format!("{part} {m}")));
         }
     }
+    if let Some(want) = &e.offers_tool {
+        let want = substitute(want, captures);
+        match offered_tool(&want, &request.body, captures) {
+            Some(tool) => {
+                observed.insert("offersTool".into(), project(&want, &tool));
+            }
+            None => {
+                let message = format!("request #{index} offers no tool matching {want}");
+                failures.push((FailureCode::ModelRequestMismatch, message));
+            }
+        }
+    }
     let input = input_items(&request.body);
     if let Some(check) = &e.tool_output {
         let (call_id, contains) = tool_output_wants(check, captures);
@@ -91,6 +103,16 @@ fn check_model_request(
         observed: Some(Value::Object(observed)),
         failures,
     }
+}
+
+/// The first entry of the body's `tools` that contains `want` (its captures kept).
+fn offered_tool(want: &Value, body: &Value, captures: &mut Captures) -> Option<Value> {
+    let tools = body.get("tools").and_then(Value::as_array)?;
+    let tool = tools
+        .iter()
+        .find(|t| matches(want, t, &mut captures.clone()).is_ok())?;
+    let _ = matches(want, tool, captures);
+    Some(tool.clone())
 }
 
 fn tool_output_wants(
@@ -195,7 +217,7 @@ mod tests {
     use super::*;
 
     fn body() -> Value {
-        json!({"input": [
+        json!({"tools": [{"type": "function", "name": "write_stdin"}, {"type": "function", "name": "exec_command"}], "input": [
             {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "run it"}]},
             {"type": "function_call", "call_id": "call-1", "name": "exec_command", "arguments": "{\"cmd\":\"printf x\"}"},
             {"type": "function_call_output", "call_id": "call-1", "output": "Chunk ID: 1\nOutput:\ncas-probe-ok"},
@@ -242,6 +264,7 @@ mod tests {
             headers = { originator = "cas-conformance" }
             tool_output = { call_id = "${call}", contains = "${probe}" }
             input_contains = "run it"
+            offers_tool = { name = "exec_command", type = "function" }
             "#,
         );
         let outcome = check_model_request(&pass, 2, &request, &mut captures);
@@ -253,16 +276,18 @@ mod tests {
             observed["headers"],
             json!({"originator": "cas-conformance"})
         );
+        assert_eq!(observed["offersTool"]["name"], "exec_command");
         let fail = step(
             r#"
             body = { model = "gpt" }
             headers = { originator = "other" }
             tool_output = { contains = "rejected" }
             input_contains = "never said"
+            offers_tool = { name = "cas_lookup" }
             "#,
         );
         let outcome = check_model_request(&fail, 2, &request, &mut captures);
-        assert_eq!(codes(&outcome), [FailureCode::ModelRequestMismatch; 4]);
+        assert_eq!(codes(&outcome), [FailureCode::ModelRequestMismatch; 5]);
     }
 
     #[tokio::test]

@@ -24,6 +24,9 @@ pub struct ExpectModelRequestStep {
     /// A tool's output codex returned to the model must be among the request's input items.
     #[serde(default)]
     pub tool_output: Option<ToolOutputCheck>,
+    /// Some entry of the request's `tools` must contain this subset (e.g. `{ name = "x" }`).
+    #[serde(default)]
+    pub offers_tool: Option<Value>,
     /// Some input item's text (a message part or a tool output) must contain this text.
     #[serde(default)]
     pub input_contains: Option<String>,
