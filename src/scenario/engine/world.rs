@@ -1,7 +1,8 @@
 //! The world steps: `write_file`, `expect_file` and `run`, all inside the run's workspace.
 //!
 //! `expect_file` polls until its checks hold or its timeout passes; `run` runs `sh -c` in its
-//! own process group and kills the group when its timeout passes, so nothing outlives it.
+//! own process group and kills the group when the step ends (done, timed out or cancelled), so
+//! nothing it started outlives it.
 
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
@@ -199,7 +200,12 @@ async fn run_shell(
     let child = command
         .spawn()
         .map_err(|e| format!("cannot start sh -c {cmd:?}: {e}"))?;
-    let pid = child.id();
+    // Whatever way this ends (done, timed out, or the scenario's deadline dropping this
+    // future), the whole group goes: nothing the command started outlives the step.
+    let _group = child
+        .id()
+        .and_then(|p| i32::try_from(p).ok())
+        .map(ProcessGroup);
     match tokio::time::timeout(timeout, child.wait_with_output()).await {
         Ok(Ok(output)) => Ok(Ended {
             code: output.status.code(),
@@ -207,16 +213,21 @@ async fn run_shell(
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         }),
         Ok(Err(e)) => Err(format!("sh -c {cmd:?} failed: {e}")),
-        Err(_) => {
-            if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
-                // SAFETY: killpg only sends a signal to the group this step started.
-                unsafe {
-                    libc::killpg(pid, libc::SIGKILL);
-                }
-            }
-            Err(format!(
-                "`{cmd}` did not finish within {timeout:?}; its process group was killed"
-            ))
+        Err(_) => Err(format!(
+            "`{cmd}` did not finish within {timeout:?}; its process group was killed"
+        )),
+    }
+}
+
+/// A process group this step started, killed (SIGKILL) when dropped.
+struct ProcessGroup(i32);
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        // SAFETY: killpg only sends a signal to the group this step started; a group that
+        // is already gone makes it fail with ESRCH, which is fine.
+        unsafe {
+            libc::killpg(self.0, libc::SIGKILL);
         }
     }
 }

@@ -95,3 +95,23 @@ async fn a_command_past_its_timeout_is_killed_with_its_children() {
     assert!(why.contains("did not finish"), "{why}");
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn what_a_finished_command_left_running_is_killed_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = Default::default();
+    let cmd = "sleep 30 >/dev/null 2>&1 & echo $!";
+    let ended = run_shell(cmd, dir.path(), &env, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let pid: i32 = ended.stdout.trim().parse().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    // SAFETY: signal 0 only asks whether the process exists.
+    while unsafe { libc::kill(pid, 0) } == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the background sleep survived"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
