@@ -94,6 +94,8 @@ pub struct TargetEnv {
     pub keep_temp: bool,
     /// Drive this `st` binary for ledger steps instead of cas's own ledger.
     pub st_binary: Option<PathBuf>,
+    /// Keep every run's transcript here too (failing runs keep theirs in the workspace).
+    pub transcript_dir: Option<PathBuf>,
 }
 
 /// The codex a run used.

@@ -14,7 +14,7 @@ pub use script::{CustomToolCall, FunctionCall, ModelScript, ScriptedResponse};
 
 use serde_json::{Map, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -23,7 +23,14 @@ use script::ScriptState;
 /// A running mock model server.
 pub struct MockModel {
     server: MockServer,
+    tap: RequestTapSlot,
 }
+
+/// Sees each request body the mock model receives, as it arrives (`null` when not JSON).
+pub type RequestTap = Arc<dyn Fn(&Value) + Send + Sync>;
+
+/// Where the request tap goes, shared with the responder.
+type RequestTapSlot = Arc<Mutex<Option<RequestTap>>>;
 
 /// One request codex made to the model: its headers (lower-case names) and JSON body.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,15 +50,22 @@ impl MockModel {
     /// Starts the server on a free loopback port, answering by `script` first.
     pub async fn start_scripted(script: ModelScript) -> MockModel {
         let server = MockServer::start().await;
+        let tap = RequestTapSlot::default();
         Mock::given(method("POST"))
             .and(path("/v1/responses"))
             .respond_with(ResponsesReplies {
                 count: AtomicUsize::new(0),
                 script: Mutex::new(ScriptState::new(script)),
+                tap: tap.clone(),
             })
             .mount(&server)
             .await;
-        MockModel { server }
+        MockModel { server, tap }
+    }
+
+    /// Lets `tap` see every request body from now on (replacing an earlier tap).
+    pub fn tap_requests(&self, tap: RequestTap) {
+        *self.tap.lock().unwrap_or_else(|p| p.into_inner()) = Some(tap);
     }
 
     /// The provider base URL for config.toml, e.g. `http://127.0.0.1:4372/v1`.
@@ -95,12 +109,16 @@ fn model_request(request: &Request) -> ModelRequest {
 struct ResponsesReplies {
     count: AtomicUsize,
     script: Mutex<ScriptState>,
+    tap: RequestTapSlot,
 }
 
 impl Respond for ResponsesReplies {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let n = self.count.fetch_add(1, Ordering::Relaxed) + 1;
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        if let Some(tap) = &*self.tap.lock().unwrap_or_else(|p| p.into_inner()) {
+            tap(&body);
+        }
         let scripted = match self.script.lock() {
             Ok(mut state) => state.take(&body),
             Err(poisoned) => poisoned.into_inner().take(&body),
