@@ -15,7 +15,9 @@ use crate::errors::LaunchError;
 use crate::fake::script::FakeScript;
 use crate::fake::ws_server::FakeWsServer;
 use crate::hooks::{self, HookPolicy};
-use crate::launch::{self, CodexLocator, HermeticHome, MockModel, ServerSpec};
+use crate::launch::{
+    self, CodexLocator, HermeticHome, MockModel, ModelScript, ServerExtras, ServerSpec,
+};
 use crate::transport::{self, Connection};
 
 /// How long a websocket server may take to print its banner, and a connection to open.
@@ -114,7 +116,7 @@ pub struct TargetGuard {
 }
 
 impl TargetGuard {
-    /// The mock model a codex target answers turns with.
+    /// The mock model a codex target talks to (none on the fake targets).
     pub fn mock_model(&self) -> Option<&MockModel> {
         self._mock.as_ref()
     }
@@ -145,6 +147,10 @@ pub struct ScenarioServer<'a> {
     pub hook_policy: HookPolicy,
     /// A hooks.json (and the folder `${HOOKS_DIR}` stands for) to install and trust.
     pub hooks_config: Option<&'a (String, PathBuf)>,
+    /// The mock model's scripted answers (codex targets).
+    pub model: &'a ModelScript,
+    /// Environment, config keys, home files and args for the server (codex targets).
+    pub extras: &'a ServerExtras,
 }
 
 /// Starts `target` for a scenario (whose `[fake]` script the fake uses).
@@ -196,8 +202,9 @@ async fn launch_codex(
     env: &TargetEnv,
 ) -> Result<Launched, LaunchError> {
     let bin = env.codex.resolve()?;
-    let mock = MockModel::start().await;
+    let mock = MockModel::start_scripted(scenario.model.clone()).await;
     let home = HermeticHome::create(&env.scratch_root, &mock.base_url())?;
+    scenario.extras.apply(home.path())?;
     let version = launch::codex_version(&bin, home.path()).await?;
     let mut extra_args = vec!["--strict-config".to_owned()];
     if scenario.hook_policy == HookPolicy::Off {
@@ -210,7 +217,8 @@ async fn launch_codex(
         bin: bin.clone(),
         codex_home: home.path().to_owned(),
         cwd: home.workdir(),
-        extra_args,
+        extra_args: [extra_args, scenario.extras.args.clone()].concat(),
+        env: scenario.extras.env.clone().into_iter().collect(),
     };
     if let Some((json, dir)) = scenario.hooks_config {
         launch::install_and_trust(&bin, home.path(), &spec.cwd, json, dir)
