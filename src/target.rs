@@ -15,7 +15,9 @@ use crate::errors::LaunchError;
 use crate::fake::script::FakeScript;
 use crate::fake::ws_server::FakeWsServer;
 use crate::hooks::{self, HookPolicy};
-use crate::launch::{self, CodexLocator, HermeticHome, MockModel, ServerSpec};
+use crate::launch::{
+    self, CodexLocator, HermeticHome, MockModel, ModelScript, ServerExtras, ServerSpec,
+};
 use crate::transport::{self, Connection};
 
 mod template;
@@ -119,7 +121,7 @@ pub struct TargetGuard {
 }
 
 impl TargetGuard {
-    /// The mock model a codex target answers turns with.
+    /// The mock model a codex target talks to (none on the fake targets).
     pub fn mock_model(&self) -> Option<&MockModel> {
         self._mock.as_ref()
     }
@@ -150,6 +152,10 @@ pub struct ScenarioServer<'a> {
     pub hook_policy: HookPolicy,
     /// A hooks.json (and the folder `${HOOKS_DIR}` stands for) to install and trust.
     pub hooks_config: Option<&'a (String, PathBuf)>,
+    /// The mock model's scripted answers (codex targets).
+    pub model: &'a ModelScript,
+    /// Environment, config keys, home files and args for the server (codex targets).
+    pub extras: &'a ServerExtras,
 }
 
 /// Starts `target` for a scenario (whose `[fake]` script the fake uses).
@@ -195,22 +201,35 @@ fn plain(connection: Connection) -> Launched {
     }
 }
 
+/// Fills a fresh codex home: a copy of the run's template when there is one (else codex makes
+/// its files on first start), then the scenario's extras; returns the codex version.
+async fn fill_home(
+    env: &TargetEnv,
+    bin: &Path,
+    home: &HermeticHome,
+    model_base_url: &str,
+    scenario: &ScenarioServer<'_>,
+) -> Result<String, LaunchError> {
+    let template = env.codex_template.as_ref().filter(|t| t.serves(bin));
+    if let Some(template) = template {
+        template.copy_into(home, model_base_url)?;
+    }
+    scenario.extras.apply(home.path())?;
+    match template {
+        Some(template) => Ok(template.version().to_owned()),
+        None => launch::codex_version(bin, home.path()).await,
+    }
+}
+
 async fn launch_codex(
     target: TargetName,
     scenario: ScenarioServer<'_>,
     env: &TargetEnv,
 ) -> Result<Launched, LaunchError> {
     let bin = env.codex.resolve()?;
-    let mock = MockModel::start().await;
+    let mock = MockModel::start_scripted(scenario.model.clone()).await;
     let home = HermeticHome::create(&env.scratch_root, &mock.base_url())?;
-    let template = env.codex_template.as_ref().filter(|t| t.serves(&bin));
-    let version = match template {
-        Some(template) => {
-            template.copy_into(&home, &mock.base_url())?;
-            template.version().to_owned()
-        }
-        None => launch::codex_version(&bin, home.path()).await?,
-    };
+    let version = fill_home(env, &bin, &home, &mock.base_url(), &scenario).await?;
     let mut extra_args = vec!["--strict-config".to_owned()];
     if scenario.hook_policy == HookPolicy::Off {
         let name = hooks::feature_name(&bin, home.path())
@@ -222,7 +241,8 @@ async fn launch_codex(
         bin: bin.clone(),
         codex_home: home.path().to_owned(),
         cwd: home.workdir(),
-        extra_args,
+        extra_args: [extra_args, scenario.extras.args.clone()].concat(),
+        env: scenario.extras.env.clone().into_iter().collect(),
     };
     if let Some((json, dir)) = scenario.hooks_config {
         launch::install_and_trust(&bin, home.path(), &spec.cwd, json, dir)

@@ -146,6 +146,7 @@ fn every_code_tested() -> Result<(), Failed> {
             | C::NoServer | C::Internal | C::SessionError | C::NoResponse | C::ConnectionClosed
             | C::ResultMismatch | C::UnexpectedError | C::UnexpectedResult | C::ErrorMismatch
             | C::NoNotification | C::NoServerRequest | C::SilenceBroken | C::UnansweredServerRequest
+            | C::NoModelRequest | C::ModelRequestMismatch | C::FileMismatch | C::CommandFailed
             | C::MalformedMessage | C::AttemptsMismatch | C::DelaysMismatch | C::BurstRequestsLost
             | C::BurstRequestsFailed | C::OverloadNotObserved | C::BranchFailed
             | C::LedgerStepInvalid | C::LedgerStepPanicked | C::LedgerAccepted

@@ -268,6 +268,7 @@ impl Launcher {
                     codex_home: home.path().to_owned(),
                     cwd: cwd.clone(),
                     extra_args: extra_args.clone(),
+                    env: Vec::new(),
                 };
                 let connection = match transport {
                     Transport::Stdio => spec.spawn_stdio()?,
@@ -363,6 +364,7 @@ pub(crate) async fn initialise_template(
         codex_home: template.path().to_owned(),
         cwd: template.workdir(),
         extra_args: Vec::new(),
+        env: Vec::new(),
     };
     let session = Session::start(
         spec.spawn_stdio()?,

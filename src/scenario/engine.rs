@@ -9,9 +9,11 @@
 
 mod burst;
 mod ledger;
+mod model;
 mod parallel;
 mod protocol;
 mod transcript;
+mod world;
 
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -105,6 +107,7 @@ async fn run_in(
         Err(verdict) => return verdict,
     };
     let mut run = Run::new(&ctx, server.as_ref().map(|s| &s.session), String::new());
+    run.model = server.as_ref().and_then(|s| s.guard.mock_model());
     run.seed_vars();
     run.steps(&scenario.steps, Instant::now() + scenario.deadline)
         .await;
@@ -255,6 +258,10 @@ pub(crate) struct Run<'a> {
     /// Where arrivals stood when the previous protocol step ended: a silence window covers
     /// what came since then too, so a reply that beats the window's start is not missed.
     step_mark: Option<u64>,
+    /// The mock model of a codex target, for `expect_model_request`.
+    model: Option<&'a crate::launch::MockModel>,
+    /// The number of the last model request a step checked.
+    model_seen: usize,
 }
 
 /// What one step produced.
@@ -293,6 +300,8 @@ impl<'a> Run<'a> {
             lost: false,
             last_seq: None,
             step_mark: None,
+            model: None,
+            model_seen: 0,
         }
     }
 
@@ -380,6 +389,9 @@ impl<'a> Run<'a> {
                 self.ledger_op(op, expect_error.as_deref()).await
             }
             StepKind::LedgerShow(show) => self.ledger_show(show).await,
+            StepKind::WriteFile(w) => self.write_file(w),
+            StepKind::ExpectFile(e) => self.expect_file(e, step.timeout).await,
+            StepKind::Run(r) => self.run_command(r, step.timeout).await,
             StepKind::Parallel { for_each, steps } => {
                 self.parallel(step, for_each, steps, deadline).await
             }
@@ -411,6 +423,7 @@ impl<'a> Run<'a> {
                 self.silence(session, *window, method.as_deref()).await
             }
             StepKind::Burst(b) => self.burst(session, b, step.timeout).await,
+            StepKind::ExpectModelRequest(e) => self.expect_model_request(e, step.timeout).await,
             _ => Outcome::failed(
                 FailureCode::Internal,
                 format!("{} is not a protocol step", step.name),

@@ -15,6 +15,11 @@ use crate::fake::script::FakeScript;
 use crate::hooks::HookPolicy;
 use crate::policy::PolicyConfig;
 pub use crate::target::TargetName;
+pub use model::{ExpectModelRequestStep, ModelScript, ServerExtras, ToolOutputCheck};
+pub use world::{ExpectFileStep, RunStep, WriteFileStep};
+
+mod model;
+mod world;
 
 /// One scenario file as written.
 #[derive(Debug, Clone, Deserialize)]
@@ -59,6 +64,12 @@ pub struct ScenarioFile {
     /// Named strings that steps use as `${NAME}`; a twin's values replace the original's.
     #[serde(default)]
     pub vars: BTreeMap<String, String>,
+    /// The mock model's scripted answers (codex targets only).
+    #[serde(default)]
+    pub model: ModelScript,
+    /// Environment, config keys, CODEX_HOME files and args of the server (codex targets only).
+    #[serde(default)]
+    pub server: ServerExtras,
     /// A twin's extra steps, each inserted after the original's step of that name.
     #[serde(default)]
     pub insert_steps: Vec<InsertedSteps>,
@@ -166,6 +177,18 @@ pub struct StepSpec {
     /// Pipeline many requests at once and account for every one.
     #[serde(default)]
     pub burst: Option<BurstStep>,
+    /// Check a request codex sent to the mock model.
+    #[serde(default)]
+    pub expect_model_request: Option<ExpectModelRequestStep>,
+    /// Write a file under the workspace.
+    #[serde(default)]
+    pub write_file: Option<WriteFileStep>,
+    /// Check a file under the workspace.
+    #[serde(default)]
+    pub expect_file: Option<ExpectFileStep>,
+    /// Run a command in the workspace.
+    #[serde(default)]
+    pub run: Option<RunStep>,
 }
 
 /// Send a request; expect a result (default) or an error.

@@ -55,6 +55,10 @@ pub struct Scenario {
     pub report_name: String,
     /// Named strings for `${NAME}` (the twin's values over the original's).
     pub vars: BTreeMap<String, String>,
+    /// The mock model's scripted answers (codex targets).
+    pub model: ModelScript,
+    /// What the scenario adds to its server (codex targets).
+    pub extras: ServerExtras,
 }
 
 impl Scenario {
@@ -75,6 +79,8 @@ impl Scenario {
             fake: &self.fake,
             hook_policy: self.hook_policy,
             hooks_config: self.hooks_config.as_ref(),
+            model: &self.model,
+            extras: &self.extras,
         }
     }
 
@@ -172,6 +178,14 @@ pub enum StepKind {
     },
     /// Many pipelined requests, each accounted for.
     Burst(BurstStep),
+    /// Check a request codex sent to the mock model.
+    ExpectModelRequest(ExpectModelRequestStep),
+    /// Write a file under the workspace.
+    WriteFile(WriteFileStep),
+    /// Check a file under the workspace.
+    ExpectFile(ExpectFileStep),
+    /// Run a command in the workspace.
+    Run(RunStep),
 }
 
 impl StepKind {
@@ -187,6 +201,10 @@ impl StepKind {
             StepKind::LedgerShow(_) => "ledger_show",
             StepKind::Parallel { .. } => "parallel",
             StepKind::Burst(_) => "burst",
+            StepKind::ExpectModelRequest(_) => "expect_model_request",
+            StepKind::WriteFile(_) => "write_file",
+            StepKind::ExpectFile(_) => "expect_file",
+            StepKind::Run(_) => "run",
         }
     }
 
@@ -194,7 +212,12 @@ impl StepKind {
     pub fn is_protocol(&self) -> bool {
         !matches!(
             self,
-            StepKind::Ledger { .. } | StepKind::LedgerShow(_) | StepKind::Parallel { .. }
+            StepKind::Ledger { .. }
+                | StepKind::LedgerShow(_)
+                | StepKind::Parallel { .. }
+                | StepKind::WriteFile(_)
+                | StepKind::ExpectFile(_)
+                | StepKind::Run(_)
         )
     }
 
@@ -208,7 +231,12 @@ impl StepKind {
             StepKind::ExpectSilence { method, .. } => method.as_deref(),
             StepKind::Ledger { op, .. } => op.get("op").and_then(Value::as_str),
             StepKind::Burst(b) => Some(&b.method),
-            StepKind::LedgerShow(_) | StepKind::Parallel { .. } => None,
+            StepKind::LedgerShow(_)
+            | StepKind::Parallel { .. }
+            | StepKind::ExpectModelRequest(_)
+            | StepKind::WriteFile(_)
+            | StepKind::ExpectFile(_)
+            | StepKind::Run(_) => None,
         }
     }
 }
@@ -310,21 +338,13 @@ fn checked(
         .map(|(i, s)| check::step(i, s, step_timeout, false))
         .collect::<Result<Vec<_>, _>>()?;
     let targets = file.targets.clone().unwrap_or_else(|| {
-        default_targets(&steps, file.negative_twin_of.is_some(), r.original_targets)
+        let original = r.original_targets.clone();
+        default_targets(&steps, file.negative_twin_of.is_some(), original)
     });
-    let hooks_config = match r.hooks.as_ref().and_then(|h| h.config.as_deref()) {
-        None => None,
-        Some(rel) => {
-            let config = dir.join(rel);
-            let read = crate::hooks::read_config(&config);
-            Some(read.map_err(|source| RuleError::HooksConfig {
-                path: config,
-                source,
-            })?)
-        }
-    };
-    check_expectations(&file, &targets)?;
+    let hooks_config = hooks_config(dir, r.hooks.as_ref())?;
+    check_expectations(&file, &targets, r.original_targets.as_deref())?;
     check::targets_fit_steps(&targets, &steps)?;
+    world::codex_only(&targets, &r.model, &r.extras, &steps)?;
     let name = name_of(dir, path);
     Ok(Scenario {
         report_name: r.part_of.unwrap_or_else(|| name.clone()),
@@ -344,6 +364,24 @@ fn checked(
         twin_of: file.negative_twin_of,
         mode: r.mode,
         vars: r.vars,
+        model: r.model,
+        extras: r.extras,
+    })
+}
+
+/// Reads the hooks.json a `[hooks]` table names (relative to `base`).
+fn hooks_config(
+    base: &Path,
+    hooks: Option<&HooksSpec>,
+) -> Result<Option<(String, PathBuf)>, RuleError> {
+    let Some(rel) = hooks.and_then(|h| h.config.as_deref()) else {
+        return Ok(None);
+    };
+    let config = base.join(rel);
+    let read = crate::hooks::read_config(&config);
+    read.map(Some).map_err(|source| RuleError::HooksConfig {
+        path: config,
+        source,
     })
 }
 
@@ -372,7 +410,11 @@ fn default_targets(
     }
 }
 
-fn check_expectations(file: &ScenarioFile, targets: &[TargetName]) -> Result<(), RuleError> {
+fn check_expectations(
+    file: &ScenarioFile,
+    targets: &[TargetName],
+    original_targets: Option<&[TargetName]>,
+) -> Result<(), RuleError> {
     if targets.is_empty() {
         return Err(RuleError::broken("targets is empty"));
     }
@@ -395,7 +437,11 @@ fn check_expectations(file: &ScenarioFile, targets: &[TargetName]) -> Result<(),
                 "a negative twin must have expect_status = \"fail\"",
             ));
         }
-        if let Some(t) = targets.iter().find(|t| t.is_codex()) {
+        // A twin of a codex-only scenario (model and world constructs) that lists codex
+        // targets breaks a rule with its own vars, script or server table there: the fakes
+        // have no model to break it with.
+        let codex_original = original_targets.is_some_and(world::is_codex_only);
+        if let Some(t) = targets.iter().find(|t| t.is_codex() && !codex_original) {
             return Err(RuleError::Broken(format!(
                 "a negative twin breaks a rule with the fake script; it cannot run on {t}"
             )));
@@ -406,6 +452,7 @@ fn check_expectations(file: &ScenarioFile, targets: &[TargetName]) -> Result<(),
 
 mod check;
 mod twin;
+mod world;
 pub use check::schedule_of;
 use twin::Resolved;
 

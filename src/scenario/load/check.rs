@@ -35,9 +35,10 @@ pub(super) fn step(
     }
     let mut kinds = protocol_kinds(&spec).map_err(&at)?;
     kinds.extend(probe_kinds(&spec, default_timeout).map_err(&at)?);
+    kinds.extend(super::world::kinds(&spec).map_err(&at)?);
     if kinds.len() != 1 {
         return Err(at(RuleError::Broken(format!(
-            "a step needs exactly one of request, notify, await_notification, await_request, expect_silence, ledger, ledger_show, parallel, burst; found {}",
+            "a step needs exactly one of request, notify, await_notification, await_request, expect_silence, ledger, ledger_show, parallel, burst, expect_model_request, write_file, expect_file, run; found {}",
             kinds.len()
         ))));
     }
