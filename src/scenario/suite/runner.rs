@@ -3,7 +3,9 @@
 //! everything runs one after another: the preflight, the template, the scenarios). A template
 //! that cannot be made is a warning in the report: codex scenarios then start from fresh homes.
 //!
-//! Results reach the caller as each scenario ends (in finish order, for live lines); the report
+//! Codex scenarios start before the fake and local ones (they take seconds, those take
+//! milliseconds). Results reach the caller as each scenario ends (in finish order, for live
+//! lines); the report
 //! keeps the selection order whatever the finish order, so two runs of one selection give the
 //! same report. With `fail_fast`, no scenario starts after one that is not ok; those that were
 //! already running finish, the rest are counted as not run.
@@ -110,7 +112,11 @@ async fn run_all(
     config: &SuiteConfig,
     on_result: &mut impl FnMut(&ScenarioResult),
 ) -> Vec<(usize, ScenarioResult)> {
-    let mut pending = stream::iter(selected.iter().enumerate())
+    // Codex scenarios (seconds each) start first and the fake and local ones (milliseconds)
+    // fill in at the end, so no long scenario starts last and runs alone.
+    let mut order: Vec<(usize, &Selected)> = selected.iter().enumerate().collect();
+    order.sort_by_key(|(index, s)| (!s.target.is_codex(), *index));
+    let mut pending = stream::iter(order)
         .take_while(|_| std::future::ready(!stop.get()))
         .map(|(index, Selected { scenario, target })| async move {
             let started = Instant::now();
