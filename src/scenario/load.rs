@@ -134,6 +134,10 @@ pub struct Step {
     pub timeout: Duration,
     /// What it does.
     pub kind: StepKind,
+    /// The named client connection it runs on (`None`: the default one).
+    pub connection: Option<String>,
+    /// The step whose taken message must have arrived after this step's.
+    pub before: Option<String>,
 }
 
 /// The kinds of step.
@@ -172,6 +176,25 @@ pub enum StepKind {
     },
     /// Many pipelined requests, each accounted for.
     Burst(BurstStep),
+    /// Open the step's connection with credentials, or expect it refused.
+    Connect(ConnectStep),
+    /// Close the step's connection.
+    CloseConnection,
+    /// Wait this long.
+    Sleep(Duration),
+    /// Take every notification of a method until one matches or the window ends.
+    Drain {
+        /// What to take and count.
+        spec: DrainStep,
+        /// How long at most.
+        window: Duration,
+    },
+    /// A notification that must not arrive for the rest of the scenario.
+    ExpectNever(NeverStep),
+    /// Wait for and check the answer to a request sent with `wait = false`.
+    AwaitResponse(AwaitResponseStep),
+    /// Answer every server request of a method from now on, counting them.
+    AnswerAll(AnswerAllStep),
 }
 
 impl StepKind {
@@ -187,6 +210,7 @@ impl StepKind {
             StepKind::LedgerShow(_) => "ledger_show",
             StepKind::Parallel { .. } => "parallel",
             StepKind::Burst(_) => "burst",
+            other => flow::kind_name(other),
         }
     }
 
@@ -194,7 +218,10 @@ impl StepKind {
     pub fn is_protocol(&self) -> bool {
         !matches!(
             self,
-            StepKind::Ledger { .. } | StepKind::LedgerShow(_) | StepKind::Parallel { .. }
+            StepKind::Ledger { .. }
+                | StepKind::LedgerShow(_)
+                | StepKind::Parallel { .. }
+                | StepKind::Sleep(_)
         )
     }
 
@@ -209,6 +236,7 @@ impl StepKind {
             StepKind::Ledger { op, .. } => op.get("op").and_then(Value::as_str),
             StepKind::Burst(b) => Some(&b.method),
             StepKind::LedgerShow(_) | StepKind::Parallel { .. } => None,
+            other => flow::kind_method(other),
         }
     }
 }
@@ -325,6 +353,7 @@ fn checked(
     };
     check_expectations(&file, &targets)?;
     check::targets_fit_steps(&targets, &steps)?;
+    flow::check_scenario(&targets, &steps)?;
     let name = name_of(dir, path);
     Ok(Scenario {
         report_name: r.part_of.unwrap_or_else(|| name.clone()),
@@ -405,6 +434,7 @@ fn check_expectations(file: &ScenarioFile, targets: &[TargetName]) -> Result<(),
 }
 
 mod check;
+mod flow;
 mod twin;
 pub use check::schedule_of;
 use twin::Resolved;
