@@ -47,6 +47,8 @@ pub enum Fault {
     AnswerNotifications,
     /// Leave `codexHome` out of the initialize result.
     IncompleteInitializeResult,
+    /// Accept websocket upgrades without the bearer token (or with a wrong one).
+    AcceptAnyToken,
 }
 
 /// One scripted answer.

@@ -38,6 +38,7 @@ impl FakeWsServer {
         let addr = listener
             .local_addr()
             .map_err(io("reading the bound address"))?;
+        let token = token.filter(|_| !script.has(super::script::Fault::AcceptAnyToken));
         let task = tokio::spawn(accept_loop(listener, script, token));
         Ok(FakeWsServer {
             url: format!("ws://{addr}"),
