@@ -44,3 +44,27 @@ impl Peers {
         self.open.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::memory;
+
+    #[tokio::test]
+    async fn others_excludes_the_sender_and_leavers() {
+        let peers = Peers::default();
+        let (_c1, s1) = memory::pair();
+        let (_c2, s2) = memory::pair();
+        let (_c3, s3) = memory::pair();
+        let a = peers.join(s1.split().0);
+        let b = peers.join(s2.split().0);
+        let c = peers.join(s3.split().0);
+        assert_eq!((a, b, c), (0, 1, 2));
+        let labels = |v: Vec<Outbound>| v.len();
+        assert_eq!(labels(peers.others(a, false)), 2);
+        assert_eq!(labels(peers.others(a, true)), 3);
+        peers.leave(b);
+        assert_eq!(labels(peers.others(a, false)), 1);
+        assert_eq!(labels(peers.others(b, false)), 2);
+    }
+}

@@ -353,7 +353,6 @@ fn checked(
     };
     check_expectations(&file, &targets)?;
     check::targets_fit_steps(&targets, &steps)?;
-    flow::check_scenario(&targets, &steps)?;
     let name = name_of(dir, path);
     Ok(Scenario {
         report_name: r.part_of.unwrap_or_else(|| name.clone()),

@@ -330,3 +330,6 @@ fn count_mismatch(want: &Value, count: usize, captures: &mut Captures) -> Option
         .err()
         .map(|m| format!("count {m}"))
 }
+
+#[cfg(test)]
+mod tests;

@@ -152,3 +152,85 @@ impl NotificationTap for Watch {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jsonrpc::RequestId;
+    use serde_json::json;
+
+    fn request(method: &str, params: Value) -> ServerRequest {
+        ServerRequest {
+            seq: 0,
+            id: RequestId::Int(1),
+            method: method.into(),
+            params,
+        }
+    }
+
+    fn note(seq: u64, method: &str, params: Value) -> Notification {
+        Notification {
+            seq,
+            method: method.into(),
+            params,
+        }
+    }
+
+    #[test]
+    fn answer_rules_answer_and_count_matching_requests_only() {
+        let watch = Watch::new(Arc::new(crate::session::QueueServerRequests), None);
+        assert_eq!(watch.answer(&request("r", json!({}))), None);
+        watch.add_answer(AnswerRule {
+            step: "s".into(),
+            method: "r".into(),
+            params: Some(json!({"threadId": "a"})),
+            reply: Ok(json!({"ok": 1})),
+            count: None,
+            answered: 0,
+        });
+        assert_eq!(
+            watch.answer(&request("r", json!({"threadId": "a"}))),
+            Some(Ok(json!({"ok": 1})))
+        );
+        assert_eq!(watch.answer(&request("r", json!({"threadId": "b"}))), None);
+        assert_eq!(watch.answer(&request("q", json!({"threadId": "a"}))), None);
+        watch.count_answered("s", 2);
+        let (answers, nevers) = watch.take_rules();
+        assert_eq!(answers[0].answered, 3);
+        assert!(nevers.is_empty());
+        assert!(watch.take_rules().0.is_empty(), "rules are taken once");
+    }
+
+    #[test]
+    fn never_rules_record_hits_and_pass_notifications_on() {
+        struct Count(Mutex<usize>);
+        impl NotificationTap for Count {
+            fn observe(&self, _: &Notification) {
+                *self.0.lock().unwrap() += 1;
+            }
+        }
+        let tap = Arc::new(Count(Mutex::new(0)));
+        let watch = Watch::new(
+            Arc::new(crate::session::QueueServerRequests),
+            Some(tap.clone()),
+        );
+        watch.add_never(NeverRule {
+            step: "s".into(),
+            method: "n".into(),
+            params: Some(json!({"x": 1})),
+            hits: Default::default(),
+            reported: Default::default(),
+            first: None,
+        });
+        watch.observe(&note(4, "n", json!({"x": 1, "y": 2})));
+        watch.observe(&note(5, "n", json!({"x": 2})));
+        watch.observe(&note(6, "m", json!({"x": 1})));
+        watch.mark_reported("s", [4]);
+        watch.observe(&note(7, "n", json!({"x": 1})));
+        assert_eq!(*tap.0.lock().unwrap(), 4);
+        let (_, nevers) = watch.take_rules();
+        assert_eq!(nevers[0].hits, BTreeSet::from([4, 7]));
+        assert_eq!(nevers[0].reported, BTreeSet::from([4]));
+        assert_eq!(nevers[0].first, Some(json!({"x": 1, "y": 2})));
+    }
+}

@@ -164,8 +164,10 @@ fn probe_kinds(spec: &StepSpec, default_timeout: Duration) -> Result<Vec<StepKin
     Ok(kinds)
 }
 
-/// A `local` target takes no protocol step; a server target needs a step that uses it.
+/// A `local` target takes no protocol step; a server target needs a step that uses it (and
+/// the connection and flow rules hold).
 pub(super) fn targets_fit_steps(targets: &[TargetName], steps: &[Step]) -> Result<(), RuleError> {
+    super::flow::check_scenario(targets, steps)?;
     let protocol = steps.iter().find(|s| s.kind.is_protocol());
     let uses_server = protocol.is_some()
         || steps

@@ -33,16 +33,7 @@ pub(super) fn kinds(
     }
     let mut kinds = Vec::new();
     if let Some(c) = spec.connect.clone() {
-        if c.token.is_some() && c.credentials != Credentials::Target {
-            return Err(RuleError::broken(
-                "connect: token and credentials exclude each other",
-            ));
-        }
-        if c.expect_refused_body_contains.is_some() && c.expect_refused.is_none() {
-            return Err(RuleError::broken(
-                "connect: expect_refused_body_contains needs expect_refused",
-            ));
-        }
+        connect(&c)?;
         kinds.push(StepKind::Connect(c));
     }
     match spec.close_connection {
@@ -75,23 +66,42 @@ pub(super) fn kinds(
         kinds.push(StepKind::AwaitResponse(a));
     }
     if let Some(a) = spec.answer_all.clone() {
-        if a.answer_result.is_some() && a.answer_error.is_some() {
-            return Err(RuleError::broken(
-                "answer_all: answer_result and answer_error exclude each other",
-            ));
-        }
-        if let Some(e) = &a.answer_error {
-            let ok = e.get("code").is_some_and(serde_json::Value::is_i64)
-                && e.get("message").is_some_and(serde_json::Value::is_string);
-            if !ok {
-                return Err(RuleError::Broken(format!(
-                    "answer_all.answer_error must be {{ code = <integer>, message = <string> }}, got {e}"
-                )));
-            }
-        }
+        answer_all(&a)?;
         kinds.push(StepKind::AnswerAll(a));
     }
     Ok(kinds)
+}
+
+fn connect(c: &ConnectStep) -> Result<(), RuleError> {
+    if c.token.is_some() && c.credentials != Credentials::Target {
+        return Err(RuleError::broken(
+            "connect: token and credentials exclude each other",
+        ));
+    }
+    if c.expect_refused_body_contains.is_some() && c.expect_refused.is_none() {
+        return Err(RuleError::broken(
+            "connect: expect_refused_body_contains needs expect_refused",
+        ));
+    }
+    Ok(())
+}
+
+fn answer_all(a: &AnswerAllStep) -> Result<(), RuleError> {
+    if a.answer_result.is_some() && a.answer_error.is_some() {
+        return Err(RuleError::broken(
+            "answer_all: answer_result and answer_error exclude each other",
+        ));
+    }
+    if let Some(e) = &a.answer_error {
+        let ok = e.get("code").is_some_and(serde_json::Value::is_i64)
+            && e.get("message").is_some_and(serde_json::Value::is_string);
+        if !ok {
+            return Err(RuleError::Broken(format!(
+                "answer_all.answer_error must be {{ code = <integer>, message = <string> }}, got {e}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The step-wide keys (`connection`, `before`, a request's `wait`) against the step's kind.
@@ -266,3 +276,6 @@ fn ordered_pair(steps: &[Step], step: &Step, name: &str) -> Result<(), RuleError
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
