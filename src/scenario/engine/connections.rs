@@ -203,6 +203,9 @@ impl<'a> Run<'a> {
             ));
         };
         let connection = dial(&endpoint, c, timeout).await?;
+        if let Some(transcript) = self.ctx.transcript {
+            connection.attach_tap(transcript.tap(name));
+        }
         let inner: Arc<dyn ServerRequestHandler> = match &self.ctx.scenario.policy {
             Some(config) => Arc::new(ServerRequestPolicy::new(config.clone())),
             None => Arc::new(QueueServerRequests),
