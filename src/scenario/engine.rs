@@ -396,8 +396,14 @@ impl<'a> Run<'a> {
             let name = connections::named(step);
             self.conns
                 .swap_marks(name, &mut self.step_mark, &mut self.last_seq);
+            // A notification gets no answer: what arrives once it is sent (however fast) is
+            // what a following silence window judges; other steps mark when they end.
+            let sent_at = session.arrival_mark();
             let outcome = self.protocol_step(&session, step).await;
-            self.step_mark = Some(session.arrival_mark());
+            self.step_mark = Some(match step.kind {
+                StepKind::Notify(_) => sent_at,
+                _ => session.arrival_mark(),
+            });
             self.conns
                 .swap_marks(name, &mut self.step_mark, &mut self.last_seq);
             self.note_taken(step);
