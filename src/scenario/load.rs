@@ -140,6 +140,10 @@ pub struct Step {
     pub timeout: Duration,
     /// What it does.
     pub kind: StepKind,
+    /// The named client connection it runs on (`None`: the default one).
+    pub connection: Option<String>,
+    /// The step whose taken message must have arrived after this step's.
+    pub before: Option<String>,
 }
 
 /// The kinds of step.
@@ -186,6 +190,25 @@ pub enum StepKind {
     ExpectFile(ExpectFileStep),
     /// Run a command in the workspace.
     Run(RunStep),
+    /// Open the step's connection with credentials, or expect it refused.
+    Connect(ConnectStep),
+    /// Close the step's connection.
+    CloseConnection,
+    /// Wait this long.
+    Sleep(Duration),
+    /// Take every notification of a method until one matches or the window ends.
+    Drain {
+        /// What to take and count.
+        spec: DrainStep,
+        /// How long at most.
+        window: Duration,
+    },
+    /// A notification that must not arrive for the rest of the scenario.
+    ExpectNever(NeverStep),
+    /// Wait for and check the answer to a request sent with `wait = false`.
+    AwaitResponse(AwaitResponseStep),
+    /// Answer every server request of a method from now on, counting them.
+    AnswerAll(AnswerAllStep),
 }
 
 impl StepKind {
@@ -205,6 +228,7 @@ impl StepKind {
             StepKind::WriteFile(_) => "write_file",
             StepKind::ExpectFile(_) => "expect_file",
             StepKind::Run(_) => "run",
+            other => flow::kind_name(other),
         }
     }
 
@@ -218,6 +242,7 @@ impl StepKind {
                 | StepKind::WriteFile(_)
                 | StepKind::ExpectFile(_)
                 | StepKind::Run(_)
+                | StepKind::Sleep(_)
         )
     }
 
@@ -237,6 +262,7 @@ impl StepKind {
             | StepKind::WriteFile(_)
             | StepKind::ExpectFile(_)
             | StepKind::Run(_) => None,
+            other => flow::kind_method(other),
         }
     }
 }
@@ -451,6 +477,7 @@ fn check_expectations(
 }
 
 mod check;
+mod flow;
 mod twin;
 mod world;
 pub use check::schedule_of;
