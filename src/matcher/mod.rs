@@ -24,7 +24,7 @@ pub use subst::{captured_names, references, substitute, Captures};
 
 /// Plain subset test without captures (used by the fake's `when_params`).
 pub fn is_subset(expected: &Value, actual: &Value) -> bool {
-    matches(expected, actual, &mut Captures::new()).is_ok()
+    check(expected, actual, &mut Captures::new()).is_ok()
 }
 
 /// Checks at load time that `expected` is a usable expectation: known operators with

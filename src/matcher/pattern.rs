@@ -7,6 +7,8 @@
 
 use serde_json::{Map, Value};
 
+pub use crate::errors::PatternError;
+
 /// JSON `null` (TOML has none), in params and expectations.
 pub const NULL: &str = "$null";
 /// In an expectation: this key must not be there.
@@ -36,16 +38,6 @@ pub const OPERATORS: [&str; 12] = [
 pub const TYPES: [&str; 7] = [
     "string", "number", "integer", "boolean", "object", "array", "null",
 ];
-
-/// An expectation that cannot be used: an unknown operator or a malformed operand.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("at {}: {message}", if path.is_empty() { "/" } else { path })]
-pub struct PatternError {
-    /// Where in the expectation, as a JSON-pointer-like path (`/thread/id`).
-    pub path: String,
-    /// What is wrong, naming the operator.
-    pub message: String,
-}
 
 /// A parsed expectation.
 #[derive(Debug, Clone)]

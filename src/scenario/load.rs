@@ -5,7 +5,7 @@
 //! file that loads can run; a file that does not load is an error, never skipped.
 
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -256,39 +256,99 @@ pub fn find(dir: &Path, name: &str) -> Result<PathBuf, ScenarioError> {
     })
 }
 
-fn read_file(path: &Path) -> Result<ScenarioFile, ScenarioError> {
+fn read_file(path: &Path) -> Result<(ScenarioFile, String), ScenarioError> {
     let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
         path: path.to_owned(),
         source,
     })?;
-    toml::from_str(&text).map_err(|e| ScenarioError::Parse {
-        path: path.to_owned(),
-        message: e.to_string().trim_end().to_owned(),
-    })
+    match toml::from_str(&text) {
+        Ok(file) => Ok((file, text)),
+        Err(e) => Err(ScenarioError::Parse {
+            path: path.to_owned(),
+            line: e.span().map(|s| {
+                text.as_bytes()[..s.start.min(text.len())]
+                    .iter()
+                    .filter(|b| **b == b'\n')
+                    .count()
+                    + 1
+            }),
+            message: e.to_string().trim_end().to_owned(),
+        }),
+    }
 }
 
-/// Loads and checks the scenario at `path` (a file under `dir`).
+/// The folder a scenario file's relative paths resolve from: its own.
+pub fn base_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// The file a twin's `negative_twin_of` names: beside the twin first (by the name's last
+/// part), else under `dir`.
+fn find_original(dir: &Path, twin: &Path, name: &str) -> Result<PathBuf, ScenarioError> {
+    let file_name = name.rsplit('/').next().unwrap_or(name);
+    let beside = base_dir(twin).join(format!("{file_name}.toml"));
+    if beside.is_file() {
+        return Ok(beside);
+    }
+    find(dir, name)
+}
+
+/// Loads and checks the scenario at `path` (a file under `dir`, or anywhere: its relative
+/// paths resolve from its own folder).
 pub fn load(dir: &Path, path: &Path) -> Result<Scenario, ScenarioError> {
-    let file = read_file(path)?;
+    let (file, text) = read_file(path)?;
     let invalid = |source: RuleError| ScenarioError::Invalid {
         path: path.to_owned(),
         source,
     };
+    let mut hooks_base = base_dir(path);
     let resolved = match &file.negative_twin_of {
         Some(original) => {
             Resolved::no_own_steps(&file).map_err(invalid)?;
-            let original_file = read_file(&find(dir, original)?)?;
+            let original_path = find_original(dir, path, original)?;
+            let (original_file, original_text) = read_file(&original_path)?;
+            let known = lint_file(&original_path, &original_text, &BTreeSet::new())?;
+            lint_file(path, &text, &known)?;
+            if file.hooks.is_none() {
+                hooks_base = base_dir(&original_path);
+            }
             Resolved::twin(&file, original, original_file).map_err(invalid)?
         }
-        None => Resolved::plain(&file).map_err(invalid)?,
+        None => {
+            lint_file(path, &text, &BTreeSet::new())?;
+            Resolved::plain(&file).map_err(invalid)?
+        }
     };
-    checked(dir, path, file, resolved).map_err(invalid)
+    checked(dir, path, &hooks_base, file, resolved).map_err(invalid)
+}
+
+/// Checks `${NAME}`s and expectations of one file's text; returns the names it defines (vars
+/// and captures), which a twin of it knows too.
+fn lint_file(
+    path: &Path,
+    text: &str,
+    known: &BTreeSet<String>,
+) -> Result<BTreeSet<String>, ScenarioError> {
+    let Some(lint) = Lint::parse(path, text) else {
+        return Ok(BTreeSet::new());
+    };
+    lint.check(known).map_err(|source| ScenarioError::Invalid {
+        path: path.to_owned(),
+        source,
+    })?;
+    let mut defined: BTreeSet<String> = lint.vars().into_iter().collect();
+    defined.extend(lint.all_captures());
+    Ok(defined)
 }
 
 /// Checks the resolved steps, durations, targets and expectations and builds the scenario.
 fn checked(
     dir: &Path,
     path: &Path,
+    hooks_base: &Path,
     file: ScenarioFile,
     r: Resolved,
 ) -> Result<Scenario, RuleError> {
@@ -312,17 +372,7 @@ fn checked(
     let targets = file.targets.clone().unwrap_or_else(|| {
         default_targets(&steps, file.negative_twin_of.is_some(), r.original_targets)
     });
-    let hooks_config = match r.hooks.as_ref().and_then(|h| h.config.as_deref()) {
-        None => None,
-        Some(rel) => {
-            let config = dir.join(rel);
-            let read = crate::hooks::read_config(&config);
-            Some(read.map_err(|source| RuleError::HooksConfig {
-                path: config,
-                source,
-            })?)
-        }
-    };
+    let hooks_config = hooks_config(hooks_base, r.hooks.as_ref())?;
     check_expectations(&file, &targets)?;
     check::targets_fit_steps(&targets, &steps)?;
     let name = name_of(dir, path);
@@ -344,6 +394,22 @@ fn checked(
         twin_of: file.negative_twin_of,
         mode: r.mode,
         vars: r.vars,
+    })
+}
+
+/// Reads the hooks.json a `[hooks]` table names (relative to `base`, the file's folder).
+fn hooks_config(
+    base: &Path,
+    hooks: Option<&HooksSpec>,
+) -> Result<Option<(String, PathBuf)>, RuleError> {
+    let Some(rel) = hooks.and_then(|h| h.config.as_deref()) else {
+        return Ok(None);
+    };
+    let config = base.join(rel);
+    let read = crate::hooks::read_config(&config);
+    read.map(Some).map_err(|source| RuleError::HooksConfig {
+        path: config,
+        source,
     })
 }
 
@@ -405,8 +471,11 @@ fn check_expectations(file: &ScenarioFile, targets: &[TargetName]) -> Result<(),
 }
 
 mod check;
+mod lint;
 mod twin;
 pub use check::schedule_of;
+use lint::Lint;
+pub use lint::{BUILTIN_VARS, EXPECTATIONS};
 use twin::Resolved;
 
 #[cfg(test)]
