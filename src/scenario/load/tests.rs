@@ -102,7 +102,10 @@ fn an_unknown_variable_is_refused_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let text = "description = \"x\"\n[[steps]]\nname = \"start\"\nrequest = { method = \"a\", expect_result = { id = \"$capture:tid\" } }\n[[steps]]\nrequest = { method = \"b\", params = { id = \"${tidd}\" } }\n";
     let err = load_error(dir.path(), "var", text);
-    let at = format!("{}:6: unknown variable ${{tidd}}", dir.path().join("var.toml").display());
+    let at = format!(
+        "{}:6: unknown variable ${{tidd}}",
+        dir.path().join("var.toml").display()
+    );
     assert!(err.contains(&at), "{err}");
     let same_step = "description = \"x\"\n[[steps]]\nrequest = { method = \"a\", params = { id = \"${t}\" }, expect_result = { id = \"$capture:t\" } }\n";
     let err = load_error(dir.path(), "same", same_step);
@@ -130,12 +133,11 @@ request = { method = "d", params = { a = "${one.bid}", b = "${two.bid}" } }
 "#;
     let path = write(dir.path(), "ok", text);
     load(dir.path(), &path).unwrap();
-    let err = load_error(
-        dir.path(),
-        "leak",
-        &text.replace("${one.bid}", "${bid}"),
+    let err = load_error(dir.path(), "leak", &text.replace("${one.bid}", "${bid}"));
+    assert!(
+        err.contains("leak.toml:15: unknown variable ${bid}"),
+        "{err}"
     );
-    assert!(err.contains("leak.toml:15: unknown variable ${bid}"), "{err}");
 }
 
 #[test]
