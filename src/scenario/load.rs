@@ -97,6 +97,11 @@ impl Scenario {
         }
     }
 
+    /// The folder the scenario's relative paths resolve from: its file's own.
+    pub fn base_dir(&self) -> PathBuf {
+        base_dir(&self.path)
+    }
+
     /// Whether the top-level steps talk to a server (else none is started for them).
     pub fn needs_server(&self) -> bool {
         self.steps.iter().any(|s| s.kind.is_protocol())
@@ -256,35 +261,6 @@ pub fn find(dir: &Path, name: &str) -> Result<PathBuf, ScenarioError> {
     })
 }
 
-fn read_file(path: &Path) -> Result<(ScenarioFile, String), ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    match toml::from_str(&text) {
-        Ok(file) => Ok((file, text)),
-        Err(e) => Err(ScenarioError::Parse {
-            path: path.to_owned(),
-            line: e.span().map(|s| {
-                text.as_bytes()[..s.start.min(text.len())]
-                    .iter()
-                    .filter(|b| **b == b'\n')
-                    .count()
-                    + 1
-            }),
-            message: e.to_string().trim_end().to_owned(),
-        }),
-    }
-}
-
-/// The folder a scenario file's relative paths resolve from: its own.
-pub fn base_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    }
-}
-
 /// The file a twin's `negative_twin_of` names: beside the twin first (by the name's last
 /// part), else under `dir`.
 fn find_original(dir: &Path, twin: &Path, name: &str) -> Result<PathBuf, ScenarioError> {
@@ -323,25 +299,6 @@ pub fn load(dir: &Path, path: &Path) -> Result<Scenario, ScenarioError> {
         }
     };
     checked(dir, path, &hooks_base, file, resolved).map_err(invalid)
-}
-
-/// Checks `${NAME}`s and expectations of one file's text; returns the names it defines (vars
-/// and captures), which a twin of it knows too.
-fn lint_file(
-    path: &Path,
-    text: &str,
-    known: &BTreeSet<String>,
-) -> Result<BTreeSet<String>, ScenarioError> {
-    let Some(lint) = Lint::parse(path, text) else {
-        return Ok(BTreeSet::new());
-    };
-    lint.check(known).map_err(|source| ScenarioError::Invalid {
-        path: path.to_owned(),
-        source,
-    })?;
-    let mut defined: BTreeSet<String> = lint.vars().into_iter().collect();
-    defined.extend(lint.all_captures());
-    Ok(defined)
 }
 
 /// Checks the resolved steps, durations, targets and expectations and builds the scenario.
@@ -394,22 +351,6 @@ fn checked(
         twin_of: file.negative_twin_of,
         mode: r.mode,
         vars: r.vars,
-    })
-}
-
-/// Reads the hooks.json a `[hooks]` table names (relative to `base`, the file's folder).
-fn hooks_config(
-    base: &Path,
-    hooks: Option<&HooksSpec>,
-) -> Result<Option<(String, PathBuf)>, RuleError> {
-    let Some(rel) = hooks.and_then(|h| h.config.as_deref()) else {
-        return Ok(None);
-    };
-    let config = base.join(rel);
-    let read = crate::hooks::read_config(&config);
-    read.map(Some).map_err(|source| RuleError::HooksConfig {
-        path: config,
-        source,
     })
 }
 
@@ -471,10 +412,12 @@ fn check_expectations(file: &ScenarioFile, targets: &[TargetName]) -> Result<(),
 }
 
 mod check;
+mod files;
 mod lint;
 mod twin;
 pub use check::schedule_of;
-use lint::Lint;
+pub use files::base_dir;
+use files::{hooks_config, lint_file, read_file};
 pub use lint::{BUILTIN_VARS, EXPECTATIONS};
 use twin::Resolved;
 
