@@ -84,7 +84,7 @@ pub(super) fn eval(
         Pattern::Object(members) => {
             let have = actual
                 .as_object()
-                .ok_or_else(|| miss(path, None, "an object".into(), Some(actual)))?;
+                .ok_or_else(|| miss(path, None, describe(pattern), Some(actual)))?;
             for (key, p) in members {
                 eval(p, have.get(key), &format!("{path}/{key}"), captures)?;
             }
@@ -135,16 +135,29 @@ fn op_key(pattern: &Pattern) -> Option<&'static str> {
     }
 }
 
-/// The expectation in words (for messages).
+/// The expectation as written (operators in words), for messages.
 pub(super) fn describe(pattern: &Pattern) -> String {
     match pattern {
-        Pattern::Any => "any value".into(),
-        Pattern::Capture(name) => format!("any value (captured as {name})"),
-        Pattern::Absent => "no such key".into(),
-        Pattern::Literal(v) => text(v),
-        Pattern::Object(_) => "an object".into(),
-        Pattern::Array(items) => format!("an array of {} elements", items.len()),
         Pattern::Op(op) => describe_op(op),
+        other => text(&as_json(other)),
+    }
+}
+
+/// A pattern back as the JSON it was parsed from (operators as `"<$op …>"` text).
+fn as_json(pattern: &Pattern) -> Value {
+    match pattern {
+        Pattern::Any => Value::String(super::pattern::ANY.into()),
+        Pattern::Capture(name) => Value::String(format!("{}{name}", super::pattern::CAPTURE)),
+        Pattern::Absent => Value::String(super::pattern::ABSENT.into()),
+        Pattern::Literal(v) => v.clone(),
+        Pattern::Object(members) => Value::Object(
+            members
+                .iter()
+                .map(|(k, p)| (k.clone(), as_json(p)))
+                .collect(),
+        ),
+        Pattern::Array(items) => Value::Array(items.iter().map(as_json).collect()),
+        Pattern::Op(op) => Value::String(format!("<{}>", describe_op(op))),
     }
 }
 
