@@ -71,6 +71,7 @@ fn validate_names_file_and_line_of_an_unknown_variable_and_a_bad_operator() {
         .clone();
     let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(doc["ok"], false);
+    assert_eq!(doc["failureCode"], "usage_error");
     assert_eq!(doc["files"][0]["line"], 7);
     assert_eq!(doc["files"][0]["ok"], false);
     assert_eq!(doc["files"][1]["ok"], true);

@@ -1,8 +1,9 @@
 //! `cas scenario validate PATH…`: load and check scenario files without running them.
 //!
 //! Each PATH is a file or a folder (every `*.toml` under it). One line per file: `ok PATH` or
-//! `error PATH[:LINE]: why`; `--json` prints one document instead. Exit 0 when every file
-//! loads, 2 when one does not (or a PATH does not exist).
+//! `error PATH[:LINE]: why`; `--json` prints one document instead (with `failureCode`
+//! `usage_error` when a file does not load). Exit 0 when every file loads, 2 when one does not
+//! (or a PATH does not exist).
 
 use clap::Subcommand;
 use serde_json::{json, Value};
@@ -11,6 +12,7 @@ use std::process::ExitCode;
 
 use super::output::{pretty, print_stdout};
 use crate::errors::{Chain, RuleError, ScenarioError};
+use crate::outcome::FailureCode;
 use crate::scenario;
 
 /// `cas scenario …`.
@@ -59,8 +61,13 @@ pub fn run(args: ScenarioArgs) -> ExitCode {
     let ok = results.iter().all(|r| r.error.is_none());
     if json {
         let files: Vec<Value> = results.iter().map(to_json).collect();
-        let doc =
+        let mut doc =
             json!({"schemaVersion": 1, "check": "scenario_validate", "ok": ok, "files": files});
+        if !ok {
+            let bad = results.iter().filter(|r| r.error.is_some()).count();
+            doc["failureCode"] = json!(FailureCode::UsageError);
+            doc["error"] = json!(format!("{bad} of {} files do not load", results.len()));
+        }
         print_stdout(&pretty(&doc));
     } else {
         for r in &results {
