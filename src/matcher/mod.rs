@@ -48,7 +48,7 @@ pub fn matches(expected: &Value, actual: &Value, captures: &mut Captures) -> Res
         path: e.path.clone(),
         op: None,
         expected: format!("a valid expectation ({})", e.message),
-        actual: None,
+        actual: Some("(not compared: a ${NAME} made the operand malformed)".into()),
     })?;
     eval::eval(&pattern, Some(actual), "", captures)
 }

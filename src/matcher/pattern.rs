@@ -237,7 +237,7 @@ impl Parser {
         let op = match key {
             "$ne" => Op::Ne(Box::new(self.value(operand, path, false)?)),
             "$gt" | "$gte" | "$lt" | "$lte" => {
-                let n = operand.as_f64().ok_or_else(|| bad("a number"))?;
+                let n = self.number(operand).ok_or_else(|| bad("a number"))?;
                 Op::Cmp(cmp_of(key), n)
             }
             "$prefix" => Op::Prefix(operand.as_str().ok_or_else(|| bad("a string"))?.into()),
@@ -268,6 +268,15 @@ impl Parser {
             }
         };
         Ok(op)
+    }
+
+    /// A number operand; at run time also a numeric string (what a `${NAME}` of a `[vars]`
+    /// entry, always a string, becomes).
+    fn number(&self, operand: &Value) -> Option<f64> {
+        match operand {
+            Value::String(s) if !self.lenient => s.trim().parse().ok(),
+            other => other.as_f64(),
+        }
     }
 
     /// At load time a `${NAME}` inside a regex is checked as if it were plain text.
@@ -303,6 +312,9 @@ impl Parser {
         let want = "a number or a number operator ($gt, $gte, $lt, $lte, $ne)";
         match operand {
             Value::Number(n) if n.as_u64().is_some() => Ok(Pattern::Literal(operand.clone())),
+            Value::String(_) if self.number(operand).is_some_and(|n| n >= 0.0) => {
+                Ok(Pattern::Literal(Value::from(self.number(operand))))
+            }
             Value::String(s) if self.lenient && is_reference(s) => {
                 Ok(Pattern::Op(Op::Deferred("$len")))
             }

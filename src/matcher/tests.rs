@@ -203,6 +203,13 @@ fn operators_nest_and_capture() {
     caps.insert("n".into(), json!(3));
     assert!(check(&json!({"$gte": "${n}"}), &json!(3), &mut caps).is_ok());
     assert!(check(&json!({"$gt": "${n}"}), &json!(3), &mut caps).is_err());
+    caps.insert("s".into(), json!("2"));
+    assert!(
+        check(&json!({"$gt": "${s}"}), &json!(3), &mut caps).is_ok(),
+        "a [vars] string"
+    );
+    assert!(check(&json!({"$len": "${s}"}), &json!([1, 2]), &mut caps).is_ok());
+    assert!(check(&json!({"$len": "${s}"}), &json!([1]), &mut caps).is_err());
     caps.insert("dot".into(), json!("a.b"));
     assert!(check(&json!({"$regex": "^${dot}$"}), &json!("a.b"), &mut caps).is_ok());
     assert!(
