@@ -178,3 +178,32 @@ fn relative_paths_resolve_from_the_files_folder() {
     );
     assert_eq!(load(scenarios.path(), &twin).unwrap().steps.len(), 2);
 }
+
+#[test]
+fn a_twins_inserted_steps_know_the_originals_names() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "orig",
+        "description = \"o\"\nvars = { v = \"x\" }\n[[steps]]\nname = \"start\"\nrequest = { method = \"a\", expect_result = { id = \"$capture:tid\" } }\n",
+    );
+    let twin = |uses: &str| {
+        format!("description = \"t\"\nnegative_twin_of = \"orig\"\nexpect_status = \"fail\"\nexpect_failure = {{ code = \"no_response\" }}\n[[insert_steps]]\nafter = \"start\"\n[[insert_steps.steps]]\nrequest = {{ method = \"b\", params = {{ id = \"{uses}\" }} }}\n")
+    };
+    let ok = write(dir.path(), "orig_twin", &twin("${tid} ${v}"));
+    assert_eq!(load(dir.path(), &ok).unwrap().steps.len(), 2);
+    let err = load_error(dir.path(), "orig_twin_bad", &twin("${nope}"));
+    assert!(
+        err.contains("orig_twin_bad.toml:8: unknown variable ${nope}"),
+        "{err}"
+    );
+    let err = load_error(
+        dir.path(),
+        "orig_twin_op",
+        &twin("x").replace(
+            "params = { id = \"x\" }",
+            "expect_result = { n = { \"$gt\" = [] } }",
+        ),
+    );
+    assert!(err.contains("orig_twin_op.toml:8: step 1 (unnamed) request.expect_result: at /n: $gt takes a number"), "{err}");
+}
