@@ -15,17 +15,18 @@ use toml::Spanned;
 use crate::errors::RuleError;
 use crate::matcher;
 
-/// Names every scenario knows without declaring them.
-pub const BUILTIN_VARS: [&str; 2] = ["workspace", "scenarios_dir"];
+/// Names every scenario knows without declaring them (keep `BUILTIN_TEXT` in step).
+pub const BUILTIN_VARS: &[&str] = &["workspace", "scenarios_dir"];
 
 /// [`BUILTIN_VARS`] as one line, for messages.
-const BUILTIN_TEXT: &str = "workspace, scenarios_dir";
+pub(super) const BUILTIN_TEXT: &str = "workspace, scenarios_dir";
 
 /// The name a parallel branch knows its entry by.
 const BRANCH_ITEM: &str = "item";
 
-/// Keys (step kind, key) whose values are expectations, checked as patterns.
-pub const EXPECTATIONS: [(&str, &str); 4] = [
+/// Keys (step kind, key) whose values are expectations, checked as patterns with file and
+/// line; a new step kind with an expectation adds its entry here.
+pub const EXPECTATIONS: &[(&str, &str)] = &[
     ("request", "expect_result"),
     ("request", "expect_error"),
     ("await_notification", "params"),

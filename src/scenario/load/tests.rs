@@ -207,3 +207,8 @@ fn a_twins_inserted_steps_know_the_originals_names() {
     );
     assert!(err.contains("orig_twin_op.toml:8: step 1 (unnamed) request.expect_result: at /n: $gt takes a number"), "{err}");
 }
+
+#[test]
+fn the_builtin_names_in_messages_are_the_builtin_names() {
+    assert_eq!(lint::BUILTIN_TEXT, lint::BUILTIN_VARS.join(", "));
+}
