@@ -269,7 +269,8 @@ async fn answer_by_rule(
                         )
                     }))
                 }
-                (Some(result), None) => Ok(result.clone()),
+                // `"$null"` stands for JSON null (TOML has none).
+                (Some(result), None) => Ok(crate::matcher::substitute(result, &Default::default())),
                 (None, None) => Ok(json!({})),
             };
             send_reply(out, id, reply);

@@ -265,7 +265,7 @@ pub struct HooksSpec {
     /// `inherit` (default), `off` or `require-observed`.
     #[serde(default)]
     pub policy: HookPolicy,
-    /// A hooks.json (path relative to the scenarios folder) installed and trusted in the codex
+    /// A hooks.json (relative to the scenario file's folder) installed and trusted in the codex
     /// target's CODEX_HOME; `${HOOKS_DIR}` in it stands for its folder.
     #[serde(default)]
     pub config: Option<String>,

@@ -14,4 +14,4 @@ pub(crate) mod workspace;
 
 pub use engine::run;
 pub use format::TargetName;
-pub use load::{discover, find, load, name_of, Scenario};
+pub use load::{base_dir, discover, find, load, name_of, Scenario};
