@@ -18,12 +18,8 @@ fn root() -> PathBuf {
 
 fn scenarios() -> Vec<Scenario> {
     let dir = root().join("scenarios");
-    catalogue::load_all(&dir).unwrap_or_else(|e| {
-        panic!(
-            "a scenario does not load: {}",
-            cas::errors::Chain(&e)
-        )
-    })
+    catalogue::load_all(&dir)
+        .unwrap_or_else(|e| panic!("a scenario does not load: {}", cas::errors::Chain(&e)))
 }
 
 fn surface() -> Surface {

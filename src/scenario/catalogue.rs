@@ -182,7 +182,8 @@ pub fn load_all(dir: &Path) -> Result<Vec<Scenario>, ScenarioError> {
 
 /// The area of a scenario name: its folder, or [`CORE_AREA`] at the top level.
 pub fn area_of(name: &str) -> &str {
-    name.rsplit_once('/').map_or(CORE_AREA, |(folder, _)| folder)
+    name.rsplit_once('/')
+        .map_or(CORE_AREA, |(folder, _)| folder)
 }
 
 /// The first sentence of a description, on one line: up to the first `.`, `!` or `?` that is
@@ -265,7 +266,9 @@ pub fn entries(scenarios: &[Scenario]) -> Vec<Entry> {
         })
         .collect();
     rows.iter_mut().for_each(|r| r.twins.sort());
-    rows.sort_by(|a, b| (a.area != CORE_AREA, &a.area, &a.name).cmp(&(b.area != CORE_AREA, &b.area, &b.name)));
+    rows.sort_by(|a, b| {
+        (a.area != CORE_AREA, &a.area, &a.name).cmp(&(b.area != CORE_AREA, &b.area, &b.name))
+    });
     rows
 }
 
@@ -334,7 +337,10 @@ fn table_row(e: &Entry) -> String {
 /// What of the surface no real-codex scenario exercises yet, by kind.
 fn coverage_gaps(scenarios: &[Scenario], surface: &Surface) -> [(String, Vec<String>); 3] {
     let mut used = Used::default();
-    for s in scenarios.iter().filter(|s| s.targets.iter().any(|t| t.is_codex())) {
+    for s in scenarios
+        .iter()
+        .filter(|s| s.targets.iter().any(|t| t.is_codex()))
+    {
         used.collect(&s.steps);
     }
     let missing = |all: &BTreeSet<String>, have: &BTreeSet<String>| {

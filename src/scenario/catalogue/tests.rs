@@ -22,13 +22,20 @@ fn scenarios(files: &[(&str, &str)]) -> (tempfile::TempDir, Vec<Scenario>) {
 }
 
 fn original() -> String {
-    format!(
-        "description = \"\"\"\nthread/list answers data. It is a second sentence.\n\"\"\"\n\
-         targets = [\"codex-stdio\", \"fake-stdio\"]\n{INIT}\n\
-         [[steps]]\nrequest = {{ method = \"thread/list\", expect_result = {{ data = [] }} }}\n\
-         [[steps]]\nawait_notification = {{ method = \"thread/started\" }}\n\
-         [[steps]]\nrequest = {{ method = \"thread/list\" }}\n"
-    )
+    [
+        r#"description = """"#,
+        "thread/list answers data. It is a second sentence.",
+        r#"""""#,
+        r#"targets = ["codex-stdio", "fake-stdio"]"#,
+        INIT,
+        "[[steps]]",
+        r#"request = { method = "thread/list", expect_result = { data = [] } }"#,
+        "[[steps]]",
+        r#"await_notification = { method = "thread/started" }"#,
+        "[[steps]]",
+        r#"request = { method = "thread/list" }"#,
+    ]
+    .join("\n")
 }
 
 const TWIN: &str = r#"
@@ -54,7 +61,10 @@ fn the_rule_is_the_first_sentence_on_one_line() {
         first_sentence("Refused with \"Not initialized\". Then more."),
         "Refused with \"Not initialized\"."
     );
-    assert_eq!(first_sentence("see e.g. `x` and 1.5 here"), "see e.g. `x` and 1.5 here");
+    assert_eq!(
+        first_sentence("see e.g. `x` and 1.5 here"),
+        "see e.g. `x` and 1.5 here"
+    );
     assert_eq!(first_sentence("  one\n  line  "), "one line");
 }
 
@@ -86,30 +96,45 @@ fn rows_leave_out_twins_and_the_plain_handshake_and_name_their_twins() {
 
 #[test]
 fn an_initialize_that_must_fail_is_a_listed_method() {
-    let text = "description = \"Bad init.\"\n[[steps]]\n\
-        request = { method = \"initialize\", params = {}, expect_error = { code = -32600 } }\n";
-    let (_dir, all) = scenarios(&[("lifecycle/bad_init", text)]);
+    let text = [
+        r#"description = "Bad init.""#,
+        "[[steps]]",
+        r#"request = { method = "initialize", params = {}, expect_error = { code = -32600 } }"#,
+    ]
+    .join("\n");
+    let (_dir, all) = scenarios(&[("lifecycle/bad_init", &text)]);
     assert_eq!(entries(&all)[0].methods, ["initialize"]);
 }
 
 #[test]
 fn coverage_counts_only_scenarios_that_run_on_codex() {
-    let fake_only = format!(
-        "description = \"Fake.\"\ntargets = [\"fake-stdio\"]\n{INIT}\n\
-         [[steps]]\nrequest = {{ method = \"thread/start\" }}\n"
-    );
+    let fake_only = [
+        r#"description = "Fake.""#,
+        r#"targets = ["fake-stdio"]"#,
+        INIT,
+        "[[steps]]",
+        r#"request = { method = "thread/start" }"#,
+    ]
+    .join("\n");
     let (_dir, all) = scenarios(&[
         ("threads/lists_data", &original()),
         ("threads/lists_data_twin_breaks", TWIN),
         ("fake_only", &fake_only),
     ]);
     let c = Coverage::of(&all, &surface());
-    assert_eq!(c.requests, (2, 3), "initialize and thread/list, not thread/start");
+    assert_eq!(
+        c.requests,
+        (2, 3),
+        "initialize and thread/list, not thread/start"
+    );
     assert_eq!(c.notifications, (1, 2));
     assert_eq!(c.server_requests, (0, 1));
     assert_eq!(c.scenarios, (2, 1));
     assert_eq!(c.twins, 1);
-    assert!(c.sentence().starts_with("2 behaviour scenarios (1 on the real codex) and 1 negative twins"));
+    let sentence = c.sentence();
+    assert!(
+        sentence.starts_with("2 behaviour scenarios (1 on the real codex) and 1 negative twins")
+    );
 }
 
 #[test]
@@ -132,7 +157,9 @@ fn render_has_a_table_per_area_and_the_gaps() {
 
 #[test]
 fn a_pipe_in_a_rule_is_escaped() {
-    let text = format!("description = \"a | b.\"\n{INIT}\n[[steps]]\nrequest = {{ method = \"thread/list\" }}\n");
+    let text = format!(
+        "description = \"a | b.\"\n{INIT}\n[[steps]]\nrequest = {{ method = \"thread/list\" }}\n"
+    );
     let (_dir, all) = scenarios(&[("x", &text)]);
     assert!(render(&all, &surface()).contains("| a \\| b. |"));
 }
@@ -152,7 +179,11 @@ fn the_counts_sentence_is_spliced_between_the_markers() {
 fn the_0_169_0_surface_has_the_schema_counts() {
     let s = Surface::codex_0_169_0().unwrap();
     assert_eq!(
-        (s.client_requests.len(), s.server_notifications.len(), s.server_requests.len()),
+        (
+            s.client_requests.len(),
+            s.server_notifications.len(),
+            s.server_requests.len()
+        ),
         (184, 86, 11)
     );
 }
