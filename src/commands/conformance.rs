@@ -52,6 +52,10 @@ pub struct ConformanceArgs {
     /// Override the scenarios' hook policy (also passed to the smoke preflight).
     #[arg(long, value_enum)]
     pub hooks: Option<HookPolicy>,
+    /// Keep every scenario's transcript in this existing folder, as
+    /// `<scenario>@<target>.ndjson` (a failing scenario always keeps its own in its workspace).
+    #[arg(long)]
+    pub transcript_dir: Option<PathBuf>,
 }
 
 impl ConformanceArgs {
@@ -67,6 +71,7 @@ impl ConformanceArgs {
             st_binary: self.st_binary.clone(),
             codex_bin: self.codex_bin.clone(),
             hooks: self.hooks,
+            transcript_dir: self.transcript_dir.clone(),
         }
     }
 }
@@ -124,9 +129,10 @@ fn refuse(error: &SuiteError, json: bool) -> ExitCode {
 impl FailureCoded for SuiteError {
     fn failure_code(&self) -> FailureCode {
         match self {
-            SuiteError::UnknownTarget(_) | SuiteError::Select(_) | SuiteError::NoStBinary(_) => {
-                FailureCode::UsageError
-            }
+            SuiteError::UnknownTarget(_)
+            | SuiteError::Select(_)
+            | SuiteError::NoStBinary(_)
+            | SuiteError::NoTranscriptDir(_) => FailureCode::UsageError,
             SuiteError::Unpack(_) | SuiteError::CasExecutable(_) => FailureCode::SetupFailed,
             SuiteError::Surface { source, .. } => source.failure_code(),
             SuiteError::Incompatible(refusal) => refusal
