@@ -4,6 +4,7 @@
 //! server; the engine runs it on a target and produces a [`crate::verdict::Verdict`]. A new
 //! protocol check that uses existing step kinds needs no Rust code.
 
+pub mod catalogue;
 pub mod engine;
 pub mod format;
 pub mod load;
