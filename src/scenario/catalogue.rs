@@ -169,6 +169,12 @@ impl Used {
                 StepKind::AwaitRequest(a) => {
                     self.server_requests.insert(a.method.clone());
                 }
+                StepKind::Drain { spec, .. } => {
+                    self.notifications.insert(spec.method.clone());
+                }
+                StepKind::AnswerAll(a) => {
+                    self.server_requests.insert(a.method.clone());
+                }
                 _ => {}
             }
         }

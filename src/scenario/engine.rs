@@ -15,8 +15,8 @@ mod model;
 mod parallel;
 mod protocol;
 mod transcript;
-mod world;
 mod watch;
+mod world;
 
 use serde_json::{json, Value};
 use std::sync::Arc;

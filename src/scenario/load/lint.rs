@@ -31,6 +31,18 @@ pub const EXPECTATIONS: &[(&str, &str)] = &[
     ("request", "expect_error"),
     ("await_notification", "params"),
     ("await_request", "params"),
+    ("await_response", "expect_result"),
+    ("await_response", "expect_error"),
+    ("drain", "until"),
+    ("drain", "expect_count"),
+    ("expect_never", "params"),
+    ("answer_all", "params"),
+    ("answer_all", "count"),
+    ("expect_model_request", "body"),
+    ("expect_model_request", "headers"),
+    ("expect_model_request", "offers_tool"),
+    ("expect_file", "json"),
+    ("run", "stdout_json"),
 ];
 
 /// Top-level keys whose strings are never substituted (the fake's script is sent verbatim).
