@@ -137,6 +137,25 @@ pub struct Launched {
     pub redact_paths: Vec<String>,
     /// The codex used, for codex targets.
     pub codex: Option<CodexInfo>,
+    /// Where more client connections can be opened (websocket targets).
+    pub endpoint: Option<WsEndpoint>,
+}
+
+/// A websocket server's address and the capability token it was started with.
+#[derive(Clone)]
+pub struct WsEndpoint {
+    /// The listen URL, e.g. `ws://127.0.0.1:40123`.
+    pub url: String,
+    /// The bearer token it requires.
+    pub token: String,
+}
+
+impl std::fmt::Debug for WsEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WsEndpoint")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a target needs to know of the scenario it runs: its file, its fake script, its hooks.
@@ -184,6 +203,10 @@ pub async fn launch(
             let connection =
                 transport::ws::connect(server.url(), Some(&token), STARTUP_DEADLINE).await?;
             let mut launched = plain(connection);
+            launched.endpoint = Some(WsEndpoint {
+                url: server.url().to_owned(),
+                token,
+            });
             launched.guard._fake_ws = Some(server);
             Ok(launched)
         }
@@ -198,6 +221,7 @@ fn plain(connection: Connection) -> Launched {
         guard: TargetGuard::default(),
         redact_paths: Vec::new(),
         codex: None,
+        endpoint: None,
     }
 }
 
@@ -252,11 +276,15 @@ async fn launch_codex(
                 source,
             })?;
     }
-    let connection = if target == TargetName::CodexWs {
+    let (connection, endpoint) = if target == TargetName::CodexWs {
         let server = spec.spawn_ws(STARTUP_DEADLINE).await?;
-        server.connect(STARTUP_DEADLINE).await?
+        let endpoint = WsEndpoint {
+            url: server.url.clone(),
+            token: server.token.clone(),
+        };
+        (server.connect(STARTUP_DEADLINE).await?, Some(endpoint))
     } else {
-        spec.spawn_stdio()?
+        (spec.spawn_stdio()?, None)
     };
     let mut redact_paths = vec![home.path().display().to_string()];
     if let Ok(real) = home.path().canonicalize() {
@@ -271,5 +299,6 @@ async fn launch_codex(
         },
         redact_paths,
         codex: Some(CodexInfo { path: bin, version }),
+        endpoint,
     })
 }

@@ -164,6 +164,8 @@ fn every_code_tested() -> Result<(), Failed> {
             | C::InvalidOrchPlan | C::LockTimeout | C::LockSidecarNotGitignored
             | C::GitCommandFailed | C::FileIo | C::StCommandFailed | C::StCommandTimeout
             | C::InvalidShowOutput | C::ScenarioUnloadable => None,
+            // Scenario v2 connection and flow codes (scenarios/connections, scenarios/flow).
+            C::ConnectionNotRefused | C::CountMismatch | C::NeverBroken | C::OrderViolated => None,
             // The codes of exit-2 setup failures (tests/json_exit.rs).
             C::CodexVersionFailed | C::IncompatibleCodex | C::UsageError | C::SetupFailed
             | C::ConnectFailed | C::SurfaceFailed | C::BenchFailed => None,

@@ -5,7 +5,7 @@
 //! file that loads can run; a file that does not load is an error, never skipped.
 
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -103,6 +103,11 @@ impl Scenario {
         }
     }
 
+    /// The folder the scenario's relative paths resolve from: its file's own.
+    pub fn base_dir(&self) -> PathBuf {
+        base_dir(&self.path)
+    }
+
     /// Whether the top-level steps talk to a server (else none is started for them).
     pub fn needs_server(&self) -> bool {
         self.steps.iter().any(|s| s.kind.is_protocol())
@@ -140,6 +145,10 @@ pub struct Step {
     pub timeout: Duration,
     /// What it does.
     pub kind: StepKind,
+    /// The named client connection it runs on (`None`: the default one).
+    pub connection: Option<String>,
+    /// The step whose taken message must have arrived after this step's.
+    pub before: Option<String>,
 }
 
 /// The kinds of step.
@@ -186,6 +195,25 @@ pub enum StepKind {
     ExpectFile(ExpectFileStep),
     /// Run a command in the workspace.
     Run(RunStep),
+    /// Open the step's connection with credentials, or expect it refused.
+    Connect(ConnectStep),
+    /// Close the step's connection.
+    CloseConnection,
+    /// Wait this long.
+    Sleep(Duration),
+    /// Take every notification of a method until one matches or the window ends.
+    Drain {
+        /// What to take and count.
+        spec: DrainStep,
+        /// How long at most.
+        window: Duration,
+    },
+    /// A notification that must not arrive for the rest of the scenario.
+    ExpectNever(NeverStep),
+    /// Wait for and check the answer to a request sent with `wait = false`.
+    AwaitResponse(AwaitResponseStep),
+    /// Answer every server request of a method from now on, counting them.
+    AnswerAll(AnswerAllStep),
 }
 
 impl StepKind {
@@ -205,6 +233,7 @@ impl StepKind {
             StepKind::WriteFile(_) => "write_file",
             StepKind::ExpectFile(_) => "expect_file",
             StepKind::Run(_) => "run",
+            other => flow::kind_name(other),
         }
     }
 
@@ -218,6 +247,7 @@ impl StepKind {
                 | StepKind::WriteFile(_)
                 | StepKind::ExpectFile(_)
                 | StepKind::Run(_)
+                | StepKind::Sleep(_)
         )
     }
 
@@ -237,6 +267,7 @@ impl StepKind {
             | StepKind::WriteFile(_)
             | StepKind::ExpectFile(_)
             | StepKind::Run(_) => None,
+            other => flow::kind_method(other),
         }
     }
 }
@@ -284,39 +315,51 @@ pub fn find(dir: &Path, name: &str) -> Result<PathBuf, ScenarioError> {
     })
 }
 
-fn read_file(path: &Path) -> Result<ScenarioFile, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    toml::from_str(&text).map_err(|e| ScenarioError::Parse {
-        path: path.to_owned(),
-        message: e.to_string().trim_end().to_owned(),
-    })
+/// The file a twin's `negative_twin_of` names: beside the twin first (by the name's last
+/// part), else under `dir`.
+fn find_original(dir: &Path, twin: &Path, name: &str) -> Result<PathBuf, ScenarioError> {
+    let file_name = name.rsplit('/').next().unwrap_or(name);
+    let beside = base_dir(twin).join(format!("{file_name}.toml"));
+    if beside.is_file() {
+        return Ok(beside);
+    }
+    find(dir, name)
 }
 
-/// Loads and checks the scenario at `path` (a file under `dir`).
+/// Loads and checks the scenario at `path` (a file under `dir`, or anywhere: its relative
+/// paths resolve from its own folder).
 pub fn load(dir: &Path, path: &Path) -> Result<Scenario, ScenarioError> {
-    let file = read_file(path)?;
+    let (file, text) = read_file(path)?;
     let invalid = |source: RuleError| ScenarioError::Invalid {
         path: path.to_owned(),
         source,
     };
+    let mut hooks_base = base_dir(path);
     let resolved = match &file.negative_twin_of {
         Some(original) => {
             Resolved::no_own_steps(&file).map_err(invalid)?;
-            let original_file = read_file(&find(dir, original)?)?;
+            let original_path = find_original(dir, path, original)?;
+            let (original_file, original_text) = read_file(&original_path)?;
+            let known = lint_file(&original_path, &original_text, &BTreeSet::new())?;
+            lint_file(path, &text, &known)?;
+            if file.hooks.is_none() {
+                hooks_base = base_dir(&original_path);
+            }
             Resolved::twin(&file, original, original_file).map_err(invalid)?
         }
-        None => Resolved::plain(&file).map_err(invalid)?,
+        None => {
+            lint_file(path, &text, &BTreeSet::new())?;
+            Resolved::plain(&file).map_err(invalid)?
+        }
     };
-    checked(dir, path, file, resolved).map_err(invalid)
+    checked(dir, path, &hooks_base, file, resolved).map_err(invalid)
 }
 
 /// Checks the resolved steps, durations, targets and expectations and builds the scenario.
 fn checked(
     dir: &Path,
     path: &Path,
+    hooks_base: &Path,
     file: ScenarioFile,
     r: Resolved,
 ) -> Result<Scenario, RuleError> {
@@ -341,7 +384,7 @@ fn checked(
         let original = r.original_targets.clone();
         default_targets(&steps, file.negative_twin_of.is_some(), original)
     });
-    let hooks_config = hooks_config(dir, r.hooks.as_ref())?;
+    let hooks_config = hooks_config(hooks_base, r.hooks.as_ref())?;
     check_expectations(&file, &targets, r.original_targets.as_deref())?;
     check::targets_fit_steps(&targets, &steps)?;
     world::codex_only(&targets, &r.model, &r.extras, &steps)?;
@@ -366,22 +409,6 @@ fn checked(
         vars: r.vars,
         model: r.model,
         extras: r.extras,
-    })
-}
-
-/// Reads the hooks.json a `[hooks]` table names (relative to `base`).
-fn hooks_config(
-    base: &Path,
-    hooks: Option<&HooksSpec>,
-) -> Result<Option<(String, PathBuf)>, RuleError> {
-    let Some(rel) = hooks.and_then(|h| h.config.as_deref()) else {
-        return Ok(None);
-    };
-    let config = base.join(rel);
-    let read = crate::hooks::read_config(&config);
-    read.map(Some).map_err(|source| RuleError::HooksConfig {
-        path: config,
-        source,
     })
 }
 
@@ -451,9 +478,15 @@ fn check_expectations(
 }
 
 mod check;
+mod files;
+mod flow;
+mod lint;
 mod twin;
 mod world;
 pub use check::schedule_of;
+pub use files::base_dir;
+use files::{hooks_config, lint_file, read_file};
+pub use lint::{BUILTIN_VARS, EXPECTATIONS};
 use twin::Resolved;
 
 #[cfg(test)]
