@@ -469,7 +469,7 @@ mod counters;
 mod inbox;
 
 pub use counters::{
-    InboxLimits, SessionCounters, Tally, DEFAULT_MAX_BUFFERED_NOTIFICATIONS,
+    is_zero, InboxLimits, SessionCounters, Tally, DEFAULT_MAX_BUFFERED_NOTIFICATIONS,
     DEFAULT_MAX_BUFFERED_NOTIFICATION_BYTES,
 };
 use inbox::{read_loop, Inbox, Shared};

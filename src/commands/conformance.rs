@@ -52,6 +52,12 @@ pub struct ConformanceArgs {
     /// Override the scenarios' hook policy (also passed to the smoke preflight).
     #[arg(long, value_enum)]
     pub hooks: Option<HookPolicy>,
+    /// How long the whole smoke preflight may take, in milliseconds (default 120000).
+    #[arg(long, conflicts_with = "skip_smoke_check", value_parser = clap::value_parser!(u64).range(1..))]
+    pub preflight_timeout_ms: Option<u64>,
+    /// The smoke preflight's deadline per request, in milliseconds (smoke_check's default: 30000).
+    #[arg(long, conflicts_with = "skip_smoke_check", value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout_ms: Option<u64>,
 }
 
 impl ConformanceArgs {
@@ -67,6 +73,10 @@ impl ConformanceArgs {
             st_binary: self.st_binary.clone(),
             codex_bin: self.codex_bin.clone(),
             hooks: self.hooks,
+            preflight_timeout: self
+                .preflight_timeout_ms
+                .map(std::time::Duration::from_millis),
+            request_timeout_ms: self.request_timeout_ms,
         }
     }
 }

@@ -23,7 +23,10 @@ pub(crate) mod server;
 pub use codex::{codex_version, CodexLocator, PINNED_CODEX_VERSION};
 pub use flags::LaunchFlags;
 pub use home::HermeticHome;
-pub use instances::{HomesSetup, Instance, InstanceHome, Launcher, Source, Transport};
+pub use instances::{
+    ConnectionLimits, HomesSetup, Instance, InstanceHome, Launcher, Source, Transport,
+    DEFAULT_CONNECT_TIMEOUT,
+};
 pub use mock_model::MockModel;
 pub use server::{ServerSpec, WsServer};
 

@@ -216,6 +216,12 @@ where
 fn inbound_of(piece: Piece, terminated: bool) -> Option<Inbound> {
     let line = match piece {
         Piece::Oversized(size) => return Some(Inbound::Oversized(size)),
+        Piece::Unstored(size, source) => {
+            return Some(Inbound::Malformed(DecodeError::Spill {
+                len: size as usize,
+                source,
+            }))
+        }
         Piece::Line(line) => line,
     };
     let item = match std::str::from_utf8(&line) {

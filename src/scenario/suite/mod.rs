@@ -49,6 +49,10 @@ pub struct SuiteConfig {
     pub codex_bin: Option<PathBuf>,
     /// Override the scenarios' hook policy (also passed to the smoke preflight).
     pub hooks: Option<HookPolicy>,
+    /// How long the whole smoke preflight may take (default 120 s).
+    pub preflight_timeout: Option<std::time::Duration>,
+    /// The smoke preflight's per-request deadline, in ms (passed to smoke_check).
+    pub request_timeout_ms: Option<u64>,
 }
 
 /// Why a suite could not run (cas exits 2 with the message on stderr).
@@ -169,6 +173,8 @@ pub async fn run(
             cwd: &cwd,
             codex_bin: config.codex_bin.as_deref(),
             hooks: config.hooks,
+            deadline: config.preflight_timeout,
+            request_timeout_ms: config.request_timeout_ms,
         })
         .await
     };

@@ -86,6 +86,10 @@ pub(super) struct PreflightSpec<'a> {
     pub codex_bin: Option<&'a Path>,
     /// The hook policy.
     pub hooks: Option<HookPolicy>,
+    /// How long the whole preflight may take (default [`PREFLIGHT_DEADLINE`]).
+    pub deadline: Option<Duration>,
+    /// smoke_check's per-request deadline in ms, if set.
+    pub request_timeout_ms: Option<u64>,
 }
 
 /// Runs the preflight (or skips it on a fake target).
@@ -117,11 +121,13 @@ pub(super) async fn run(spec: &PreflightSpec<'_>) -> Preflight {
     if let Some(policy) = spec.hooks {
         command.arg("--hooks").arg(policy.as_str());
     }
-    let output = match tokio::time::timeout(PREFLIGHT_DEADLINE, command.output()).await {
+    if let Some(ms) = spec.request_timeout_ms {
+        command.arg("--request-timeout-ms").arg(ms.to_string());
+    }
+    let deadline = spec.deadline.unwrap_or(PREFLIGHT_DEADLINE);
+    let output = match tokio::time::timeout(deadline, command.output()).await {
         Err(_) => {
-            return Preflight::failed(format!(
-                "smoke_check did not finish within {PREFLIGHT_DEADLINE:?}"
-            ))
+            return Preflight::failed(format!("smoke_check did not finish within {deadline:?}"))
         }
         Ok(Err(e)) => return Preflight::failed(format!("unable to start smoke_check: {e}")),
         Ok(Ok(output)) => output,
