@@ -147,7 +147,7 @@ async fn handle_request(
         send_reply(out, id, reply);
         return None;
     };
-    answer_by_rule(out, &script.rules[index], state, id).await
+    answer_by_rule(out, script, &script.rules[index], state, id).await
 }
 
 async fn initialize(
@@ -157,6 +157,9 @@ async fn initialize(
     id: RequestId,
     params: &Value,
 ) -> Option<ServeEnd> {
+    if let Some(delay) = script.initialize_delay {
+        tokio::time::sleep(delay).await;
+    }
     if state.initialized && !script.has(Fault::AcceptSecondInitialize) {
         send_reply(
             out,
@@ -224,6 +227,7 @@ fn pick_rule(
 
 async fn answer_by_rule(
     out: &Outbound,
+    script: &FakeScript,
     rule: &Rule,
     state: &mut FakeState,
     id: RequestId,
@@ -247,7 +251,7 @@ async fn answer_by_rule(
                 (Some(result), None) => Ok(result.clone()),
                 (None, None) => Ok(json!({})),
             };
-            send_reply(out, id, reply);
+            faults::send_rule_reply(out, script, id, reply);
         }
     }
     send_all(out, state, &rule.then).await;
@@ -275,7 +279,7 @@ async fn send_all(out: &Outbound, state: &mut FakeState, sends: &[ScriptedSend])
     }
 }
 
-fn send_reply(out: &Outbound, id: RequestId, reply: Result<Value, RpcError>) {
+pub(crate) fn send_reply(out: &Outbound, id: RequestId, reply: Result<Value, RpcError>) {
     let message = match reply {
         Ok(result) => Message::Response { id, result },
         Err(error) => Message::Error { id, error },

@@ -210,9 +210,13 @@ pub async fn run(
             outcome
         }
     });
-    let outcomes = join_all(runs).await;
+    let mut outcomes = join_all(runs).await;
     let run_all = run_started.elapsed();
     let shutdown_started = Instant::now();
+    let counters: Vec<_> = instances
+        .iter()
+        .map(|(_, instance)| instance.session.counters_handle())
+        .collect();
     join_all(
         instances
             .into_iter()
@@ -220,6 +224,10 @@ pub async fn run(
     )
     .await;
     let shutdown = shutdown_started.elapsed();
+    // Counted once every session stopped reading, so nothing that came last is missed.
+    for (outcome, handle) in outcomes.iter_mut().zip(&counters) {
+        outcome.take_counters(handle.get());
+    }
     let records: Vec<AnswerRecord> = policies.iter().flat_map(|p| p.records()).collect();
     let mut report = assemble(plan, start_failures, outcomes, &records);
     report.timing_ms = Timing {
@@ -404,7 +412,6 @@ async fn run_samples(
     }
     out.result.latency_ms =
         Some(LatencyStats::of(&out.latencies).p50).filter(|_| !out.latencies.is_empty());
-    out.take_counters(inst.session.counters());
     out
 }
 
