@@ -227,7 +227,7 @@ fn flood() -> Outcome {
     let run = Run::new()?;
     let flood = r#"flood = { count = 800000, method = "item/agentMessage/delta", params = { threadId = "t", turnId = "u", itemId = "i", delta = "some streamed words" } }"#;
     let fake = support::FakeWs::start(&run.scenario("", flood)?, None)?;
-    let (code, doc, wall) = run.request(&["--url", &fake.url, "--request-timeout-ms", "60000"])?;
+    let (code, doc, wall) = run.request(&["--url", &fake.url, "--request-timeout-ms", "150000"])?;
     expect_fields(
         "the answer comes after the flood; the request lane keeps none of it and says so",
         Some(code),
@@ -241,7 +241,7 @@ fn flood() -> Outcome {
         }),
     )?;
     drop(fake);
-    bounded(&run, "flood of 800000", wall, Duration::from_secs(60), &doc)
+    bounded(&run, "flood of 800000", wall, Duration::from_secs(150), &doc)
 }
 
 fn silent_url() -> Outcome {
