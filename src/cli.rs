@@ -61,13 +61,34 @@ pub fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    use commands::output::guarded;
     let code = runtime.block_on(async {
         match cli.command {
-            Command::Conformance(args) => commands::conformance::run(args).await,
-            Command::SmokeCheck(args) => commands::smoke_check::run(args).await,
-            Command::Request(args) => commands::request::run(args).await,
-            Command::InstanceRunner(args) => commands::instance_runner::run(args).await,
-            Command::Bench(args) => commands::bench::run(args).await,
+            Command::Conformance(args) => {
+                let json = args.json;
+                guarded("conformance", json, commands::conformance::run(args)).await
+            }
+            Command::SmokeCheck(args) => {
+                let json = args.runtime.json;
+                guarded("smoke_check", json, commands::smoke_check::run(args)).await
+            }
+            Command::Request(args) => {
+                let json = args.runtime.json;
+                guarded("request", json, commands::request::run(args)).await
+            }
+            Command::InstanceRunner(args) => {
+                let json = args.request.runtime.json;
+                guarded(
+                    "instance_runner",
+                    json,
+                    commands::instance_runner::run(args),
+                )
+                .await
+            }
+            Command::Bench(args) => {
+                let json = args.json;
+                guarded("bench", json, commands::bench::run(args)).await
+            }
             Command::ReviewSession(args) => commands::review_session::run(args).await,
             Command::Schema(args) => commands::schema::run(args).await,
             Command::Capabilities(args) => commands::capabilities::run(args).await,

@@ -440,7 +440,10 @@ impl Session {
         } = self;
         drop(out);
         // A server that exits when its input closes lets the reader take in what it had sent.
-        if tokio::time::timeout(READER_DRAIN, &mut reader.0).await.is_err() {
+        if tokio::time::timeout(READER_DRAIN, &mut reader.0)
+            .await
+            .is_err()
+        {
             reader.0.abort();
             let _ = (&mut reader.0).await;
         }

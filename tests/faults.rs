@@ -201,7 +201,11 @@ fn peak_rss_bounded(what: &str, doc: &Value) -> Result<(), Failed> {
 /// and, on a loaded machine, takes seconds; the whole run must stay under a minute more.
 fn in_time(what: &str, wall: Duration, deadline: Duration, doc: &Value) -> Result<(), Failed> {
     let t = &doc["timingMs"];
-    let waited = match (t["startAll"].as_f64(), t["runAll"].as_f64(), t["shutdown"].as_f64()) {
+    let waited = match (
+        t["startAll"].as_f64(),
+        t["runAll"].as_f64(),
+        t["shutdown"].as_f64(),
+    ) {
         (Some(a), Some(b), Some(c)) => Duration::from_secs_f64((a + b + c) / 1000.0),
         _ => wall,
     };
@@ -241,7 +245,13 @@ fn flood() -> Outcome {
         }),
     )?;
     drop(fake);
-    bounded(&run, "flood of 800000", wall, Duration::from_secs(150), &doc)
+    bounded(
+        &run,
+        "flood of 800000",
+        wall,
+        Duration::from_secs(150),
+        &doc,
+    )
 }
 
 fn silent_url() -> Outcome {

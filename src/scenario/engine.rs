@@ -64,6 +64,10 @@ pub async fn run(scenario: &Scenario, target: TargetName, env: &TargetEnv) -> Ve
     );
     let remove = scenario.accepts(&verdict) && !env.keep_temp;
     verdict.workspace = workspace.finish(remove);
+    if let Some(kept) = &verdict.workspace {
+        let json = serde_json::to_string_pretty(&verdict).unwrap_or_default();
+        super::workspace::write_evidence(kept, &json, verdict.diagnostics.as_deref());
+    }
     verdict
 }
 

@@ -36,11 +36,30 @@ impl Workspace {
     }
 
     /// Removes the folder when `remove`, else keeps it and returns its path.
-    pub fn finish(self, remove: bool) -> Option<PathBuf> {
-        if remove && std::fs::remove_dir_all(&self.path).is_ok() {
+    pub fn finish(mut self, remove: bool) -> Option<PathBuf> {
+        let path = std::mem::take(&mut self.path);
+        if remove && std::fs::remove_dir_all(&path).is_ok() {
             return None;
         }
-        Some(self.path)
+        Some(path)
+    }
+}
+
+/// Leaves in a kept workspace what explains its run: `verdict.json` and, when the server wrote
+/// any, its stderr tail in `server-stderr.txt` (best effort: the verdict says where it is).
+pub fn write_evidence(path: &Path, verdict_json: &str, server_stderr: Option<&str>) {
+    let _ = std::fs::write(path.join("verdict.json"), verdict_json);
+    if let Some(stderr) = server_stderr.filter(|s| !s.is_empty()) {
+        let _ = std::fs::write(path.join("server-stderr.txt"), stderr);
+    }
+}
+
+/// A workspace dropped before it finished (its run was interrupted) is removed.
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        if !self.path.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
     }
 }
 

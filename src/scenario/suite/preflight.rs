@@ -125,7 +125,23 @@ pub(super) async fn run(spec: &PreflightSpec<'_>) -> Preflight {
         command.arg("--request-timeout-ms").arg(ms.to_string());
     }
     let deadline = spec.deadline.unwrap_or(PREFLIGHT_DEADLINE);
-    let output = match tokio::time::timeout(deadline, command.output()).await {
+    let child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    // Registered, so an interrupt stops it with SIGTERM (it then cleans up after itself).
+    let pid = child.as_ref().ok().and_then(tokio::process::Child::id);
+    if let Some(pid) = pid {
+        crate::interrupt::register_child(pid);
+    }
+    let waited = match child {
+        Ok(child) => tokio::time::timeout(deadline, child.wait_with_output()).await,
+        Err(e) => Ok(Err(e)),
+    };
+    if let Some(pid) = pid {
+        crate::interrupt::unregister_child(pid);
+    }
+    let output = match waited {
         Err(_) => {
             return Preflight::failed(format!("smoke_check did not finish within {deadline:?}"))
         }
