@@ -43,6 +43,8 @@ pub enum Command {
     /// Serve the fake app-server scripted by a scenario file (used by the fake-stdio target).
     #[command(name = "fake_server", hide = true, alias = "fake-server")]
     FakeServer(commands::fake_server::FakeServerArgs),
+    /// Remove ended review lanes, kept homes and workspaces, and hook logs older than an age.
+    Gc(commands::gc::GcArgs),
     /// An st-compatible claim ledger command line (`cas st claim --file F …`).
     #[command(name = "st", hide = true)]
     St(commands::st::StArgs),
@@ -94,6 +96,7 @@ pub fn run() -> ExitCode {
             Command::Capabilities(args) => commands::capabilities::run(args).await,
             Command::FakeServer(args) => commands::fake_server::run(args).await,
             Command::St(args) => commands::st::run(args),
+            Command::Gc(args) => commands::gc::run(args),
         }
     });
     // Server processes and sockets are owned by what the command dropped; do not wait on

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod capabilities;
 pub mod conformance;
 pub mod fake_server;
+pub mod gc;
 pub mod instance_runner;
 pub mod lane_output;
 pub mod output;
