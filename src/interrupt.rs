@@ -69,7 +69,7 @@ pub async fn guard<F: Future>(work: F) -> Result<F::Output, Interrupted> {
         // Without signal handlers the default action (death) stays; nothing to clean then.
         return Ok(work.await);
     };
-    tokio::pin!(work);
+    let mut work = Box::pin(work);
     let signal = tokio::select! {
         out = &mut work => return Ok(out),
         _ = int.recv() => Interrupted::Int,

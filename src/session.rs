@@ -457,16 +457,6 @@ impl Session {
 /// closed, before stopping it.
 const READER_DRAIN: Duration = Duration::from_millis(200);
 
-/// Reads a session's [`SessionCounters`], also once the session is gone.
-pub struct CountersHandle(Arc<Shared>);
-
-impl CountersHandle {
-    /// The counters as they are now.
-    pub fn get(&self) -> SessionCounters {
-        self.0.lock().counters.clone()
-    }
-}
-
 /// The read loop task; dropping it stops reading (and drops the connection it owns).
 struct ReadLoop(JoinHandle<()>);
 
@@ -497,6 +487,7 @@ pub use counters::{
     is_zero, InboxLimits, SessionCounters, Tally, DEFAULT_MAX_BUFFERED_NOTIFICATIONS,
     DEFAULT_MAX_BUFFERED_NOTIFICATION_BYTES,
 };
+pub use inbox::CountersHandle;
 use inbox::{read_loop, Inbox, Shared};
 
 #[cfg(test)]

@@ -91,6 +91,16 @@ impl Inbox {
     }
 }
 
+/// Reads a session's [`SessionCounters`], also once the session is gone.
+pub struct CountersHandle(pub(super) Arc<Shared>);
+
+impl CountersHandle {
+    /// The counters as they are now.
+    pub fn get(&self) -> SessionCounters {
+        self.0.lock().counters.clone()
+    }
+}
+
 pub(super) struct Shared {
     pub(super) inbox: Mutex<Inbox>,
     pub(super) changed: Notify,

@@ -125,23 +125,7 @@ pub(super) async fn run(spec: &PreflightSpec<'_>) -> Preflight {
         command.arg("--request-timeout-ms").arg(ms.to_string());
     }
     let deadline = spec.deadline.unwrap_or(PREFLIGHT_DEADLINE);
-    let child = command
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn();
-    // Registered, so an interrupt stops it with SIGTERM (it then cleans up after itself).
-    let pid = child.as_ref().ok().and_then(tokio::process::Child::id);
-    if let Some(pid) = pid {
-        crate::interrupt::register_child(pid);
-    }
-    let waited = match child {
-        Ok(child) => tokio::time::timeout(deadline, child.wait_with_output()).await,
-        Err(e) => Ok(Err(e)),
-    };
-    if let Some(pid) = pid {
-        crate::interrupt::unregister_child(pid);
-    }
-    let output = match waited {
+    let output = match output_within(command, deadline).await {
         Err(_) => {
             return Preflight::failed(format!("smoke_check did not finish within {deadline:?}"))
         }
@@ -153,6 +137,30 @@ pub(super) async fn run(spec: &PreflightSpec<'_>) -> Preflight {
         &String::from_utf8_lossy(&output.stdout),
         &String::from_utf8_lossy(&output.stderr),
     )
+}
+
+/// Runs `command` to its end within `deadline`, registered so that an interrupt stops it
+/// with SIGTERM (the child cas then cleans up after itself).
+async fn output_within(
+    mut command: tokio::process::Command,
+    deadline: Duration,
+) -> Result<std::io::Result<std::process::Output>, tokio::time::error::Elapsed> {
+    let child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let pid = child.as_ref().ok().and_then(tokio::process::Child::id);
+    if let Some(pid) = pid {
+        crate::interrupt::register_child(pid);
+    }
+    let waited = match child {
+        Ok(child) => tokio::time::timeout(deadline, child.wait_with_output()).await,
+        Err(e) => Ok(Err(e)),
+    };
+    if let Some(pid) = pid {
+        crate::interrupt::unregister_child(pid);
+    }
+    waited
 }
 
 /// The preflight's verdict from smoke_check's exit code and output.
