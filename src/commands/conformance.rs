@@ -52,6 +52,10 @@ pub struct ConformanceArgs {
     /// Override the scenarios' hook policy (also passed to the smoke preflight).
     #[arg(long, value_enum)]
     pub hooks: Option<HookPolicy>,
+    /// Keep every scenario's transcript in this existing folder, as
+    /// `<scenario>@<target>.ndjson` (a failing scenario always keeps its own in its workspace).
+    #[arg(long)]
+    pub transcript_dir: Option<PathBuf>,
     /// How long the whole smoke preflight may take, in milliseconds (default 120000).
     #[arg(long, conflicts_with = "skip_smoke_check", value_parser = clap::value_parser!(u64).range(1..))]
     pub preflight_timeout_ms: Option<u64>,
@@ -73,6 +77,7 @@ impl ConformanceArgs {
             st_binary: self.st_binary.clone(),
             codex_bin: self.codex_bin.clone(),
             hooks: self.hooks,
+            transcript_dir: self.transcript_dir.clone(),
             preflight_timeout: self
                 .preflight_timeout_ms
                 .map(std::time::Duration::from_millis),
@@ -134,9 +139,10 @@ fn refuse(error: &SuiteError, json: bool) -> ExitCode {
 impl FailureCoded for SuiteError {
     fn failure_code(&self) -> FailureCode {
         match self {
-            SuiteError::UnknownTarget(_) | SuiteError::Select(_) | SuiteError::NoStBinary(_) => {
-                FailureCode::UsageError
-            }
+            SuiteError::UnknownTarget(_)
+            | SuiteError::Select(_)
+            | SuiteError::NoStBinary(_)
+            | SuiteError::NoTranscriptDir(_) => FailureCode::UsageError,
             SuiteError::Unpack(_) | SuiteError::CasExecutable(_) => FailureCode::SetupFailed,
             SuiteError::Surface { source, .. } => source.failure_code(),
             SuiteError::Incompatible(refusal) => refusal

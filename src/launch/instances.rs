@@ -20,6 +20,7 @@ use crate::protocol::ClientInfo;
 use crate::session::{
     InboxLimits, NotificationTap, ServerRequestHandler, Session, DEFAULT_MAX_IN_FLIGHT,
 };
+use crate::transcript::TapFactory;
 use crate::transport::{self, Connection};
 
 /// How long a server may take to print its banner or accept a connection, by default.
@@ -130,6 +131,8 @@ pub struct Launcher {
     source: Source,
     homes: Option<Homes>,
     limits: ConnectionLimits,
+    /// Gives each instance's connection a frame tap (the lanes' `--event-log`).
+    taps: Option<TapFactory>,
 }
 
 /// A started instance: its session and what must outlive it.
@@ -208,6 +211,7 @@ impl Launcher {
             source,
             homes,
             limits: ConnectionLimits::default(),
+            taps: None,
         })
     }
 
@@ -219,6 +223,19 @@ impl Launcher {
     /// What bounds the connections of instances started from now on.
     pub fn limits(&self) -> ConnectionLimits {
         self.limits
+    }
+
+    /// Lets `taps` give each instance started from now on a frame tap, before its handshake.
+    pub fn set_tap_factory(&mut self, taps: TapFactory) {
+        self.taps = Some(taps);
+    }
+
+    /// The mock model hermetic instances answer turns with.
+    pub fn mock_model(&self) -> Option<&MockModel> {
+        match &self.homes {
+            Some(Homes::Hermetic { mock, .. } | Homes::HermeticFresh { mock }) => Some(mock),
+            _ => None,
+        }
     }
 
     /// The transport instances use.
@@ -239,6 +256,9 @@ impl Launcher {
         tap: Option<Arc<dyn NotificationTap>>,
     ) -> Result<Instance, LaunchError> {
         let (connection, home) = self.connect(&client.name).await?;
+        if let Some(tap) = self.taps.as_ref().and_then(|taps| taps(&client.name)) {
+            connection.attach_tap(tap);
+        }
         let session = Session::with_limits(
             connection,
             handler,

@@ -128,6 +128,7 @@ mod tests {
                 unanswered_server_requests: Some(Vec::new()),
                 failure_code: None,
                 failure_hint: None,
+                unlisted: Vec::new(),
             },
         };
         assert_eq!(
