@@ -482,6 +482,7 @@ fn response(id: RequestId, reply: Reply) -> Message {
 
 mod counters;
 mod inbox;
+mod pending;
 
 pub use counters::{
     is_zero, InboxLimits, SessionCounters, Tally, DEFAULT_MAX_BUFFERED_NOTIFICATIONS,
@@ -489,6 +490,7 @@ pub use counters::{
 };
 pub use inbox::CountersHandle;
 use inbox::{read_loop, Inbox, Shared};
+pub use pending::PendingReply;
 
 #[cfg(test)]
 mod tests;
