@@ -74,10 +74,6 @@ pub async fn run(scenario: &Scenario, target: TargetName, env: &TargetEnv) -> Ve
     let copy = transcript::copy_to_dir(transcript.as_ref(), scenario, target, env);
     verdict.workspace = workspace.finish(remove);
     verdict.transcript = transcript::kept(transcript.as_ref(), copy, &verdict);
-    if let Some(kept) = &verdict.workspace {
-        let json = serde_json::to_string_pretty(&verdict).unwrap_or_default();
-        super::workspace::write_evidence(kept, &json, verdict.diagnostics.as_deref());
-    }
     verdict
 }
 

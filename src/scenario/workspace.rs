@@ -45,11 +45,16 @@ impl Workspace {
     }
 }
 
-/// Leaves in a kept workspace what explains its run: `verdict.json` and, when the server wrote
-/// any, its stderr tail in `server-stderr.txt` (best effort: the verdict says where it is).
-pub fn write_evidence(path: &Path, verdict_json: &str, server_stderr: Option<&str>) {
-    let _ = std::fs::write(path.join("verdict.json"), verdict_json);
-    if let Some(stderr) = server_stderr.filter(|s| !s.is_empty()) {
+/// Leaves in the verdict's kept workspace, if it has one, what explains its run:
+/// `verdict.json` and, when the server wrote any, its stderr tail in `server-stderr.txt` (best
+/// effort: the verdict says where the workspace is).
+pub fn write_evidence(verdict: &crate::verdict::Verdict) {
+    let Some(path) = &verdict.workspace else {
+        return;
+    };
+    let json = serde_json::to_string_pretty(verdict).unwrap_or_default();
+    let _ = std::fs::write(path.join("verdict.json"), json);
+    if let Some(stderr) = verdict.diagnostics.as_deref().filter(|s| !s.is_empty()) {
         let _ = std::fs::write(path.join("server-stderr.txt"), stderr);
     }
 }

@@ -191,6 +191,7 @@ pub async fn run(
     for Selected { scenario, target } in &selected {
         let started = Instant::now();
         let verdict = scenario::run(scenario, *target, &env).await;
+        crate::scenario::workspace::write_evidence(&verdict);
         let ms = started.elapsed().as_millis() as u64;
         let result = ScenarioResult::of(scenario, *target, &verdict, ms);
         on_result(&result);
