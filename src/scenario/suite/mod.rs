@@ -51,6 +51,10 @@ pub struct SuiteConfig {
     pub hooks: Option<HookPolicy>,
     /// Keep every scenario's transcript in this folder (failing ones are kept in their workspace).
     pub transcript_dir: Option<PathBuf>,
+    /// How long the whole smoke preflight may take (default 120 s).
+    pub preflight_timeout: Option<std::time::Duration>,
+    /// The smoke preflight's per-request deadline, in ms (passed to smoke_check).
+    pub request_timeout_ms: Option<u64>,
 }
 
 /// Why a suite could not run (cas exits 2 with the message on stderr).
@@ -178,6 +182,8 @@ pub async fn run(
             cwd: &cwd,
             codex_bin: config.codex_bin.as_deref(),
             hooks: config.hooks,
+            deadline: config.preflight_timeout,
+            request_timeout_ms: config.request_timeout_ms,
         })
         .await
     };
@@ -185,6 +191,7 @@ pub async fn run(
     for Selected { scenario, target } in &selected {
         let started = Instant::now();
         let verdict = scenario::run(scenario, *target, &env).await;
+        crate::scenario::workspace::write_evidence(&verdict);
         let ms = started.elapsed().as_millis() as u64;
         let result = ScenarioResult::of(scenario, *target, &verdict, ms);
         on_result(&result);
