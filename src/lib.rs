@@ -18,6 +18,8 @@
 //! - [`errors`]: every error type; [`run`]: the `cas` command line.
 
 pub mod errors;
+pub mod gc;
+pub mod interrupt;
 pub mod jsonrpc;
 pub mod launch;
 pub mod ledger;

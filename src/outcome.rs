@@ -66,6 +66,14 @@ failure_codes! {
     NoResponse = "no_response",
     /// The connection closed before the step was done.
     ConnectionClosed = "connection_closed",
+    /// A lane's wait passed its deadline (the message names what was awaited).
+    DeadlineExceeded = "deadline_exceeded",
+    /// Overload (`-32001`) answers went on past the retry budget.
+    OverloadRetryExhausted = "overload_retry_exhausted",
+    /// The server answered a lane's request with a JSON-RPC error (the message has its code).
+    ServerError = "server_error",
+    /// The command was interrupted (SIGINT or SIGTERM); its report is partial.
+    Interrupted = "interrupted",
     /// A result did not match the expected one.
     ResultMismatch = "result_mismatch",
     /// An error came where a result was expected.

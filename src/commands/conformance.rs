@@ -85,6 +85,12 @@ pub struct ConformanceArgs {
     /// `<scenario>@<target>.ndjson` (a failing scenario always keeps its own in its workspace).
     #[arg(long)]
     pub transcript_dir: Option<PathBuf>,
+    /// How long the whole smoke preflight may take, in milliseconds (default 120000).
+    #[arg(long, conflicts_with = "skip_smoke_check", value_parser = clap::value_parser!(u64).range(1..))]
+    pub preflight_timeout_ms: Option<u64>,
+    /// The smoke preflight's deadline per request, in milliseconds (smoke_check's default: 30000).
+    #[arg(long, conflicts_with = "skip_smoke_check", value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout_ms: Option<u64>,
 }
 
 /// Parses `NAME=VALUE`.
@@ -114,6 +120,10 @@ impl ConformanceArgs {
             codex_bin: self.codex_bin.clone(),
             hooks: self.hooks,
             transcript_dir: self.transcript_dir.clone(),
+            preflight_timeout: self
+                .preflight_timeout_ms
+                .map(std::time::Duration::from_millis),
+            request_timeout_ms: self.request_timeout_ms,
             exclude: self.exclude.clone(),
             jobs: self.jobs.unwrap_or_else(default_jobs),
             fail_fast: self.fail_fast,

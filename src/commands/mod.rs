@@ -6,6 +6,7 @@ pub mod capabilities;
 pub mod completions;
 pub mod conformance;
 pub mod fake_server;
+pub mod gc;
 pub mod instance_runner;
 pub mod lane_output;
 pub mod list;

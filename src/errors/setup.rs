@@ -143,6 +143,9 @@ pub enum UsageError {
     /// `--state-dir` together with `--url`.
     #[error("--state-dir needs a server cas starts; it does not apply with --url")]
     StateDirWithUrl,
+    /// `--connect-timeout-ms` where nothing connects over a websocket.
+    #[error("--connect-timeout-ms applies to --url or --transport ws; with --transport stdio nothing connects")]
+    ConnectTimeoutUnused,
     /// `--token-file` holds nothing but whitespace.
     #[error("--token-file is empty")]
     EmptyTokenFile,

@@ -66,6 +66,10 @@ pub struct SuiteConfig {
     pub vars: Vec<(String, String)>,
     /// Keep every scenario's transcript in this folder (failing ones are kept in their workspace).
     pub transcript_dir: Option<PathBuf>,
+    /// How long the whole smoke preflight may take (default 120 s).
+    pub preflight_timeout: Option<std::time::Duration>,
+    /// The smoke preflight's per-request deadline, in ms (passed to smoke_check).
+    pub request_timeout_ms: Option<u64>,
 }
 
 /// Why a suite could not run (cas exits 2 with the message on stderr).

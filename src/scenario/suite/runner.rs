@@ -121,6 +121,7 @@ async fn run_all(
         .map(|(index, Selected { scenario, target })| async move {
             let started = Instant::now();
             let verdict = scenario::run(scenario, *target, env).await;
+            crate::scenario::workspace::write_evidence(&verdict);
             let ms = started.elapsed().as_millis() as u64;
             (index, ScenarioResult::of(scenario, *target, &verdict, ms))
         })
@@ -156,6 +157,8 @@ async fn run_preflight(
         cwd: &cwd,
         codex_bin: config.codex_bin.as_deref(),
         hooks: config.hooks,
+        deadline: config.preflight_timeout,
+        request_timeout_ms: config.request_timeout_ms,
     })
     .await
 }
