@@ -33,8 +33,10 @@ pub fn version_text() -> &'static str {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run one scenario on one target and print its verdict.
+    /// Run the conformance suite (every selected scenario, live lines and a summary).
     Conformance(commands::conformance::ConformanceArgs),
+    /// List every scenario: area, mode, targets, twins, group and applicability on the codex.
+    List(commands::list::ListArgs),
     /// Prove a runtime is reachable: handshake, features, threads, turns, steer, interrupt.
     #[command(name = "smoke_check", alias = "smoke-check")]
     SmokeCheck(commands::smoke_check::SmokeCheckArgs),
@@ -88,6 +90,7 @@ pub fn run() -> ExitCode {
                 let json = args.json;
                 guarded("conformance", json, commands::conformance::run(args)).await
             }
+            Command::List(args) => commands::list::run(args).await,
             Command::SmokeCheck(args) => {
                 let json = args.runtime.json;
                 guarded("smoke_check", json, commands::smoke_check::run(args)).await

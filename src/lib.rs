@@ -43,6 +43,7 @@ pub(crate) mod fake;
 pub(crate) mod fanout;
 pub(crate) mod hooks;
 pub(crate) mod matcher;
+pub(crate) mod progress;
 pub(crate) mod resources;
 pub(crate) mod runtime;
 pub(crate) mod smoke;

@@ -42,6 +42,8 @@ failure_codes! {
     IncompatibleCodex = "incompatible_codex",
     /// A flag value, file or argument cas cannot use; nothing was run.
     UsageError = "usage_error",
+    /// A scenario file does not load (bad TOML or a broken rule); the suite runs the rest.
+    ScenarioUnloadable = "scenario_unloadable",
     /// cas could not prepare or read what it keeps locally (a folder, a file, a record, git).
     SetupFailed = "setup_failed",
     /// A websocket connection to the server could not be opened (refused, timed out, bad token).

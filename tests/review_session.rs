@@ -163,7 +163,7 @@ fn every_code_tested() -> Result<(), Failed> {
             | C::InvalidRuntimeSubstrate | C::InvalidProofState | C::EmptyString
             | C::InvalidOrchPlan | C::LockTimeout | C::LockSidecarNotGitignored
             | C::GitCommandFailed | C::FileIo | C::StCommandFailed | C::StCommandTimeout
-            | C::InvalidShowOutput => None,
+            | C::InvalidShowOutput | C::ScenarioUnloadable => None,
             // Scenario v2 connection and flow codes (scenarios/connections, scenarios/flow).
             C::ConnectionNotRefused | C::CountMismatch | C::NeverBroken | C::OrderViolated => None,
             // The codes of exit-2 setup failures (tests/json_exit.rs).

@@ -9,6 +9,7 @@ pub mod fake_server;
 pub mod gc;
 pub mod instance_runner;
 pub mod lane_output;
+pub mod list;
 pub mod output;
 pub mod request;
 pub mod review_session;

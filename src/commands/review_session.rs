@@ -215,10 +215,11 @@ pub async fn run(args: ReviewSessionArgs) -> ExitCode {
         ReviewAction::Status(h) => (report::status(&h.handle()), h.json),
         ReviewAction::Wait(w) => {
             let timeout = Duration::from_millis(w.timeout_ms);
-            (
-                report::wait(&w.handle.handle(), timeout).await,
-                w.handle.json,
-            )
+            // A spinner on stderr while waiting, on a terminal only and never with --json.
+            let ticker = crate::progress::Ticker::spinner("waiting for the review", !w.handle.json);
+            let waited = report::wait(&w.handle.handle(), timeout).await;
+            ticker.finish();
+            (waited, w.handle.json)
         }
         ReviewAction::Interrupt(w) => {
             let timeout = Duration::from_millis(w.timeout_ms);

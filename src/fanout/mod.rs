@@ -89,8 +89,12 @@ pub struct InstanceResult {
     pub transport: &'static str,
     /// Median latency of its successful samples, in ms.
     pub latency_ms: Option<f64>,
-    /// Requests sent, retries included.
+    /// Samples taken (`--sample`): one request each, before retries.
+    pub samples: u32,
+    /// Requests sent over all samples, retries included (`samples` + `retries`).
     pub attempts: u32,
+    /// Of the attempts, the retries of overloaded (`-32001`) requests.
+    pub retries: u32,
     /// The backoff delays slept before each retry, in ms (seeded with `--retry-seed`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub retry_delays_ms: Vec<u64>,
@@ -315,7 +319,9 @@ impl SampleOutcome {
                 ok: true,
                 transport,
                 latency_ms: None,
+                samples: 0,
                 attempts: 0,
+                retries: 0,
                 retry_delays_ms: Vec::new(),
                 summary: None,
                 failure_code: None,
@@ -353,7 +359,9 @@ impl SampleOutcome {
         report: &RetryReport,
         strays: impl FnOnce() -> Tally<String>,
     ) {
+        self.result.samples += 1;
         self.result.attempts += report.attempts;
+        self.result.retries += report.retries;
         self.result.retry_delays_ms.extend(&report.delays_ms);
         self.retries += report.retries;
         let (code, error) = match reply {

@@ -389,7 +389,10 @@ impl Launcher {
 }
 
 /// Runs codex once in the template home so its databases and helpers exist before copying.
-async fn initialise_template(bin: &Path, template: &HermeticHome) -> Result<(), LaunchError> {
+pub(crate) async fn initialise_template(
+    bin: &Path,
+    template: &HermeticHome,
+) -> Result<(), LaunchError> {
     let spec = ServerSpec {
         bin: bin.to_owned(),
         codex_home: template.path().to_owned(),

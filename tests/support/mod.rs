@@ -42,6 +42,7 @@ pub fn target_env() -> TargetEnv {
         workspace_root: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cas-workspaces"),
         keep_temp: false,
         st_binary: None,
+        codex_template: None,
         transcript_dir: None,
     }
 }
