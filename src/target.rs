@@ -190,8 +190,15 @@ async fn launch_codex(
     let mock = MockModel::start().await;
     let home = HermeticHome::create(&env.scratch_root, &mock.base_url())?;
     let version = launch::codex_version(&bin, home.path()).await?;
-    let mut extra_args = vec!["--strict-config".to_owned()];
+    let flags = launch::flags::probe_cached(&bin, home.path()).await?;
+    if target == TargetName::CodexWs {
+        flags.require_websocket()?;
+    }
+    let mut extra_args = flags.base_args();
     if scenario.hook_policy == HookPolicy::Off {
+        if !flags.disable {
+            return Err(LaunchError::NoDisableFlag);
+        }
         let name = hooks::feature_name(&bin, home.path())
             .await
             .ok_or(LaunchError::HooksOffUnsupported)?;

@@ -216,6 +216,7 @@ pub fn document(
         "resolvedCodexPath": record.codex.path,
         "resolvedCodexVersion": record.codex.version,
         "compatibilityVerdict": record.codex.compatibility_verdict,
+        "compatibilityReasons": record.codex.compatibility_reasons,
         "selectedTransport": t.selected,
         "selectionReason": t.selection_reason,
         "degradedFallback": fallback.is_some(),
