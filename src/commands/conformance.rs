@@ -52,6 +52,9 @@ pub struct ConformanceArgs {
     /// Override the scenarios' hook policy (also passed to the smoke preflight).
     #[arg(long, value_enum)]
     pub hooks: Option<HookPolicy>,
+    /// Fail the suite when a scenario is not applicable to this codex (default: not run, not failed).
+    #[arg(long)]
+    pub require_all: bool,
 }
 
 impl ConformanceArgs {
@@ -67,6 +70,7 @@ impl ConformanceArgs {
             st_binary: self.st_binary.clone(),
             codex_bin: self.codex_bin.clone(),
             hooks: self.hooks,
+            require_all: self.require_all,
         }
     }
 }

@@ -181,12 +181,19 @@ mod tests {
     #[test]
     fn a_codex_without_a_flag_gets_none_and_a_lane_needing_it_is_refused_naming_it() {
         // The shape of codex 0.118.0's help: no --strict-config, no websocket token flags.
-        let old = LaunchFlags::parse("Options:\n  -c, --config <key=value>\n      --listen <URL>\n");
+        let old =
+            LaunchFlags::parse("Options:\n  -c, --config <key=value>\n      --listen <URL>\n");
         assert!(old.base_args().is_empty());
         assert_eq!(old.websocket_missing(), Some("--ws-auth"));
         let err = old.require_websocket().unwrap_err();
         assert!(
-            matches!(err, LaunchError::MissingLaunchFlag { flag: "--ws-auth", .. }),
+            matches!(
+                err,
+                LaunchError::MissingLaunchFlag {
+                    flag: "--ws-auth",
+                    ..
+                }
+            ),
             "{err}"
         );
         assert!(err.to_string().contains("--ws-auth"), "{err}");

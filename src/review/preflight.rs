@@ -139,9 +139,8 @@ mod tests {
 
     #[test]
     fn every_missing_method_and_flag_is_a_reason() {
-        let all = launch::LaunchFlags::parse(
-            "  --listen <U>\n  --ws-auth <M>\n  --ws-token-file <P>\n",
-        );
+        let all =
+            launch::LaunchFlags::parse("  --listen <U>\n  --ws-auth <M>\n  --ws-token-file <P>\n");
         assert!(runtime_reasons("1", &[], &all).is_empty());
         let missing = [MethodRef {
             kind: "clientRequest",

@@ -55,6 +55,8 @@ pub struct Scenario {
     pub report_name: String,
     /// Named strings for `${NAME}` (the twin's values over the original's).
     pub vars: BTreeMap<String, String>,
+    /// What the file's `requires` names beyond its steps.
+    pub requires: Vec<String>,
 }
 
 impl Scenario {
@@ -344,6 +346,7 @@ fn checked(
         twin_of: file.negative_twin_of,
         mode: r.mode,
         vars: r.vars,
+        requires: file.requires,
     })
 }
 

@@ -79,7 +79,7 @@ impl NotificationEntry {
 }
 
 /// The whole surface.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Surface {
     /// [`SURFACE_VERSION`].

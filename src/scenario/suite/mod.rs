@@ -23,7 +23,7 @@ pub use capabilities::{
     capabilities, Capabilities, CapabilitiesConfig, CasVersion, CodexVersion, CommandVerdicts,
     ScenarioCapability,
 };
-pub use compat::Incompatible;
+pub use compat::{applicability, relies_on, Incompatible, NotApplicable, ReliesOn};
 pub use preflight::{Preflight, PreflightStatus};
 pub use report::{ScenarioResult, SuiteReport};
 pub use select::{run_target, select, SelectError, Selected};
@@ -49,6 +49,8 @@ pub struct SuiteConfig {
     pub codex_bin: Option<PathBuf>,
     /// Override the scenarios' hook policy (also passed to the smoke preflight).
     pub hooks: Option<HookPolicy>,
+    /// Count a scenario not applicable to this codex as a failure.
+    pub require_all: bool,
 }
 
 /// Why a suite could not run (cas exits 2 with the message on stderr).
@@ -93,6 +95,8 @@ pub struct PreparedSuite {
     pub selected: Vec<Selected>,
     /// The codex used and its version, when one is needed and was found.
     pub codex: Option<(PathBuf, String)>,
+    /// For each selected scenario (same order): why it cannot run on this codex, if it cannot.
+    pub not_applicable: Vec<Option<NotApplicable>>,
 }
 
 /// Parses the target, selects the scenarios, builds the run environment and checks codex.
@@ -125,21 +129,25 @@ pub async fn prepare(config: &SuiteConfig) -> Result<PreparedSuite, SuiteError> 
         keep_temp: config.keep_temp,
         st_binary: config.st_binary.clone(),
     };
-    let on_codex: Vec<&scenario::Scenario> = selected
-        .iter()
-        .filter(|s| s.target.is_codex())
-        .map(|s| &s.scenario)
-        .collect();
-    let codex = if target.is_codex() || !on_codex.is_empty() {
-        compat::check_compatibility(&on_codex, &env).await?
+    let on_codex = selected.iter().any(|s| s.target.is_codex());
+    let codex = if target.is_codex() || on_codex {
+        compat::check_compatibility(&env).await?
     } else {
         None
     };
+    let not_applicable = selected
+        .iter()
+        .map(|s| {
+            let c = codex.as_ref().filter(|_| s.target.is_codex())?;
+            compat::applicability(&c.surface, &c.flags, &s.scenario, s.target)
+        })
+        .collect();
     Ok(PreparedSuite {
         target,
         env,
         selected,
-        codex,
+        codex: codex.map(|c| (c.bin, c.version)),
+        not_applicable,
     })
 }
 
@@ -154,6 +162,7 @@ pub async fn run(
         env,
         selected,
         codex,
+        not_applicable,
     } = prepared;
     let preflight = if config.skip_smoke_check {
         Preflight::skipped("skipped by flag")
@@ -173,7 +182,13 @@ pub async fn run(
         .await
     };
     let mut scenarios = Vec::new();
-    for Selected { scenario, target } in &selected {
+    for (Selected { scenario, target }, na) in selected.iter().zip(not_applicable) {
+        if let Some(na) = na {
+            let result = ScenarioResult::not_applicable(scenario, *target, na);
+            on_result(&result);
+            scenarios.push(result);
+            continue;
+        }
         let started = Instant::now();
         let verdict = scenario::run(scenario, *target, &env).await;
         let ms = started.elapsed().as_millis() as u64;
@@ -186,6 +201,7 @@ pub async fn run(
         codex,
         preflight,
         scenarios,
+        require_all: config.require_all,
     }
 }
 
