@@ -283,6 +283,7 @@ mod tests {
             client_notifications: vec![NotificationEntry::stable("initialized")],
             enums: Default::default(),
             experimental_included: true,
+            ..Default::default()
         }
     }
 
