@@ -125,7 +125,11 @@ fn review_reply(n: usize, body: &Value, directive: Directive) -> ResponseTemplat
 /// or (codex 0.118.x) its `instructions` do.
 fn is_review_request(body: &Value) -> bool {
     let guidelines = |t: &str| t.trim_start().starts_with("# Review guidelines:");
-    if body.get("instructions").and_then(Value::as_str).is_some_and(guidelines) {
+    if body
+        .get("instructions")
+        .and_then(Value::as_str)
+        .is_some_and(guidelines)
+    {
         return true;
     }
     let Some(input) = body.get("input").and_then(Value::as_array) else {
@@ -220,7 +224,10 @@ mod tests {
             {"role": "user", "content": [{"type": "input_text", "text": "review it"}]}]});
         assert!(is_review_request(&body));
         let old_style = json!({"instructions": "# Review guidelines:\nbe kind", "input": []});
-        assert!(is_review_request(&old_style), "0.118.x sends the guidelines as instructions");
+        assert!(
+            is_review_request(&old_style),
+            "0.118.x sends the guidelines as instructions"
+        );
         assert_eq!(environment_cwd(&body).as_deref(), Some("/r"));
         let plain = json!({"input": [{"role": "developer", "content": [{"type": "input_text", "text": "You are Codex"}]}]});
         assert!(!is_review_request(&plain));

@@ -36,6 +36,7 @@ pub const FAILURE_CODES: &[FailureCode] = &[
     FailureCode::UnsafeParentThreadState,
     FailureCode::ParentThreadNotMaterialized,
     FailureCode::ReviewTargetInvalid,
+    FailureCode::IncompatibleCodexReviewRuntime,
 ];
 
 /// The output document's format version.
