@@ -327,10 +327,9 @@ fn checked(
     };
     check_expectations(&file, &targets)?;
     check::targets_fit_steps(&targets, &steps)?;
-    let name = name_of(dir, path);
     Ok(Scenario {
-        report_name: r.part_of.unwrap_or_else(|| name.clone()),
-        name,
+        report_name: r.part_of.unwrap_or_else(|| name_of(dir, path)),
+        name: name_of(dir, path),
         path: path.to_owned(),
         dir: dir.to_owned(),
         description: file.description,

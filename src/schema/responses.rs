@@ -118,7 +118,7 @@ fn by_words<'a>(r: &Request<'_>, unclaimed: &[&'a String]) -> Option<&'a String>
             (!need.is_empty() && need.is_subset(&have)).then_some((need.len(), *name))
         })
         .collect();
-    best.sort_by(|a, b| b.0.cmp(&a.0));
+    best.sort_by_key(|b| std::cmp::Reverse(b.0));
     match best.as_slice() {
         [(n, one), rest @ ..] if rest.first().is_none_or(|(m, _)| m < n) => Some(*one),
         _ => None,

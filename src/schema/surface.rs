@@ -221,27 +221,11 @@ pub fn from_schema_dirs(
     let stable_defs = Definitions::of(&stable_bundle);
     let defined = Defs::of(&bundle).names();
     let union = |dir: &Path, file: &str| read_json(&dir.join(file));
-    let stable = |file: &str| -> Result<BTreeSet<String>, SchemaError> {
-        Ok(union_methods(&union(plain, file)?)
-            .into_iter()
-            .map(|(m, _)| m)
-            .collect())
-    };
+    let stable = |file: &str| stable_methods(plain, file);
     let requests = |file: &str| -> Result<Vec<RequestEntry>, SchemaError> {
         let stable = stable(file)?;
         let methods = union_methods(&union(experimental, file)?);
-        let params: Vec<(String, Option<String>)> = methods
-            .iter()
-            .map(|(m, e)| (m.clone(), ref_name(&e["properties"]["params"])))
-            .collect();
-        let asked: Vec<Request<'_>> = params
-            .iter()
-            .map(|(method, params)| Request {
-                method,
-                params: params.as_deref(),
-            })
-            .collect();
-        let paired = responses::resolve(&asked, &defined);
+        let paired = pair_responses(&methods, &defined);
         let mut out: Vec<RequestEntry> = methods
             .into_iter()
             .map(|(method, entry)| {
@@ -252,24 +236,17 @@ pub fn from_schema_dirs(
         out.sort_by(|a, b| a.method.cmp(&b.method));
         Ok(out)
     };
-    let notifications = |file: &str| -> Result<Vec<NotificationEntry>, SchemaError> {
-        let stable = stable(file)?;
-        let mut out: Vec<NotificationEntry> = union_methods(&union(experimental, file)?)
-            .into_iter()
-            .map(|(method, entry)| NotificationEntry {
-                experimental: !stable.contains(&method),
-                params: ref_name(&entry["properties"]["params"]),
-                method,
-            })
-            .collect();
-        out.sort_by(|a, b| a.method.cmp(&b.method));
-        Ok(out)
-    };
+    let notifications = |file: &str| notification_entries(plain, experimental, file);
     let enums = WATCHED_ENUMS
         .iter()
         .filter_map(|name| defs.get(name).map(|d| (name.to_string(), variants(d))))
         .collect();
-    let mut surface = Surface {
+    let roots_and_types = |mut surface: Surface| {
+        let roots = surface.payload_roots();
+        surface.types = payload::shapes(Defs::of(&bundle), Defs::of(&stable_bundle), &roots);
+        surface
+    };
+    Ok(roots_and_types(Surface {
         surface_version: SURFACE_VERSION,
         codex_version: version.to_owned(),
         client_requests: requests("ClientRequest.json")?,
@@ -280,10 +257,53 @@ pub fn from_schema_dirs(
         experimental_included: true,
         launch_flags: None,
         types: BTreeMap::new(),
-    };
-    let roots = surface.payload_roots();
-    surface.types = payload::shapes(Defs::of(&bundle), Defs::of(&stable_bundle), &roots);
-    Ok(surface)
+    }))
+}
+
+/// The methods of the stable schema's union `file`.
+fn stable_methods(plain: &Path, file: &str) -> Result<BTreeSet<String>, SchemaError> {
+    Ok(union_methods(&read_json(&plain.join(file))?)
+        .into_iter()
+        .map(|(m, _)| m)
+        .collect())
+}
+
+/// The notifications of the union `file`, each flagged experimental when only that schema has it.
+fn notification_entries(
+    plain: &Path,
+    experimental: &Path,
+    file: &str,
+) -> Result<Vec<NotificationEntry>, SchemaError> {
+    let stable = stable_methods(plain, file)?;
+    let mut out: Vec<NotificationEntry> = union_methods(&read_json(&experimental.join(file))?)
+        .into_iter()
+        .map(|(method, entry)| NotificationEntry {
+            experimental: !stable.contains(&method),
+            params: ref_name(&entry["properties"]["params"]),
+            method,
+        })
+        .collect();
+    out.sort_by(|a, b| a.method.cmp(&b.method));
+    Ok(out)
+}
+
+/// The response type of each request method of a union file (see [`responses::resolve`]).
+fn pair_responses(
+    methods: &[(String, Value)],
+    defined: &BTreeSet<String>,
+) -> BTreeMap<String, String> {
+    let params: Vec<(&str, Option<String>)> = methods
+        .iter()
+        .map(|(m, e)| (m.as_str(), ref_name(&e["properties"]["params"])))
+        .collect();
+    let asked: Vec<Request<'_>> = params
+        .iter()
+        .map(|(method, params)| Request {
+            method,
+            params: params.as_deref(),
+        })
+        .collect();
+    responses::resolve(&asked, defined)
 }
 
 /// The type definitions of the bundle: root-level and `v2`.
