@@ -11,11 +11,23 @@ use crate::commands;
 
 /// Codex App-Server Control: drive, check and conformance-test codex app-servers.
 #[derive(Debug, Parser)]
-#[command(name = "cas", version, about)]
+#[command(name = "cas", version = version_text(), about)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// What `cas --version` says: cas's version and the codex version it is pinned to.
+pub fn version_text() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| {
+        format!(
+            "{} (pinned codex {})",
+            env!("CARGO_PKG_VERSION"),
+            crate::launch::PINNED_CODEX_VERSION
+        )
+    })
 }
 
 /// The subcommands.
@@ -40,6 +52,10 @@ pub enum Command {
     ReviewSession(commands::review_session::ReviewSessionArgs),
     /// Measure cas against a no-framework client on the same servers (the README's figures).
     Bench(commands::bench::BenchArgs),
+    /// Print a transcript or event log as a readable conversation (`cas transcript show FILE`).
+    Transcript(commands::transcript::TranscriptArgs),
+    /// Print the shell completion script for bash, zsh or fish.
+    Completions(commands::completions::CompletionsArgs),
     /// Serve the fake app-server scripted by a scenario file (used by the fake-stdio target).
     #[command(name = "fake_server", hide = true, alias = "fake-server")]
     FakeServer(commands::fake_server::FakeServerArgs),
@@ -73,6 +89,10 @@ pub fn run() -> ExitCode {
             Command::Capabilities(args) => commands::capabilities::run(args).await,
             Command::FakeServer(args) => commands::fake_server::run(args).await,
             Command::St(args) => commands::st::run(args),
+            Command::Transcript(args) => commands::transcript::run(args),
+            Command::Completions(args) => {
+                commands::completions::run(args, <Cli as clap::CommandFactory>::command())
+            }
         }
     });
     // Server processes and sockets are owned by what the command dropped; do not wait on

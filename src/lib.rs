@@ -30,6 +30,7 @@ pub mod scenario;
 pub mod schema;
 pub mod session;
 pub mod target;
+pub mod transcript;
 pub mod transport;
 pub mod verdict;
 

@@ -16,6 +16,7 @@ use crate::launch::{self, CodexLocator};
 use crate::launch::{user_codex_home, HomesSetup, Launcher, Source, Transport};
 use crate::outcome::{CheckName, CompatibilityVerdict};
 use crate::schema::compat::{self, Compatibility, Requirements};
+use crate::transcript::EventLogs;
 
 /// From this many hermetic instances on, a template home initialised once and copied pays
 /// for itself; below it every instance initialises its own fresh home.
@@ -57,6 +58,10 @@ pub struct RuntimeConfig {
     pub instances: usize,
     /// Whose home a non-hermetic runtime uses.
     pub user_home: UserHome,
+    /// Where the lane's event log goes (`--event-log`), one file per instance when several.
+    pub event_log: Option<PathBuf>,
+    /// Skip the protocol-surface check (`--skip-compat`): the verdict is `unchecked`.
+    pub skip_compat: bool,
 }
 
 /// The codex a runtime uses, as reports show it.
@@ -126,6 +131,37 @@ pub fn hook_observer(check: CheckName) -> Arc<HookObserver> {
     let dir = launch::paths::hook_logs_dir();
     let path = dir.join(format!("{check}-{ms}-{}.ndjson", std::process::id()));
     Arc::new(HookObserver::new(path))
+}
+
+/// Opens the lane's `--event-log` files, when asked for: `per_instance` gives each instance its
+/// own file (instance_runner); a file or folder that cannot be made is a usage error.
+pub fn open_event_logs(
+    config: &RuntimeConfig,
+    check: CheckName,
+    per_instance: bool,
+) -> Result<Option<Arc<EventLogs>>, UsageError> {
+    let Some(path) = &config.event_log else {
+        return Ok(None);
+    };
+    EventLogs::open(path, check.as_str(), per_instance)
+        .map(|logs| Some(Arc::new(logs)))
+        .map_err(|source| UsageError::FlagPath {
+            flag: "--event-log",
+            path: path.clone(),
+            source,
+        })
+}
+
+/// Lets the event logs see every instance the runtime starts from now on (and, for one
+/// instance, the mock model's requests).
+pub fn attach_event_logs(rt: &mut Runtime, logs: Option<&Arc<EventLogs>>) {
+    let Some(logs) = logs else {
+        return;
+    };
+    rt.launcher.set_tap_factory(logs.factory());
+    if let (Some(mock), Some(tap)) = (rt.launcher.mock_model(), logs.model_tap()) {
+        mock.tap_requests(tap);
+    }
 }
 
 /// The `--cwd` flag made absolute (it must exist), else the current directory.
@@ -224,7 +260,7 @@ async fn prepare_codex(
     };
     // The version probe and compatibility check overlap the shared setup (mock model, template).
     let (checked, launcher) = tokio::join!(
-        check_codex(&bin, &version_home, needs),
+        checked_unless_skipped(config.skip_compat, &bin, &version_home, needs),
         Launcher::prepare(source)
     );
     let CodexCheck {
@@ -359,6 +395,24 @@ pub async fn check_codex(
         compatibility: compat::check(&surface, needs),
         version,
         hook_notifications,
+    })
+}
+
+/// [`check_codex`], or with `skip` only the version probe: verdict `unchecked`, and the hook
+/// notifications taken as present.
+async fn checked_unless_skipped(
+    skip: bool,
+    bin: &Path,
+    version_home: &Path,
+    needs: &Requirements,
+) -> Result<CodexCheck, RuntimeError> {
+    if !skip {
+        return check_codex(bin, version_home, needs).await;
+    }
+    Ok(CodexCheck {
+        version: launch::codex_version(bin, version_home).await?,
+        compatibility: Compatibility::unchecked(),
+        hook_notifications: true,
     })
 }
 

@@ -92,6 +92,8 @@ pub struct TargetEnv {
     pub keep_temp: bool,
     /// Drive this `st` binary for ledger steps instead of cas's own ledger.
     pub st_binary: Option<PathBuf>,
+    /// Keep every run's transcript here too (failing runs keep theirs in the workspace).
+    pub transcript_dir: Option<PathBuf>,
 }
 
 /// The codex a run used.
@@ -109,6 +111,13 @@ pub struct TargetGuard {
     _mock: Option<MockModel>,
     _home: Option<HermeticHome>,
     _fake_ws: Option<FakeWsServer>,
+}
+
+impl TargetGuard {
+    /// The mock model a codex target answers turns with.
+    pub fn mock_model(&self) -> Option<&MockModel> {
+        self._mock.as_ref()
+    }
 }
 
 /// A started target.

@@ -109,6 +109,9 @@ pub struct Verdict {
     /// The run's workspace, when it was kept (a failing run, or `--keep-temp`).
     #[serde(skip)]
     pub workspace: Option<std::path::PathBuf>,
+    /// The run's transcript, when it was kept (in a kept workspace, or `--transcript-dir`).
+    #[serde(skip)]
+    pub transcript: Option<std::path::PathBuf>,
 }
 
 impl Verdict {
@@ -135,6 +138,7 @@ impl Verdict {
             diagnostics: None,
             notes: Vec::new(),
             workspace: None,
+            transcript: None,
         }
     }
 

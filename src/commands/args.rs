@@ -53,6 +53,14 @@ pub struct RuntimeArgs {
     /// Print exactly one JSON document on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Write every frame sent and received, the server's stderr and (hermetic, one instance)
+    /// the mock model's requests to this NDJSON file (`cas transcript show` reads it);
+    /// instance_runner writes one file per instance, `PATH` with `-<i>` before the extension.
+    #[arg(long, value_name = "PATH")]
+    pub event_log: Option<PathBuf>,
+    /// Do not check the codex's protocol surface first (the verdict is then `unchecked`).
+    #[arg(long)]
+    pub skip_compat: bool,
 }
 
 /// How cas answers server requests.
@@ -160,6 +168,8 @@ impl RuntimeArgs {
             state_dir,
             instances,
             user_home,
+            event_log: self.event_log.clone(),
+            skip_compat: self.skip_compat,
         }
     }
 }

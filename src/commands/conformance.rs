@@ -55,6 +55,10 @@ pub struct ConformanceArgs {
     /// Fail the suite when a scenario is not applicable to this codex (default: not run, not failed).
     #[arg(long)]
     pub require_all: bool,
+    /// Keep every scenario's transcript in this existing folder, as
+    /// `<scenario>@<target>.ndjson` (a failing scenario always keeps its own in its workspace).
+    #[arg(long)]
+    pub transcript_dir: Option<PathBuf>,
 }
 
 impl ConformanceArgs {
@@ -71,6 +75,7 @@ impl ConformanceArgs {
             codex_bin: self.codex_bin.clone(),
             hooks: self.hooks,
             require_all: self.require_all,
+            transcript_dir: self.transcript_dir.clone(),
         }
     }
 }
@@ -128,9 +133,10 @@ fn refuse(error: &SuiteError, json: bool) -> ExitCode {
 impl FailureCoded for SuiteError {
     fn failure_code(&self) -> FailureCode {
         match self {
-            SuiteError::UnknownTarget(_) | SuiteError::Select(_) | SuiteError::NoStBinary(_) => {
-                FailureCode::UsageError
-            }
+            SuiteError::UnknownTarget(_)
+            | SuiteError::Select(_)
+            | SuiteError::NoStBinary(_)
+            | SuiteError::NoTranscriptDir(_) => FailureCode::UsageError,
             SuiteError::Unpack(_) | SuiteError::CasExecutable(_) => FailureCode::SetupFailed,
             SuiteError::Surface { source, .. } => source.failure_code(),
             SuiteError::Incompatible(refusal) => refusal

@@ -22,6 +22,7 @@ pub async fn run(config: LaneConfig, json: bool) -> ExitCode {
     if lane.runtime.incompatible() {
         return refuse(&lane.runtime, check, json);
     }
+    warn_unlisted(&lane.runtime);
     if instances > 1 && !remote && !json && std::io::stderr().is_terminal() {
         eprintln!("cas: {instances} instances, each with its own CODEX_HOME");
     }
@@ -36,6 +37,16 @@ pub async fn run(config: LaneConfig, json: bool) -> ExitCode {
     };
     let report = lane.run(&progress).await;
     print_result(&report, json, human, report.ok)
+}
+
+/// Says on stderr which probed methods the codex's schema does not list (they are sent anyway).
+fn warn_unlisted(rt: &crate::runtime::Runtime) {
+    let version = rt.codex.as_ref().map_or("?", |c| c.version.as_str());
+    for method in &rt.compatibility.unlisted {
+        eprintln!(
+            "cas: warning: the schema of codex {version} does not list {method}; sending it anyway"
+        );
+    }
 }
 
 fn human(lane: &LaneReport) -> String {

@@ -3,6 +3,7 @@
 pub mod args;
 pub mod bench;
 pub mod capabilities;
+pub mod completions;
 pub mod conformance;
 pub mod fake_server;
 pub mod instance_runner;
@@ -13,3 +14,4 @@ pub mod review_session;
 pub mod schema;
 pub mod smoke_check;
 pub mod st;
+pub mod transcript;

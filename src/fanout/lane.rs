@@ -41,6 +41,7 @@ pub struct Lane {
     config: LaneConfig,
     started: Instant,
     prepare: Duration,
+    event_logs: Option<std::sync::Arc<crate::transcript::EventLogs>>,
 }
 
 /// The whole result of one lane, in the field order of the command's JSON.
@@ -87,6 +88,8 @@ impl Lane {
         config.plan.instances = config.runtime.instances;
         config.plan.experimental_api = config.runtime.experimental_api;
         config.plan.policy.validate().map_err(UsageError::from)?;
+        let per_instance = config.check == CheckName::InstanceRunner;
+        let event_logs = runtime::open_event_logs(&config.runtime, config.check, per_instance)?;
         let prepare_started = Instant::now();
         let needs = runtime::requirements(&config.runtime, config.check, Some(&config.plan.method));
         let runtime = runtime::prepare(&config.runtime, &needs).await?;
@@ -95,17 +98,20 @@ impl Lane {
             config,
             started,
             prepare: prepare_started.elapsed(),
+            event_logs,
         })
     }
 
     /// Runs the fanout; `progress(done, total)` is called as instances finish.
     pub async fn run(self, progress: &(dyn Fn(usize, usize) + Sync)) -> LaneReport {
         let Lane {
-            runtime: rt,
+            runtime: mut rt,
             config,
             started,
             prepare,
+            event_logs,
         } = self;
+        runtime::attach_event_logs(&mut rt, event_logs.as_ref());
         let plan = config.plan;
         let observer = runtime::hook_observer(config.check);
         let mut fanout = super::run(&rt.launcher, &plan, progress, Some(observer.clone())).await;

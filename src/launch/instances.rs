@@ -18,6 +18,7 @@ use super::{HermeticHome, MockModel, ServerSpec};
 use crate::errors::LaunchError;
 use crate::protocol::ClientInfo;
 use crate::session::{NotificationTap, ServerRequestHandler, Session, DEFAULT_MAX_IN_FLIGHT};
+use crate::transcript::TapFactory;
 use crate::transport::{self, Connection};
 
 /// How long a server may take to print its banner or accept a connection.
@@ -106,6 +107,8 @@ pub enum HomesSetup {
 pub struct Launcher {
     source: Source,
     homes: Option<Homes>,
+    /// Gives each instance's connection a frame tap (the lanes' `--event-log`).
+    taps: Option<TapFactory>,
 }
 
 /// A started instance: its session and what must outlive it.
@@ -180,7 +183,24 @@ impl Launcher {
                 user_home: user_codex_home(),
             }),
         };
-        Ok(Launcher { source, homes })
+        Ok(Launcher {
+            source,
+            homes,
+            taps: None,
+        })
+    }
+
+    /// Lets `taps` give each instance started from now on a frame tap, before its handshake.
+    pub fn set_tap_factory(&mut self, taps: TapFactory) {
+        self.taps = Some(taps);
+    }
+
+    /// The mock model hermetic instances answer turns with.
+    pub fn mock_model(&self) -> Option<&MockModel> {
+        match &self.homes {
+            Some(Homes::Hermetic { mock, .. } | Homes::HermeticFresh { mock }) => Some(mock),
+            _ => None,
+        }
     }
 
     /// The transport instances use.
@@ -201,6 +221,9 @@ impl Launcher {
         tap: Option<Arc<dyn NotificationTap>>,
     ) -> Result<Instance, LaunchError> {
         let (connection, home) = self.connect(&client.name).await?;
+        if let Some(tap) = self.taps.as_ref().and_then(|taps| taps(&client.name)) {
+            connection.attach_tap(tap);
+        }
         let session = Session::with_options(
             connection,
             handler,

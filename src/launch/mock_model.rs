@@ -13,6 +13,7 @@
 
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -20,18 +21,35 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 /// A running mock model server.
 pub struct MockModel {
     server: MockServer,
+    tap: RequestTapSlot,
 }
+
+/// Sees each request body the mock model receives, as it arrives (`null` when not JSON).
+pub type RequestTap = Arc<dyn Fn(&Value) + Send + Sync>;
+
+/// Where the request tap goes, shared with the responder.
+type RequestTapSlot = Arc<Mutex<Option<RequestTap>>>;
 
 impl MockModel {
     /// Starts the server on a free loopback port and mounts the Responses endpoint.
     pub async fn start() -> MockModel {
         let server = MockServer::start().await;
+        let tap = RequestTapSlot::default();
+        let replies = ResponsesReplies {
+            tap: tap.clone(),
+            ..ResponsesReplies::default()
+        };
         Mock::given(method("POST"))
             .and(path("/v1/responses"))
-            .respond_with(ResponsesReplies::default())
+            .respond_with(replies)
             .mount(&server)
             .await;
-        MockModel { server }
+        MockModel { server, tap }
+    }
+
+    /// Lets `tap` see every request body from now on (replacing an earlier tap).
+    pub fn tap_requests(&self, tap: RequestTap) {
+        *self.tap.lock().unwrap_or_else(|p| p.into_inner()) = Some(tap);
     }
 
     /// The provider base URL for config.toml, e.g. `http://127.0.0.1:4372/v1`.
@@ -53,12 +71,16 @@ impl MockModel {
 #[derive(Default)]
 struct ResponsesReplies {
     count: AtomicUsize,
+    tap: RequestTapSlot,
 }
 
 impl Respond for ResponsesReplies {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let n = self.count.fetch_add(1, Ordering::Relaxed) + 1;
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        if let Some(tap) = &*self.tap.lock().unwrap_or_else(|p| p.into_inner()) {
+            tap(&body);
+        }
         let text = latest_user_text(&body).unwrap_or_default();
         if is_review_request(&body) {
             return review_reply(n, &body, Directive::parse(&text));

@@ -253,12 +253,11 @@ impl Lane {
         let connection = crate::transport::ws::connect(&url, Some(&token), STARTUP_DEADLINE)
             .await
             .map_err(|e| bootstrap(Chain(&e).to_string()))?;
+        self.log.record(&connection, "lane");
         let handler = Arc::new(LoggedPolicy {
             policy: self.policy.clone(),
-            log: self.log.clone(),
         });
         let tap = Arc::new(LaneTap {
-            log: self.log.clone(),
             hooks: self.hooks.clone(),
         });
         let session = Session::with_options(connection, handler, 32, Some(tap));

@@ -1,16 +1,16 @@
 //! The lane's NDJSON log of raw traffic, the session hooks that feed it, and the host's log.
 //!
-//! Every request cas sends and every response, notification and server request it receives
-//! is appended as one JSON line `{atMs, dir, kind, method, …}`. Server requests are logged by
-//! method and id with the name of cas's answer, never with their bodies (approvals carry
-//! commands and paths; the policy module keeps the same rule). The capability token never
-//! passes through here: it lives only in its 0600 file and the upgrade request's header.
-//! Lines written before the review has a thread id are buffered and flushed once it has one.
+//! The log is a transcript (`cas.transcript/1`, see [`crate::transcript`]): every frame cas
+//! sends and receives on the lane's connections, verbatim, except that the params of requests
+//! the server sends are left out (`"redacted": true`; approvals carry commands and paths, and
+//! the policy module keeps the same rule), plus a note for each request that got no response.
+//! The capability token never passes through here: it lives only in its 0600 file and the
+//! upgrade request's header. Lines written before the review has a thread id are kept in memory
+//! and flushed once it has one; a second process (an interrupt) appends to the same file.
 
-use serde_json::{json, Value};
-use std::io::Write;
+use serde_json::Value;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::hooks::HookObserver;
@@ -18,21 +18,18 @@ use crate::policy::ServerRequestPolicy;
 use crate::session::{
     Notification, NotificationTap, Reply, ServerRequest, ServerRequestHandler, Session,
 };
+use crate::transcript::Transcript;
+use crate::transport::Connection;
 
-enum Sink {
-    Buffer(Vec<String>),
-    File(std::fs::File),
-}
-
-/// An append-only NDJSON log.
+/// An append-only NDJSON log: a transcript of the lane's connections.
 pub struct LaneLog {
-    sink: Mutex<Sink>,
+    transcript: Arc<Transcript>,
 }
 
 impl Default for LaneLog {
     fn default() -> Self {
         LaneLog {
-            sink: Mutex::new(Sink::Buffer(Vec::new())),
+            transcript: Transcript::in_memory("review_session", true),
         }
     }
 }
@@ -45,44 +42,18 @@ impl LaneLog {
         Ok(log)
     }
 
-    /// Starts writing to `path` (mode 0600, appended), flushing what was buffered.
+    /// Starts writing to `path` (mode 0600, appended), flushing what was kept so far.
     pub fn attach(&self, path: &Path) -> std::io::Result<()> {
-        use std::os::unix::fs::OpenOptionsExt;
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(path)?;
-        let mut sink = self.sink.lock().unwrap_or_else(|p| p.into_inner());
-        if let Sink::Buffer(lines) = &*sink {
-            for line in lines {
-                writeln!(file, "{line}")?;
-            }
-        }
-        *sink = Sink::File(file);
-        Ok(())
+        self.transcript.attach_file(path)
     }
 
-    /// Appends one entry, stamped with the time.
-    pub fn write(&self, mut entry: Value) {
-        if let Some(map) = entry.as_object_mut() {
-            map.insert("atMs".into(), json!(super::record::now_ms()));
-        }
-        let line = entry.to_string();
-        let mut sink = self.sink.lock().unwrap_or_else(|p| p.into_inner());
-        match &mut *sink {
-            Sink::Buffer(lines) => lines.push(line),
-            // A log line that cannot be written must not stop the review.
-            Sink::File(file) => {
-                let _ = writeln!(file, "{line}");
-            }
-        }
+    /// Records every frame of `connection` from now on, under the name `conn`.
+    pub fn record(&self, connection: &Connection, conn: &str) {
+        connection.attach_tap(self.transcript.tap(conn));
     }
 
-    /// Sends a request through `session`, logging it and its response.
+    /// Sends a request through `session` (whose frames the log records); a request that got
+    /// no response is noted with why.
     pub async fn request(
         &self,
         session: &Session,
@@ -90,62 +61,36 @@ impl LaneLog {
         params: Value,
         timeout: Duration,
     ) -> Result<Reply, crate::errors::SessionError> {
-        self.write(json!({"dir": "out", "kind": "request", "method": method, "params": params}));
         let reply = session.request(method, Some(params), timeout).await;
-        match &reply {
-            Ok(Ok(result)) => self.write(
-                json!({"dir": "in", "kind": "response", "method": method, "result": result}),
-            ),
-            Ok(Err(error)) => self.write(
-                json!({"dir": "in", "kind": "error", "method": method, "error": {"code": error.code, "message": error.message}}),
-            ),
-            Err(e) => self.write(
-                json!({"dir": "in", "kind": "noResponse", "method": method, "reason": e.to_string()}),
-            ),
+        if let Err(e) = &reply {
+            let text = format!("{method}: no response ({e})");
+            self.transcript.note(None, &text);
         }
         reply
     }
 }
 
-/// Sees every notification: logs it raw and passes it to the hook observer.
+/// Sees every notification and passes it to the hook observer (the log has its frame).
 pub struct LaneTap {
-    /// The log.
-    pub log: Arc<LaneLog>,
     /// The hook observer.
     pub hooks: Arc<HookObserver>,
 }
 
 impl NotificationTap for LaneTap {
     fn observe(&self, n: &Notification) {
-        self.log.write(
-            json!({"dir": "in", "kind": "notification", "method": n.method, "params": n.params}),
-        );
         self.hooks.observe(n);
     }
 }
 
-/// The server-request policy, with each request and answer logged by name.
+/// The server-request policy (the log has each request, redacted, and the answer sent).
 pub struct LoggedPolicy {
     /// The policy.
     pub policy: Arc<ServerRequestPolicy>,
-    /// The log.
-    pub log: Arc<LaneLog>,
 }
 
 impl ServerRequestHandler for LoggedPolicy {
     fn answer(&self, request: &ServerRequest) -> Option<Reply> {
-        let reply = self.policy.answer(request);
-        let answer = self
-            .policy
-            .records()
-            .last()
-            .map(|r| r.answer.as_str())
-            .unwrap_or_default();
-        self.log.write(json!({
-            "dir": "in", "kind": "serverRequest", "method": request.method,
-            "id": request.id.to_string(), "answer": answer,
-        }));
-        reply
+        self.policy.answer(request)
     }
 }
 
@@ -164,6 +109,7 @@ pub fn denied_approvals(policy: &ServerRequestPolicy) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::review::outcome::{classify, Observed};
+    use serde_json::json;
 
     /// codex 0.169.0 runs a review's tools without asking the client, so no live review sends
     /// an approval; this drives the lane's own policy and classifier with the request instead.
@@ -192,22 +138,42 @@ mod tests {
         );
     }
 
-    #[test]
-    fn buffers_until_attached_then_appends() {
+    #[tokio::test]
+    async fn buffers_until_attached_then_appends_with_server_request_params_left_out() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/log.ndjson");
+        let (client, server) = crate::transport::memory::pair();
         let log = LaneLog::default();
-        log.write(json!({"kind": "a"}));
+        log.record(&client, "lane");
+        let session = Session::start(client, Arc::new(crate::session::QueueServerRequests));
+        let ask = r#"{"id":0,"method":"item/commandExecution/requestApproval","params":{"command":"rm -rf /secret"}}"#;
+        server.send_text(ask.into()).unwrap();
+        let asked = session
+            .await_server_request("ask", Duration::from_secs(5), |_| true)
+            .await
+            .unwrap();
+        session
+            .respond(asked.id, Ok(json!({"decision": "decline"})))
+            .unwrap();
         log.attach(&path).unwrap();
-        log.write(json!({"kind": "b"}));
+        let missing = log.request(&session, "x/y", json!({}), Duration::from_millis(50));
+        assert!(missing.await.is_err());
         let text = std::fs::read_to_string(&path).unwrap();
-        let kinds: Vec<Value> = text
+        assert!(!text.contains("secret"), "{text}");
+        let events: Vec<Value> = text
             .lines()
-            .map(|l| serde_json::from_str::<Value>(l).unwrap()["kind"].clone())
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
             .collect();
-        assert_eq!(kinds, [json!("a"), json!("b")]);
+        let kinds: Vec<&str> = events
+            .iter()
+            .map(|e| e["event"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, ["start", "recv", "send", "send", "note"], "{text}");
+        assert_eq!(events[1]["redacted"], true);
+        assert!(events[2]["frame"]["result"]["decision"] == "decline");
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
+        drop(server);
     }
 }

@@ -29,7 +29,6 @@ pub(super) async fn handshake(
         Ok(Err(error)) => Err(HandshakeError::Refused(Box::new(error))),
         Err(e) => Err(e.into()),
     };
-    log.write(json!({"dir": "out", "kind": "notification", "method": "initialized", "sent": init.is_ok()}));
     init
 }
 

@@ -141,14 +141,18 @@ async fn send_interrupt(
     log: &LaneLog,
     timeout: Duration,
 ) -> Result<(), ReviewError> {
-    let session = connect_managed(rec, timeout).await?;
+    let session = connect_managed(rec, log, timeout).await?;
     let sent = interrupt_active_turn(&session, rec, log, timeout).await;
     session.shutdown(Duration::from_millis(200)).await;
     sent
 }
 
 /// A new initialized session on the record's managed server, with the token from its file.
-async fn connect_managed(rec: &ReviewRecord, timeout: Duration) -> Result<Session, ReviewError> {
+async fn connect_managed(
+    rec: &ReviewRecord,
+    log: &LaneLog,
+    timeout: Duration,
+) -> Result<Session, ReviewError> {
     let t = &rec.transport;
     let (Some(url), Some(token_file)) = (&t.listen_url, &t.token_file_path) else {
         return Err(interrupt_failed(
@@ -160,6 +164,7 @@ async fn connect_managed(rec: &ReviewRecord, timeout: Duration) -> Result<Sessio
     let connection = crate::transport::ws::connect(url, Some(token.trim()), timeout)
         .await
         .map_err(interrupted_by)?;
+    log.record(&connection, "interrupt");
     let policy = std::sync::Arc::new(crate::policy::ServerRequestPolicy::default());
     let session = Session::start(connection, policy);
     let client = ClientInfo::named("cas-review-interrupt");

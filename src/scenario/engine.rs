@@ -11,6 +11,7 @@ mod burst;
 mod ledger;
 mod parallel;
 mod protocol;
+mod transcript;
 
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use crate::outcome::FailureCode;
 use crate::policy::ServerRequestPolicy;
 use crate::session::{QueueServerRequests, ServerRequestHandler, Session, DEFAULT_MAX_IN_FLIGHT};
 use crate::target::{self, TargetEnv, TargetGuard};
+use crate::transcript::Transcript;
 use crate::verdict::{Failure, Redactor, StepRecord, StepStatus, Verdict};
 use protocol::{hook_failures, session_failure};
 
@@ -52,7 +54,8 @@ pub async fn run(scenario: &Scenario, target: TargetName, env: &TargetEnv) -> Ve
         }
     };
     let span = tracing::info_span!("scenario", scenario = %scenario.name, %target);
-    let mut verdict = run_in(scenario, target, env, &workspace)
+    let transcript = transcript::open(scenario, target, &workspace);
+    let mut verdict = run_in(scenario, target, env, &workspace, transcript.as_ref())
         .instrument(span)
         .await;
     tracing::debug!(
@@ -63,7 +66,9 @@ pub async fn run(scenario: &Scenario, target: TargetName, env: &TargetEnv) -> Ve
         "verdict"
     );
     let remove = scenario.accepts(&verdict) && !env.keep_temp;
+    let copy = transcript::copy_to_dir(transcript.as_ref(), scenario, target, env);
     verdict.workspace = workspace.finish(remove);
+    verdict.transcript = transcript::kept(transcript.as_ref(), copy, &verdict);
     verdict
 }
 
@@ -73,6 +78,7 @@ pub(crate) struct Context<'a> {
     target: TargetName,
     env: &'a TargetEnv,
     workspace: &'a Workspace,
+    transcript: Option<&'a Arc<Transcript>>,
 }
 
 async fn run_in(
@@ -80,12 +86,14 @@ async fn run_in(
     target: TargetName,
     env: &TargetEnv,
     workspace: &Workspace,
+    transcript: Option<&Arc<Transcript>>,
 ) -> Verdict {
     let ctx = Context {
         scenario,
         target,
         env,
         workspace,
+        transcript,
     };
     let mut redact_paths = vec![
         workspace.path().display().to_string(),
@@ -168,6 +176,9 @@ impl Server {
         hook_log: Option<std::path::PathBuf>,
     ) -> Result<Server, LaunchError> {
         let launched = target::launch(ctx.target, ctx.scenario.server(), ctx.env).await?;
+        if let Some(t) = ctx.transcript {
+            transcript::attach(t, &launched);
+        }
         let handler: Arc<dyn ServerRequestHandler> = match &ctx.scenario.policy {
             Some(config) => Arc::new(ServerRequestPolicy::new(config.clone())),
             None => Arc::new(QueueServerRequests),

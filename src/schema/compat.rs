@@ -49,6 +49,9 @@ pub struct Requirements {
     pub server_notifications: Vec<String>,
     /// Whether it opts into `experimentalApi`; if not, an experimental-only method is missing.
     pub experimental_api: bool,
+    /// Client requests sent as ad-hoc probes (`request --method`): a missing one is listed in
+    /// [`Compatibility::unlisted`] and warned about, never a reason to call the codex incompatible.
+    pub probes: Vec<String>,
 }
 
 impl Requirements {
@@ -59,6 +62,7 @@ impl Requirements {
             client_notifications: vec!["initialized".into()],
             server_notifications: Vec::new(),
             experimental_api: false,
+            probes: Vec::new(),
         };
         match command {
             CheckName::SmokeCheck => {
@@ -70,7 +74,7 @@ impl Requirements {
                 ];
             }
             CheckName::Request | CheckName::InstanceRunner => {
-                r.client_requests.extend(method.map(str::to_owned))
+                r.probes.extend(method.map(str::to_owned))
             }
             CheckName::ReviewSession => {
                 r.client_requests
@@ -118,6 +122,9 @@ pub struct Compatibility {
     /// What the failure code means here, in a sentence.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure_hint: Option<String>,
+    /// Probed methods the codex's schema does not list (sent anyway; see `Requirements::probes`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unlisted: Vec<String>,
 }
 
 impl Compatibility {
@@ -129,6 +136,7 @@ impl Compatibility {
             unanswered_server_requests: None,
             failure_code: None,
             failure_hint: None,
+            unlisted: Vec::new(),
         }
     }
 
@@ -199,6 +207,12 @@ pub fn check(surface: &Surface, needs: &Requirements) -> Compatibility {
         unanswered_server_requests: Some(unanswered),
         failure_code: None,
         failure_hint: None,
+        unlisted: needs
+            .probes
+            .iter()
+            .filter(|m| surface.client_request(m).is_none())
+            .cloned()
+            .collect(),
     }
 }
 
@@ -313,13 +327,15 @@ mod tests {
             &without_steer,
             &Requirements::of(CheckName::Request, Some("thread/list")),
         );
-        assert_eq!(
-            req.missing,
-            vec![MethodRef {
-                kind: "clientRequest",
-                method: "thread/list".into()
-            }]
+        // A probed method the schema lacks is warned about, not a reason to refuse.
+        assert_eq!(req.verdict, CompatibilityVerdict::Compatible);
+        assert!(req.missing.is_empty());
+        assert_eq!(req.unlisted, ["thread/list"]);
+        let listed = check(
+            &s,
+            &Requirements::of(CheckName::Request, Some("thread/start")),
         );
+        assert!(listed.unlisted.is_empty());
     }
 
     #[test]

@@ -50,6 +50,7 @@ pub struct SmokeLane {
     /// The prepared runtime.
     pub runtime: Runtime,
     config: SmokeConfig,
+    event_logs: Option<Arc<crate::transcript::EventLogs>>,
 }
 
 /// The whole result of a smoke check, in the field order of the command's JSON.
@@ -90,16 +91,23 @@ impl SmokeLane {
     /// Prepares the runtime (one instance).
     pub async fn prepare(config: SmokeConfig) -> Result<SmokeLane, RuntimeError> {
         let needs = runtime::requirements(&config.runtime, CheckName::SmokeCheck, None);
+        let event_logs = runtime::open_event_logs(&config.runtime, CheckName::SmokeCheck, false)?;
         let runtime = runtime::prepare(&config.runtime, &needs).await?;
-        Ok(SmokeLane { runtime, config })
+        Ok(SmokeLane {
+            runtime,
+            config,
+            event_logs,
+        })
     }
 
     /// Starts the instance and runs every check.
     pub async fn run(self) -> SmokeReport {
         let SmokeLane {
-            runtime: rt,
+            runtime: mut rt,
             config,
+            event_logs,
         } = self;
+        runtime::attach_event_logs(&mut rt, event_logs.as_ref());
         let observer = runtime::hook_observer(CheckName::SmokeCheck);
         let span = tracing::info_span!("instance", index = 1, client = "cas-smoke-check");
         let (checks, thread_id) = checks(&rt, &config, observer.clone())

@@ -5,7 +5,7 @@
 
 use tokio::sync::mpsc;
 
-use super::{decode_inbound, Connection, Inbound};
+use super::{decode_inbound, Connection, Inbound, TapKind, TapSlot};
 
 /// Two connected ends, `(client, server)`.
 pub fn pair() -> (Connection, Connection) {
@@ -13,20 +13,36 @@ pub fn pair() -> (Connection, Connection) {
     let (server_out, server_to_client) = mpsc::unbounded_channel::<String>();
     let (client_in_tx, client_in) = mpsc::channel::<Inbound>(super::INBOUND_QUEUE);
     let (server_in_tx, server_in) = mpsc::channel::<Inbound>(super::INBOUND_QUEUE);
-    let to_server = tokio::spawn(pump(client_to_server, server_in_tx));
-    let to_client = tokio::spawn(pump(server_to_client, client_in_tx));
+    let (client_tap, server_tap) = (TapSlot::default(), TapSlot::default());
+    let to_server = tokio::spawn(pump(client_to_server, server_in_tx, server_tap.clone()));
+    let to_client = tokio::spawn(pump(server_to_client, client_in_tx, client_tap.clone()));
     (
-        Connection::new("memory:server", client_out, client_in, to_client, None),
-        Connection::new("memory:client", server_out, server_in, to_server, None),
+        Connection::new(
+            "memory:server",
+            client_out,
+            client_in,
+            to_client,
+            None,
+            client_tap,
+        ),
+        Connection::new(
+            "memory:client",
+            server_out,
+            server_in,
+            to_server,
+            None,
+            server_tap,
+        ),
     )
 }
 
-async fn pump(mut rx: mpsc::UnboundedReceiver<String>, tx: mpsc::Sender<Inbound>) {
+async fn pump(mut rx: mpsc::UnboundedReceiver<String>, tx: mpsc::Sender<Inbound>, tap: TapSlot) {
     while let Some(text) = rx.recv().await {
-        if tx.send(decode_inbound(&text)).await.is_err() {
+        if tx.send(decode_inbound(&text, &tap)).await.is_err() {
             return;
         }
     }
+    tap.event(TapKind::Closed, "peer dropped");
     let _ = tx.send(Inbound::Closed("peer dropped".to_owned())).await;
 }
 

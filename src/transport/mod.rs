@@ -10,8 +10,10 @@ pub mod memory;
 pub(crate) mod shutdown;
 pub(crate) mod stderr_tail;
 pub mod stdio;
+pub mod tap;
 pub mod ws;
 
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -21,6 +23,8 @@ use crate::jsonrpc::Message;
 
 pub use stderr_tail::StderrTail;
 pub use stdio::ChildProcess;
+pub(crate) use tap::TapSlot;
+pub use tap::{FrameTap, TapKind};
 
 /// One item read from the peer.
 #[derive(Debug)]
@@ -72,12 +76,14 @@ impl Connection {
         inbound: mpsc::Receiver<Inbound>,
         reader: JoinHandle<()>,
         writer: Option<JoinHandle<()>>,
+        tap: TapSlot,
     ) -> Connection {
         let label = label.into();
         Connection {
             out: Outbound {
                 outbound,
                 label: label.clone(),
+                tap,
             },
             inbound: InboundStream {
                 inbound,
@@ -109,6 +115,15 @@ impl Connection {
         self.out.send(message)
     }
 
+    /// Lets `tap` see every frame sent and read from now on (and those read before it, up to
+    /// [`tap::HELD_FRAMES`], when cas has sent nothing yet), and the server's stderr lines.
+    pub fn attach_tap(&self, tap: Arc<dyn FrameTap>) {
+        self.out.attach_tap(tap.clone());
+        if let Some(child) = self.child() {
+            child.stderr().attach_tap(tap);
+        }
+    }
+
     /// Sends one line or frame of raw text, as is (for tests of malformed input).
     pub fn send_text(&self, text: String) -> Result<(), TransportError> {
         self.out.send_text(text)
@@ -130,6 +145,7 @@ impl Connection {
 pub struct Outbound {
     outbound: mpsc::UnboundedSender<String>,
     label: String,
+    tap: TapSlot,
 }
 
 impl Outbound {
@@ -143,8 +159,15 @@ impl Outbound {
         self.send_text(message.encode())
     }
 
+    /// Lets `tap` see the connection's frames (not the server's stderr; see
+    /// [`Connection::attach_tap`]).
+    pub fn attach_tap(&self, tap: Arc<dyn FrameTap>) {
+        self.tap.attach(tap);
+    }
+
     /// Sends raw text as one line or frame.
     pub fn send_text(&self, text: String) -> Result<(), TransportError> {
+        self.tap.event(TapKind::Sent, &text);
         self.outbound
             .send(text)
             .map_err(|_| TransportError::Closed {
@@ -228,8 +251,9 @@ impl Drop for TaskSet {
     }
 }
 
-/// Decodes one line or text frame into an inbound item.
-pub(crate) fn decode_inbound(text: &str) -> Inbound {
+/// Decodes one line or text frame into an inbound item, showing the text to the tap first.
+pub(crate) fn decode_inbound(text: &str, tap: &TapSlot) -> Inbound {
+    tap.event(TapKind::Received, text);
     match Message::decode(text) {
         Ok(message) => Inbound::Message(message),
         Err(error) => Inbound::Malformed(error),

@@ -10,6 +10,8 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use super::tap::{FrameTap, TapKind};
+
 const MAX_LINES: usize = 200;
 const MAX_LINE_CHARS: usize = 2_000;
 
@@ -18,6 +20,8 @@ struct Lines {
     lines: VecDeque<String>,
     dropped: usize,
     ended: bool,
+    /// Sees every line as it comes (see [`StderrTail::attach_tap`]).
+    tap: Option<Arc<dyn FrameTap>>,
 }
 
 /// The last lines of a child's stderr, shared between the reader task and the owner.
@@ -66,9 +70,23 @@ impl StderrTail {
             lines.lines.pop_front();
             lines.dropped += 1;
         }
+        if let Some(tap) = &lines.tap {
+            tap.event(std::time::Instant::now(), TapKind::Stderr, &line);
+        }
         lines.lines.push_back(line);
         drop(lines);
         self.changed.notify_waiters();
+    }
+
+    /// Lets `tap` see every line from now on; the lines kept so far are handed to it first,
+    /// stamped now.
+    pub fn attach_tap(&self, tap: Arc<dyn FrameTap>) {
+        let mut lines = self.lock();
+        let now = std::time::Instant::now();
+        for line in &lines.lines {
+            tap.event(now, TapKind::Stderr, line);
+        }
+        lines.tap = Some(tap);
     }
 
     /// The last `n` lines joined by newlines, prefixed with a count of older lines left out.

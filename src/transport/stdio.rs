@@ -12,7 +12,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, Mutex};
 
 use super::lines::{LineSplitter, Piece};
-use super::{decode_inbound, Connection, Inbound, StderrTail};
+use super::{decode_inbound, Connection, Inbound, StderrTail, TapKind, TapSlot};
 use crate::errors::{DecodeError, TransportError};
 
 /// How long the reader waits for a child's exit status after its stdout closed.
@@ -170,16 +170,22 @@ where
 {
     let (out_tx, out_rx) = mpsc::unbounded_channel::<String>();
     let (in_tx, in_rx) = mpsc::channel::<Inbound>(super::INBOUND_QUEUE);
-    let reader_task = tokio::spawn(read_lines(reader, in_tx, on_eof, max_line));
+    let tap = TapSlot::default();
+    let reader_task = tokio::spawn(read_lines(reader, in_tx, on_eof, max_line, tap.clone()));
     let writer_task = tokio::spawn(write_lines(writer, out_rx));
-    Connection::new(label, out_tx, in_rx, reader_task, Some(writer_task))
+    Connection::new(label, out_tx, in_rx, reader_task, Some(writer_task), tap)
 }
 
 /// How much is read from the stream at a time.
 const READ_CHUNK: usize = 64 << 10;
 
-async fn read_lines<R, F, Fut>(reader: R, tx: mpsc::Sender<Inbound>, on_eof: F, max_line: usize)
-where
+async fn read_lines<R, F, Fut>(
+    reader: R,
+    tx: mpsc::Sender<Inbound>,
+    on_eof: F,
+    max_line: usize,
+    tap: TapSlot,
+) where
     R: AsyncRead + Unpin,
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = String>,
@@ -189,7 +195,7 @@ where
     let reason = loop {
         let chunk = match reader.fill_buf().await {
             Ok([]) => {
-                if let Some(item) = lines.end().and_then(|p| inbound_of(p, false)) {
+                if let Some(item) = lines.end().and_then(|p| inbound_of(p, false, &tap)) {
                     if tx.send(item).await.is_err() {
                         return;
                     }
@@ -201,30 +207,41 @@ where
         };
         let (taken, piece) = lines.feed(chunk);
         reader.consume(taken);
-        let Some(item) = piece.and_then(|p| inbound_of(p, true)) else {
+        let Some(item) = piece.and_then(|p| inbound_of(p, true, &tap)) else {
             continue;
         };
         if tx.send(item).await.is_err() {
             return;
         }
     };
+    tap.event(TapKind::Closed, &reason);
     let _ = tx.send(Inbound::Closed(reason)).await;
 }
 
 /// What a piece of input is to the reader; `None` for a blank line. `terminated` says whether
 /// the line ended with a newline (counted in a bad line's length).
-fn inbound_of(piece: Piece, terminated: bool) -> Option<Inbound> {
+fn inbound_of(piece: Piece, terminated: bool, tap: &TapSlot) -> Option<Inbound> {
     let line = match piece {
-        Piece::Oversized(size) => return Some(Inbound::Oversized(size)),
+        Piece::Oversized(size) => {
+            tap.event(
+                TapKind::Unreadable,
+                &format!("a line of {size} bytes over the cap"),
+            );
+            return Some(Inbound::Oversized(size));
+        }
         Piece::Line(line) => line,
     };
     let item = match std::str::from_utf8(&line) {
         Ok(text) if text.trim().is_empty() => return None,
-        Ok(text) => decode_inbound(text.trim_end_matches('\r')),
+        Ok(text) => decode_inbound(text.trim_end_matches('\r'), tap),
         // A bad line is reported and the connection stays open.
-        Err(_) => Inbound::Malformed(DecodeError::NotUtf8 {
-            len: line.len() + usize::from(terminated),
-        }),
+        Err(_) => {
+            let error = DecodeError::NotUtf8 {
+                len: line.len() + usize::from(terminated),
+            };
+            tap.event(TapKind::Unreadable, &error.to_string());
+            Inbound::Malformed(error)
+        }
     };
     Some(item)
 }

@@ -16,7 +16,7 @@ use tokio_tungstenite::tungstenite::protocol::{Message as Frame, WebSocketConfig
 use tokio_tungstenite::tungstenite::Error as Tungstenite;
 use tokio_tungstenite::WebSocketStream;
 
-use super::{decode_inbound, Connection, Inbound};
+use super::{decode_inbound, Connection, Inbound, TapKind, TapSlot};
 use crate::errors::{DecodeError, TransportError, WsError};
 
 /// Connects to `url`, presenting `token` as a bearer token when given, within `deadline`;
@@ -128,6 +128,21 @@ fn refusal(status: StatusCode, message: &str) -> ErrorResponse {
     response
 }
 
+/// A binary frame, which the protocol does not use: shown to the tap, reported as malformed.
+fn binary_frame(len: usize, tap: &TapSlot) -> Inbound {
+    let error = DecodeError::BinaryFrame { len };
+    tap.event(TapKind::Unreadable, &error.to_string());
+    Inbound::Malformed(error)
+}
+
+/// Why the peer closed, from its close frame.
+fn close_reason(frame: Option<tokio_tungstenite::tungstenite::protocol::CloseFrame>) -> String {
+    match frame {
+        Some(f) => format!("websocket closed by peer ({} {})", f.code, f.reason),
+        None => "websocket closed by peer".to_owned(),
+    }
+}
+
 /// Wraps an open websocket as a connection.
 pub fn from_stream<S>(label: String, stream: WebSocketStream<S>) -> Connection
 where
@@ -136,7 +151,10 @@ where
     let (mut sink, mut source) = stream.split();
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<String>();
     let (in_tx, in_rx) = mpsc::channel::<Inbound>(super::INBOUND_QUEUE);
+    let tap = TapSlot::default();
+    let reader_tap = tap.clone();
     let reader = tokio::spawn(async move {
+        let tap = reader_tap;
         let reason = loop {
             let item = match source.next().await {
                 None => break "websocket stream ended".to_owned(),
@@ -144,6 +162,8 @@ where
                     size,
                     max_size,
                 }))) => {
+                    let what = format!("a message of {size} bytes over the cap");
+                    tap.event(TapKind::Unreadable, &what);
                     let _ = in_tx.send(Inbound::Oversized(size as u64)).await;
                     break format!(
                         "websocket message of {size} bytes is over the {max_size}-byte cap"
@@ -151,18 +171,9 @@ where
                 }
                 Some(Err(e)) => break format!("websocket error: {}", WsError(e)),
                 Some(Ok(frame)) => match frame {
-                    Frame::Text(text) => decode_inbound(text.as_str()),
-                    Frame::Binary(bytes) => {
-                        Inbound::Malformed(DecodeError::BinaryFrame { len: bytes.len() })
-                    }
-                    Frame::Close(frame) => {
-                        break match frame {
-                            Some(f) => {
-                                format!("websocket closed by peer ({} {})", f.code, f.reason)
-                            }
-                            None => "websocket closed by peer".to_owned(),
-                        }
-                    }
+                    Frame::Text(text) => decode_inbound(text.as_str(), &tap),
+                    Frame::Binary(bytes) => binary_frame(bytes.len(), &tap),
+                    Frame::Close(frame) => break close_reason(frame),
                     Frame::Ping(_) | Frame::Pong(_) | Frame::Frame(_) => continue,
                 },
             };
@@ -170,6 +181,7 @@ where
                 return;
             }
         };
+        tap.event(TapKind::Closed, &reason);
         let _ = in_tx.send(Inbound::Closed(reason)).await;
     });
     let writer = tokio::spawn(async move {
@@ -183,7 +195,7 @@ where
         }
         let _ = sink.close().await;
     });
-    Connection::new(label, out_tx, in_rx, reader, Some(writer))
+    Connection::new(label, out_tx, in_rx, reader, Some(writer), tap)
 }
 
 #[cfg(test)]

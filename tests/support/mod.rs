@@ -40,6 +40,7 @@ pub fn target_env() -> TargetEnv {
         workspace_root: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cas-workspaces"),
         keep_temp: false,
         st_binary: None,
+        transcript_dir: None,
     }
 }
 

@@ -447,6 +447,7 @@ await_notification = { method = "remoteControl/status/changed" }
                 unanswered_server_requests: Some(Vec::new()),
                 failure_code: None,
                 failure_hint: None,
+                unlisted: Vec::new(),
             },
         };
         assert_eq!(

@@ -51,6 +51,8 @@ pub struct SuiteConfig {
     pub hooks: Option<HookPolicy>,
     /// Count a scenario not applicable to this codex as a failure.
     pub require_all: bool,
+    /// Keep every scenario's transcript in this folder (failing ones are kept in their workspace).
+    pub transcript_dir: Option<PathBuf>,
 }
 
 /// Why a suite could not run (cas exits 2 with the message on stderr).
@@ -65,6 +67,9 @@ pub enum SuiteError {
     /// The scenarios could not be selected (unknown name, a file that does not load, …).
     #[error(transparent)]
     Select(#[from] SelectError),
+    /// `--transcript-dir` names no folder.
+    #[error("--transcript-dir {}: no such folder", .0.display())]
+    NoTranscriptDir(PathBuf),
     /// `--st-binary` names no file.
     #[error("--st-binary {}: no such file", .0.display())]
     NoStBinary(PathBuf),
@@ -120,6 +125,9 @@ pub async fn prepare(config: &SuiteConfig) -> Result<PreparedSuite, SuiteError> 
             return Err(SuiteError::NoStBinary(st.clone()));
         }
     }
+    if let Some(dir) = config.transcript_dir.as_ref().filter(|d| !d.is_dir()) {
+        return Err(SuiteError::NoTranscriptDir(dir.clone()));
+    }
     let cas_bin = std::env::current_exe().map_err(SuiteError::CasExecutable)?;
     let env = TargetEnv {
         cas_bin,
@@ -128,6 +136,7 @@ pub async fn prepare(config: &SuiteConfig) -> Result<PreparedSuite, SuiteError> 
         workspace_root: std::env::temp_dir().join("cas-conformance"),
         keep_temp: config.keep_temp,
         st_binary: config.st_binary.clone(),
+        transcript_dir: config.transcript_dir.clone(),
     };
     let on_codex = selected.iter().any(|s| s.target.is_codex());
     let codex = if target.is_codex() || on_codex {

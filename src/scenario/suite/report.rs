@@ -39,6 +39,9 @@ pub struct ScenarioResult {
     /// The kept workspace (failing runs, or `--keep-temp`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub temp_root: Option<PathBuf>,
+    /// The run's transcript (`cas transcript show` prints it), when kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transcript: Option<PathBuf>,
     /// The whole verdict, for a scenario that is not ok.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verdict: Option<Value>,
@@ -70,6 +73,7 @@ impl ScenarioResult {
             detail: detail(scenario, verdict, ok),
             duration_ms,
             temp_root: verdict.workspace.clone(),
+            transcript: verdict.transcript.clone(),
             verdict: (!ok).then(|| verdict.to_json()),
             diagnostics: verdict.diagnostics.clone().filter(|_| !ok),
             not_applicable: None,
@@ -96,6 +100,7 @@ impl ScenarioResult {
             temp_root: None,
             verdict: None,
             diagnostics: None,
+            transcript: None,
             not_applicable: Some(why),
         }
     }
@@ -211,6 +216,12 @@ impl SuiteReport {
             if let Some(root) = &s.temp_root {
                 out.push_str(&format!("    workspace kept: {}\n", root.display()));
             }
+            if let Some(path) = &s.transcript {
+                out.push_str(&format!(
+                    "    transcript: cas transcript show {}\n",
+                    path.display()
+                ));
+            }
         }
         out.trim_end().to_owned()
     }
@@ -298,10 +309,21 @@ fn junit_scenario(s: &ScenarioResult, require_all: bool, xml: &mut String) {
             s.status.as_str(),
             escape(&s.detail)
         ));
+        if let Some(path) = &s.transcript {
+            xml.push_str(&format!(
+                "      <system-out>transcript: {}</system-out>\n",
+                escape(&path.display().to_string())
+            ));
+        }
     } else {
+        let transcript = s
+            .transcript
+            .as_ref()
+            .map(|p| format!("\ntranscript: {}", p.display()));
         xml.push_str(&format!(
-            "      <system-out>{}</system-out>\n",
-            escape(&s.detail)
+            "      <system-out>{}{}</system-out>\n",
+            escape(&s.detail),
+            escape(&transcript.unwrap_or_default())
         ));
     }
     xml.push_str("    </testcase>\n");
