@@ -43,6 +43,8 @@ pub enum Command {
     /// Run one method on N parallel, isolated instances and report each.
     #[command(name = "instance_runner", alias = "instance-runner")]
     InstanceRunner(commands::instance_runner::InstanceRunnerArgs),
+    /// Scenario files: `validate` loads and checks them without running them.
+    Scenario(commands::scenario::ScenarioArgs),
     /// The protocol surface of a codex, and what differs between two.
     Schema(commands::schema::SchemaArgs),
     /// What cas and the resolved codex can do together: versions, verdicts, runnable scenarios.
@@ -85,6 +87,7 @@ pub fn run() -> ExitCode {
             Command::InstanceRunner(args) => commands::instance_runner::run(args).await,
             Command::Bench(args) => commands::bench::run(args).await,
             Command::ReviewSession(args) => commands::review_session::run(args).await,
+            Command::Scenario(args) => commands::scenario::run(args),
             Command::Schema(args) => commands::schema::run(args).await,
             Command::Capabilities(args) => commands::capabilities::run(args).await,
             Command::FakeServer(args) => commands::fake_server::run(args).await,

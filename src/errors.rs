@@ -227,6 +227,15 @@ pub enum LaunchError {
         #[source]
         source: std::io::Error,
     },
+    /// A hermetic home's `config.toml` could not be read back to merge a scenario's keys.
+    #[error("could not read {path} to merge the scenario's config keys")]
+    Config {
+        /// The config file.
+        path: PathBuf,
+        /// What the TOML parser said.
+        #[source]
+        source: Box<toml::de::Error>,
+    },
     /// `codex app-server --help` did not answer within its deadline.
     #[error("`codex app-server --help` did not answer")]
     HelpTimeout,

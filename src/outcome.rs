@@ -80,6 +80,22 @@ failure_codes! {
     NoServerRequest = "no_server_request",
     /// Something arrived during an expected silence window.
     SilenceBroken = "silence_broken",
+    /// No request to the mock model with the step's number arrived before the step's timeout.
+    NoModelRequest = "no_model_request",
+    /// A request codex sent to the mock model did not match the expected one.
+    ModelRequestMismatch = "model_request_mismatch",
+    /// A workspace file is missing, present, or holds other contents than the step expects.
+    FileMismatch = "file_mismatch",
+    /// A `run` step's command ended with another exit code or output, or did not end in time.
+    CommandFailed = "command_failed",
+    /// A websocket upgrade a `connect` step expected refused was accepted or refused otherwise.
+    ConnectionNotRefused = "connection_not_refused",
+    /// A `drain` or `answer_all` count did not match the expected one.
+    CountMismatch = "count_mismatch",
+    /// A notification an `expect_never` step forbids arrived.
+    NeverBroken = "never_broken",
+    /// What a step with `before` took arrived after what the named step took.
+    OrderViolated = "order_violated",
     /// The server sent a request no step answered (cas refused it with -32601).
     UnansweredServerRequest = "unanswered_server_request",
     /// The server sent a line that is not JSON-RPC.

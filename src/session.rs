@@ -467,12 +467,14 @@ fn response(id: RequestId, reply: Reply) -> Message {
 
 mod counters;
 mod inbox;
+mod pending;
 
 pub use counters::{
     InboxLimits, SessionCounters, Tally, DEFAULT_MAX_BUFFERED_NOTIFICATIONS,
     DEFAULT_MAX_BUFFERED_NOTIFICATION_BYTES,
 };
 use inbox::{read_loop, Inbox, Shared};
+pub use pending::PendingReply;
 
 #[cfg(test)]
 mod tests;

@@ -15,7 +15,9 @@ use crate::errors::LaunchError;
 use crate::fake::script::FakeScript;
 use crate::fake::ws_server::FakeWsServer;
 use crate::hooks::{self, HookPolicy};
-use crate::launch::{self, CodexLocator, HermeticHome, MockModel, ServerSpec};
+use crate::launch::{
+    self, CodexLocator, HermeticHome, MockModel, ModelScript, ServerExtras, ServerSpec,
+};
 use crate::transport::{self, Connection};
 
 /// How long a websocket server may take to print its banner, and a connection to open.
@@ -114,7 +116,7 @@ pub struct TargetGuard {
 }
 
 impl TargetGuard {
-    /// The mock model a codex target answers turns with.
+    /// The mock model a codex target talks to (none on the fake targets).
     pub fn mock_model(&self) -> Option<&MockModel> {
         self._mock.as_ref()
     }
@@ -130,6 +132,25 @@ pub struct Launched {
     pub redact_paths: Vec<String>,
     /// The codex used, for codex targets.
     pub codex: Option<CodexInfo>,
+    /// Where more client connections can be opened (websocket targets).
+    pub endpoint: Option<WsEndpoint>,
+}
+
+/// A websocket server's address and the capability token it was started with.
+#[derive(Clone)]
+pub struct WsEndpoint {
+    /// The listen URL, e.g. `ws://127.0.0.1:40123`.
+    pub url: String,
+    /// The bearer token it requires.
+    pub token: String,
+}
+
+impl std::fmt::Debug for WsEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WsEndpoint")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a target needs to know of the scenario it runs: its file, its fake script, its hooks.
@@ -145,6 +166,10 @@ pub struct ScenarioServer<'a> {
     pub hook_policy: HookPolicy,
     /// A hooks.json (and the folder `${HOOKS_DIR}` stands for) to install and trust.
     pub hooks_config: Option<&'a (String, PathBuf)>,
+    /// The mock model's scripted answers (codex targets).
+    pub model: &'a ModelScript,
+    /// Environment, config keys, home files and args for the server (codex targets).
+    pub extras: &'a ServerExtras,
 }
 
 /// Starts `target` for a scenario (whose `[fake]` script the fake uses).
@@ -173,6 +198,10 @@ pub async fn launch(
             let connection =
                 transport::ws::connect(server.url(), Some(&token), STARTUP_DEADLINE).await?;
             let mut launched = plain(connection);
+            launched.endpoint = Some(WsEndpoint {
+                url: server.url().to_owned(),
+                token,
+            });
             launched.guard._fake_ws = Some(server);
             Ok(launched)
         }
@@ -187,7 +216,34 @@ fn plain(connection: Connection) -> Launched {
         guard: TargetGuard::default(),
         redact_paths: Vec::new(),
         codex: None,
+        endpoint: None,
     }
+}
+
+/// The `app-server` arguments for a hermetic codex target, from the flags its `--help` lists:
+/// `--strict-config` where accepted, `--disable <hooks>` for hooks off; a websocket target on a
+/// codex without the websocket flags, or hooks off without `--disable`, is refused naming it.
+async fn server_args(
+    bin: &Path,
+    home: &Path,
+    target: TargetName,
+    hook_policy: HookPolicy,
+) -> Result<Vec<String>, LaunchError> {
+    let flags = launch::flags::probe_cached(bin, home).await?;
+    if target == TargetName::CodexWs {
+        flags.require_websocket()?;
+    }
+    let mut args = flags.base_args();
+    if hook_policy == HookPolicy::Off {
+        if !flags.disable {
+            return Err(LaunchError::NoDisableFlag);
+        }
+        let name = hooks::feature_name(bin, home)
+            .await
+            .ok_or(LaunchError::HooksOffUnsupported)?;
+        args.extend(["--disable".to_owned(), name.to_owned()]);
+    }
+    Ok(args)
 }
 
 async fn launch_codex(
@@ -196,28 +252,17 @@ async fn launch_codex(
     env: &TargetEnv,
 ) -> Result<Launched, LaunchError> {
     let bin = env.codex.resolve()?;
-    let mock = MockModel::start().await;
+    let mock = MockModel::start_scripted(scenario.model.clone()).await;
     let home = HermeticHome::create(&env.scratch_root, &mock.base_url())?;
+    scenario.extras.apply(home.path())?;
     let version = launch::codex_version(&bin, home.path()).await?;
-    let flags = launch::flags::probe_cached(&bin, home.path()).await?;
-    if target == TargetName::CodexWs {
-        flags.require_websocket()?;
-    }
-    let mut extra_args = flags.base_args();
-    if scenario.hook_policy == HookPolicy::Off {
-        if !flags.disable {
-            return Err(LaunchError::NoDisableFlag);
-        }
-        let name = hooks::feature_name(&bin, home.path())
-            .await
-            .ok_or(LaunchError::HooksOffUnsupported)?;
-        extra_args.extend(["--disable".to_owned(), name.to_owned()]);
-    }
+    let extra_args = server_args(&bin, home.path(), target, scenario.hook_policy).await?;
     let spec = ServerSpec {
         bin: bin.clone(),
         codex_home: home.path().to_owned(),
         cwd: home.workdir(),
-        extra_args,
+        extra_args: [extra_args, scenario.extras.args.clone()].concat(),
+        env: scenario.extras.env.clone().into_iter().collect(),
     };
     if let Some((json, dir)) = scenario.hooks_config {
         launch::install_and_trust(&bin, home.path(), &spec.cwd, json, dir)
@@ -227,11 +272,15 @@ async fn launch_codex(
                 source,
             })?;
     }
-    let connection = if target == TargetName::CodexWs {
+    let (connection, endpoint) = if target == TargetName::CodexWs {
         let server = spec.spawn_ws(STARTUP_DEADLINE).await?;
-        server.connect(STARTUP_DEADLINE).await?
+        let endpoint = WsEndpoint {
+            url: server.url.clone(),
+            token: server.token.clone(),
+        };
+        (server.connect(STARTUP_DEADLINE).await?, Some(endpoint))
     } else {
-        spec.spawn_stdio()?
+        (spec.spawn_stdio()?, None)
     };
     let mut redact_paths = vec![home.path().display().to_string()];
     if let Ok(real) = home.path().canonicalize() {
@@ -246,5 +295,6 @@ async fn launch_codex(
         },
         redact_paths,
         codex: Some(CodexInfo { path: bin, version }),
+        endpoint,
     })
 }

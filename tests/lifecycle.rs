@@ -96,6 +96,7 @@ fn killed_codex_mid_turn(bin: &Path) -> Outcome {
             codex_home: home.path().into(),
             cwd: home.workdir(),
             extra_args: vec![],
+            env: vec![],
         };
         let session = Session::start(
             spec.spawn_stdio().map_err(|e| e.to_string())?,

@@ -149,6 +149,7 @@ fn every_code_tested() -> Result<(), Failed> {
             | C::NoServer | C::Internal | C::SessionError | C::NoResponse | C::ConnectionClosed
             | C::ResultMismatch | C::UnexpectedError | C::UnexpectedResult | C::ErrorMismatch
             | C::NoNotification | C::NoServerRequest | C::SilenceBroken | C::UnansweredServerRequest
+            | C::NoModelRequest | C::ModelRequestMismatch | C::FileMismatch | C::CommandFailed
             | C::MalformedMessage | C::AttemptsMismatch | C::DelaysMismatch | C::BurstRequestsLost
             | C::BurstRequestsFailed | C::OverloadNotObserved | C::BranchFailed
             | C::LedgerStepInvalid | C::LedgerStepPanicked | C::LedgerAccepted
@@ -166,6 +167,8 @@ fn every_code_tested() -> Result<(), Failed> {
             | C::InvalidOrchPlan | C::LockTimeout | C::LockSidecarNotGitignored
             | C::GitCommandFailed | C::FileIo | C::StCommandFailed | C::StCommandTimeout
             | C::InvalidShowOutput => None,
+            // Scenario v2 connection and flow codes (scenarios/connections, scenarios/flow).
+            C::ConnectionNotRefused | C::CountMismatch | C::NeverBroken | C::OrderViolated => None,
             // The codes of exit-2 setup failures (tests/json_exit.rs).
             C::CodexVersionFailed | C::IncompatibleCodex | C::UsageError | C::SetupFailed
             | C::ConnectFailed | C::SurfaceFailed | C::BenchFailed => None,

@@ -156,6 +156,7 @@ pub fn stdio_command(codex: &Path, home: &Path) -> Command {
         codex_home: home.to_owned(),
         cwd: home.to_owned(),
         extra_args: Vec::new(),
+        env: Vec::new(),
     }
     .std_command(None)
 }

@@ -11,6 +11,7 @@ pub mod lane_output;
 pub mod output;
 pub mod request;
 pub mod review_session;
+pub mod scenario;
 pub mod schema;
 pub mod smoke_check;
 pub mod st;

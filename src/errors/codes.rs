@@ -21,7 +21,7 @@ impl FailureCoded for LaunchError {
             CodexNotFound { .. } | CodexNotExecutable { .. } => FailureCode::CodexNotFound,
             Version { .. } | VersionRun { .. } => FailureCode::CodexVersionFailed,
             NoBanner { .. } | ExitedEarly { .. } => FailureCode::WebsocketBootstrapFailed,
-            Prepare { .. } | Hooks { .. } => FailureCode::SetupFailed,
+            Prepare { .. } | Hooks { .. } | Config { .. } => FailureCode::SetupFailed,
             MissingLaunchFlag { .. } => FailureCode::IncompatibleCodex,
             NoDisableFlag | NoHooksFeature | HooksOffUnsupported => FailureCode::HooksUnsupported,
             HelpTimeout | Help { .. } | Template { .. } | Initialize { .. } | ExitedAtOnce => {

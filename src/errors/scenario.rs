@@ -32,6 +32,31 @@ pub enum RuleError {
         #[source]
         source: std::io::Error,
     },
+    /// An expectation with an unknown operator or a malformed operand, at a line of a file.
+    #[error("{}:{line}: {field}", file.display())]
+    Pattern {
+        /// The file.
+        file: PathBuf,
+        /// The line (1-based) of the offending value.
+        line: usize,
+        /// The step and key, e.g. `step 2 (start) request.expect_result`.
+        field: String,
+        /// What is wrong, where in the expectation.
+        #[source]
+        source: Box<PatternError>,
+    },
+    /// A `${NAME}` that nothing defines, at a line of a file.
+    #[error("{}:{line}: unknown variable ${{{name}}} (not in vars, not captured by an earlier step, not built in: {builtins})", file.display())]
+    UnknownVar {
+        /// The file.
+        file: PathBuf,
+        /// The line (1-based).
+        line: usize,
+        /// The name.
+        name: String,
+        /// The names every scenario knows (and `item` in a parallel branch).
+        builtins: &'static str,
+    },
     /// A rule broken by one step (`label` names it).
     #[error("{label}")]
     Step {
@@ -84,6 +109,8 @@ pub enum ScenarioError {
     Parse {
         /// The file.
         path: PathBuf,
+        /// The line (1-based) the parser points at, when it does.
+        line: Option<usize>,
         /// What the TOML parser said, with line and column.
         message: String,
     },
@@ -106,4 +133,14 @@ pub enum ScenarioError {
         /// The names that do exist.
         known: String,
     },
+}
+
+/// An expectation that cannot be used: an unknown operator or a malformed operand.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("at {}: {message}", if path.is_empty() { "/" } else { path })]
+pub struct PatternError {
+    /// Where in the expectation, as a JSON-pointer-like path (`/thread/id`).
+    pub path: String,
+    /// What is wrong, naming the operator.
+    pub message: String,
 }

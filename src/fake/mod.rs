@@ -11,6 +11,7 @@
 
 pub mod catalog;
 mod faults;
+pub mod peers;
 pub mod script;
 pub mod ws_server;
 
@@ -22,7 +23,8 @@ use crate::matcher::is_subset;
 use crate::protocol::{INITIALIZE, INVALID_REQUEST};
 use crate::transport::{Connection, Inbound, Outbound};
 use catalog::Catalog;
-use script::{Action, FakeScript, Fault, Rule, ScriptedSend};
+use peers::Peers;
+use script::{Action, FakeScript, Fault, Rule, ScriptedSend, SendTo};
 
 /// The notification that reports what the client answered to a fake server request.
 pub const ANSWER_ECHO: &str = "fake/serverRequestAnswered";
@@ -41,16 +43,37 @@ struct FakeState {
     experimental: bool,
     next_server_id: i64,
     uses: Vec<u32>,
+    /// The server's other connections, and this one's number among them.
+    peers: Option<(Arc<Peers>, usize)>,
 }
 
 /// Serves one client connection by the script until the client leaves or a rule crashes.
 pub async fn serve(connection: Connection, script: Arc<FakeScript>) -> ServeEnd {
+    serve_among(connection, script, None).await
+}
+
+/// Like [`serve`], as one of `peers`' connections (scripted sends may go to the others).
+pub async fn serve_among(
+    connection: Connection,
+    script: Arc<FakeScript>,
+    peers: Option<Arc<Peers>>,
+) -> ServeEnd {
     let (out, mut inbound) = connection.split();
+    let peers = peers.map(|p| {
+        let me = p.join(out.clone());
+        (p, me)
+    });
+    let leave = |state: &FakeState| {
+        if let Some((p, me)) = &state.peers {
+            p.leave(*me);
+        }
+    };
     let mut state = FakeState {
         initialized: false,
         experimental: false,
         next_server_id: 0,
         uses: vec![0; script.rules.len()],
+        peers,
     };
     while let Some(item) = inbound.recv().await {
         match item {
@@ -62,6 +85,7 @@ pub async fn serve(connection: Connection, script: Arc<FakeScript>) -> ServeEnd 
                     == Some(ServeEnd::Crash)
                 {
                     // A crash writes nothing more: whatever is queued is lost, as in a real one.
+                    leave(&state);
                     inbound.abort();
                     return ServeEnd::Crash;
                 }
@@ -84,6 +108,7 @@ pub async fn serve(connection: Connection, script: Arc<FakeScript>) -> ServeEnd 
             Inbound::Closed(_) => break,
         }
     }
+    leave(&state);
     drop(out);
     inbound.close(std::time::Duration::from_secs(2)).await;
     ServeEnd::PeerClosed
@@ -244,7 +269,8 @@ async fn answer_by_rule(
                         )
                     }))
                 }
-                (Some(result), None) => Ok(result.clone()),
+                // `"$null"` stands for JSON null (TOML has none).
+                (Some(result), None) => Ok(crate::matcher::substitute(result, &Default::default())),
                 (None, None) => Ok(json!({})),
             };
             send_reply(out, id, reply);
@@ -260,18 +286,37 @@ async fn send_all(out: &Outbound, state: &mut FakeState, sends: &[ScriptedSend])
             tokio::time::sleep(delay).await;
         }
         faults::send_bulk(out, send).await;
+        let targets = recipients(out, state, send.to);
         if let Some(n) = &send.notify {
             let mut message = Message::notification(&n.method, Some(n.params.clone()));
             if let Message::Notification { emitted_at_ms, .. } = &mut message {
                 *emitted_at_ms = Some(now_ms());
             }
-            let _ = out.send(&message);
+            for target in &targets {
+                let _ = target.send(&message);
+            }
         }
         if let Some(r) = &send.request {
+            // Ids count per sender; a request to another connection is answered there and
+            // echoed there.
             let id = RequestId::Int(state.next_server_id);
             state.next_server_id += 1;
-            let _ = out.send(&Message::request(id, &r.method, Some(r.params.clone())));
+            let message = Message::request(id, &r.method, Some(r.params.clone()));
+            for target in &targets {
+                let _ = target.send(&message);
+            }
         }
+    }
+}
+
+/// Where a scripted message goes: this connection, the others, or all of them.
+fn recipients(out: &Outbound, state: &FakeState, to: SendTo) -> Vec<Outbound> {
+    match (to, &state.peers) {
+        (SendTo::This, _) => vec![out.clone()],
+        (SendTo::Others, Some((peers, me))) => peers.others(*me, false),
+        (SendTo::All, Some((peers, me))) => peers.others(*me, true),
+        (SendTo::Others, None) => Vec::new(),
+        (SendTo::All, None) => vec![out.clone()],
     }
 }
 

@@ -47,6 +47,8 @@ pub enum Fault {
     AnswerNotifications,
     /// Leave `codexHome` out of the initialize result.
     IncompleteInitializeResult,
+    /// Accept websocket upgrades without the bearer token (or with a wrong one).
+    AcceptAnyToken,
 }
 
 /// One scripted answer.
@@ -112,6 +114,23 @@ pub struct ScriptedSend {
     /// Wait this long before sending (humantime); the fake reads nothing meanwhile.
     #[serde(default, with = "humantime_opt")]
     pub delay: Option<Duration>,
+    /// Who gets the `notify` / `request`: this connection (default), `others` (every other
+    /// open connection of the websocket fake) or `all`. Bulk faults go to this connection.
+    #[serde(default)]
+    pub to: SendTo,
+}
+
+/// The connections a scripted message goes to.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SendTo {
+    /// The connection whose request triggered it.
+    #[default]
+    This,
+    /// Every other open connection (none on the stdio fake).
+    Others,
+    /// Every open connection, this one included.
+    All,
 }
 
 /// Many copies of one notification.

@@ -1,7 +1,8 @@
 //! The fake app-server on a real loopback websocket listener.
 //!
 //! Binds `127.0.0.1:0`, requires `Authorization: Bearer <token>` when given a token (401 with
-//! codex's messages otherwise), and serves each connection independently, as codex does. A
+//! codex's messages otherwise), and serves each connection independently, as codex does, except
+//! that a scripted send with `to = "others"` / `"all"` reaches the other open connections. A
 //! `crash` rule drops that socket without a close frame. Dropping the server stops the listener
 //! and every connection.
 
@@ -9,8 +10,9 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
 
+use super::peers::Peers;
 use super::script::FakeScript;
-use super::serve;
+use super::serve_among;
 use crate::errors::TransportError;
 use crate::transport::ws;
 
@@ -36,6 +38,7 @@ impl FakeWsServer {
         let addr = listener
             .local_addr()
             .map_err(io("reading the bound address"))?;
+        let token = token.filter(|_| !script.has(super::script::Fault::AcceptAnyToken));
         let task = tokio::spawn(accept_loop(listener, script, token));
         Ok(FakeWsServer {
             url: format!("ws://{addr}"),
@@ -63,15 +66,16 @@ impl Drop for FakeWsServer {
 
 async fn accept_loop(listener: TcpListener, script: Arc<FakeScript>, token: Option<String>) {
     let mut connections = JoinSet::new();
+    let peers = Arc::new(Peers::default());
     while let Ok((stream, peer)) = listener.accept().await {
-        let (script, token) = (script.clone(), token.clone());
+        let (script, token, peers) = (script.clone(), token.clone(), peers.clone());
         connections.spawn(async move {
             let Ok(socket) = ws::accept(stream, token).await else {
                 return;
             };
             let connection = ws::from_stream(format!("ws-client:{peer}"), socket);
             // On a crash the connection is dropped here without a close frame.
-            let _ = serve(connection, script).await;
+            let _ = serve_among(connection, script, Some(peers)).await;
         });
         while connections.try_join_next().is_some() {}
     }

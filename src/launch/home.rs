@@ -56,6 +56,30 @@ pub fn write_hermetic_config(home: &Path, model_base_url: &str) -> Result<(), La
     std::fs::write(&config, config_toml(model_base_url)).map_err(prepare(&config))
 }
 
+/// Merges `extra` into the `config.toml` at `home`: tables merge key by key, other values
+/// replace what is there.
+pub fn merge_config(home: &Path, extra: &toml::Table) -> Result<(), LaunchError> {
+    let path = home.join("config.toml");
+    let text = std::fs::read_to_string(&path).map_err(prepare(&path))?;
+    let mut config: toml::Table = toml::from_str(&text).map_err(|source| LaunchError::Config {
+        path: path.clone(),
+        source: Box::new(source),
+    })?;
+    merge_tables(&mut config, extra);
+    std::fs::write(&path, config.to_string()).map_err(prepare(&path))
+}
+
+fn merge_tables(into: &mut toml::Table, extra: &toml::Table) {
+    for (key, value) in extra {
+        match (into.get_mut(key), value) {
+            (Some(toml::Value::Table(have)), toml::Value::Table(more)) => merge_tables(have, more),
+            _ => {
+                into.insert(key.clone(), value.clone());
+            }
+        }
+    }
+}
+
 /// The config.toml of a hermetic home.
 fn config_toml(model_base_url: &str) -> String {
     format!(

@@ -34,6 +34,7 @@ pub async fn install_and_trust(
         codex_home: codex_home.to_owned(),
         cwd: cwd.to_owned(),
         extra_args: Vec::new(),
+        env: Vec::new(),
     };
     let connection = spec.spawn_stdio().map_err(Box::new)?;
     let session = Session::start(connection, Arc::new(ServerRequestPolicy::default()));

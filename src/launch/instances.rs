@@ -268,6 +268,7 @@ impl Launcher {
                     codex_home: home.path().to_owned(),
                     cwd: cwd.clone(),
                     extra_args: extra_args.clone(),
+                    env: Vec::new(),
                 };
                 let connection = match transport {
                     Transport::Stdio => spec.spawn_stdio()?,
@@ -360,6 +361,7 @@ async fn initialise_template(bin: &Path, template: &HermeticHome) -> Result<(), 
         codex_home: template.path().to_owned(),
         cwd: template.workdir(),
         extra_args: Vec::new(),
+        env: Vec::new(),
     };
     let session = Session::start(
         spec.spawn_stdio()?,

@@ -5,12 +5,13 @@
 //! starts stdio, websocket and managed (review lane) servers, reading the one `listening on:`
 //! banner; `home` makes hermetic homes (one config writer), template copies and seeded homes;
 //! `hooks_setup` installs and trusts hooks in a home; `mock_model` is the scriptable
-//! model hermetic homes point at; `instances` starts the
+//! model hermetic homes point at; `extras` is what a scenario adds to its server; `instances` starts the
 //! control lanes' instances from those pieces; `paths` resolves cas's XDG folders. Ending a
 //! process gracefully (SIGTERM, a grace period, SIGKILL, reaped) is the transport's one
 //! `shutdown::terminate`, which stdio children and managed servers both use.
 
 pub(crate) mod codex;
+pub(crate) mod extras;
 pub(crate) mod files;
 pub(crate) mod flags;
 pub(crate) mod home;
@@ -21,10 +22,13 @@ pub(crate) mod paths;
 pub(crate) mod server;
 
 pub use codex::{codex_version, CodexLocator, PINNED_CODEX_VERSION};
+pub use extras::ServerExtras;
 pub use flags::LaunchFlags;
 pub use home::HermeticHome;
 pub use instances::{HomesSetup, Instance, InstanceHome, Launcher, Source, Transport};
-pub use mock_model::MockModel;
+pub use mock_model::{
+    CustomToolCall, FunctionCall, MockModel, ModelRequest, ModelScript, ScriptedResponse,
+};
 pub use server::{ServerSpec, WsServer};
 
 pub(crate) use files::{new_token, write_private};

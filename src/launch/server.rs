@@ -28,6 +28,8 @@ pub struct ServerSpec {
     pub cwd: PathBuf,
     /// Extra arguments after `app-server`, e.g. `--disable hooks`.
     pub extra_args: Vec<String>,
+    /// Extra environment variables of the server process (a scenario's `[server] env`).
+    pub env: Vec<(String, String)>,
 }
 
 /// The URL of a websocket server's `listening on: ws://…` banner line, if `line` is one.
@@ -57,6 +59,7 @@ impl ServerSpec {
             .args(&self.extra_args)
             .env("CODEX_HOME", &self.codex_home)
             .env("RUST_LOG", "warn")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .current_dir(&self.cwd);
         command
     }

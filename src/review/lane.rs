@@ -234,6 +234,7 @@ impl Lane {
             codex_home: home,
             cwd: self.record.cwd.clone(),
             extra_args: self.spec.server_args.clone(),
+            env: Vec::new(),
         };
         let server = spec
             .spawn_managed(

@@ -8,10 +8,15 @@
 //! that cannot start is a verdict with status `error`.
 
 mod burst;
+mod connections;
+mod flow;
 mod ledger;
+mod model;
 mod parallel;
 mod protocol;
 mod transcript;
+mod watch;
+mod world;
 
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -105,6 +110,10 @@ async fn run_in(
         Err(verdict) => return verdict,
     };
     let mut run = Run::new(&ctx, server.as_ref().map(|s| &s.session), String::new());
+    run.model = server.as_ref().and_then(|s| s.guard.mock_model());
+    if let Some(server) = &server {
+        run.conns.attach(server);
+    }
     run.seed_vars();
     run.steps(&scenario.steps, Instant::now() + scenario.deadline)
         .await;
@@ -167,6 +176,10 @@ pub(crate) struct Server {
     guard: TargetGuard,
     redact_paths: Vec<String>,
     observer: Option<Arc<HookObserver>>,
+    /// The default connection's `answer_all` / `expect_never` rules.
+    watch: Arc<watch::Watch>,
+    /// Where more connections can be opened (websocket targets).
+    endpoint: Option<crate::target::WsEndpoint>,
 }
 
 impl Server {
@@ -187,17 +200,20 @@ impl Server {
         let tap = observer
             .clone()
             .map(|o| o as Arc<dyn crate::session::NotificationTap>);
+        let watch = Arc::new(watch::Watch::new(handler, tap));
         let session = Session::with_options(
             launched.connection,
-            handler,
+            watch.clone(),
             max_in_flight(&ctx.scenario.steps),
-            tap,
+            Some(watch.clone()),
         );
         Ok(Server {
             session,
             guard: launched.guard,
             redact_paths: launched.redact_paths,
             observer,
+            watch,
+            endpoint: launched.endpoint,
         })
     }
 
@@ -255,6 +271,14 @@ pub(crate) struct Run<'a> {
     /// Where arrivals stood when the previous protocol step ended: a silence window covers
     /// what came since then too, so a reply that beats the window's start is not missed.
     step_mark: Option<u64>,
+    /// The mock model of a codex target, for `expect_model_request`.
+    model: Option<&'a crate::launch::MockModel>,
+    /// The number of the last model request a step checked.
+    model_seen: usize,
+    /// The named connections and where to open more.
+    conns: connections::Connections,
+    /// What the flow steps remember between steps.
+    flow: flow::FlowState,
 }
 
 /// What one step produced.
@@ -293,6 +317,10 @@ impl<'a> Run<'a> {
             lost: false,
             last_seq: None,
             step_mark: None,
+            model: None,
+            model_seen: 0,
+            conns: Default::default(),
+            flow: Default::default(),
         }
     }
 
@@ -366,20 +394,42 @@ impl<'a> Run<'a> {
     }
 
     async fn step(&mut self, step: &Step, deadline: Instant) -> Outcome {
+        if let Some(outcome) = self.connection_step(step).await {
+            return outcome;
+        }
         if step.kind.is_protocol() {
-            let Some(session) = self.session else {
-                let message = "this step talks to a server and the run has none".into();
-                return Outcome::failed(FailureCode::NoServer, message);
+            let session = match self.conn_for(step).await {
+                Ok(session) => session,
+                Err(outcome) => return outcome,
             };
-            let outcome = self.protocol_step(session, step).await;
-            self.step_mark = Some(session.arrival_mark());
+            let name = connections::named(step);
+            self.conns
+                .swap_marks(name, &mut self.step_mark, &mut self.last_seq);
+            // A notification gets no answer: what arrives once it is sent (however fast) is
+            // what a following silence window judges; other steps mark when they end.
+            let sent_at = session.arrival_mark();
+            let outcome = self.protocol_step(&session, step).await;
+            self.step_mark = Some(match step.kind {
+                StepKind::Notify(_) => sent_at,
+                _ => session.arrival_mark(),
+            });
+            self.conns
+                .swap_marks(name, &mut self.step_mark, &mut self.last_seq);
+            self.note_taken(step);
             return outcome;
         }
         match &step.kind {
+            StepKind::Sleep(d) => {
+                tokio::time::sleep(*d).await;
+                Outcome::ok(None)
+            }
             StepKind::Ledger { op, expect_error } => {
                 self.ledger_op(op, expect_error.as_deref()).await
             }
             StepKind::LedgerShow(show) => self.ledger_show(show).await,
+            StepKind::WriteFile(w) => self.write_file(w),
+            StepKind::ExpectFile(e) => self.expect_file(e, step.timeout).await,
+            StepKind::Run(r) => self.run_command(r, step.timeout).await,
             StepKind::Parallel { for_each, steps } => {
                 self.parallel(step, for_each, steps, deadline).await
             }
@@ -390,8 +440,22 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// The steps about connections rather than on one: `connect`, `close_connection`,
+    /// `await_response` (whose request knows its connection).
+    async fn connection_step(&mut self, step: &Step) -> Option<Outcome> {
+        let outcome = match &step.kind {
+            _ if self.session.is_none() && step.kind.is_protocol() => return None,
+            StepKind::Connect(c) => self.connect_step(step, c).await,
+            StepKind::CloseConnection => self.close_step(step),
+            StepKind::AwaitResponse(a) => self.await_response(a, step.timeout).await,
+            _ => return None,
+        };
+        Some(outcome)
+    }
+
     async fn protocol_step(&mut self, session: &Session, step: &Step) -> Outcome {
         match &step.kind {
+            StepKind::Request(r) if r.wait == Some(false) => self.send_no_wait(session, step, r),
             StepKind::Request(r) => self.request(session, r, step.timeout).await,
             StepKind::Notify(n) => {
                 let params = n
@@ -411,10 +475,28 @@ impl<'a> Run<'a> {
                 self.silence(session, *window, method.as_deref()).await
             }
             StepKind::Burst(b) => self.burst(session, b, step.timeout).await,
+            StepKind::ExpectModelRequest(e) => self.expect_model_request(e, step.timeout).await,
+            StepKind::Drain { spec, window } => self.drain(session, spec, *window).await,
+            StepKind::ExpectNever(n) => match self.watch_for(step) {
+                Some(watch) => self.expect_never(session, step, n, &watch),
+                None => no_watch(step),
+            },
+            StepKind::AnswerAll(a) => match self.watch_for(step) {
+                Some(watch) => self.answer_all(session, step, a, &watch).await,
+                None => no_watch(step),
+            },
             _ => Outcome::failed(
                 FailureCode::Internal,
                 format!("{} is not a protocol step", step.name),
             ),
         }
     }
+}
+
+fn no_watch(step: &Step) -> Outcome {
+    let message = format!(
+        "{} has no connection watch to install its rule on",
+        step.name
+    );
+    Outcome::failed(FailureCode::Internal, message)
 }

@@ -15,6 +15,16 @@ use crate::fake::script::FakeScript;
 use crate::hooks::HookPolicy;
 use crate::policy::PolicyConfig;
 pub use crate::target::TargetName;
+pub use model::{ExpectModelRequestStep, ModelScript, ServerExtras, ToolOutputCheck};
+pub use world::{ExpectFileStep, RunStep, WriteFileStep};
+
+mod model;
+mod world;
+pub use connections::{ConnectStep, Credentials, DEFAULT_CONNECTION};
+pub use flow::{AnswerAllStep, AwaitResponseStep, DrainStep, NeverStep};
+
+mod connections;
+mod flow;
 
 /// One scenario file as written.
 #[derive(Debug, Clone, Deserialize)]
@@ -59,6 +69,12 @@ pub struct ScenarioFile {
     /// Named strings that steps use as `${NAME}`; a twin's values replace the original's.
     #[serde(default)]
     pub vars: BTreeMap<String, String>,
+    /// The mock model's scripted answers (codex targets only).
+    #[serde(default)]
+    pub model: ModelScript,
+    /// Environment, config keys, CODEX_HOME files and args of the server (codex targets only).
+    #[serde(default)]
+    pub server: ServerExtras,
     /// A twin's extra steps, each inserted after the original's step of that name.
     #[serde(default)]
     pub insert_steps: Vec<InsertedSteps>,
@@ -170,6 +186,45 @@ pub struct StepSpec {
     /// Pipeline many requests at once and account for every one.
     #[serde(default)]
     pub burst: Option<BurstStep>,
+    /// Check a request codex sent to the mock model.
+    #[serde(default)]
+    pub expect_model_request: Option<ExpectModelRequestStep>,
+    /// Write a file under the workspace.
+    #[serde(default)]
+    pub write_file: Option<WriteFileStep>,
+    /// Check a file under the workspace.
+    #[serde(default)]
+    pub expect_file: Option<ExpectFileStep>,
+    /// Run a command in the workspace.
+    #[serde(default)]
+    pub run: Option<RunStep>,
+    /// Run this step on the named client connection (websocket targets), opened on first use.
+    #[serde(default)]
+    pub connection: Option<String>,
+    /// Open the step's connection with these credentials (or expect it refused).
+    #[serde(default)]
+    pub connect: Option<ConnectStep>,
+    /// Close the step's connection (`close_connection = true`).
+    #[serde(default)]
+    pub close_connection: Option<bool>,
+    /// Wait this long (humantime).
+    #[serde(default)]
+    pub sleep: Option<String>,
+    /// Take every notification of a method until one matches or the window ends.
+    #[serde(default)]
+    pub drain: Option<DrainStep>,
+    /// A notification that must not arrive for the rest of the scenario.
+    #[serde(default)]
+    pub expect_never: Option<NeverStep>,
+    /// Wait for and check the answer to a request sent with `wait = false`.
+    #[serde(default)]
+    pub await_response: Option<AwaitResponseStep>,
+    /// Answer every server request of a method from now on, counting them.
+    #[serde(default)]
+    pub answer_all: Option<AnswerAllStep>,
+    /// What this step took must have arrived before what the named step took.
+    #[serde(default)]
+    pub before: Option<String>,
 }
 
 /// Send a request; expect a result (default) or an error.
@@ -202,6 +257,9 @@ pub struct RequestStep {
     /// With `retry`: the delays slept between attempts, in milliseconds (the seeded schedule's).
     #[serde(default)]
     pub expect_delays_ms: Option<Vec<u64>>,
+    /// `false`: send it and go on; an `await_response` step checks the answer (default `true`).
+    #[serde(default)]
+    pub wait: Option<bool>,
 }
 
 /// The hooks of a scenario.
@@ -211,7 +269,7 @@ pub struct HooksSpec {
     /// `inherit` (default), `off` or `require-observed`.
     #[serde(default)]
     pub policy: HookPolicy,
-    /// A hooks.json (path relative to the scenarios folder) installed and trusted in the codex
+    /// A hooks.json (relative to the scenario file's folder) installed and trusted in the codex
     /// target's CODEX_HOME; `${HOOKS_DIR}` in it stands for its folder.
     #[serde(default)]
     pub config: Option<String>,

@@ -5,7 +5,7 @@
 //! file that loads can run; a file that does not load is an error, never skipped.
 
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -57,6 +57,10 @@ pub struct Scenario {
     pub vars: BTreeMap<String, String>,
     /// What the file's `requires` names beyond its steps.
     pub requires: Vec<String>,
+    /// The mock model's scripted answers (codex targets).
+    pub model: ModelScript,
+    /// What the scenario adds to its server (codex targets).
+    pub extras: ServerExtras,
 }
 
 impl Scenario {
@@ -77,6 +81,8 @@ impl Scenario {
             fake: &self.fake,
             hook_policy: self.hook_policy,
             hooks_config: self.hooks_config.as_ref(),
+            model: &self.model,
+            extras: &self.extras,
         }
     }
 
@@ -97,6 +103,11 @@ impl Scenario {
             }),
             _ => false,
         }
+    }
+
+    /// The folder the scenario's relative paths resolve from: its file's own.
+    pub fn base_dir(&self) -> PathBuf {
+        base_dir(&self.path)
     }
 
     /// Whether the top-level steps talk to a server (else none is started for them).
@@ -136,6 +147,10 @@ pub struct Step {
     pub timeout: Duration,
     /// What it does.
     pub kind: StepKind,
+    /// The named client connection it runs on (`None`: the default one).
+    pub connection: Option<String>,
+    /// The step whose taken message must have arrived after this step's.
+    pub before: Option<String>,
 }
 
 /// The kinds of step.
@@ -174,6 +189,33 @@ pub enum StepKind {
     },
     /// Many pipelined requests, each accounted for.
     Burst(BurstStep),
+    /// Check a request codex sent to the mock model.
+    ExpectModelRequest(ExpectModelRequestStep),
+    /// Write a file under the workspace.
+    WriteFile(WriteFileStep),
+    /// Check a file under the workspace.
+    ExpectFile(ExpectFileStep),
+    /// Run a command in the workspace.
+    Run(RunStep),
+    /// Open the step's connection with credentials, or expect it refused.
+    Connect(ConnectStep),
+    /// Close the step's connection.
+    CloseConnection,
+    /// Wait this long.
+    Sleep(Duration),
+    /// Take every notification of a method until one matches or the window ends.
+    Drain {
+        /// What to take and count.
+        spec: DrainStep,
+        /// How long at most.
+        window: Duration,
+    },
+    /// A notification that must not arrive for the rest of the scenario.
+    ExpectNever(NeverStep),
+    /// Wait for and check the answer to a request sent with `wait = false`.
+    AwaitResponse(AwaitResponseStep),
+    /// Answer every server request of a method from now on, counting them.
+    AnswerAll(AnswerAllStep),
 }
 
 impl StepKind {
@@ -189,6 +231,11 @@ impl StepKind {
             StepKind::LedgerShow(_) => "ledger_show",
             StepKind::Parallel { .. } => "parallel",
             StepKind::Burst(_) => "burst",
+            StepKind::ExpectModelRequest(_) => "expect_model_request",
+            StepKind::WriteFile(_) => "write_file",
+            StepKind::ExpectFile(_) => "expect_file",
+            StepKind::Run(_) => "run",
+            other => flow::kind_name(other),
         }
     }
 
@@ -196,7 +243,13 @@ impl StepKind {
     pub fn is_protocol(&self) -> bool {
         !matches!(
             self,
-            StepKind::Ledger { .. } | StepKind::LedgerShow(_) | StepKind::Parallel { .. }
+            StepKind::Ledger { .. }
+                | StepKind::LedgerShow(_)
+                | StepKind::Parallel { .. }
+                | StepKind::WriteFile(_)
+                | StepKind::ExpectFile(_)
+                | StepKind::Run(_)
+                | StepKind::Sleep(_)
         )
     }
 
@@ -210,7 +263,13 @@ impl StepKind {
             StepKind::ExpectSilence { method, .. } => method.as_deref(),
             StepKind::Ledger { op, .. } => op.get("op").and_then(Value::as_str),
             StepKind::Burst(b) => Some(&b.method),
-            StepKind::LedgerShow(_) | StepKind::Parallel { .. } => None,
+            StepKind::LedgerShow(_)
+            | StepKind::Parallel { .. }
+            | StepKind::ExpectModelRequest(_)
+            | StepKind::WriteFile(_)
+            | StepKind::ExpectFile(_)
+            | StepKind::Run(_) => None,
+            other => flow::kind_method(other),
         }
     }
 }
@@ -258,39 +317,51 @@ pub fn find(dir: &Path, name: &str) -> Result<PathBuf, ScenarioError> {
     })
 }
 
-fn read_file(path: &Path) -> Result<ScenarioFile, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    toml::from_str(&text).map_err(|e| ScenarioError::Parse {
-        path: path.to_owned(),
-        message: e.to_string().trim_end().to_owned(),
-    })
+/// The file a twin's `negative_twin_of` names: beside the twin first (by the name's last
+/// part), else under `dir`.
+fn find_original(dir: &Path, twin: &Path, name: &str) -> Result<PathBuf, ScenarioError> {
+    let file_name = name.rsplit('/').next().unwrap_or(name);
+    let beside = base_dir(twin).join(format!("{file_name}.toml"));
+    if beside.is_file() {
+        return Ok(beside);
+    }
+    find(dir, name)
 }
 
-/// Loads and checks the scenario at `path` (a file under `dir`).
+/// Loads and checks the scenario at `path` (a file under `dir`, or anywhere: its relative
+/// paths resolve from its own folder).
 pub fn load(dir: &Path, path: &Path) -> Result<Scenario, ScenarioError> {
-    let file = read_file(path)?;
+    let (file, text) = read_file(path)?;
     let invalid = |source: RuleError| ScenarioError::Invalid {
         path: path.to_owned(),
         source,
     };
+    let mut hooks_base = base_dir(path);
     let resolved = match &file.negative_twin_of {
         Some(original) => {
             Resolved::no_own_steps(&file).map_err(invalid)?;
-            let original_file = read_file(&find(dir, original)?)?;
+            let original_path = find_original(dir, path, original)?;
+            let (original_file, original_text) = read_file(&original_path)?;
+            let known = lint_file(&original_path, &original_text, &BTreeSet::new())?;
+            lint_file(path, &text, &known)?;
+            if file.hooks.is_none() {
+                hooks_base = base_dir(&original_path);
+            }
             Resolved::twin(&file, original, original_file).map_err(invalid)?
         }
-        None => Resolved::plain(&file).map_err(invalid)?,
+        None => {
+            lint_file(path, &text, &BTreeSet::new())?;
+            Resolved::plain(&file).map_err(invalid)?
+        }
     };
-    checked(dir, path, file, resolved).map_err(invalid)
+    checked(dir, path, &hooks_base, file, resolved).map_err(invalid)
 }
 
 /// Checks the resolved steps, durations, targets and expectations and builds the scenario.
 fn checked(
     dir: &Path,
     path: &Path,
+    hooks_base: &Path,
     file: ScenarioFile,
     r: Resolved,
 ) -> Result<Scenario, RuleError> {
@@ -312,21 +383,13 @@ fn checked(
         .map(|(i, s)| check::step(i, s, step_timeout, false))
         .collect::<Result<Vec<_>, _>>()?;
     let targets = file.targets.clone().unwrap_or_else(|| {
-        default_targets(&steps, file.negative_twin_of.is_some(), r.original_targets)
+        let original = r.original_targets.clone();
+        default_targets(&steps, file.negative_twin_of.is_some(), original)
     });
-    let hooks_config = match r.hooks.as_ref().and_then(|h| h.config.as_deref()) {
-        None => None,
-        Some(rel) => {
-            let config = dir.join(rel);
-            let read = crate::hooks::read_config(&config);
-            Some(read.map_err(|source| RuleError::HooksConfig {
-                path: config,
-                source,
-            })?)
-        }
-    };
-    check_expectations(&file, &targets)?;
+    let hooks_config = hooks_config(hooks_base, r.hooks.as_ref())?;
+    check_expectations(&file, &targets, r.original_targets.as_deref())?;
     check::targets_fit_steps(&targets, &steps)?;
+    world::codex_only(&targets, &r.model, &r.extras, &steps)?;
     Ok(Scenario {
         report_name: r.part_of.unwrap_or_else(|| name_of(dir, path)),
         name: name_of(dir, path),
@@ -346,6 +409,8 @@ fn checked(
         mode: r.mode,
         vars: r.vars,
         requires: file.requires,
+        model: r.model,
+        extras: r.extras,
     })
 }
 
@@ -374,7 +439,11 @@ fn default_targets(
     }
 }
 
-fn check_expectations(file: &ScenarioFile, targets: &[TargetName]) -> Result<(), RuleError> {
+fn check_expectations(
+    file: &ScenarioFile,
+    targets: &[TargetName],
+    original_targets: Option<&[TargetName]>,
+) -> Result<(), RuleError> {
     if targets.is_empty() {
         return Err(RuleError::broken("targets is empty"));
     }
@@ -397,7 +466,11 @@ fn check_expectations(file: &ScenarioFile, targets: &[TargetName]) -> Result<(),
                 "a negative twin must have expect_status = \"fail\"",
             ));
         }
-        if let Some(t) = targets.iter().find(|t| t.is_codex()) {
+        // A twin of a codex-only scenario (model and world constructs) that lists codex
+        // targets breaks a rule with its own vars, script or server table there: the fakes
+        // have no model to break it with.
+        let codex_original = original_targets.is_some_and(world::is_codex_only);
+        if let Some(t) = targets.iter().find(|t| t.is_codex() && !codex_original) {
             return Err(RuleError::Broken(format!(
                 "a negative twin breaks a rule with the fake script; it cannot run on {t}"
             )));
@@ -407,8 +480,15 @@ fn check_expectations(file: &ScenarioFile, targets: &[TargetName]) -> Result<(),
 }
 
 mod check;
+mod files;
+mod flow;
+mod lint;
 mod twin;
+mod world;
 pub use check::schedule_of;
+pub use files::base_dir;
+use files::{hooks_config, lint_file, read_file};
+pub use lint::{BUILTIN_VARS, EXPECTATIONS};
 use twin::Resolved;
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! server; the engine runs it on a target and produces a [`crate::verdict::Verdict`]. A new
 //! protocol check that uses existing step kinds needs no Rust code.
 
+pub mod catalogue;
 pub mod engine;
 pub mod format;
 pub mod load;
@@ -14,4 +15,4 @@ pub(crate) mod workspace;
 
 pub use engine::run;
 pub use format::TargetName;
-pub use load::{discover, find, load, name_of, Scenario};
+pub use load::{base_dir, discover, find, load, name_of, Scenario};

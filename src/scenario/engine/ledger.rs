@@ -33,7 +33,7 @@ impl Run<'_> {
         };
         if let Op::ImportOrchplan { input, .. } = &mut op {
             if input.is_relative() {
-                *input = self.ctx.scenario.dir.join(&*input);
+                *input = self.ctx.scenario.base_dir().join(&*input);
             }
         }
         let backend = self.backend();

@@ -45,6 +45,7 @@ impl Run<'_> {
             .map(|(server, item)| {
                 let prefix = format!("{}{} [{item}] ", self.prefix, step.name);
                 let mut branch = Run::new(self.ctx, Some(&server.session), prefix);
+                branch.conns.attach(server);
                 branch.captures = self.captures.clone();
                 branch.captures.insert("item".into(), json!(item));
                 branch

@@ -63,7 +63,7 @@ impl Run<'_> {
         outcome
     }
 
-    fn check_reply(&mut self, r: &RequestStep, reply: Reply) -> Outcome {
+    pub(super) fn check_reply(&mut self, r: &RequestStep, reply: Reply) -> Outcome {
         let wants_error = r.expect_error.is_some() || r.expect_error_message_contains.is_some();
         match reply {
             Ok(result) if wants_error => Outcome {
@@ -160,6 +160,7 @@ impl Run<'_> {
                 if a.in_order {
                     self.last_seq = Some(n.seq);
                 }
+                self.flow.taken_now = Some(n.seq);
                 let params = want.as_ref().map(|w| project(w, &n.params));
                 Outcome::ok(Some(json!({"method": n.method, "params": params})))
             }
@@ -209,6 +210,7 @@ impl Run<'_> {
         if let Some(w) = &want {
             let _ = matches(w, &request.params, &mut self.captures);
         }
+        self.flow.taken_now = Some(request.seq);
         let reply = match (&a.answer_result, &a.answer_error) {
             (Some(result), _) => Ok(substitute(result, &self.captures)),
             (None, Some(error)) => Err(serde_json::from_value(substitute(error, &self.captures))
@@ -247,8 +249,24 @@ impl Run<'_> {
         Outcome::failed(FailureCode::SilenceBroken, message)
     }
 
-    /// Refuses server requests no step answered and reports them and any malformed lines.
+    /// Ends the run's connections: named ones first, then the default one (refusing server
+    /// requests no step answered, reporting malformed lines, checking watch rules); then the
+    /// `before` order checks.
     pub(super) fn wrap_up(&mut self, session: &Session) {
+        self.wrap_up_named();
+        if let Some(watch) = self.conns.watch(None) {
+            self.wrap_up_connection(session, &watch, None);
+        } else {
+            self.refuse_unanswered(session, None);
+        }
+        self.check_order();
+    }
+
+    /// Refuses server requests no step answered and reports them and any malformed lines.
+    pub(super) fn refuse_unanswered(&mut self, session: &Session, connection: Option<&str>) {
+        let on = connection
+            .map(|c| format!(" on connection {c:?}"))
+            .unwrap_or_default();
         for request in session.take_unanswered() {
             let message = format!("cas has no answer for {} in this scenario", request.method);
             let _ = session.respond(
@@ -259,7 +277,7 @@ impl Run<'_> {
                 step: None,
                 code: FailureCode::UnansweredServerRequest,
                 message: format!(
-                    "the server sent {} and no step answered it; cas refused it with -32601",
+                    "the server sent {}{on} and no step answered it; cas refused it with -32601",
                     request.method
                 ),
             });
@@ -268,7 +286,7 @@ impl Run<'_> {
             self.failures.push(Failure {
                 step: None,
                 code: FailureCode::MalformedMessage,
-                message: format!("the server sent something that is not JSON-RPC: {line}"),
+                message: format!("the server sent something that is not JSON-RPC{on}: {line}"),
             });
         }
     }

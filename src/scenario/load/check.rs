@@ -35,13 +35,16 @@ pub(super) fn step(
     }
     let mut kinds = protocol_kinds(&spec).map_err(&at)?;
     kinds.extend(probe_kinds(&spec, default_timeout).map_err(&at)?);
+    kinds.extend(super::world::kinds(&spec).map_err(&at)?);
+    kinds.extend(super::flow::kinds(&spec, default_timeout, in_branch).map_err(&at)?);
     if kinds.len() != 1 {
         return Err(at(RuleError::Broken(format!(
-            "a step needs exactly one of request, notify, await_notification, await_request, expect_silence, ledger, ledger_show, parallel, burst; found {}",
+            "a step needs exactly one of request, notify, await_notification, await_request, expect_silence, ledger, ledger_show, parallel, burst, expect_model_request, write_file, expect_file, run, connect, close_connection, sleep, drain, expect_never, await_response, answer_all; found {}",
             kinds.len()
         ))));
     }
     let kind = kinds.remove(0);
+    super::flow::step_keys(&spec, &kind).map_err(&at)?;
     if in_branch && !kind.is_protocol() {
         return Err(at(RuleError::Broken(format!(
             "a parallel branch runs protocol steps only, not {}",
@@ -58,6 +61,8 @@ pub(super) fn step(
         name,
         timeout,
         kind,
+        connection: spec.connection,
+        before: spec.before,
     })
 }
 
@@ -160,8 +165,10 @@ fn probe_kinds(spec: &StepSpec, default_timeout: Duration) -> Result<Vec<StepKin
     Ok(kinds)
 }
 
-/// A `local` target takes no protocol step; a server target needs a step that uses it.
+/// A `local` target takes no protocol step; a server target needs a step that uses it (and
+/// the connection and flow rules hold).
 pub(super) fn targets_fit_steps(targets: &[TargetName], steps: &[Step]) -> Result<(), RuleError> {
+    super::flow::check_scenario(targets, steps)?;
     let protocol = steps.iter().find(|s| s.kind.is_protocol());
     let uses_server = protocol.is_some()
         || steps

@@ -90,3 +90,125 @@ fn find_names_the_known_scenarios_when_missing() {
     let err = find(dir.path(), "nope").unwrap_err().to_string();
     assert!(err.contains("known scenarios: base"), "{err}");
 }
+
+/// The chained message of the error loading `text` (as file `name` in `dir`).
+fn load_error(dir: &Path, name: &str, text: &str) -> String {
+    let path = write(dir, name, text);
+    crate::errors::Chain(&load(dir, &path).unwrap_err()).to_string()
+}
+
+#[test]
+fn an_unknown_variable_is_refused_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "description = \"x\"\n[[steps]]\nname = \"start\"\nrequest = { method = \"a\", expect_result = { id = \"$capture:tid\" } }\n[[steps]]\nrequest = { method = \"b\", params = { id = \"${tidd}\" } }\n";
+    let err = load_error(dir.path(), "var", text);
+    let at = format!(
+        "{}:6: unknown variable ${{tidd}}",
+        dir.path().join("var.toml").display()
+    );
+    assert!(err.contains(&at), "{err}");
+    let same_step = "description = \"x\"\n[[steps]]\nrequest = { method = \"a\", params = { id = \"${t}\" }, expect_result = { id = \"$capture:t\" } }\n";
+    let err = load_error(dir.path(), "same", same_step);
+    assert!(err.contains("same.toml:3: unknown variable ${t}"), "{err}");
+}
+
+#[test]
+fn known_variables_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = r#"
+description = "x"
+vars = { root = "${workspace}/a", other = "${root}" }
+[[steps]]
+request = { method = "a", params = { p = "${root} ${scenarios_dir}" }, expect_result = { id = "$capture:tid" } }
+[[steps]]
+request = { method = "b", params = { id = "${tid}" }, expect_result = { id = { "$ne" = "${tid}" } } }
+[[steps]]
+name = "branches"
+[steps.parallel]
+for_each = ["one", "two"]
+[[steps.parallel.steps]]
+request = { method = "c", params = { n = "${item} ${tid}" }, expect_result = { id = "$capture:bid" } }
+[[steps]]
+request = { method = "d", params = { a = "${one.bid}", b = "${two.bid}" } }
+"#;
+    let path = write(dir.path(), "ok", text);
+    load(dir.path(), &path).unwrap();
+    let err = load_error(dir.path(), "leak", &text.replace("${one.bid}", "${bid}"));
+    assert!(
+        err.contains("leak.toml:15: unknown variable ${bid}"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_bad_operator_is_refused_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "description = \"x\"\n[[steps]]\nname = \"start\"\n[steps.request]\nmethod = \"a\"\n[steps.request.expect_result]\nthread = { id = { \"$prefx\" = \"thr\" } }\n";
+    let err = load_error(dir.path(), "op", text);
+    assert!(
+        err.contains("op.toml:7: step 1 (start) request.expect_result: at /thread/id: unknown operator $prefx"),
+        "{err}"
+    );
+    let text = "description = \"x\"\n[[steps]]\nawait_notification = { method = \"n\", params = { a = [\n  1,\n  { \"$len\" = \"two\" }] } }\n";
+    let err = load_error(dir.path(), "operand", text);
+    assert!(err.contains("operand.toml:5: step 1 (unnamed) await_notification.params: at /a/1: $len takes a number"), "{err}");
+}
+
+#[test]
+fn relative_paths_resolve_from_the_files_folder() {
+    let scenarios = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let folder = elsewhere.path().join("mine");
+    std::fs::create_dir_all(folder.join("hooks")).unwrap();
+    std::fs::write(folder.join("hooks/h.json"), "{}").unwrap();
+    let path = write(
+        &folder,
+        "with_hooks",
+        "description = \"x\"\n[hooks]\nconfig = \"hooks/h.json\"\n[[steps]]\nnotify = { method = \"a\" }\n",
+    );
+    let s = load(scenarios.path(), &path).unwrap();
+    let (_, hooks_dir) = s.hooks_config.expect("hooks config read");
+    assert_eq!(hooks_dir, folder.join("hooks").canonicalize().unwrap());
+    // A twin beside its original finds it there, not in the scenarios folder.
+    write(&folder, "base", BASE);
+    let twin = write(
+        &folder,
+        "base_twin",
+        "description = \"t\"\nnegative_twin_of = \"base\"\nexpect_status = \"fail\"\nexpect_failure = { code = \"no_response\" }\n[fake]\nfaults = [\"never_answer\"]\n",
+    );
+    assert_eq!(load(scenarios.path(), &twin).unwrap().steps.len(), 2);
+}
+
+#[test]
+fn a_twins_inserted_steps_know_the_originals_names() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "orig",
+        "description = \"o\"\nvars = { v = \"x\" }\n[[steps]]\nname = \"start\"\nrequest = { method = \"a\", expect_result = { id = \"$capture:tid\" } }\n",
+    );
+    let twin = |uses: &str| {
+        format!("description = \"t\"\nnegative_twin_of = \"orig\"\nexpect_status = \"fail\"\nexpect_failure = {{ code = \"no_response\" }}\n[[insert_steps]]\nafter = \"start\"\n[[insert_steps.steps]]\nrequest = {{ method = \"b\", params = {{ id = \"{uses}\" }} }}\n")
+    };
+    let ok = write(dir.path(), "orig_twin", &twin("${tid} ${v}"));
+    assert_eq!(load(dir.path(), &ok).unwrap().steps.len(), 2);
+    let err = load_error(dir.path(), "orig_twin_bad", &twin("${nope}"));
+    assert!(
+        err.contains("orig_twin_bad.toml:8: unknown variable ${nope}"),
+        "{err}"
+    );
+    let err = load_error(
+        dir.path(),
+        "orig_twin_op",
+        &twin("x").replace(
+            "params = { id = \"x\" }",
+            "expect_result = { n = { \"$gt\" = [] } }",
+        ),
+    );
+    assert!(err.contains("orig_twin_op.toml:8: step 1 (unnamed) request.expect_result: at /n: $gt takes a number"), "{err}");
+}
+
+#[test]
+fn the_builtin_names_in_messages_are_the_builtin_names() {
+    assert_eq!(lint::BUILTIN_TEXT, lint::BUILTIN_VARS.join(", "));
+}

@@ -19,6 +19,8 @@ pub(super) struct Resolved {
     pub(super) vars: BTreeMap<String, String>,
     pub(super) mode: Mode,
     pub(super) part_of: Option<String>,
+    pub(super) model: ModelScript,
+    pub(super) extras: ServerExtras,
 }
 
 impl Resolved {
@@ -37,6 +39,8 @@ impl Resolved {
             vars: file.vars.clone(),
             mode: file.mode,
             part_of: file.part_of.clone(),
+            model: file.model.clone(),
+            extras: file.server.clone(),
         })
     }
 
@@ -74,6 +78,16 @@ impl Resolved {
             vars,
             mode: original.mode,
             part_of: file.part_of.clone().or(original.part_of),
+            model: if file.model.is_empty() {
+                original.model
+            } else {
+                file.model.clone()
+            },
+            extras: if file.server.is_empty() {
+                original.server
+            } else {
+                file.server.clone()
+            },
         })
     }
 }

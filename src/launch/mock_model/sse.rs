@@ -1,0 +1,120 @@
+//! The Responses-API server-sent events the mock model answers with.
+//!
+//! A response is `response.created`, one `response.output_item.done` per output item, then
+//! `response.completed`; a mid-stream failure leaves the last event out, which codex reports
+//! as `stream disconnected before completion`.
+
+use serde_json::{json, Value};
+use wiremock::ResponseTemplate;
+
+/// The output items of one scripted or directed answer, before they are framed as events.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(super) struct Reply {
+    /// The output items, in order (reasoning, message, function calls, …).
+    pub(super) items: Vec<Value>,
+    /// Close the stream before `response.completed`.
+    pub(super) truncate: bool,
+}
+
+impl Reply {
+    /// A reply of one assistant message.
+    pub(super) fn message(n: usize, text: &str) -> Reply {
+        Reply {
+            items: vec![message_item(n, text)],
+            truncate: false,
+        }
+    }
+
+    /// The SSE events of this reply as answer `n`.
+    pub(super) fn events(&self, n: usize) -> Vec<Value> {
+        let id = format!("resp-{n}");
+        let mut events = vec![json!({"type": "response.created", "response": {"id": id}})];
+        events.extend(
+            self.items
+                .iter()
+                .map(|item| json!({"type": "response.output_item.done", "item": item})),
+        );
+        if !self.truncate {
+            events.push(
+                json!({"type": "response.completed", "response": {"id": id, "usage": {
+                "input_tokens": 10, "input_tokens_details": null, "output_tokens": 5,
+                "output_tokens_details": null, "total_tokens": 15}}}),
+            );
+        }
+        events
+    }
+
+    /// The reply as an HTTP 200 event stream.
+    pub(super) fn template(&self, n: usize) -> ResponseTemplate {
+        sse(&self.events(n))
+    }
+}
+
+/// An assistant message item.
+pub(super) fn message_item(n: usize, text: &str) -> Value {
+    json!({"type": "message", "role": "assistant", "id": format!("msg-{n}"),
+        "content": [{"type": "output_text", "text": text}]})
+}
+
+/// A reasoning item whose summary is `text`.
+pub(super) fn reasoning_item(n: usize, text: &str) -> Value {
+    json!({"type": "reasoning", "id": format!("rs-{n}"),
+        "summary": [{"type": "summary_text", "text": text}]})
+}
+
+/// A function-call item (arguments as JSON text, as the Responses API sends them).
+pub(super) fn function_call_item(call_id: &str, name: &str, arguments: &str) -> Value {
+    json!({"type": "function_call", "id": call_id, "call_id": call_id, "name": name,
+        "arguments": arguments})
+}
+
+/// A custom (freeform) tool-call item.
+pub(super) fn custom_tool_call_item(call_id: &str, name: &str, input: &str) -> Value {
+    json!({"type": "custom_tool_call", "id": call_id, "call_id": call_id, "name": name,
+        "input": input})
+}
+
+/// `events` as an HTTP 200 `text/event-stream` body.
+pub(super) fn sse(events: &[Value]) -> ResponseTemplate {
+    let mut body = String::new();
+    for event in events {
+        let kind = event
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("message");
+        body.push_str(&format!("event: {kind}\ndata: {event}\n\n"));
+    }
+    ResponseTemplate::new(200)
+        .insert_header("content-type", "text/event-stream")
+        .set_body_string(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_truncated_reply_has_no_completed_event() {
+        let mut reply = Reply::message(3, "hi");
+        let kinds = |r: &Reply| -> Vec<String> {
+            r.events(3)
+                .iter()
+                .map(|e| e["type"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(
+            kinds(&reply),
+            [
+                "response.created",
+                "response.output_item.done",
+                "response.completed"
+            ]
+        );
+        reply.truncate = true;
+        assert_eq!(
+            kinds(&reply),
+            ["response.created", "response.output_item.done"]
+        );
+        assert_eq!(reply.events(3)[1]["item"]["content"][0]["text"], "hi");
+    }
+}
