@@ -150,7 +150,7 @@ pub fn default_jobs() -> usize {
 }
 
 /// Runs the command.
-pub async fn run(args: ConformanceArgs) -> ExitCode {
+pub async fn run(args: ConformanceArgs, finished: super::interrupted::Finished) -> ExitCode {
     if let Some(path) = &args.junit {
         if let Err(error) = junit_folder(path) {
             return fail("conformance", args.json, &error);
@@ -175,6 +175,7 @@ pub async fn run(args: ConformanceArgs) -> ExitCode {
     }
     let report = suite::run(&config, prepared, |result| {
         ticker.tick(&format!("{}::{}", result.scenario, result.target));
+        finished.push(serde_json::to_value(result).unwrap_or_default());
         if args.json {
             if let Some(d) = &result.diagnostics {
                 eprintln!("{}: {d}", result.scenario);
