@@ -81,6 +81,9 @@ pub struct ConformanceArgs {
     /// Show only failures and the summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Fail the suite when a scenario is not applicable to this codex (default: not run, not failed).
+    #[arg(long)]
+    pub require_all: bool,
     /// Keep every scenario's transcript in this existing folder, as
     /// `<scenario>@<target>.ndjson` (a failing scenario always keeps its own in its workspace).
     #[arg(long)]
@@ -119,6 +122,7 @@ impl ConformanceArgs {
             st_binary: self.st_binary.clone(),
             codex_bin: self.codex_bin.clone(),
             hooks: self.hooks,
+            require_all: self.require_all,
             transcript_dir: self.transcript_dir.clone(),
             preflight_timeout: self
                 .preflight_timeout_ms
