@@ -288,7 +288,9 @@ async fn send_all(out: &Outbound, state: &mut FakeState, sends: &[ScriptedSend])
         faults::send_bulk(out, send).await;
         let targets = recipients(out, state, send.to);
         if let Some(n) = &send.notify {
-            let mut message = Message::notification(&n.method, Some(n.params.clone()));
+            // `"$null"` stands for JSON null here too, as in a rule's result.
+            let params = crate::matcher::substitute(&n.params, &Default::default());
+            let mut message = Message::notification(&n.method, Some(params));
             if let Message::Notification { emitted_at_ms, .. } = &mut message {
                 *emitted_at_ms = Some(now_ms());
             }
@@ -301,7 +303,8 @@ async fn send_all(out: &Outbound, state: &mut FakeState, sends: &[ScriptedSend])
             // echoed there.
             let id = RequestId::Int(state.next_server_id);
             state.next_server_id += 1;
-            let message = Message::request(id, &r.method, Some(r.params.clone()));
+            let params = crate::matcher::substitute(&r.params, &Default::default());
+            let message = Message::request(id, &r.method, Some(params));
             for target in &targets {
                 let _ = target.send(&message);
             }

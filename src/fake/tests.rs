@@ -176,3 +176,26 @@ async fn faults_break_the_rules_on_purpose() {
     c.init(false).await;
     c.init(false).await;
 }
+
+#[tokio::test]
+async fn scripted_notifications_and_requests_send_null_for_the_null_marker() {
+    let text = r#"
+[[after_initialize]]
+notify = { method = "hello", params = { loginId = "$null", kept = "x" } }
+[[rules]]
+method = "thread/read"
+result = {}
+then = [{ request = { method = "item/tool/call", params = { arguments = "$null" } } }]
+"#;
+    let (mut c, _task) = Client::start(script(text));
+    c.init(false).await;
+    assert!(matches!(
+        c.recv().await,
+        Message::Notification { params: Some(p), .. } if p == json!({"loginId": null, "kept": "x"})
+    ));
+    assert_eq!(c.call("thread/read", Some(json!({}))).await, Ok(json!({})));
+    assert!(matches!(
+        c.recv().await,
+        Message::Request { params: Some(p), .. } if p == json!({"arguments": null})
+    ));
+}
