@@ -308,7 +308,8 @@ async fn send_all(out: &Outbound, state: &mut FakeState, sends: &[ScriptedSend])
             // echoed there.
             let id = RequestId::Int(state.next_server_id);
             state.next_server_id += 1;
-            let message = Message::request(id, &r.method, Some(r.params.clone()));
+            let params = crate::matcher::substitute(&r.params, &Default::default());
+            let message = Message::request(id, &r.method, Some(params));
             for target in &targets {
                 let _ = target.send(&message);
             }

@@ -199,3 +199,26 @@ error = { code = -32600, message = "read state changed", data = { firstUnread = 
     let error = c.call("thread/read", Some(json!({}))).await.unwrap_err();
     assert_eq!(error.data, Some(json!({"firstUnread": null})));
 }
+
+#[tokio::test]
+async fn null_marker_is_sent_as_null_in_scripted_requests_and_after_initialize() {
+    let text = r#"
+[[after_initialize]]
+notify = { method = "hello", params = { loginId = "$null", kept = "x" } }
+[[rules]]
+method = "thread/read"
+result = {}
+then = [{ request = { method = "item/tool/call", params = { arguments = "$null" } } }]
+"#;
+    let (mut c, _task) = Client::start(script(text));
+    c.init(false).await;
+    assert!(matches!(
+        c.recv().await,
+        Message::Notification { params: Some(p), .. } if p == json!({"loginId": null, "kept": "x"})
+    ));
+    assert_eq!(c.call("thread/read", Some(json!({}))).await, Ok(json!({})));
+    assert!(matches!(
+        c.recv().await,
+        Message::Request { params: Some(p), .. } if p == json!({"arguments": null})
+    ));
+}
