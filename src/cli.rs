@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 use crate::commands;
+use crate::commands::interrupted::Finished;
 
 /// Codex App-Server Control: drive, check and conformance-test codex app-servers.
 #[derive(Debug, Parser)]
@@ -83,64 +84,61 @@ pub fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    use commands::interrupted::{guarded, Finished};
-    let finished = Finished::default();
-    let code = runtime.block_on(async {
-        match cli.command {
-            Command::Conformance(args) => {
-                let json = args.json;
-                guarded(
-                    "conformance",
-                    json,
-                    &finished,
-                    commands::conformance::run(args, finished.clone()),
-                )
-                .await
-            }
-            Command::List(args) => commands::list::run(args).await,
-            Command::SmokeCheck(args) => {
-                let json = args.runtime.json;
-                guarded(
-                    "smoke_check",
-                    json,
-                    &finished,
-                    commands::smoke_check::run(args),
-                )
-                .await
-            }
-            Command::Request(args) => {
-                let json = args.runtime.json;
-                guarded("request", json, &finished, commands::request::run(args)).await
-            }
-            Command::InstanceRunner(args) => {
-                let json = args.request.runtime.json;
-                guarded(
-                    "instance_runner",
-                    json,
-                    &finished,
-                    commands::instance_runner::run(args),
-                )
-                .await
-            }
-            Command::Bench(args) => {
-                let json = args.json;
-                guarded("bench", json, &finished, commands::bench::run(args)).await
-            }
-            Command::ReviewSession(args) => commands::review_session::run(args).await,
-            Command::Scenario(args) => commands::scenario::run(args),
-            Command::Schema(args) => commands::schema::run(args).await,
-            Command::Capabilities(args) => commands::capabilities::run(args).await,
-            Command::FakeServer(args) => commands::fake_server::run(args).await,
-            Command::St(args) => commands::st::run(args),
-            Command::Transcript(args) => commands::transcript::run(args),
-            Command::Completions(args) => {
-                commands::completions::run(args, <Cli as clap::CommandFactory>::command())
-            }
-            Command::Gc(args) => commands::gc::run(args),
-        }
-    });
+    let code = runtime.block_on(dispatch(cli.command));
     // Server processes and sockets are owned by what the command dropped; do not wait on
     // blocking stdin readers left by the fake server.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     code
+}
+
+/// Runs one command; those that start servers run under [`guard`].
+async fn dispatch(command: Command) -> ExitCode {
+    match command {
+        Command::Conformance(args) => {
+            let json = args.json;
+            guard("conformance", json, |f| commands::conformance::run(args, f)).await
+        }
+        Command::SmokeCheck(args) => {
+            let json = args.runtime.json;
+            guard("smoke_check", json, |_| commands::smoke_check::run(args)).await
+        }
+        Command::Request(args) => {
+            let json = args.runtime.json;
+            guard("request", json, |_| commands::request::run(args)).await
+        }
+        Command::InstanceRunner(args) => {
+            let json = args.request.runtime.json;
+            guard("instance_runner", json, |_| {
+                commands::instance_runner::run(args)
+            })
+            .await
+        }
+        Command::Bench(args) => {
+            let json = args.json;
+            guard("bench", json, |_| commands::bench::run(args)).await
+        }
+        Command::List(args) => commands::list::run(args).await,
+        Command::ReviewSession(args) => commands::review_session::run(args).await,
+        Command::Scenario(args) => commands::scenario::run(args),
+        Command::Schema(args) => commands::schema::run(args).await,
+        Command::Capabilities(args) => commands::capabilities::run(args).await,
+        Command::FakeServer(args) => commands::fake_server::run(args).await,
+        Command::St(args) => commands::st::run(args),
+        Command::Transcript(args) => commands::transcript::run(args),
+        Command::Completions(args) => {
+            commands::completions::run(args, <Cli as clap::CommandFactory>::command())
+        }
+        Command::Gc(args) => commands::gc::run(args),
+    }
+}
+
+/// Runs the work `make` builds under [`commands::interrupted::guarded`], handing it the log of
+/// what it finishes: SIGINT or SIGTERM stops its servers, removes what it owns and reports.
+async fn guard<F>(check: &str, json: bool, make: impl FnOnce(Finished) -> F) -> ExitCode
+where
+    F: std::future::Future<Output = ExitCode>,
+{
+    let finished = Finished::default();
+    let work = make(finished.clone());
+    commands::interrupted::guarded(check, json, &finished, work).await
 }

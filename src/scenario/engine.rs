@@ -27,7 +27,7 @@ use tracing::Instrument;
 use super::format::TargetName;
 use super::load::{Scenario, Step, StepKind};
 use super::workspace::Workspace;
-use crate::errors::{Chain, LaunchError};
+use crate::errors::{Chain, FailureCoded, LaunchError};
 use crate::hooks::HookObserver;
 use crate::matcher::Captures;
 use crate::outcome::FailureCode;
@@ -155,7 +155,7 @@ async fn start_server(ctx: &Context<'_>) -> Result<Option<Server>, Verdict> {
         Err(e) => Err(Verdict::error(
             &scenario.name,
             target.as_str(),
-            launch_code(&e),
+            e.failure_code(),
             Chain(&e).to_string(),
         )),
     }
@@ -243,15 +243,6 @@ fn max_in_flight(steps: &[Step]) -> usize {
             _ => None,
         })
         .fold(DEFAULT_MAX_IN_FLIGHT, usize::max)
-}
-
-fn launch_code(error: &LaunchError) -> FailureCode {
-    match error {
-        LaunchError::CodexNotFound { .. } | LaunchError::CodexNotExecutable { .. } => {
-            FailureCode::CodexNotFound
-        }
-        _ => FailureCode::LaunchFailed,
-    }
 }
 
 /// The state of one sequence of steps (the scenario's, or one parallel branch's).
