@@ -1,11 +1,14 @@
 //! The Responses-API server-sent events the mock model answers with.
 //!
-//! A response is `response.created`, one `response.output_item.done` per output item, then
-//! `response.completed`; a mid-stream failure leaves the last event out, which codex reports
-//! as `stream disconnected before completion`.
+//! A response is `response.created`, then per output item the events a Responses-API server
+//! streams for it (see `stream`: added, text deltas, done), then `response.completed`; a
+//! mid-stream failure leaves the last event out, which codex reports as `stream disconnected
+//! before completion`.
 
 use serde_json::{json, Value};
 use wiremock::ResponseTemplate;
+
+mod stream;
 
 /// The output items of one scripted or directed answer, before they are framed as events.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -29,11 +32,9 @@ impl Reply {
     pub(super) fn events(&self, n: usize) -> Vec<Value> {
         let id = format!("resp-{n}");
         let mut events = vec![json!({"type": "response.created", "response": {"id": id}})];
-        events.extend(
-            self.items
-                .iter()
-                .map(|item| json!({"type": "response.output_item.done", "item": item})),
-        );
+        for (index, item) in self.items.iter().enumerate() {
+            events.extend(stream::item_events(index, item));
+        }
         if !self.truncate {
             events.push(
                 json!({"type": "response.completed", "response": {"id": id, "usage": {
@@ -56,10 +57,11 @@ pub(super) fn message_item(n: usize, text: &str) -> Value {
         "content": [{"type": "output_text", "text": text}]})
 }
 
-/// A reasoning item whose summary is `text`.
+/// A reasoning item whose summary and raw reasoning text are both `text`.
 pub(super) fn reasoning_item(n: usize, text: &str) -> Value {
     json!({"type": "reasoning", "id": format!("rs-{n}"),
-        "summary": [{"type": "summary_text", "text": text}]})
+        "summary": [{"type": "summary_text", "text": text}],
+        "content": [{"type": "reasoning_text", "text": text}]})
 }
 
 /// A function-call item (arguments as JSON text, as the Responses API sends them).
@@ -106,15 +108,14 @@ mod tests {
             kinds(&reply),
             [
                 "response.created",
+                "response.output_item.added",
+                "response.output_text.delta",
                 "response.output_item.done",
                 "response.completed"
             ]
         );
         reply.truncate = true;
-        assert_eq!(
-            kinds(&reply),
-            ["response.created", "response.output_item.done"]
-        );
-        assert_eq!(reply.events(3)[1]["item"]["content"][0]["text"], "hi");
+        assert_eq!(kinds(&reply).last().unwrap(), "response.output_item.done");
+        assert_eq!(reply.events(3)[3]["item"]["content"][0]["text"], "hi");
     }
 }
