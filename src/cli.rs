@@ -33,8 +33,10 @@ pub fn version_text() -> &'static str {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run one scenario on one target and print its verdict.
+    /// Run the conformance suite (every selected scenario, live lines and a summary).
     Conformance(commands::conformance::ConformanceArgs),
+    /// List every scenario: area, mode, targets, twins, group and applicability on the codex.
+    List(commands::list::ListArgs),
     /// Prove a runtime is reachable: handshake, features, threads, turns, steer, interrupt.
     #[command(name = "smoke_check", alias = "smoke-check")]
     SmokeCheck(commands::smoke_check::SmokeCheckArgs),
@@ -61,6 +63,8 @@ pub enum Command {
     /// Serve the fake app-server scripted by a scenario file (used by the fake-stdio target).
     #[command(name = "fake_server", hide = true, alias = "fake-server")]
     FakeServer(commands::fake_server::FakeServerArgs),
+    /// Remove ended review lanes, kept homes and workspaces, and hook logs older than an age.
+    Gc(commands::gc::GcArgs),
     /// An st-compatible claim ledger command line (`cas st claim --file F …`).
     #[command(name = "st", hide = true)]
     St(commands::st::StArgs),
@@ -79,13 +83,35 @@ pub fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    use commands::output::guarded;
     let code = runtime.block_on(async {
         match cli.command {
-            Command::Conformance(args) => commands::conformance::run(args).await,
-            Command::SmokeCheck(args) => commands::smoke_check::run(args).await,
-            Command::Request(args) => commands::request::run(args).await,
-            Command::InstanceRunner(args) => commands::instance_runner::run(args).await,
-            Command::Bench(args) => commands::bench::run(args).await,
+            Command::Conformance(args) => {
+                let json = args.json;
+                guarded("conformance", json, commands::conformance::run(args)).await
+            }
+            Command::List(args) => commands::list::run(args).await,
+            Command::SmokeCheck(args) => {
+                let json = args.runtime.json;
+                guarded("smoke_check", json, commands::smoke_check::run(args)).await
+            }
+            Command::Request(args) => {
+                let json = args.runtime.json;
+                guarded("request", json, commands::request::run(args)).await
+            }
+            Command::InstanceRunner(args) => {
+                let json = args.request.runtime.json;
+                guarded(
+                    "instance_runner",
+                    json,
+                    commands::instance_runner::run(args),
+                )
+                .await
+            }
+            Command::Bench(args) => {
+                let json = args.json;
+                guarded("bench", json, commands::bench::run(args)).await
+            }
             Command::ReviewSession(args) => commands::review_session::run(args).await,
             Command::Scenario(args) => commands::scenario::run(args),
             Command::Schema(args) => commands::schema::run(args).await,
@@ -96,6 +122,7 @@ pub fn run() -> ExitCode {
             Command::Completions(args) => {
                 commands::completions::run(args, <Cli as clap::CommandFactory>::command())
             }
+            Command::Gc(args) => commands::gc::run(args),
         }
     });
     // Server processes and sockets are owned by what the command dropped; do not wait on

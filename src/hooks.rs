@@ -95,24 +95,28 @@ pub struct HookObserver {
 }
 
 impl HookObserver {
-    /// An observer appending to `path` (created, with its folder, if missing).
+    /// An observer appending to `path`; the file (and its folder) is created at the first hook
+    /// notification, so a run that sees no hook leaves no log.
     pub fn new(path: PathBuf) -> HookObserver {
-        let log = path
-            .parent()
+        HookObserver {
+            path,
+            log: Mutex::new(None),
+            counts: Mutex::new(Counts::default()),
+        }
+    }
+
+    /// The log file, opened (and created with its folder) on first use.
+    fn open_log(path: &Path) -> Option<std::fs::File> {
+        path.parent()
             .map(std::fs::create_dir_all)
             .and_then(Result::ok)
             .and_then(|_| {
                 std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
-                    .open(&path)
+                    .open(path)
                     .ok()
-            });
-        HookObserver {
-            path,
-            log: Mutex::new(log),
-            counts: Mutex::new(Counts::default()),
-        }
+            })
     }
 
     /// The summary under `policy`.
@@ -159,6 +163,9 @@ impl NotificationTap for HookObserver {
             return;
         }
         if let Ok(mut log) = self.log.lock() {
+            if log.is_none() {
+                *log = HookObserver::open_log(&self.path);
+            }
             if let Some(file) = log.as_mut() {
                 let line = json!({"method": n.method, "params": n.params});
                 let _ = writeln!(file, "{line}");

@@ -41,6 +41,15 @@ pub enum DecodeError {
         /// Its length.
         len: usize,
     },
+    /// A long line could not be set aside on disk while it streamed, so it was skipped.
+    #[error("a line of {len} bytes could not be set aside while it streamed")]
+    Spill {
+        /// Its length so far.
+        len: usize,
+        /// What the file system said.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// A request id: a JSON integer or a JSON string (floats and null are not ids).

@@ -18,6 +18,8 @@
 //! - [`errors`]: every error type; [`run`]: the `cas` command line.
 
 pub mod errors;
+pub mod gc;
+pub mod interrupt;
 pub mod jsonrpc;
 pub mod launch;
 pub mod ledger;
@@ -41,6 +43,7 @@ pub(crate) mod fake;
 pub(crate) mod fanout;
 pub(crate) mod hooks;
 pub(crate) mod matcher;
+pub(crate) mod progress;
 pub(crate) mod resources;
 pub(crate) mod runtime;
 pub(crate) mod smoke;

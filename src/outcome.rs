@@ -42,6 +42,8 @@ failure_codes! {
     IncompatibleCodex = "incompatible_codex",
     /// A flag value, file or argument cas cannot use; nothing was run.
     UsageError = "usage_error",
+    /// A scenario file does not load (bad TOML or a broken rule); the suite runs the rest.
+    ScenarioUnloadable = "scenario_unloadable",
     /// cas could not prepare or read what it keeps locally (a folder, a file, a record, git).
     SetupFailed = "setup_failed",
     /// A websocket connection to the server could not be opened (refused, timed out, bad token).
@@ -64,6 +66,14 @@ failure_codes! {
     NoResponse = "no_response",
     /// The connection closed before the step was done.
     ConnectionClosed = "connection_closed",
+    /// A lane's wait passed its deadline (the message names what was awaited).
+    DeadlineExceeded = "deadline_exceeded",
+    /// Overload (`-32001`) answers went on past the retry budget.
+    OverloadRetryExhausted = "overload_retry_exhausted",
+    /// The server answered a lane's request with a JSON-RPC error (the message has its code).
+    ServerError = "server_error",
+    /// The command was interrupted (SIGINT or SIGTERM); its report is partial.
+    Interrupted = "interrupted",
     /// A result did not match the expected one.
     ResultMismatch = "result_mismatch",
     /// An error came where a result was expected.

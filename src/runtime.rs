@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use crate::errors::{Chain, RuntimeError, UsageError};
 use crate::hooks::{HookObserver, HookPolicy};
+use crate::launch::ConnectionLimits;
 use crate::launch::{self, CodexLocator};
 use crate::launch::{user_codex_home, HomesSetup, Launcher, Source, Transport};
 use crate::outcome::{CheckName, CompatibilityVerdict};
@@ -62,6 +63,12 @@ pub struct RuntimeConfig {
     pub event_log: Option<PathBuf>,
     /// Skip the protocol-surface check (`--skip-compat`): the verdict is `unchecked`.
     pub skip_compat: bool,
+    /// What bounds each connection: connect deadline and notification inbox.
+    pub limits: ConnectionLimits,
+    /// The cap on one inbound line or websocket message (`--max-message-bytes`), if set.
+    pub max_message_bytes: Option<usize>,
+    /// Whether `--connect-timeout-ms` was given (it needs a websocket to apply to).
+    pub connect_timeout_set: bool,
 }
 
 /// The codex a runtime uses, as reports show it.
@@ -182,10 +189,18 @@ pub async fn prepare(
     needs: &Requirements,
 ) -> Result<Runtime, RuntimeError> {
     let cwd = resolve_cwd(config.cwd.as_deref())?;
-    match &config.url {
+    if config.connect_timeout_set && config.url.is_none() && config.transport == Transport::Stdio {
+        return Err(UsageError::ConnectTimeoutUnused.into());
+    }
+    if let Some(bytes) = config.max_message_bytes {
+        crate::transport::set_max_message_bytes(bytes);
+    }
+    let mut runtime = match &config.url {
         Some(url) => prepare_url(config, url, cwd).await,
         None => prepare_codex(config, needs, cwd).await,
-    }
+    }?;
+    runtime.launcher.set_limits(config.limits);
+    Ok(runtime)
 }
 
 /// A `--url` server: nothing to resolve, nothing checked.

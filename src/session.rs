@@ -403,6 +403,11 @@ impl Session {
         self.shared.lock().malformed.clone()
     }
 
+    /// A handle that reads this session's counters, also after it shut down.
+    pub fn counters_handle(&self) -> CountersHandle {
+        CountersHandle(self.shared.clone())
+    }
+
     /// What the session did not pass on so far: dropped notifications, oversized lines, stray
     /// responses and malformed lines, counted with the first few samples.
     pub fn counters(&self) -> SessionCounters {
@@ -434,13 +439,23 @@ impl Session {
             ..
         } = self;
         drop(out);
-        reader.0.abort();
-        let _ = (&mut reader.0).await;
+        // A server that exits when its input closes lets the reader take in what it had sent.
+        if tokio::time::timeout(READER_DRAIN, &mut reader.0)
+            .await
+            .is_err()
+        {
+            reader.0.abort();
+            let _ = (&mut reader.0).await;
+        }
         let child = child?;
         let status = child.shutdown(grace).await;
         Some(crate::transport::stdio::describe_exit(status))
     }
 }
+
+/// How long `shutdown` lets the reader take in what the server still sends once its input
+/// closed, before stopping it.
+const READER_DRAIN: Duration = Duration::from_millis(200);
 
 /// The read loop task; dropping it stops reading (and drops the connection it owns).
 struct ReadLoop(JoinHandle<()>);
@@ -470,9 +485,10 @@ mod inbox;
 mod pending;
 
 pub use counters::{
-    InboxLimits, SessionCounters, Tally, DEFAULT_MAX_BUFFERED_NOTIFICATIONS,
+    is_zero, InboxLimits, SessionCounters, Tally, DEFAULT_MAX_BUFFERED_NOTIFICATIONS,
     DEFAULT_MAX_BUFFERED_NOTIFICATION_BYTES,
 };
+pub use inbox::CountersHandle;
 use inbox::{read_loop, Inbox, Shared};
 pub use pending::PendingReply;
 

@@ -20,6 +20,9 @@ use crate::launch::{
 };
 use crate::transport::{self, Connection};
 
+mod template;
+pub use template::CodexTemplate;
+
 /// How long a websocket server may take to print its banner, and a connection to open.
 const STARTUP_DEADLINE: Duration = Duration::from_secs(15);
 
@@ -94,6 +97,8 @@ pub struct TargetEnv {
     pub keep_temp: bool,
     /// Drive this `st` binary for ledger steps instead of cas's own ledger.
     pub st_binary: Option<PathBuf>,
+    /// A codex home initialised once for the run; codex targets start from copies of it.
+    pub codex_template: Option<Arc<CodexTemplate>>,
     /// Keep every run's transcript here too (failing runs keep theirs in the workspace).
     pub transcript_dir: Option<PathBuf>,
 }
@@ -220,6 +225,26 @@ fn plain(connection: Connection) -> Launched {
     }
 }
 
+/// Fills a fresh codex home: a copy of the run's template when there is one (else codex makes
+/// its files on first start), then the scenario's extras; returns the codex version.
+async fn fill_home(
+    env: &TargetEnv,
+    bin: &Path,
+    home: &HermeticHome,
+    model_base_url: &str,
+    scenario: &ScenarioServer<'_>,
+) -> Result<String, LaunchError> {
+    let template = env.codex_template.as_ref().filter(|t| t.serves(bin));
+    if let Some(template) = template {
+        template.copy_into(home, model_base_url)?;
+    }
+    scenario.extras.apply(home.path())?;
+    match template {
+        Some(template) => Ok(template.version().to_owned()),
+        None => launch::codex_version(bin, home.path()).await,
+    }
+}
+
 async fn launch_codex(
     target: TargetName,
     scenario: ScenarioServer<'_>,
@@ -228,8 +253,7 @@ async fn launch_codex(
     let bin = env.codex.resolve()?;
     let mock = MockModel::start_scripted(scenario.model.clone()).await;
     let home = HermeticHome::create(&env.scratch_root, &mock.base_url())?;
-    scenario.extras.apply(home.path())?;
-    let version = launch::codex_version(&bin, home.path()).await?;
+    let version = fill_home(env, &bin, &home, &mock.base_url(), &scenario).await?;
     let mut extra_args = vec!["--strict-config".to_owned()];
     if scenario.hook_policy == HookPolicy::Off {
         let name = hooks::feature_name(&bin, home.path())

@@ -33,6 +33,15 @@ fn main() -> ExitCode {
         Trial::ignorable_test("missing_codex_exits_2_with_a_hint", missing_codex),
         support::codex_trial("conformance_handshake_on_codex_ws_passes", codex_ws_passes),
         Trial::ignorable_test("fake_server_speaks_jsonl_on_stdio", fake_server_stdio),
+        Trial::ignorable_test(
+            "three_samples_say_samples_3_attempts_3_retries_0",
+            samples_are_not_attempts,
+        ),
+        support::codex_trial(
+            "schema_surface_text_lists_client_requests_and_notifications",
+            surface_text,
+        ),
+        Trial::ignorable_test("conformance_help_says_it_runs_the_suite", conformance_help),
     ];
     libtest_mimic::run(&args, trials).exit_code()
 }
@@ -145,18 +154,25 @@ fn human_output() -> Outcome {
             "handshake",
             "--target",
             "fake-stdio",
+            "--color",
+            "never",
         ])
         .assert()
         .code(0)
         .stdout(predicate::str::starts_with(
-            "cas conformance on fake-stdio: pass",
+            "cas conformance: target fake-stdio\nscenarios run on: fake-stdio 1\n",
         ))
         .stdout(predicate::str::contains(
             "smoke preflight: skipped (the fake server is not a runtime to smoke-check)",
         ))
+        .stdout(
+            predicate::str::is_match(r"(?m)^   PASS \[ +[0-9.]+s\] handshake::fake-stdio$")
+                .unwrap(),
+        )
         .stdout(predicate::str::contains(
-            "- handshake [protocol] on fake-stdio: ok",
-        ));
+            "1 scenarios on fake-stdio (ran on fake-stdio 1, --jobs",
+        ))
+        .stdout(predicate::str::contains("): 1 passed, 0 failed"));
     done()
 }
 
@@ -286,5 +302,66 @@ fn fake_server_stdio() -> Outcome {
             "{\"id\":1,\"error\":{\"code\":-32600,\"message\":\"Not initialized\"}}\n{\"id\":\"s\",\"result\":{\"userAgent\"",
         ))
         .stdout(predicate::str::contains("\"jsonrpc\"").not());
+    done()
+}
+
+/// `--sample 3` on one instance: three samples, three requests, no retries — each named.
+fn samples_are_not_attempts() -> Outcome {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-samples");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let script = dir.join("fake.toml");
+    let text = "description = \"samples\"\ntargets = [\"fake-ws\"]\n[[fake.rules]]\n\
+        method = \"thread/list\"\nresult = { data = [] }\n\
+        [[steps]]\nnotify = { method = \"initialized\" }\n";
+    std::fs::write(&script, text).map_err(|e| e.to_string())?;
+    let fake = support::FakeWs::start(&script, None)?;
+    let (code, doc) = support::cas_json(&[
+        "instance_runner",
+        "--url",
+        &fake.url,
+        "--instances",
+        "1",
+        "--method",
+        "thread/list",
+        "--sample",
+        "3",
+        "--json",
+    ])?;
+    expect_fields(
+        "samples, attempts and retries are told apart",
+        Some(code),
+        &doc,
+        json!({"exit": 0, "results/0/samples": 3, "results/0/attempts": 3, "results/0/retries": 0}),
+    )?;
+    done()
+}
+
+/// `cas schema surface` as text names every client request and notification, not only the
+/// server requests.
+fn surface_text(codex: &std::path::Path) -> Outcome {
+    cas()
+        .args(["schema", "surface", "--codex-bin"])
+        .arg(codex)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("  client request thread/list -> "))
+        .stdout(predicate::str::contains(
+            "  client notification initialized",
+        ))
+        .stdout(predicate::str::contains(
+            "  server notification turn/completed",
+        ))
+        .stdout(predicate::str::contains("  server request "));
+    done()
+}
+
+/// `cas conformance --help` describes the suite, not one scenario.
+fn conformance_help() -> Outcome {
+    cas()
+        .args(["--help"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("Run the conformance suite"))
+        .stdout(predicate::str::contains("Run one scenario").not());
     done()
 }

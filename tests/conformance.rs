@@ -4,14 +4,18 @@
 //! the verdict into `snapshots/<scenario>@<target>.snap`, and fails when the status (or, for a
 //! negative twin, the expected failure) differs. A scenario file that does not load is a failing
 //! trial. Real-codex trials are ignored with the reason when no codex is found, and fail instead
-//! when `CAS_REQUIRE_CODEX=1`. After all trials, a live child process of this test binary is a
-//! failure: no server may outlive its trial.
+//! when `CAS_REQUIRE_CODEX=1`. libtest-mimic runs trials on `--test-threads` threads; at most
+//! [`codex_bound`] real-codex trials run at once (`CAS_CODEX_TRIALS`, default the number of
+//! CPUs), so a wide thread pool does not start a codex per thread on a small machine. After all
+//! trials, a live child process of this test binary is a failure: no server may outlive its
+//! trial.
 
 mod support;
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use cas::scenario::format::ExpectStatus;
@@ -30,7 +34,10 @@ fn main() -> ExitCode {
     let surface_env = env.clone();
     trials.push(support::codex_trial(
         "schema_surface::codex-stdio",
-        move |bin| schema_surface(bin, &surface_env).map(|()| Completion::Completed),
+        move |bin| {
+            let _slot = CodexSlot::take()?;
+            schema_surface(bin, &surface_env).map(|()| Completion::Completed)
+        },
     ));
     for Planned { name, run } in plan(&dir) {
         let env = env.clone();
@@ -40,6 +47,7 @@ fn main() -> ExitCode {
             }
             PlannedRun::Scenario(s, target) if target.is_codex() => {
                 support::codex_trial(name, move |_codex| {
+                    let _slot = CodexSlot::take()?;
                     trial(&s, target, &env).map(|()| Completion::Completed)
                 })
             }
@@ -55,6 +63,56 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     conclusion.exit_code()
+}
+
+/// How many real-codex trials may run at once: `CAS_CODEX_TRIALS`, else the number of CPUs.
+fn codex_bound() -> usize {
+    std::env::var("CAS_CODEX_TRIALS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+}
+
+/// How long a real-codex trial may wait for a slot.
+const SLOT_DEADLINE: Duration = Duration::from_secs(600);
+
+/// Real-codex trials running now.
+static CODEX_RUNNING: Mutex<usize> = Mutex::new(0);
+/// Signalled when a real-codex trial ends.
+static CODEX_FREED: Condvar = Condvar::new();
+
+/// One of the [`codex_bound`] slots for a real-codex trial, given back on drop (a failing or
+/// panicking trial too).
+struct CodexSlot;
+
+impl CodexSlot {
+    /// Waits for a free slot, up to [`SLOT_DEADLINE`] (then the trial fails).
+    fn take() -> Result<CodexSlot, Failed> {
+        let bound = codex_bound();
+        let deadline = std::time::Instant::now() + SLOT_DEADLINE;
+        let mut running = CODEX_RUNNING.lock().unwrap_or_else(|p| p.into_inner());
+        while *running >= bound {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(format!("no real-codex slot free within {SLOT_DEADLINE:?}").into());
+            }
+            running = CODEX_FREED
+                .wait_timeout(running, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        *running += 1;
+        Ok(CodexSlot)
+    }
+}
+
+impl Drop for CodexSlot {
+    fn drop(&mut self) {
+        let mut running = CODEX_RUNNING.lock().unwrap_or_else(|p| p.into_inner());
+        *running = running.saturating_sub(1);
+        CODEX_FREED.notify_one();
+    }
 }
 
 /// One trial to make: a scenario on a target, or a file that did not load.

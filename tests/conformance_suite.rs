@@ -6,6 +6,9 @@
 
 mod support;
 
+#[path = "conformance_suite/live.rs"]
+mod live;
+
 use libtest_mimic::{Arguments, Trial};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -30,6 +33,31 @@ fn main() -> ExitCode {
             st_binary,
         ),
         Trial::ignorable_test("a_broken_st_binary_fails_the_claim_scenarios", broken_st),
+        Trial::ignorable_test(
+            "live_lines_name_each_scenario_and_target_and_a_summary_counts_them",
+            live::live_lines,
+        ),
+        Trial::ignorable_test(
+            "a_failure_shows_a_diff_and_a_broken_file_is_its_own_error",
+            live::failures_and_broken_files,
+        ),
+        Trial::ignorable_test(
+            "globs_exclude_var_and_fail_fast_select_what_runs",
+            live::selection,
+        ),
+        Trial::ignorable_test(
+            "parallel_runs_report_the_same_verdicts_in_the_same_order",
+            live::parallel_is_deterministic,
+        ),
+        Trial::ignorable_test(
+            "junit_into_a_missing_folder_is_refused",
+            live::junit_missing_folder,
+        ),
+        Trial::ignorable_test("list_names_area_mode_twins_and_applicability", live::list),
+        Trial::ignorable_test(
+            "capabilities_refuses_a_missing_scenarios_dir",
+            live::capabilities_missing_folder,
+        ),
     ];
     libtest_mimic::run(&args, trials).exit_code()
 }
@@ -63,6 +91,8 @@ fn entries<'a>(report: &'a Value, name: &str) -> Vec<&'a Value> {
 fn default_suite_on_codex(_codex: &Path) -> Outcome {
     let outside = scratch("suite-outside");
     let tmp = scratch("suite-tmp");
+    // cas does not make the report's folder (a missing one is refused).
+    std::fs::create_dir_all(outside.join("reports")).map_err(|e| e.to_string())?;
     let junit = outside.join("reports/conformance.xml");
     let (code, report) = suite(
         &outside,

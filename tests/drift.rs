@@ -91,6 +91,7 @@ fn schema_diff(bin: &Path) -> Outcome {
 
 fn capabilities(_codex: &Path) -> Outcome {
     let doc = run_json(&["capabilities", "--json"], 0)?;
+    let review_given = !doc["commands"]["review_session"].is_null();
     let verdicts: Vec<&str> = doc["commands"]
         .as_object()
         .into_iter()
@@ -104,16 +105,18 @@ fn capabilities(_codex: &Path) -> Outcome {
         .find(|s| s["name"] == "handshake");
     let got = json!({
         "casVersionGiven": !doc["cas"]["version"].is_null(),
+        "reviewSessionGiven": review_given,
         "verdicts": verdicts,
         "handshakeRunnable": handshake.map(|h| h["runnable"] == true),
     });
     let want = json!({
         "casVersionGiven": true,
-        "verdicts": vec!["compatible"; 4],
+        "reviewSessionGiven": true,
+        "verdicts": vec!["compatible"; 5],
         "handshakeRunnable": true,
     });
     support::same(
-        "four compatible commands, handshake runnable",
+        "five compatible commands (review_session too), handshake runnable",
         &got,
         &want,
         &doc,

@@ -279,3 +279,52 @@ fn cas_st_prints_sync_lines_and_records_the_writer_from_the_environment() {
     );
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// What a new user hit with `cas st` (issue 16): `show` of a plan file that does not exist is
+/// refused, the snake_case command names the scenario files use are taken, and a refusal names
+/// the bad value as JSON, never as Rust debug text.
+#[test]
+fn cas_st_refuses_a_missing_plan_takes_snake_case_names_and_shows_values_as_json() {
+    let dir = scratch("new-user");
+    let plan = dir.join("st-plan.jsonl");
+    let out = run(&plan, &["show"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        (
+            out.status.code(),
+            stderr.contains("no plan file"),
+            out.stdout.is_empty()
+        ),
+        (Some(2), true, true),
+        "{stderr}"
+    );
+    let out = run(
+        &plan,
+        &[
+            "set_proof",
+            "--id",
+            "x",
+            "--proof-state",
+            "pass",
+            "--command",
+            "c",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        stderr.starts_with("error: UnknownItemId:"),
+        "set_proof is set-proof: {stderr}"
+    );
+    fs::write(&plan, "{\"v\":99,\"seq\":1}\n").expect("write");
+    let out = run(&plan, &["show"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        (
+            stderr.contains("unsupported version 99"),
+            stderr.contains("Some(")
+        ),
+        (true, false),
+        "{stderr}"
+    );
+    let _ = fs::remove_dir_all(&dir);
+}

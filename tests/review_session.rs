@@ -163,7 +163,7 @@ fn every_code_tested() -> Result<(), Failed> {
             | C::InvalidRuntimeSubstrate | C::InvalidProofState | C::EmptyString
             | C::InvalidOrchPlan | C::LockTimeout | C::LockSidecarNotGitignored
             | C::GitCommandFailed | C::FileIo | C::StCommandFailed | C::StCommandTimeout
-            | C::InvalidShowOutput => None,
+            | C::InvalidShowOutput | C::ScenarioUnloadable => None,
             // Scenario v2 connection and flow codes (scenarios/connections, scenarios/flow).
             C::ConnectionNotRefused | C::CountMismatch | C::NeverBroken | C::OrderViolated => None,
             // The codes of exit-2 setup failures (tests/json_exit.rs).
@@ -171,6 +171,10 @@ fn every_code_tested() -> Result<(), Failed> {
             | C::ConnectFailed | C::SurfaceFailed | C::BenchFailed => None,
             // smoke_check's codes (tests/smoke_check.rs).
             C::UnknownThread | C::InvalidCwd | C::TurnFailed => None,
+            // The request lanes' codes (tests/faults.rs) and an interrupted command's.
+            C::DeadlineExceeded | C::OverloadRetryExhausted | C::ServerError | C::Interrupted => {
+                None
+            }
         };
         if asserted_by.is_none() {
             untested.push(code);

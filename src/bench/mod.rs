@@ -7,6 +7,7 @@
 //! the fake (both children, so only client CPU is counted). Each figure is the median of runs.
 
 pub mod baseline;
+pub mod suite;
 
 use serde::Serialize;
 use serde_json::{json, Value};

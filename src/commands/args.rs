@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use crate::errors::Chain;
 use crate::hooks::HookPolicy;
-use crate::launch::Transport;
+use crate::launch::{ConnectionLimits, Transport, DEFAULT_CONNECT_TIMEOUT};
 use crate::policy::{ApprovalChoice, ElicitationAction, PermissionsChoice, PolicyConfig};
 use crate::retry::BackoffSchedule;
 use crate::runtime::{RuntimeConfig, UserHome};
+use crate::session::InboxLimits;
 
 /// Where the app-server comes from, and how to talk to it (shared by the control lanes).
 #[derive(Debug, Clone, clap::Args)]
@@ -50,6 +51,23 @@ pub struct RuntimeArgs {
     /// (`${HOOKS_DIR}` in it stands for the file's own folder).
     #[arg(long, requires = "hermetic")]
     pub hooks_config: Option<PathBuf>,
+    /// How long a `--url` connect, or a `--transport ws` server's banner and connect, may
+    /// take, in milliseconds (default 20000).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub connect_timeout_ms: Option<u64>,
+    /// The largest inbound line or websocket message, in bytes; a longer line is skipped while
+    /// it streams and counted in `oversizedLines` (default: CAS_MAX_MESSAGE_BYTES, else 64 MiB).
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1024..))]
+    pub max_message_bytes: Option<usize>,
+    /// Notifications a session keeps for later steps, at most; past it the oldest are dropped
+    /// and counted in `droppedNotifications` (lanes that await none keep none).
+    #[arg(long, default_value_t = crate::session::DEFAULT_MAX_BUFFERED_NOTIFICATIONS,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_buffered_notifications: usize,
+    /// The memory those notifications may take, in bytes (estimated), at most.
+    #[arg(long, default_value_t = crate::session::DEFAULT_MAX_BUFFERED_NOTIFICATION_BYTES,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1024..))]
+    pub max_buffered_notification_bytes: usize,
     /// Print exactly one JSON document on stdout.
     #[arg(long)]
     pub json: bool,
@@ -170,6 +188,22 @@ impl RuntimeArgs {
             user_home,
             event_log: self.event_log.clone(),
             skip_compat: self.skip_compat,
+            limits: self.limits(),
+            max_message_bytes: self.max_message_bytes,
+            connect_timeout_set: self.connect_timeout_ms.is_some(),
+        }
+    }
+
+    /// The connection limits these flags describe.
+    pub fn limits(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            connect_timeout: self
+                .connect_timeout_ms
+                .map_or(DEFAULT_CONNECT_TIMEOUT, Duration::from_millis),
+            inbox: InboxLimits {
+                max_notifications: self.max_buffered_notifications,
+                max_bytes: self.max_buffered_notification_bytes,
+            },
         }
     }
 }

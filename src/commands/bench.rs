@@ -6,6 +6,7 @@ use super::output::{fail, failure_doc, pretty, print_stdout};
 use crate::bench::{self, BenchPlan};
 use crate::errors::{BenchError, Chain, FailureCoded};
 use crate::launch::CodexLocator;
+use crate::progress::Ticker;
 use std::path::PathBuf;
 
 /// The `check` of this command's documents.
@@ -14,6 +15,9 @@ const CHECK: &str = "bench";
 /// Flags of `cas bench`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
+    /// A bench other than the default (fanout and one-connection figures).
+    #[command(subcommand)]
+    pub what: Option<BenchWhat>,
     /// The codex binary (default: CAS_CODEX_BIN, the project install, then PATH).
     #[arg(long)]
     pub codex_bin: Option<PathBuf>,
@@ -34,8 +38,38 @@ pub struct BenchArgs {
     pub json: bool,
 }
 
+/// The benches besides the default one.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum BenchWhat {
+    /// The shipped suite with --jobs 1 and with --jobs N: wall times, ratio, same verdicts.
+    Suite(BenchSuiteArgs),
+}
+
+/// Flags of `cas bench suite`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchSuiteArgs {
+    /// The suite's target.
+    #[arg(long, default_value = "codex-ws")]
+    pub target: String,
+    /// The parallel setting (default: the number of CPUs, as `cas conformance`).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Runs of each setting; the median is reported.
+    #[arg(long, default_value_t = 3, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub runs: usize,
+    /// The codex binary (default: CAS_CODEX_BIN, the project install, then PATH).
+    #[arg(long)]
+    pub codex_bin: Option<PathBuf>,
+    /// Print exactly one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// Runs the command.
 pub async fn run(args: BenchArgs) -> ExitCode {
+    if let Some(BenchWhat::Suite(suite)) = &args.what {
+        return bench_suite(suite).await;
+    }
     if args.window == 0 || !args.requests.is_multiple_of(args.window) {
         let (requests, window) = (args.requests, args.window);
         return fail(CHECK, args.json, &BenchError::Window { requests, window });
@@ -57,8 +91,17 @@ pub async fn run(args: BenchArgs) -> ExitCode {
         window: args.window,
         scratch: crate::launch::paths::homes_dir().join("bench"),
     };
-    let log = |line: &str| eprintln!("cas bench: {line}");
-    let report = match bench::run(&plan, &log).await {
+    let ticker = Ticker::spinner("bench", !args.json);
+    let log = |line: &str| {
+        if ticker.is_drawn() {
+            ticker.message(line);
+        } else {
+            eprintln!("cas bench: {line}");
+        }
+    };
+    let report = bench::run(&plan, &log).await;
+    ticker.finish();
+    let report = match report {
         Ok(report) => report,
         Err(e) => {
             eprintln!("cas: bench could not run: {}", Chain(&e));
@@ -103,4 +146,55 @@ fn human(report: &serde_json::Value) -> String {
         ));
     }
     out.trim_end().to_owned()
+}
+
+/// `cas bench suite`: exit 0 when the parallel run met the target ratio with the same verdicts.
+async fn bench_suite(args: &BenchSuiteArgs) -> ExitCode {
+    let cas = match std::env::current_exe() {
+        Ok(path) => path,
+        Err(e) => return fail(CHECK, args.json, &BenchError::CasExecutable(e)),
+    };
+    let plan = bench::suite::SuitePlan {
+        cas,
+        codex: args.codex_bin.clone(),
+        target: args.target.clone(),
+        jobs: args.jobs.unwrap_or_else(super::conformance::default_jobs),
+        runs: args.runs,
+    };
+    let ticker = Ticker::counter(2 * plan.runs as u64, "bench suite", !args.json);
+    let report = bench::suite::run(&plan, &|line| {
+        if ticker.is_drawn() {
+            ticker.tick(line);
+        } else {
+            eprintln!("cas bench suite: {line}");
+        }
+    })
+    .await;
+    ticker.finish();
+    let report = match report {
+        Ok(report) => report,
+        Err(e) => return fail(CHECK, args.json, &e),
+    };
+    if args.json {
+        print_stdout(&pretty(&serde_json::to_value(&report).unwrap_or_default()));
+    } else {
+        print_stdout(&format!(
+            "cas bench suite on {} ({} cpus, median of {} runs)\n  --jobs 1: {:>8.0} ms\n  --jobs {}: {:>8.0} ms\n  ratio {:.3} (target <= {}), verdicts {} ({} scenarios)",
+            report.target,
+            report.cpus,
+            report.runs,
+            report.serial_ms,
+            report.jobs,
+            report.parallel_ms,
+            report.ratio,
+            report.target_ratio,
+            if report.identical_verdicts { "identical" } else { "DIFFER" },
+            report.verdicts.len()
+        ));
+    }
+    if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }

@@ -16,7 +16,8 @@ pub struct CapabilitiesArgs {
     /// The codex binary (default: CAS_CODEX_BIN, the project install, then PATH).
     #[arg(long)]
     pub codex_bin: Option<PathBuf>,
-    /// The folder of scenario files (default: ./scenarios, else the one cas was built with).
+    /// The folder of scenario files (default: the scenarios shipped inside cas); a folder that
+    /// does not exist is refused (exit 2).
     #[arg(long)]
     pub scenarios_dir: Option<PathBuf>,
     /// Print exactly one JSON document.

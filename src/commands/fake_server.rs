@@ -99,6 +99,7 @@ async fn serve_ws(script: Arc<FakeScript>, args: &FakeServerArgs) -> ExitCode {
             }
         },
     };
+    let never_announce = script.has(fake::script::Fault::NeverAnnounce);
     let server = match FakeWsServer::start(script, token).await {
         Ok(s) => s,
         Err(e) => {
@@ -106,10 +107,12 @@ async fn serve_ws(script: Arc<FakeScript>, args: &FakeServerArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    eprintln!(
-        "cas fake app-server (WebSockets)\n  listening on: {}",
-        server.url()
-    );
+    if !never_announce {
+        eprintln!(
+            "cas fake app-server (WebSockets)\n  listening on: {}",
+            server.url()
+        );
+    }
     server.run_until_stopped().await;
     ExitCode::SUCCESS
 }

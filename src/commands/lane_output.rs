@@ -26,16 +26,13 @@ pub async fn run(config: LaneConfig, json: bool) -> ExitCode {
     if instances > 1 && !remote && !json && std::io::stderr().is_terminal() {
         eprintln!("cas: {instances} instances, each with its own CODEX_HOME");
     }
-    let show_progress = instances > 1 && std::io::stderr().is_terminal();
-    let progress = move |done: usize, total: usize| {
-        if show_progress {
-            eprint!("\r[{done}/{total}] instances done");
-            if done == total {
-                eprintln!();
-            }
-        }
+    let ticker =
+        crate::progress::Ticker::counter(instances as u64, "instances", instances > 1 && !json);
+    let progress = |done: usize, total: usize| {
+        ticker.set(done as u64, &format!("{done}/{total} instances done"));
     };
     let report = lane.run(&progress).await;
+    ticker.finish();
     print_result(&report, json, human, report.ok)
 }
 

@@ -10,6 +10,7 @@ use crate::fanout::lane::LaneConfig;
 use crate::fanout::FanoutPlan;
 use crate::outcome::CheckName;
 use crate::runtime::UserHome;
+use crate::session::InboxLimits;
 
 /// Flags of `cas request`.
 #[derive(Debug, Clone, clap::Args)]
@@ -47,9 +48,12 @@ impl RequestArgs {
     /// The lane these flags describe, as `check`, on `instances` instances with `sample` requests each.
     pub fn lane_config(&self, check: CheckName, instances: usize, sample: usize) -> LaneConfig {
         let runtime = &self.runtime;
+        let mut config = runtime.config(self.state_dir.clone(), instances, UserHome::Isolated);
+        // The lane awaits no notification: its sessions keep none (hooks see them as they come).
+        config.limits.inbox = InboxLimits::keep_none();
         LaneConfig {
             check,
-            runtime: runtime.config(self.state_dir.clone(), instances, UserHome::Isolated),
+            runtime: config,
             params_json: self.params_json.clone(),
             params_file: self.params_file.clone(),
             plan: FanoutPlan {

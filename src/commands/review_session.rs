@@ -19,6 +19,7 @@ use std::time::Duration;
 use super::args::PolicyArgs;
 use super::output::{fail, mark_refusal, print_result};
 use crate::hooks::HookPolicy;
+use crate::review::housekeeping;
 use crate::review::lane;
 use crate::review::record::ParentMode;
 use crate::review::report::{self, Handle, Report};
@@ -45,7 +46,12 @@ pub enum ReviewAction {
     /// Wait for the review to end (a wait that times out leaves it waitable).
     Wait(WaitArgs),
     /// Interrupt a live review through its managed server.
-    Interrupt(WaitArgs),
+    Interrupt(InterruptArgs),
+    /// Every recorded review: status, failure code, whether its host and server are alive.
+    List(ListArgs),
+    /// Stop a review now: its host and its managed server (an unfinished review is recorded
+    /// as review_transport_lost).
+    Stop(HandleArgs),
     /// Run a lane (started by `start`; not for direct use).
     #[command(hide = true)]
     Host {
@@ -183,6 +189,25 @@ pub struct WaitArgs {
     pub timeout_ms: u64,
 }
 
+/// Flags of `interrupt`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InterruptArgs {
+    /// The review.
+    #[command(flatten)]
+    pub handle: HandleArgs,
+    /// How long to wait for the interrupted review's end to be recorded, in ms.
+    #[arg(long, default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout_ms: u64,
+}
+
+/// Flags of `list`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ListArgs {
+    /// Print exactly one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// Runs the command.
 pub async fn run(args: ReviewSessionArgs) -> ExitCode {
     let (reported, json) = match args.action {
@@ -190,10 +215,11 @@ pub async fn run(args: ReviewSessionArgs) -> ExitCode {
         ReviewAction::Status(h) => (report::status(&h.handle()), h.json),
         ReviewAction::Wait(w) => {
             let timeout = Duration::from_millis(w.timeout_ms);
-            (
-                report::wait(&w.handle.handle(), timeout).await,
-                w.handle.json,
-            )
+            // A spinner on stderr while waiting, on a terminal only and never with --json.
+            let ticker = crate::progress::Ticker::spinner("waiting for the review", !w.handle.json);
+            let waited = report::wait(&w.handle.handle(), timeout).await;
+            ticker.finish();
+            (waited, w.handle.json)
         }
         ReviewAction::Interrupt(w) => {
             let timeout = Duration::from_millis(w.timeout_ms);
@@ -201,6 +227,8 @@ pub async fn run(args: ReviewSessionArgs) -> ExitCode {
             (reported, w.handle.json)
         }
         ReviewAction::Host { lane_dir } => return ExitCode::from(lane::host(&lane_dir).await),
+        ReviewAction::List(l) => return print_list(l.json),
+        ReviewAction::Stop(h) => (housekeeping::stop(&h.handle()).await, h.json),
     };
     match reported {
         Ok(report) => print_report(&report, json),
@@ -235,6 +263,40 @@ async fn run_start(args: &StartArgs) -> ExitCode {
         Ok(Started::Reported(report)) => print_report(&report, args.json),
         Err(e) => fail(CHECK, args.json, &e),
     }
+}
+
+/// Prints every recorded review (`{schemaVersion, check, ok, reviews: […]}` with `--json`).
+fn print_list(json: bool) -> ExitCode {
+    let reviews = housekeeping::list();
+    let doc = serde_json::json!({"schemaVersion": 1, "check": CHECK, "ok": true,
+        "reviews": reviews});
+    print_result(&doc, json, |_| list_text(&reviews), true)
+}
+
+fn list_text(reviews: &[housekeeping::Listed]) -> String {
+    if reviews.is_empty() {
+        return "no recorded reviews".to_owned();
+    }
+    let alive = |b: bool| if b { "alive" } else { "gone" };
+    reviews
+        .iter()
+        .map(|r| {
+            let status = r.status.map_or("unreadable".to_owned(), |s| {
+                serde_json::to_value(s)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            });
+            format!(
+                "{}  {status}  failureCode={}  host {}  server {}",
+                r.review_thread_id,
+                r.failure_code.map_or("-", |c| c.as_str()),
+                alive(r.host_alive),
+                alive(r.server_alive)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Prints the document; exit 0 when the report is ok, else 1.

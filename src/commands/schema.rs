@@ -109,12 +109,27 @@ fn human_surface(s: &Surface) -> String {
         s.server_notifications.len(),
         s.client_notifications.len()
     );
-    for r in &s.server_requests {
-        out.push_str(&format!(
-            "  server request {} -> {}\n",
-            r.method,
-            r.response.as_deref().unwrap_or("?")
-        ));
+    let flag = |experimental: bool| if experimental { " (experimental)" } else { "" };
+    for (kind, requests) in [
+        ("client request", &s.client_requests),
+        ("server request", &s.server_requests),
+    ] {
+        for r in requests {
+            out.push_str(&format!(
+                "  {kind} {} -> {}{}\n",
+                r.method,
+                r.response.as_deref().unwrap_or("?"),
+                flag(r.experimental)
+            ));
+        }
+    }
+    for (kind, notes) in [
+        ("server notification", &s.server_notifications),
+        ("client notification", &s.client_notifications),
+    ] {
+        for n in notes {
+            out.push_str(&format!("  {kind} {}{}\n", n.method, flag(n.experimental)));
+        }
     }
     for (name, variants) in &s.enums {
         out.push_str(&format!("  enum {name}: {}\n", variants.join(", ")));

@@ -4,7 +4,10 @@
 //! `cas st "$@"`) and so tests can run many writer processes against one plan file. Flags are
 //! `st`'s; success prints `st`'s human line and, after a mutation, st's `plan_sync: {…}` and
 //! `update_plan: {…}` lines; failure prints `error: <Code>: <detail>` on stderr and exits 1
-//! (usage errors exit 2). The writer comes from st's variables ([`Writer::from_vars`]).
+//! (usage errors exit 2) — st's own format, which the external-`st` backend reads, so it is
+//! kept. `show` of a plan file that does not exist is refused (exit 2), not an empty list.
+//! Commands take st's kebab-case names and the snake_case names scenario files use
+//! (`set_runtime`). The writer comes from st's variables ([`Writer::from_vars`]).
 //!
 //! Deliberate differences from st (the same list is in `scenarios/README.md`); everywhere
 //! else the ledger answers as st does, first refusal included:
@@ -67,6 +70,7 @@ pub struct PlanFile {
 #[derive(Debug, Subcommand)]
 pub enum StCommand {
     /// Import an OrchPlan (JSON or simple YAML).
+    #[command(alias = "import_orchplan")]
     ImportOrchplan {
         #[command(flatten)]
         plan: PlanFile,
@@ -106,6 +110,7 @@ pub enum StCommand {
         id: String,
     },
     /// Attach runtime metadata to a held claim.
+    #[command(alias = "set_runtime")]
     SetRuntime {
         #[command(flatten)]
         plan: PlanFile,
@@ -132,6 +137,7 @@ pub enum StCommand {
         last_event: Option<String>,
     },
     /// Record a validation run.
+    #[command(alias = "set_proof")]
     SetProof {
         #[command(flatten)]
         plan: PlanFile,
@@ -160,6 +166,7 @@ pub enum StCommand {
         reason: Option<String>,
     },
     /// Turn held claims whose lease expired stale.
+    #[command(alias = "reclaim_stale")]
     ReclaimStale {
         #[command(flatten)]
         plan: PlanFile,
@@ -194,6 +201,15 @@ pub enum ShowFormat {
 
 /// Runs one st command.
 pub fn run(args: StArgs) -> ExitCode {
+    if let StCommand::Show { plan, .. } = &args.command {
+        if !plan.file.is_file() {
+            eprintln!(
+                "cas: st show: no plan file {} (nothing has been written to it yet?)",
+                plan.file.display()
+            );
+            return ExitCode::from(2);
+        }
+    }
     match execute(args.command) {
         Ok(out) => {
             // A closed stdout pipe is not a failure of the command (the write already happened).

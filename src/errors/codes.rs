@@ -109,6 +109,7 @@ impl FailureCoded for CapabilitiesError {
         match self {
             CapabilitiesError::Launch(e) => e.failure_code(),
             CapabilitiesError::Schema(e) => e.failure_code(),
+            CapabilitiesError::NoScenariosDir(_) => FailureCode::UsageError,
         }
     }
 }
@@ -148,9 +149,13 @@ impl FailureCoded for BenchError {
             Transport(e) => e.failure_code(),
             Session(e) => e.failure_code(),
             Baseline { source, .. } => source.failure_code(),
-            RunTimeout(_) | RunCas(_) | CasOutput(_) | CasFailed(_) | Join(_) | Failures { .. } => {
-                FailureCode::BenchFailed
-            }
+            RunTimeout(_)
+            | RunCas(_)
+            | CasOutput(_)
+            | CasFailed(_)
+            | SuiteNotRun(_)
+            | Join(_)
+            | Failures { .. } => FailureCode::BenchFailed,
         }
     }
 }

@@ -143,6 +143,9 @@ pub enum UsageError {
     /// `--state-dir` together with `--url`.
     #[error("--state-dir needs a server cas starts; it does not apply with --url")]
     StateDirWithUrl,
+    /// `--connect-timeout-ms` where nothing connects over a websocket.
+    #[error("--connect-timeout-ms applies to --url or --transport ws; with --transport stdio nothing connects")]
+    ConnectTimeoutUnused,
     /// `--token-file` holds nothing but whitespace.
     #[error("--token-file is empty")]
     EmptyTokenFile,
@@ -294,6 +297,9 @@ pub enum BenchError {
     /// The running cas executable (measured against the baseline) cannot be found.
     #[error("cannot find the cas executable")]
     CasExecutable(#[source] std::io::Error),
+    /// A `cas conformance` child of `cas bench suite` could not run the suite (exit 2).
+    #[error("cas conformance could not run: {0}")]
+    SuiteNotRun(String),
     /// `--requests` is not a multiple of `--window`.
     #[error("--requests ({requests}) must be a multiple of --window ({window})")]
     Window {
@@ -327,6 +333,9 @@ pub enum CapabilitiesError {
     /// The scratch folder could not be made, or the protocol surface could not be had.
     #[error(transparent)]
     Schema(#[from] SchemaError),
+    /// `--scenarios-dir` names no folder.
+    #[error("--scenarios-dir {}: no such folder", .0.display())]
+    NoScenariosDir(PathBuf),
 }
 
 /// The server one `cas bench` connection measures against.

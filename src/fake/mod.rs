@@ -172,7 +172,7 @@ async fn handle_request(
         send_reply(out, id, reply);
         return None;
     };
-    answer_by_rule(out, &script.rules[index], state, id).await
+    answer_by_rule(out, script, &script.rules[index], state, id).await
 }
 
 async fn initialize(
@@ -182,6 +182,9 @@ async fn initialize(
     id: RequestId,
     params: &Value,
 ) -> Option<ServeEnd> {
+    if let Some(delay) = script.initialize_delay {
+        tokio::time::sleep(delay).await;
+    }
     if state.initialized && !script.has(Fault::AcceptSecondInitialize) {
         send_reply(
             out,
@@ -249,6 +252,7 @@ fn pick_rule(
 
 async fn answer_by_rule(
     out: &Outbound,
+    script: &FakeScript,
     rule: &Rule,
     state: &mut FakeState,
     id: RequestId,
@@ -273,7 +277,7 @@ async fn answer_by_rule(
                 (Some(result), None) => Ok(crate::matcher::substitute(result, &Default::default())),
                 (None, None) => Ok(json!({})),
             };
-            send_reply(out, id, reply);
+            faults::send_rule_reply(out, script, id, reply);
         }
     }
     send_all(out, state, &rule.then).await;
@@ -320,7 +324,7 @@ fn recipients(out: &Outbound, state: &FakeState, to: SendTo) -> Vec<Outbound> {
     }
 }
 
-fn send_reply(out: &Outbound, id: RequestId, reply: Result<Value, RpcError>) {
+pub(crate) fn send_reply(out: &Outbound, id: RequestId, reply: Result<Value, RpcError>) {
     let message = match reply {
         Ok(result) => Message::Response { id, result },
         Err(error) => Message::Error { id, error },

@@ -20,6 +20,9 @@ pub struct FakeScript {
     /// Scripted answers to client requests, tried in order; the first that matches wins.
     #[serde(default)]
     pub rules: Vec<Rule>,
+    /// Wait this long before answering `initialize` (humantime, e.g. "5s").
+    #[serde(default, with = "humantime_opt")]
+    pub initialize_delay: Option<Duration>,
 }
 
 impl FakeScript {
@@ -47,6 +50,12 @@ pub enum Fault {
     AnswerNotifications,
     /// Leave `codexHome` out of the initialize result.
     IncompleteInitializeResult,
+    /// Answer scripted requests under a wrong id (the client's id plus 1 000 000).
+    WrongResponseIds,
+    /// Answer every scripted request twice.
+    DuplicateResponses,
+    /// On websocket, never print the `listening on:` banner.
+    NeverAnnounce,
     /// Accept websocket upgrades without the bearer token (or with a wrong one).
     AcceptAnyToken,
 }
@@ -111,6 +120,9 @@ pub struct ScriptedSend {
     /// (stdio only; on a websocket nothing is sent).
     #[serde(default)]
     pub endless_line: bool,
+    /// Send this text as one raw line, whatever it is (garbage for the client to skip).
+    #[serde(default)]
+    pub garbage: Option<String>,
     /// Wait this long before sending (humantime); the fake reads nothing meanwhile.
     #[serde(default, with = "humantime_opt")]
     pub delay: Option<Duration>,

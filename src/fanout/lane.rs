@@ -54,7 +54,7 @@ pub struct LaneReport {
     pub check: CheckName,
     /// Every instance started and answered, and hooks gave no failure.
     pub ok: bool,
-    /// The hooks' failure code, if any.
+    /// The first failure's code: a start failure's, a failed instance's, else the hooks'.
     pub failure_code: Option<crate::outcome::FailureCode>,
     /// The method called.
     pub method: String,
@@ -125,7 +125,7 @@ impl Lane {
             schema_version: 1,
             check: config.check,
             ok,
-            failure_code: hooks.failure_code,
+            failure_code: fanout.failure_code().or(hooks.failure_code),
             method: plan.method,
             params: plan.params,
             codex: rt.codex,

@@ -6,6 +6,7 @@
 //! retried and refused, with latency statistics and phase timings; it never drops an instance
 //! silently: a start failure and a request failure are both reported with their reason.
 
+pub mod failure;
 pub mod lane;
 
 use futures_util::future::join_all;
@@ -16,8 +17,8 @@ use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 use crate::errors::SessionError;
-use crate::jsonrpc::RpcError;
 use crate::launch::{Instance, Launcher};
+use crate::outcome::FailureCode;
 use crate::policy::{AnswerRecord, PolicyAnswer, PolicyConfig, ServerRequestPolicy};
 use crate::protocol::ClientInfo;
 use crate::retry::{request_with_retry, BackoffSchedule, RetryReport, SplitMix64};
@@ -66,10 +67,13 @@ pub struct AnswerCount {
 
 /// An instance that did not start.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StartFailure {
     /// Its number (1-based).
     pub instance: usize,
-    /// Why.
+    /// Why, as a code.
+    pub failure_code: FailureCode,
+    /// Why, with what the server printed.
     pub error: String,
 }
 
@@ -85,14 +89,21 @@ pub struct InstanceResult {
     pub transport: &'static str,
     /// Median latency of its successful samples, in ms.
     pub latency_ms: Option<f64>,
-    /// Requests sent, retries included.
+    /// Samples taken (`--sample`): one request each, before retries.
+    pub samples: u32,
+    /// Requests sent over all samples, retries included (`samples` + `retries`).
     pub attempts: u32,
+    /// Of the attempts, the retries of overloaded (`-32001`) requests.
+    pub retries: u32,
     /// The backoff delays slept before each retry, in ms (seeded with `--retry-seed`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub retry_delays_ms: Vec<u64>,
     /// A summary of the last result.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<Value>,
+    /// The first error's code, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_code: Option<FailureCode>,
     /// The first error, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -108,6 +119,9 @@ pub struct InstanceResult {
     /// Lines that were not messages (shown when any came).
     #[serde(skip_serializing_if = "Tally::is_empty")]
     pub malformed_lines: Tally<String>,
+    /// Notifications let go unkept: the lane needs none (shown when any came).
+    #[serde(skip_serializing_if = "crate::session::is_zero")]
+    pub ignored_notifications: u64,
 }
 
 /// Phase timings in milliseconds.
@@ -159,6 +173,16 @@ impl FanoutReport {
     pub fn ok(&self) -> bool {
         self.start_failures.is_empty() && self.requests_failed == 0 && self.instances_started > 0
     }
+
+    /// The first failure's code: a start failure's, else a failed instance's.
+    pub fn failure_code(&self) -> Option<FailureCode> {
+        let started = self.results.iter().filter_map(|r| r.failure_code);
+        self.start_failures
+            .iter()
+            .map(|f| f.failure_code)
+            .chain(started)
+            .next()
+    }
 }
 
 /// Runs the plan; `progress(done, total)` is called as instances finish.
@@ -190,9 +214,13 @@ pub async fn run(
             outcome
         }
     });
-    let outcomes = join_all(runs).await;
+    let mut outcomes = join_all(runs).await;
     let run_all = run_started.elapsed();
     let shutdown_started = Instant::now();
+    let counters: Vec<_> = instances
+        .iter()
+        .map(|(_, instance)| instance.session.counters_handle())
+        .collect();
     join_all(
         instances
             .into_iter()
@@ -200,6 +228,10 @@ pub async fn run(
     )
     .await;
     let shutdown = shutdown_started.elapsed();
+    // Counted once every session stopped reading, so nothing that came last is missed.
+    for (outcome, handle) in outcomes.iter_mut().zip(&counters) {
+        outcome.take_counters(handle.get());
+    }
     let records: Vec<AnswerRecord> = policies.iter().flat_map(|p| p.records()).collect();
     let mut report = assemble(plan, start_failures, outcomes, &records);
     report.timing_ms = Timing {
@@ -260,6 +292,7 @@ async fn start_instances(
                 progress(start_failures.len() + 1, plan.instances);
                 start_failures.push(StartFailure {
                     instance: i,
+                    failure_code: failure::start_failure_code(&error),
                     error: crate::errors::Chain(&error).to_string(),
                 });
             }
@@ -286,14 +319,18 @@ impl SampleOutcome {
                 ok: true,
                 transport,
                 latency_ms: None,
+                samples: 0,
                 attempts: 0,
+                retries: 0,
                 retry_delays_ms: Vec::new(),
                 summary: None,
+                failure_code: None,
                 error: None,
                 dropped_notifications: Tally::default(),
                 oversized_lines: Tally::default(),
                 stray_responses: Tally::default(),
                 malformed_lines: Tally::default(),
+                ignored_notifications: 0,
             },
             latencies: Vec::new(),
             ok: 0,
@@ -309,21 +346,25 @@ impl SampleOutcome {
         r.oversized_lines = counters.oversized_lines;
         r.stray_responses = counters.stray_responses;
         r.malformed_lines = counters.malformed_lines;
+        r.ignored_notifications = counters.ignored_notifications;
     }
 
     /// Counts one sample started at `t0`: its latency when it succeeded, else its error (the
-    /// first error is the one kept).
+    /// first error is the one kept); `strays` are the session's responses to unknown ids.
     fn count(
         &mut self,
         method: &str,
         t0: Instant,
         reply: Result<Reply, SessionError>,
         report: &RetryReport,
+        strays: impl FnOnce() -> Tally<String>,
     ) {
+        self.result.samples += 1;
         self.result.attempts += report.attempts;
+        self.result.retries += report.retries;
         self.result.retry_delays_ms.extend(&report.delays_ms);
         self.retries += report.retries;
-        let error = match reply {
+        let (code, error) = match reply {
             Ok(Ok(result)) => {
                 // Latency is that of successful requests, backoff included.
                 self.latencies.push(t0.elapsed());
@@ -331,12 +372,15 @@ impl SampleOutcome {
                 self.ok += 1;
                 return;
             }
-            Ok(Err(rpc)) => refusal_text(&rpc, report),
-            Err(e) => e.to_string(),
+            Ok(Err(rpc)) => failure::refusal(&rpc, report),
+            Err(e) => failure::session_failure(&e, &strays()),
         };
         self.failed += 1;
         self.result.ok = false;
-        self.result.error.get_or_insert(error);
+        if self.result.error.is_none() {
+            self.result.failure_code = Some(code);
+            self.result.error = Some(error);
+        }
     }
 }
 
@@ -370,25 +414,13 @@ async fn run_samples(
             ok = matches!(reply, Ok(Ok(_))),
             "request"
         );
-        out.count(&plan.method, t0, reply, &report);
+        out.count(&plan.method, t0, reply, &report, || {
+            inst.session.counters().stray_responses
+        });
     }
     out.result.latency_ms =
         Some(LatencyStats::of(&out.latencies).p50).filter(|_| !out.latencies.is_empty());
-    out.take_counters(inst.session.counters());
     out
-}
-
-/// How a refused sample is reported: code, message, and why retrying stopped.
-fn refusal_text(rpc: &RpcError, report: &RetryReport) -> String {
-    let gave_up = report
-        .gave_up
-        .map(|g| format!(" (gave up: {g} after {} attempts)", report.attempts));
-    format!(
-        "{} {:?}{}",
-        rpc.code,
-        rpc.message,
-        gave_up.unwrap_or_default()
-    )
 }
 
 fn assemble(

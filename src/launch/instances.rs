@@ -17,12 +17,35 @@ use super::home::{copy_home, seed_home, user_codex_home, write_hermetic_config};
 use super::{HermeticHome, MockModel, ServerSpec};
 use crate::errors::LaunchError;
 use crate::protocol::ClientInfo;
-use crate::session::{NotificationTap, ServerRequestHandler, Session, DEFAULT_MAX_IN_FLIGHT};
+use crate::session::{
+    InboxLimits, NotificationTap, ServerRequestHandler, Session, DEFAULT_MAX_IN_FLIGHT,
+};
 use crate::transcript::TapFactory;
 use crate::transport::{self, Connection};
 
-/// How long a server may take to print its banner or accept a connection.
+/// How long a server may take to print its banner or accept a connection, by default.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How long the template codex may take to start and answer `initialize`.
 const STARTUP_DEADLINE: Duration = Duration::from_secs(20);
+
+/// What bounds each instance's connection: its connect deadline and its inbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// How long a `--url` connect, or a websocket server's banner and connect, may take.
+    pub connect_timeout: Duration,
+    /// What each session keeps of notifications nobody took.
+    pub inbox: InboxLimits,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            inbox: InboxLimits::default(),
+        }
+    }
+}
 
 /// How cas reaches codex.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -107,6 +130,7 @@ pub enum HomesSetup {
 pub struct Launcher {
     source: Source,
     homes: Option<Homes>,
+    limits: ConnectionLimits,
     /// Gives each instance's connection a frame tap (the lanes' `--event-log`).
     taps: Option<TapFactory>,
 }
@@ -186,8 +210,19 @@ impl Launcher {
         Ok(Launcher {
             source,
             homes,
+            limits: ConnectionLimits::default(),
             taps: None,
         })
+    }
+
+    /// Sets what bounds the connections of instances started from now on.
+    pub fn set_limits(&mut self, limits: ConnectionLimits) {
+        self.limits = limits;
+    }
+
+    /// What bounds the connections of instances started from now on.
+    pub fn limits(&self) -> ConnectionLimits {
+        self.limits
     }
 
     /// Lets `taps` give each instance started from now on a frame tap, before its handshake.
@@ -224,11 +259,12 @@ impl Launcher {
         if let Some(tap) = self.taps.as_ref().and_then(|taps| taps(&client.name)) {
             connection.attach_tap(tap);
         }
-        let session = Session::with_options(
+        let session = Session::with_limits(
             connection,
             handler,
             max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT),
             tap,
+            self.limits.inbox,
         );
         if let Err(source) = session.initialize(client, timeout).await {
             let stderr = session
@@ -249,7 +285,7 @@ impl Launcher {
     async fn connect(&self, name: &str) -> Result<(Connection, Option<InstanceHome>), LaunchError> {
         match &self.source {
             Source::Url { url, token } => Ok((
-                transport::ws::connect(url, token.as_deref(), STARTUP_DEADLINE).await?,
+                transport::ws::connect(url, token.as_deref(), self.limits.connect_timeout).await?,
                 None,
             )),
             Source::Codex {
@@ -273,10 +309,8 @@ impl Launcher {
                 let connection = match transport {
                     Transport::Stdio => spec.spawn_stdio()?,
                     Transport::Ws => {
-                        spec.spawn_ws(STARTUP_DEADLINE)
-                            .await?
-                            .connect(STARTUP_DEADLINE)
-                            .await?
+                        let deadline = self.limits.connect_timeout;
+                        spec.spawn_ws(deadline).await?.connect(deadline).await?
                     }
                 };
                 Ok((connection, Some(home)))
@@ -355,7 +389,10 @@ impl Launcher {
 }
 
 /// Runs codex once in the template home so its databases and helpers exist before copying.
-async fn initialise_template(bin: &Path, template: &HermeticHome) -> Result<(), LaunchError> {
+pub(crate) async fn initialise_template(
+    bin: &Path,
+    template: &HermeticHome,
+) -> Result<(), LaunchError> {
     let spec = ServerSpec {
         bin: bin.to_owned(),
         codex_home: template.path().to_owned(),

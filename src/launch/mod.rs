@@ -25,7 +25,10 @@ pub use codex::{codex_version, CodexLocator, PINNED_CODEX_VERSION};
 pub use extras::ServerExtras;
 pub use flags::LaunchFlags;
 pub use home::HermeticHome;
-pub use instances::{HomesSetup, Instance, InstanceHome, Launcher, Source, Transport};
+pub use instances::{
+    ConnectionLimits, HomesSetup, Instance, InstanceHome, Launcher, Source, Transport,
+    DEFAULT_CONNECT_TIMEOUT,
+};
 pub use mock_model::{
     CustomToolCall, FunctionCall, MockModel, ModelRequest, ModelScript, ScriptedResponse,
 };

@@ -95,6 +95,11 @@ fn parse_line(raw: &str) -> Result<Map<String, Value>, LedgerError> {
     }
 }
 
+/// A field's value as JSON text, or `missing`.
+fn shown(value: Option<&Value>) -> String {
+    value.map_or_else(|| "missing".to_owned(), Value::to_string)
+}
+
 /// The version, seq and lane of a parsed line. As st: `v` and `seq` are integers or floats
 /// with a zero fraction (`3.0`); a missing or other version, a missing or fractional seq and a
 /// v3 record without a known lane break the seq contract (`SeqContractViolation`).
@@ -102,10 +107,10 @@ fn classify(line: usize, body: Map<String, Value>) -> Result<Record, LedgerError
     let contract = |what: String| fail(ErrorCode::SeqContractViolation, what);
     let v = match int_field(&body, "v") {
         Some(v @ (2 | 3)) => v,
-        _ => return contract(format!("unsupported version {:?}", body.get("v"))),
+        _ => return contract(format!("unsupported version {}", shown(body.get("v")))),
     };
     let Some(seq) = int_field(&body, "seq") else {
-        return contract(format!("invalid seq {:?}", body.get("seq")));
+        return contract(format!("invalid seq {}", shown(body.get("seq"))));
     };
     // st reads `lane` when it is a string, else the legacy `kind`.
     let lane = match body.get("lane").and_then(Value::as_str) {

@@ -320,6 +320,11 @@ impl Lane {
                         self.save();
                     }
                     Change::Ended(_) => break,
+                    Change::Error => {
+                        self.record.outcome.codex_errors = stream.errors;
+                        self.record.outcome.last_codex_error = stream.last_error.clone();
+                        self.save();
+                    }
                     Change::Nothing => {}
                 },
                 Err(crate::errors::SessionError::Timeout { .. }) => {}
@@ -328,7 +333,7 @@ impl Lane {
                     break;
                 }
             }
-            if Instant::now() >= deadline {
+            if Instant::now() >= deadline || stream.keeps_failing() {
                 overdue = true;
                 let params = json!({"threadId": thread, "turnId": stream.started_turn_id.as_deref().unwrap_or(turn)});
                 let _ = self
@@ -355,10 +360,7 @@ impl Lane {
         let (mut code, mut hint) = classify(&observed);
         if overdue {
             code = Some(FailureCode::ReviewFailed);
-            hint = Some(format!(
-                "no result within the lane deadline of {} ms; cas interrupted the review",
-                self.spec.review_deadline_ms
-            ));
+            hint = Some(stream.overdue_hint(self.spec.review_deadline_ms));
         }
         let rec = &mut self.record;
         rec.status = match (lost.is_some(), stream.turn_status.as_ref()) {

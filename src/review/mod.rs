@@ -17,6 +17,7 @@
 //! process per lane does all three, and the server dies with it (`PR_SET_PDEATHSIG`).
 
 pub(crate) mod fallback;
+pub mod housekeeping;
 pub(crate) mod lane;
 pub(crate) mod lane_io;
 pub(crate) mod lane_protocol;

@@ -22,7 +22,13 @@ pub enum Change {
     Started,
     /// The review turn ended with this status.
     Ended(TurnStatus),
+    /// Codex sent an `error` notification for the review (counted in the stream).
+    Error,
 }
+
+/// After this many `error` notifications the review's model stream is taken to keep failing:
+/// the lane interrupts it and records `review_failed` rather than wait for its deadline.
+pub const MAX_STREAM_ERRORS: u32 = 5;
 
 /// The review as seen so far.
 #[derive(Debug, Default)]
@@ -38,6 +44,10 @@ pub struct ReviewStream {
     pub turn_status: Option<TurnStatus>,
     /// The error of the turn (from `turn/completed` or an `error` notification).
     pub turn_error: Option<String>,
+    /// How many `error` notifications codex sent for the review.
+    pub errors: u32,
+    /// The message of the last of them.
+    pub last_error: Option<String>,
 }
 
 impl ReviewStream {
@@ -81,10 +91,12 @@ impl ReviewStream {
                     return Change::Ended(status);
                 }
             }
-            "error" if self.ours(turn_id) => {
-                if let Some(message) = p["error"]["message"].as_str() {
-                    self.turn_error = Some(message.to_owned());
-                }
+            "error" if turn_id.is_none() || self.ours(turn_id) => {
+                let message = p["error"]["message"].as_str().unwrap_or("(no message)");
+                self.turn_error = Some(message.to_owned());
+                self.last_error = Some(message.to_owned());
+                self.errors += 1;
+                return Change::Error;
             }
             "item/started" | "item/completed" if self.ours(turn_id) => self.item(&p["item"]),
             "item/agentMessage/delta" if self.ours(turn_id) => {
@@ -121,6 +133,26 @@ impl ReviewStream {
             }
         };
         &mut self.agent_texts[pos].1
+    }
+
+    /// Whether codex reported so many errors that the review is taken to keep failing.
+    pub fn keeps_failing(&self) -> bool {
+        self.errors >= MAX_STREAM_ERRORS
+    }
+
+    /// Why the lane interrupted a review before it ended: codex kept reporting errors, else
+    /// the lane deadline of `deadline_ms` passed.
+    pub fn overdue_hint(&self, deadline_ms: u64) -> String {
+        if !self.keeps_failing() {
+            return format!(
+                "no result within the lane deadline of {deadline_ms} ms; cas interrupted the review"
+            );
+        }
+        format!(
+            "codex reported {} error notifications for the review (last: {}); cas interrupted it",
+            self.errors,
+            self.last_error.as_deref().unwrap_or("-")
+        )
     }
 
     /// The structured result and its source: the first agent message of the review that is
@@ -179,6 +211,27 @@ mod tests {
         assert_eq!(source, "review_agent_message_json");
         assert_eq!(result.findings[0].priority, Some(1));
         assert_eq!(s.review_text.as_deref(), Some("E\n\nReview comment: …"));
+    }
+
+    #[test]
+    fn error_notifications_are_counted_until_the_stream_keeps_failing() {
+        let mut s = ReviewStream::new("th", "T1");
+        let error = |turn: &str| {
+            note(
+                "error",
+                json!({"threadId": "th", "turnId": turn, "willRetry": true,
+                       "error": {"message": "stream disconnected"}}),
+            )
+        };
+        assert_eq!(s.feed(&error("other")), Change::Nothing);
+        for _ in 1..MAX_STREAM_ERRORS {
+            assert_eq!(s.feed(&error("T1")), Change::Error);
+            assert!(!s.keeps_failing());
+        }
+        assert_eq!(s.feed(&error("T1")), Change::Error);
+        assert!(s.keeps_failing());
+        assert_eq!(s.last_error.as_deref(), Some("stream disconnected"));
+        assert!(s.overdue_hint(1).contains("5 error notifications"));
     }
 
     #[test]

@@ -227,6 +227,8 @@ pub fn document(
         "hostPid": t.host_pid,
         "failureCode": code,
         "failureHint": hint,
+        "codexErrors": {"count": record.outcome.codex_errors,
+                        "lastMessage": record.outcome.last_codex_error},
     });
     let rest = result_fields(record, path);
     if let (Some(d), Value::Object(r)) = (doc.as_object_mut(), rest) {

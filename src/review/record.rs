@@ -168,6 +168,12 @@ pub struct OutcomeFacts {
     pub review_text: Option<String>,
     /// The review turn's final status as the server reported it.
     pub turn_status: Option<TurnStatus>,
+    /// How many `error` notifications codex sent for the review so far.
+    #[serde(default)]
+    pub codex_errors: u32,
+    /// The last of them, in codex's words.
+    #[serde(default)]
+    pub last_codex_error: Option<String>,
 }
 
 /// A native-review fallback run (never a lane result).

@@ -36,11 +36,35 @@ impl Workspace {
     }
 
     /// Removes the folder when `remove`, else keeps it and returns its path.
-    pub fn finish(self, remove: bool) -> Option<PathBuf> {
-        if remove && std::fs::remove_dir_all(&self.path).is_ok() {
+    pub fn finish(mut self, remove: bool) -> Option<PathBuf> {
+        let path = std::mem::take(&mut self.path);
+        if remove && std::fs::remove_dir_all(&path).is_ok() {
             return None;
         }
-        Some(self.path)
+        Some(path)
+    }
+}
+
+/// Leaves in the verdict's kept workspace, if it has one, what explains its run:
+/// `verdict.json` and, when the server wrote any, its stderr tail in `server-stderr.txt` (best
+/// effort: the verdict says where the workspace is).
+pub fn write_evidence(verdict: &crate::verdict::Verdict) {
+    let Some(path) = &verdict.workspace else {
+        return;
+    };
+    let json = serde_json::to_string_pretty(verdict).unwrap_or_default();
+    let _ = std::fs::write(path.join("verdict.json"), json);
+    if let Some(stderr) = verdict.diagnostics.as_deref().filter(|s| !s.is_empty()) {
+        let _ = std::fs::write(path.join("server-stderr.txt"), stderr);
+    }
+}
+
+/// A workspace dropped before it finished (its run was interrupted) is removed.
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        if !self.path.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
     }
 }
 

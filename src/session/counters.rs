@@ -68,6 +68,14 @@ pub struct SessionCounters {
     pub stray_responses: Tally<String>,
     /// Lines or frames that were not messages; samples say what was wrong.
     pub malformed_lines: Tally<String>,
+    /// Notifications a session that keeps none let go (after its tap saw them).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub ignored_notifications: u64,
+}
+
+/// Whether a count is zero (for `skip_serializing_if`).
+pub fn is_zero(count: &u64) -> bool {
+    *count == 0
 }
 
 impl SessionCounters {
@@ -89,10 +97,21 @@ pub const DEFAULT_MAX_BUFFERED_NOTIFICATION_BYTES: usize = 64 << 20;
 /// How much a session's inbox keeps of notifications nobody has taken yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InboxLimits {
-    /// At most this many; past it the oldest are dropped and counted.
+    /// At most this many; past it the oldest are dropped and counted. Zero keeps none: for a
+    /// session that never awaits a notification (they are counted as ignored, not dropped).
     pub max_notifications: usize,
     /// At most this many bytes (estimated memory); past it the oldest are dropped and counted.
     pub max_bytes: usize,
+}
+
+impl InboxLimits {
+    /// Limits that keep no notification at all.
+    pub fn keep_none() -> InboxLimits {
+        InboxLimits {
+            max_notifications: 0,
+            ..InboxLimits::default()
+        }
+    }
 }
 
 impl Default for InboxLimits {

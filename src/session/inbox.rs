@@ -54,6 +54,11 @@ impl Inbox {
 
     /// Buffers a notification, dropping (and counting) the oldest past the limits.
     fn push_notification(&mut self, note: Notification) {
+        if self.limits.max_notifications == 0 {
+            // A session that keeps none counts what it let go (its tap has seen each).
+            self.counters.ignored_notifications += 1;
+            return;
+        }
         self.notification_bytes += footprint(&note);
         self.notifications.push_back(note);
         while self.notifications.len() > self.limits.max_notifications
@@ -83,6 +88,16 @@ impl Inbox {
             self.strays.pop_front();
         }
         self.strays.push_back((seq, what));
+    }
+}
+
+/// Reads a session's [`SessionCounters`], also once the session is gone.
+pub struct CountersHandle(pub(super) Arc<Shared>);
+
+impl CountersHandle {
+    /// The counters as they are now.
+    pub fn get(&self) -> SessionCounters {
+        self.0.lock().counters.clone()
     }
 }
 

@@ -176,7 +176,8 @@ async fn checks(
         Err(error) => {
             tracing::debug!(%error, "smoke handshake failed");
             let detail = crate::errors::Chain(&error).to_string();
-            return (vec![handshake(Err((detail, None)), latency)], None);
+            let code = crate::fanout::failure::start_failure_code(&error);
+            return (vec![handshake(Err((detail, Some(code))), latency)], None);
         }
         Ok(instance) => instance,
     };

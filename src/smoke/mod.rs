@@ -344,15 +344,27 @@ fn judge(
             Some(detail) => (true, None, detail),
             None => (
                 false,
-                None,
+                Some(FailureCode::ResultMismatch),
                 format!("unexpected result: {}", truncate(&result.to_string())),
             ),
         },
         Outcome::Refused(error) => {
             let j = judge_refusal(error, opts.origin());
-            (j.ok, j.failure_code, j.detail)
+            // A refusal that names no user mistake is the server's error, with its code.
+            let code = j
+                .failure_code
+                .or((!j.ok).then_some(FailureCode::ServerError));
+            let detail = match j.ok {
+                true => j.detail,
+                false => format!("server error {}: {}", error.code, j.detail),
+            };
+            (j.ok, code, detail)
         }
-        Outcome::Failed(e) => (false, None, e.to_string()),
+        Outcome::Failed(e) => {
+            let (code, detail) =
+                crate::fanout::failure::session_failure(e, &crate::session::Tally::default());
+            (false, Some(code), detail)
+        }
     };
     Check {
         name: name.into(),

@@ -47,9 +47,23 @@ pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 << 20;
 /// The environment variable that overrides [`DEFAULT_MAX_MESSAGE_BYTES`] (a byte count).
 pub const MAX_MESSAGE_BYTES_ENV: &str = "CAS_MAX_MESSAGE_BYTES";
 
-/// The cap on one inbound line or message: `CAS_MAX_MESSAGE_BYTES` when it holds a positive
-/// byte count, else [`DEFAULT_MAX_MESSAGE_BYTES`].
+/// The cap set for this process with [`set_max_message_bytes`] (0: none set).
+static MAX_MESSAGE_BYTES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Sets the cap on one inbound line or message for every connection this process opens from
+/// now on (`--max-message-bytes`); it wins over `CAS_MAX_MESSAGE_BYTES`. Zero is ignored.
+pub fn set_max_message_bytes(bytes: usize) {
+    MAX_MESSAGE_BYTES.store(bytes, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The cap on one inbound line or message: the one set with [`set_max_message_bytes`], else
+/// `CAS_MAX_MESSAGE_BYTES` when it holds a positive byte count, else
+/// [`DEFAULT_MAX_MESSAGE_BYTES`].
 pub fn max_message_bytes() -> usize {
+    let set = MAX_MESSAGE_BYTES.load(std::sync::atomic::Ordering::Relaxed);
+    if set > 0 {
+        return set;
+    }
     std::env::var(MAX_MESSAGE_BYTES_ENV)
         .ok()
         .and_then(|v| v.trim().parse::<usize>().ok())

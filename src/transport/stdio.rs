@@ -60,6 +60,9 @@ impl ChildProcess {
         let stdout = child.stdout.take().ok_or_else(|| io("stdout"))?;
         let stderr = child.stderr.take().ok_or_else(|| io("stderr"))?;
         let (tail, _task) = StderrTail::collect(stderr);
+        if let Some(pid) = child.id() {
+            crate::interrupt::register_child(pid);
+        }
         let process = ChildProcess {
             pid: child.id(),
             program: program.to_owned(),
@@ -87,7 +90,16 @@ impl ChildProcess {
     /// Waits up to `within` for the child to exit, without killing it.
     pub async fn exit_status_within(&self, within: Duration) -> Option<ExitStatus> {
         let mut child = self.child.lock().await;
-        tokio::time::timeout(within, child.wait()).await.ok()?.ok()
+        let status = tokio::time::timeout(within, child.wait()).await.ok()?.ok();
+        self.reaped();
+        status
+    }
+
+    /// Forgets the child's pid once it was reaped (an interrupt then leaves it alone).
+    fn reaped(&self) {
+        if let Some(pid) = self.pid {
+            crate::interrupt::unregister_child(pid);
+        }
     }
 
     /// Ends the child: a moment for a voluntary exit (stdin closed), then SIGTERM and up to
@@ -96,9 +108,14 @@ impl ChildProcess {
     pub async fn shutdown(&self, grace: Duration) -> Option<ExitStatus> {
         let mut child = self.child.lock().await;
         if let Ok(Ok(status)) = tokio::time::timeout(VOLUNTARY_EXIT_WAIT, child.wait()).await {
+            self.reaped();
             return Some(status);
         }
-        super::shutdown::terminate(&mut child, grace).await
+        let status = super::shutdown::terminate(&mut child, grace).await;
+        if status.is_some() {
+            self.reaped();
+        }
+        status
     }
 }
 
@@ -222,6 +239,16 @@ async fn read_lines<R, F, Fut>(
 /// the line ended with a newline (counted in a bad line's length).
 fn inbound_of(piece: Piece, terminated: bool, tap: &TapSlot) -> Option<Inbound> {
     let line = match piece {
+        Piece::Unstored(size, source) => {
+            tap.event(
+                TapKind::Unreadable,
+                &format!("a line of {size} bytes that could not be set aside"),
+            );
+            return Some(Inbound::Malformed(DecodeError::Spill {
+                len: size as usize,
+                source,
+            }));
+        }
         Piece::Oversized(size) => {
             tap.event(
                 TapKind::Unreadable,

@@ -12,6 +12,7 @@ mod children;
 mod codex;
 mod compare;
 mod fake_ws;
+mod leftovers;
 mod run;
 
 use std::path::PathBuf;
@@ -23,6 +24,7 @@ pub use children::live_children;
 pub use codex::{codex_gate, codex_trial, Codex};
 pub use compare::{expect, expect_fields, same};
 pub use fake_ws::FakeWs;
+pub use leftovers::{entries_under, processes_mentioning};
 pub use run::{cas, cas_bin, cas_json, cas_process, isolated_env, run_json, JsonRun};
 
 /// The crate root.
@@ -40,6 +42,7 @@ pub fn target_env() -> TargetEnv {
         workspace_root: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cas-workspaces"),
         keep_temp: false,
         st_binary: None,
+        codex_template: None,
         transcript_dir: None,
     }
 }

@@ -130,5 +130,6 @@ fn twin_script(original: FakeScript, twin: FakeScript) -> FakeScript {
         faults,
         after_initialize,
         rules,
+        initialize_delay: twin.initialize_delay.or(original.initialize_delay),
     }
 }

@@ -65,16 +65,19 @@ pub struct CommandVerdicts {
     pub instance_runner: Compatibility,
     /// `cas conformance` (before its scenarios are known).
     pub conformance: Compatibility,
+    /// `cas review_session` (the review lane's requests and notifications).
+    pub review_session: Compatibility,
 }
 
 impl CommandVerdicts {
     /// The verdicts in report order, with the command names.
-    pub fn iter(&self) -> [(&'static str, &Compatibility); 4] {
+    pub fn iter(&self) -> [(&'static str, &Compatibility); 5] {
         [
             ("smoke_check", &self.smoke_check),
             ("request", &self.request),
             ("instance_runner", &self.instance_runner),
             ("conformance", &self.conformance),
+            ("review_session", &self.review_session),
         ]
     }
 }
@@ -94,6 +97,9 @@ pub struct ScenarioCapability {
 
 /// Resolves codex, reads its surface and says what can run on it.
 pub async fn capabilities(config: &CapabilitiesConfig) -> Result<Capabilities, CapabilitiesError> {
+    if let Some(dir) = config.scenarios_dir.as_ref().filter(|d| !d.is_dir()) {
+        return Err(CapabilitiesError::NoScenariosDir(dir.clone()));
+    }
     let bin = CodexLocator::from_env(config.codex_bin.clone()).resolve()?;
     let scratch = schema_mod::scratch_dir()?;
     let version = launch::codex_version(&bin, &scratch).await?;
@@ -105,11 +111,15 @@ pub async fn capabilities(config: &CapabilitiesConfig) -> Result<Capabilities, C
         request: verdict(CheckName::Request, Some("thread/list")),
         instance_runner: verdict(CheckName::InstanceRunner, Some("thread/list")),
         conformance: verdict(CheckName::Conformance, None),
+        review_session: verdict(CheckName::ReviewSession, None),
     };
     let dir = config
         .scenarios_dir
         .clone()
         .unwrap_or_else(super::default_scenarios_dir);
+    if !dir.is_dir() {
+        return Err(CapabilitiesError::NoScenariosDir(dir));
+    }
     Ok(Capabilities {
         schema_version: 1,
         check: "capabilities",

@@ -1,18 +1,23 @@
 //! The conformance suite: a smoke preflight, then every selected scenario, one typed report.
 //!
-//! [`prepare`] parses the target, selects the scenarios, builds the run environment and checks
-//! that the codex has what they rely on; [`run`] runs the preflight and each scenario in its own
-//! workspace and returns the [`SuiteReport`]. `cas conformance` is a thin front over the two.
+//! [`prepare`] parses the target, selects the scenarios, builds the run environment (with a
+//! codex template home when a scenario runs on codex) and checks that the codex has what they
+//! rely on; [`run`] runs the preflight and the scenarios, up to `jobs` at once, each in its own
+//! workspace, and returns the [`SuiteReport`]. `cas conformance` is a thin front over the two.
 //! A [`SuiteError`] means cas could not run the suite (the command exits 2).
 
 mod capabilities;
 mod compat;
+pub mod list;
+pub mod live;
 mod preflight;
 mod report;
+mod runner;
 mod select;
+mod status;
+pub mod summary;
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use crate::hooks::HookPolicy;
 use crate::launch::CodexLocator;
@@ -26,7 +31,9 @@ pub use capabilities::{
 pub use compat::Incompatible;
 pub use preflight::{Preflight, PreflightStatus};
 pub use report::{ScenarioResult, SuiteReport};
-pub use select::{run_target, select, SelectError, Selected};
+pub use runner::run;
+pub use select::{is_glob, load_all, run_target, select, Broken, SelectError, Selected, Selection};
+pub use status::{diff_lines, Conclusion, FailedStep};
 
 /// What a suite runs: the plain form of `cas conformance`'s flags.
 #[derive(Debug, Clone, Default)]
@@ -49,8 +56,20 @@ pub struct SuiteConfig {
     pub codex_bin: Option<PathBuf>,
     /// Override the scenarios' hook policy (also passed to the smoke preflight).
     pub hooks: Option<HookPolicy>,
+    /// Names and globs of scenarios not to run.
+    pub exclude: Vec<String>,
+    /// How many scenarios run at once (0 counts as 1).
+    pub jobs: usize,
+    /// Start no scenario after one that is not ok.
+    pub fail_fast: bool,
+    /// `NAME=VALUE` overrides of the scenarios' vars.
+    pub vars: Vec<(String, String)>,
     /// Keep every scenario's transcript in this folder (failing ones are kept in their workspace).
     pub transcript_dir: Option<PathBuf>,
+    /// How long the whole smoke preflight may take (default 120 s).
+    pub preflight_timeout: Option<std::time::Duration>,
+    /// The smoke preflight's per-request deadline, in ms (passed to smoke_check).
+    pub request_timeout_ms: Option<u64>,
 }
 
 /// Why a suite could not run (cas exits 2 with the message on stderr).
@@ -86,6 +105,9 @@ pub enum SuiteError {
     /// The codex lacks a method a selected scenario expects a result from.
     #[error("{0}")]
     Incompatible(Box<Incompatible>),
+    /// `--var NAME=VALUE` names a var no selected scenario has.
+    #[error("--var {0}: no selected scenario has a var of that name")]
+    UnknownVar(String),
 }
 
 /// A suite ready to run: its target, environment, scenarios and the codex it checked.
@@ -94,10 +116,13 @@ pub struct PreparedSuite {
     pub target: TargetName,
     /// Where the scenarios run.
     pub env: TargetEnv,
-    /// The scenarios, each with the target it runs on.
-    pub selected: Vec<Selected>,
+    /// The scenarios, each with the target it runs on, and the files that did not load.
+    pub selection: Selection,
     /// The codex used and its version, when one is needed and was found.
     pub codex: Option<(PathBuf, String)>,
+    /// The codex to initialise the run's template home with, when a scenario runs on codex
+    /// (the run does it, beside the preflight).
+    pub template_for: Option<PathBuf>,
 }
 
 /// Parses the target, selects the scenarios, builds the run environment and checks codex.
@@ -110,9 +135,10 @@ pub async fn prepare(config: &SuiteConfig) -> Result<PreparedSuite, SuiteError> 
         None => scenario::shipped::unpack(&scenario::shipped::default_cache())
             .map_err(SuiteError::Unpack)?,
     };
-    let mut selected = select::select(&dir, &config.scenarios, target)?;
+    let mut selection = select::select(&dir, &config.scenarios, &config.exclude, target)?;
+    override_vars(&mut selection.selected, &config.vars)?;
     if let Some(policy) = config.hooks {
-        for s in &mut selected {
+        for s in &mut selection.selected {
             s.scenario.hook_policy = policy;
         }
     }
@@ -132,9 +158,11 @@ pub async fn prepare(config: &SuiteConfig) -> Result<PreparedSuite, SuiteError> 
         workspace_root: std::env::temp_dir().join("cas-conformance"),
         keep_temp: config.keep_temp,
         st_binary: config.st_binary.clone(),
+        codex_template: None,
         transcript_dir: config.transcript_dir.clone(),
     };
-    let on_codex: Vec<&scenario::Scenario> = selected
+    let on_codex: Vec<&scenario::Scenario> = selection
+        .selected
         .iter()
         .filter(|s| s.target.is_codex())
         .map(|s| &s.scenario)
@@ -144,58 +172,35 @@ pub async fn prepare(config: &SuiteConfig) -> Result<PreparedSuite, SuiteError> 
     } else {
         None
     };
+    let template_for = codex
+        .as_ref()
+        .filter(|_| !on_codex.is_empty())
+        .map(|(bin, _)| bin.clone());
     Ok(PreparedSuite {
         target,
         env,
-        selected,
+        selection,
         codex,
+        template_for,
     })
 }
 
-/// Runs the preflight and every scenario; `on_result` sees each scenario's line as it ends.
-pub async fn run(
-    config: &SuiteConfig,
-    prepared: PreparedSuite,
-    mut on_result: impl FnMut(&ScenarioResult),
-) -> SuiteReport {
-    let PreparedSuite {
-        target,
-        env,
-        selected,
-        codex,
-    } = prepared;
-    let preflight = if config.skip_smoke_check {
-        Preflight::skipped("skipped by flag")
-    } else {
-        let cwd = config
-            .cwd
-            .clone()
-            .or_else(|| std::env::current_dir().ok())
-            .unwrap_or_else(|| PathBuf::from("."));
-        preflight::run(&preflight::PreflightSpec {
-            cas_bin: &env.cas_bin,
-            target,
-            cwd: &cwd,
-            codex_bin: config.codex_bin.as_deref(),
-            hooks: config.hooks,
-        })
-        .await
-    };
-    let mut scenarios = Vec::new();
-    for Selected { scenario, target } in &selected {
-        let started = Instant::now();
-        let verdict = scenario::run(scenario, *target, &env).await;
-        let ms = started.elapsed().as_millis() as u64;
-        let result = ScenarioResult::of(scenario, *target, &verdict, ms);
-        on_result(&result);
-        scenarios.push(result);
+/// Sets each `--var NAME=VALUE` on every selected scenario that has that var; a name no
+/// selected scenario has is refused (a typo would otherwise change nothing).
+fn override_vars(selected: &mut [Selected], vars: &[(String, String)]) -> Result<(), SuiteError> {
+    for (name, value) in vars {
+        let mut used = false;
+        for s in selected.iter_mut() {
+            if let Some(slot) = s.scenario.vars.get_mut(name) {
+                *slot = value.clone();
+                used = true;
+            }
+        }
+        if !used {
+            return Err(SuiteError::UnknownVar(name.clone()));
+        }
     }
-    SuiteReport {
-        target,
-        codex,
-        preflight,
-        scenarios,
-    }
+    Ok(())
 }
 
 /// The scenarios shipped inside cas (unpacked into the cache), else the source tree's folder.

@@ -86,6 +86,10 @@ pub(super) struct PreflightSpec<'a> {
     pub codex_bin: Option<&'a Path>,
     /// The hook policy.
     pub hooks: Option<HookPolicy>,
+    /// How long the whole preflight may take (default [`PREFLIGHT_DEADLINE`]).
+    pub deadline: Option<Duration>,
+    /// smoke_check's per-request deadline in ms, if set.
+    pub request_timeout_ms: Option<u64>,
 }
 
 /// Runs the preflight (or skips it on a fake target).
@@ -117,11 +121,13 @@ pub(super) async fn run(spec: &PreflightSpec<'_>) -> Preflight {
     if let Some(policy) = spec.hooks {
         command.arg("--hooks").arg(policy.as_str());
     }
-    let output = match tokio::time::timeout(PREFLIGHT_DEADLINE, command.output()).await {
+    if let Some(ms) = spec.request_timeout_ms {
+        command.arg("--request-timeout-ms").arg(ms.to_string());
+    }
+    let deadline = spec.deadline.unwrap_or(PREFLIGHT_DEADLINE);
+    let output = match output_within(command, deadline).await {
         Err(_) => {
-            return Preflight::failed(format!(
-                "smoke_check did not finish within {PREFLIGHT_DEADLINE:?}"
-            ))
+            return Preflight::failed(format!("smoke_check did not finish within {deadline:?}"))
         }
         Ok(Err(e)) => return Preflight::failed(format!("unable to start smoke_check: {e}")),
         Ok(Ok(output)) => output,
@@ -131,6 +137,30 @@ pub(super) async fn run(spec: &PreflightSpec<'_>) -> Preflight {
         &String::from_utf8_lossy(&output.stdout),
         &String::from_utf8_lossy(&output.stderr),
     )
+}
+
+/// Runs `command` to its end within `deadline`, registered so that an interrupt stops it
+/// with SIGTERM (the child cas then cleans up after itself).
+async fn output_within(
+    mut command: tokio::process::Command,
+    deadline: Duration,
+) -> Result<std::io::Result<std::process::Output>, tokio::time::error::Elapsed> {
+    let child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let pid = child.as_ref().ok().and_then(tokio::process::Child::id);
+    if let Some(pid) = pid {
+        crate::interrupt::register_child(pid);
+    }
+    let waited = match child {
+        Ok(child) => tokio::time::timeout(deadline, child.wait_with_output()).await,
+        Err(e) => Ok(Err(e)),
+    };
+    if let Some(pid) = pid {
+        crate::interrupt::unregister_child(pid);
+    }
+    waited
 }
 
 /// The preflight's verdict from smoke_check's exit code and output.

@@ -8,6 +8,8 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
 use super::preflight::{Preflight, PreflightStatus};
+use super::select::Broken;
+use super::status::{Conclusion, FailedStep};
 use crate::outcome::FailureCode;
 use crate::scenario::format::Mode;
 use crate::scenario::{Scenario, TargetName};
@@ -21,14 +23,17 @@ pub struct ScenarioResult {
     pub name: String,
     /// The scenario file's name.
     pub scenario: String,
-    /// What kind of proof it gives.
-    pub mode: Mode,
+    /// What kind of proof it gives (unknown for a file that does not load).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
     /// The target it ran on.
     pub target: TargetName,
     /// Whether the verdict is what the scenario expects.
     pub ok: bool,
     /// The verdict's status.
     pub status: Status,
+    /// The suite's conclusion: pass, xfail, fail, not_applicable or error.
+    pub outcome: Conclusion,
     /// The first failure's code.
     pub failure_code: Option<FailureCode>,
     /// What it proved, or what went wrong.
@@ -41,6 +46,9 @@ pub struct ScenarioResult {
     /// The run's transcript (`cas transcript show` prints it), when kept.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transcript: Option<PathBuf>,
+    /// The first failing step with its expected and observed values, for a run that is not ok.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_step: Option<FailedStep>,
     /// The whole verdict, for a scenario that is not ok.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verdict: Option<Value>,
@@ -61,18 +69,46 @@ impl ScenarioResult {
         ScenarioResult {
             name: scenario.report_name.clone(),
             scenario: scenario.name.clone(),
-            mode: scenario.mode,
+            mode: Some(scenario.mode),
             target,
             ok,
             status: verdict.status,
+            outcome: Conclusion::of(scenario, verdict, ok),
             failure_code: verdict.failure_code,
             detail: detail(scenario, verdict, ok),
             duration_ms,
             temp_root: verdict.workspace.clone(),
             transcript: verdict.transcript.clone(),
+            failed_step: (!ok).then(|| FailedStep::of(scenario, verdict)).flatten(),
             verdict: (!ok).then(|| verdict.to_json()),
             diagnostics: verdict.diagnostics.clone().filter(|_| !ok),
         }
+    }
+
+    /// The line for a selected file that does not load: an error of that scenario alone.
+    pub fn broken(broken: &Broken, target: TargetName) -> ScenarioResult {
+        ScenarioResult {
+            name: broken.name.clone(),
+            scenario: broken.name.clone(),
+            mode: None,
+            target,
+            ok: false,
+            status: Status::Error,
+            outcome: Conclusion::Error,
+            failure_code: Some(FailureCode::ScenarioUnloadable),
+            detail: broken.error.clone(),
+            duration_ms: 0,
+            temp_root: None,
+            transcript: None,
+            failed_step: None,
+            verdict: None,
+            diagnostics: None,
+        }
+    }
+
+    /// The mode's name, or `-` for a file that does not load.
+    pub fn mode_name(&self) -> &'static str {
+        self.mode.map_or("-", Mode::as_str)
     }
 }
 
@@ -110,8 +146,16 @@ pub struct SuiteReport {
     pub codex: Option<(PathBuf, String)>,
     /// The preflight.
     pub preflight: Preflight,
-    /// Every scenario, in run order.
+    /// Every scenario, in selection order (files that did not load last).
     pub scenarios: Vec<ScenarioResult>,
+    /// Selected scenarios that did not start (`--fail-fast` after a failure).
+    pub not_run: usize,
+    /// How many scenarios ran at once.
+    pub jobs: usize,
+    /// Wall time of the whole run, preflight included.
+    pub wall_ms: u64,
+    /// What went wrong around the scenarios without failing one (e.g. no template home).
+    pub warnings: Vec<String>,
 }
 
 impl SuiteReport {
@@ -135,54 +179,15 @@ impl SuiteReport {
             "codex": self.codex.as_ref().map(|(path, version)| json!({"path": path, "version": version})),
             "smokePreflight": self.preflight,
             "scenarios": self.scenarios,
+            "notRun": self.not_run,
+            "jobs": self.jobs,
+            "wallMs": self.wall_ms,
+            "warnings": self.warnings,
         })
     }
 
-    /// The text report.
-    pub fn human(&self) -> String {
-        let mut out = format!(
-            "cas conformance on {}: {}\n",
-            self.target,
-            if self.ok() { "pass" } else { "fail" }
-        );
-        if let Some((path, version)) = &self.codex {
-            out.push_str(&format!("codex: {version} ({})\n", path.display()));
-        }
-        out.push_str(&format!(
-            "smoke preflight: {} ({})\n",
-            self.preflight.status.as_str(),
-            self.preflight.detail
-        ));
-        for s in &self.scenarios {
-            out.push_str(&format!(
-                "- {} [{}] on {}: {} ({} ms)\n",
-                s.name,
-                s.mode.as_str(),
-                s.target,
-                if s.ok { "ok" } else { "NOT OK" },
-                s.duration_ms
-            ));
-            if !s.ok || !s.detail.is_empty() {
-                out.push_str(&format!("    {}\n", s.detail));
-            }
-            if let Some(root) = &s.temp_root {
-                out.push_str(&format!("    workspace kept: {}\n", root.display()));
-            }
-            if let Some(path) = &s.transcript {
-                out.push_str(&format!(
-                    "    transcript: cas transcript show {}\n",
-                    path.display()
-                ));
-            }
-        }
-        out.trim_end().to_owned()
-    }
-
-    /// Writes [`SuiteReport::junit`] to `path`, making its folder when needed.
+    /// Writes [`SuiteReport::junit`] to `path` (its folder must exist: cas does not make it).
     pub fn write_junit(&self, path: &Path) -> std::io::Result<()> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)?;
-        }
         std::fs::write(path, self.junit())
     }
 
@@ -239,7 +244,7 @@ fn junit_scenario(s: &ScenarioResult, xml: &mut String) {
         "    <testcase classname=\"cas.conformance.{}\" name=\"{} [{}]\" time=\"{:.3}\">\n",
         escape(s.target.as_str()),
         escape(&s.scenario),
-        s.mode.as_str(),
+        s.mode_name(),
         s.duration_ms as f64 / 1000.0
     ));
     if !s.ok {

@@ -24,6 +24,7 @@ fn env(root: &Path) -> TargetEnv {
         workspace_root: root.join("workspaces"),
         keep_temp: false,
         st_binary: None,
+        codex_template: None,
         transcript_dir: None,
     }
 }
