@@ -17,6 +17,8 @@ pub(super) struct Reply {
     pub(super) items: Vec<Value>,
     /// Close the stream before `response.completed`.
     pub(super) truncate: bool,
+    /// Send each item whole (`response.output_item.done` only), without streaming it.
+    pub(super) whole: bool,
 }
 
 impl Reply {
@@ -25,6 +27,15 @@ impl Reply {
         Reply {
             items: vec![message_item(n, text)],
             truncate: false,
+            whole: false,
+        }
+    }
+
+    /// A reply of one assistant message sent whole, as codex's review mode needs its JSON.
+    pub(super) fn whole_message(n: usize, text: &str) -> Reply {
+        Reply {
+            whole: true,
+            ..Reply::message(n, text)
         }
     }
 
@@ -33,7 +44,11 @@ impl Reply {
         let id = format!("resp-{n}");
         let mut events = vec![json!({"type": "response.created", "response": {"id": id}})];
         for (index, item) in self.items.iter().enumerate() {
-            events.extend(stream::item_events(index, item));
+            if self.whole {
+                events.push(json!({"type": "response.output_item.done", "output_index": index, "item": item}));
+            } else {
+                events.extend(stream::item_events(index, item));
+            }
         }
         if !self.truncate {
             events.push(
@@ -117,5 +132,23 @@ mod tests {
         reply.truncate = true;
         assert_eq!(kinds(&reply).last().unwrap(), "response.output_item.done");
         assert_eq!(reply.events(3)[3]["item"]["content"][0]["text"], "hi");
+    }
+
+    #[test]
+    fn a_whole_message_is_not_streamed() {
+        let reply = Reply::whole_message(2, "{\"a\": 1}");
+        let kinds: Vec<String> = reply
+            .events(2)
+            .iter()
+            .map(|e| e["type"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "response.created",
+                "response.output_item.done",
+                "response.completed"
+            ]
+        );
     }
 }
