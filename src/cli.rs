@@ -83,34 +83,48 @@ pub fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    use commands::output::guarded;
+    use commands::interrupted::{guarded, Finished};
+    let finished = Finished::default();
     let code = runtime.block_on(async {
         match cli.command {
             Command::Conformance(args) => {
                 let json = args.json;
-                guarded("conformance", json, commands::conformance::run(args)).await
+                guarded(
+                    "conformance",
+                    json,
+                    &finished,
+                    commands::conformance::run(args, finished.clone()),
+                )
+                .await
             }
             Command::List(args) => commands::list::run(args).await,
             Command::SmokeCheck(args) => {
                 let json = args.runtime.json;
-                guarded("smoke_check", json, commands::smoke_check::run(args)).await
+                guarded(
+                    "smoke_check",
+                    json,
+                    &finished,
+                    commands::smoke_check::run(args),
+                )
+                .await
             }
             Command::Request(args) => {
                 let json = args.runtime.json;
-                guarded("request", json, commands::request::run(args)).await
+                guarded("request", json, &finished, commands::request::run(args)).await
             }
             Command::InstanceRunner(args) => {
                 let json = args.request.runtime.json;
                 guarded(
                     "instance_runner",
                     json,
+                    &finished,
                     commands::instance_runner::run(args),
                 )
                 .await
             }
             Command::Bench(args) => {
                 let json = args.json;
-                guarded("bench", json, commands::bench::run(args)).await
+                guarded("bench", json, &finished, commands::bench::run(args)).await
             }
             Command::ReviewSession(args) => commands::review_session::run(args).await,
             Command::Scenario(args) => commands::scenario::run(args),

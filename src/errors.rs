@@ -246,6 +246,14 @@ pub enum LaunchError {
         #[source]
         source: std::io::Error,
     },
+    /// A lane needs an `app-server` launch flag this codex does not list in its `--help`.
+    #[error("this codex's app-server does not accept {flag} (incompatible_codex: {needed_for})")]
+    MissingLaunchFlag {
+        /// The flag, e.g. `--ws-token-file`.
+        flag: &'static str,
+        /// What needed it, e.g. `a websocket server with a capability token`.
+        needed_for: &'static str,
+    },
     /// The codex's app-server lists no `--disable` flag, so hooks cannot be turned off.
     #[error("its app-server has no --disable flag")]
     NoDisableFlag,

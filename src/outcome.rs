@@ -40,6 +40,8 @@ failure_codes! {
     CodexVersionFailed = "codex_version_failed",
     /// The codex lacks what the command relies on (a method of its protocol surface).
     IncompatibleCodex = "incompatible_codex",
+    /// The codex cannot run a review lane cas can drive (a review method or a launch flag is missing).
+    IncompatibleCodexReviewRuntime = "incompatible_codex_review_runtime",
     /// A flag value, file or argument cas cannot use; nothing was run.
     UsageError = "usage_error",
     /// A scenario file does not load (bad TOML or a broken rule); the suite runs the rest.

@@ -245,6 +245,32 @@ async fn fill_home(
     }
 }
 
+/// The `app-server` arguments for a hermetic codex target, from the flags its `--help` lists:
+/// `--strict-config` where accepted, `--disable <hooks>` for hooks off; a websocket target on a
+/// codex without the websocket flags, or hooks off without `--disable`, is refused naming it.
+async fn server_args(
+    bin: &Path,
+    home: &Path,
+    target: TargetName,
+    hook_policy: HookPolicy,
+) -> Result<Vec<String>, LaunchError> {
+    let flags = launch::flags::probe_cached(bin, home).await?;
+    if target == TargetName::CodexWs {
+        flags.require_websocket()?;
+    }
+    let mut args = flags.base_args();
+    if hook_policy == HookPolicy::Off {
+        if !flags.disable {
+            return Err(LaunchError::NoDisableFlag);
+        }
+        let name = hooks::feature_name(bin, home)
+            .await
+            .ok_or(LaunchError::HooksOffUnsupported)?;
+        args.extend(["--disable".to_owned(), name.to_owned()]);
+    }
+    Ok(args)
+}
+
 async fn launch_codex(
     target: TargetName,
     scenario: ScenarioServer<'_>,
@@ -254,13 +280,7 @@ async fn launch_codex(
     let mock = MockModel::start_scripted(scenario.model.clone()).await;
     let home = HermeticHome::create(&env.scratch_root, &mock.base_url())?;
     let version = fill_home(env, &bin, &home, &mock.base_url(), &scenario).await?;
-    let mut extra_args = vec!["--strict-config".to_owned()];
-    if scenario.hook_policy == HookPolicy::Off {
-        let name = hooks::feature_name(&bin, home.path())
-            .await
-            .ok_or(LaunchError::HooksOffUnsupported)?;
-        extra_args.extend(["--disable".to_owned(), name.to_owned()]);
-    }
+    let extra_args = server_args(&bin, home.path(), target, scenario.hook_policy).await?;
     let spec = ServerSpec {
         bin: bin.clone(),
         codex_home: home.path().to_owned(),

@@ -23,6 +23,8 @@ pub enum Status {
     Error,
     /// The scenario was not run (the reason is in the failures).
     Skipped,
+    /// The codex lacks what the scenario relies on, so it was not run (the report names what).
+    NotApplicable,
 }
 
 impl Status {
@@ -33,6 +35,7 @@ impl Status {
             Status::Fail => "fail",
             Status::Error => "error",
             Status::Skipped => "skipped",
+            Status::NotApplicable => "not_applicable",
         }
     }
 }

@@ -35,6 +35,16 @@ fn main() -> ExitCode {
             capabilities,
         ),
         codex_trial(
+            "schema_diff_descends_into_payloads_and_fail_on_breaking_sets_the_exit",
+            payload_diff,
+        ),
+        Trial::test("matrix_archives_are_the_only_versioned_snapshots", || {
+            let ok = is_matrix_archive("schema_surface@codex-0.118.0.snap")
+                && !is_matrix_archive("handshake@codex-0.118.0.snap")
+                && !is_matrix_archive("schema_surface@codex-x.snap");
+            expect(ok, "only schema_surface@codex-<v>.snap", &json!(null))
+        }),
+        codex_trial(
             "a_codex_lacking_a_needed_method_is_refused_as_incompatible",
             incompatible_codex,
         ),
@@ -139,7 +149,9 @@ fn doctored_schema(real: &Path, out: &Path, home: &Path, experimental: bool) -> 
     if !status.success() {
         return Err(format!("generate-json-schema: {status}").into());
     }
-    drop_methods(&out.join("ClientRequest.json"), |m| m == "turn/steer")?;
+    drop_methods(&out.join("ClientRequest.json"), |m| {
+        m == "turn/steer" || m == "review/start"
+    })?;
     // Nor does it send hook notifications: a hook policy cannot be honoured.
     drop_methods(&out.join("ServerNotification.json"), |m| {
         m.starts_with("hook/")
@@ -234,6 +246,58 @@ fn incompatible_codex(real: &Path) -> Outcome {
         refused.stderr.contains("clientRequest turn/steer"),
         "a line on stderr names it",
         &refused.doc,
+    )?;
+    review_refused(&script, &cache, dir.path())
+}
+
+/// A review on the doctored codex (no `review/start`) is refused before launch with
+/// `incompatible_codex_review_runtime` and the reason.
+fn review_refused(script: &Path, cache: &Path, dir: &Path) -> Outcome {
+    let repo = dir.join("repo");
+    std::fs::create_dir_all(&repo).map_err(|e| e.to_string())?;
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(["-c", "user.email=t@cas", "-c", "user.name=t"])
+            .args(args)
+            .current_dir(&repo)
+            .output()
+            .map_err(|e| e.to_string())
+    };
+    git(&["init", "-q"])?;
+    std::fs::write(repo.join("a.txt"), "a\n").map_err(|e| e.to_string())?;
+    git(&["add", "a.txt"])?;
+    git(&["commit", "-qm", "a"])?;
+    std::fs::write(repo.join("a.txt"), "b\n").map_err(|e| e.to_string())?;
+    let review = JsonRun::of(
+        cas()
+            .args([
+                "review_session",
+                "start",
+                "--uncommitted",
+                "--hermetic",
+                "--json",
+            ])
+            .arg("--cwd")
+            .arg(&repo)
+            .arg("--codex-bin")
+            .arg(script)
+            .env("XDG_CACHE_HOME", cache),
+    )?;
+    expect_fields(
+        "incompatible_codex_review_runtime, exit 2, the reason given",
+        Some(review.code),
+        &review.doc,
+        json!({
+            "exit": 2,
+            "compatibilityVerdict": "incompatible",
+            "failureCode": "incompatible_codex_review_runtime",
+        }),
+    )?;
+    let reasons = review.doc["compatibilityReasons"].to_string();
+    expect(
+        reasons.contains("lacks clientRequest review/start"),
+        "compatibilityReasons names review/start",
+        &review.doc,
     )?;
     done()
 }
@@ -334,7 +398,9 @@ fn snapshot_diff_is_the_change() -> Result<(), Failed> {
 }
 
 /// Every snapshot is named by scenario and target only (`NAME@TARGET.snap`), never by a codex
-/// version: a new codex proposes edits of the same files, not new ones.
+/// version: a new codex proposes edits of the same files, not new ones. The one exception is
+/// the version matrix's archive of each release's surface, `schema_surface@codex-<version>.snap`
+/// (written by scripts/version-matrix, never by a test).
 fn no_versioned_snapshot_names() -> Result<(), Failed> {
     let dir = support::root().join("snapshots");
     let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -342,6 +408,9 @@ fn no_versioned_snapshot_names() -> Result<(), Failed> {
     for entry in entries {
         let name = entry.map_err(|e| e.to_string())?.file_name();
         let name = name.to_string_lossy();
+        if is_matrix_archive(&name) {
+            continue;
+        }
         let target = name.split_once('@').map_or("", |(_, t)| t);
         // A version is digits, a dot, digits: `codex-0.169.0`; targets are words (`fake-ws`).
         let has_version = target
@@ -356,4 +425,119 @@ fn no_versioned_snapshot_names() -> Result<(), Failed> {
         return Ok(());
     }
     Err(format!("snapshot names carrying a version: {versioned:?}").into())
+}
+
+/// Whether `name` is `schema_surface@codex-<digits.digits.digits>.snap`.
+fn is_matrix_archive(name: &str) -> bool {
+    name.strip_prefix("schema_surface@codex-")
+        .and_then(|rest| rest.strip_suffix(".snap"))
+        .is_some_and(|v| {
+            let parts: Vec<&str> = v.split('.').collect();
+            parts.len() == 3
+                && parts
+                    .iter()
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        })
+}
+
+/// A saved surface doctored inside one payload (a field of `thread/start`'s params made
+/// required, a field of its response removed, a variant added to an enum it reaches): the diff
+/// names each at its path, classes them, and `--fail-on breaking` exits 1 only when one breaks.
+fn payload_diff(bin: &Path) -> Outcome {
+    let bin = bin.to_str().ok_or("path")?;
+    let (_, surface) = support::cas_json(&[
+        "schema",
+        "surface",
+        "--experimental",
+        "--json",
+        "--codex-bin",
+        bin,
+    ])?;
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).map_err(|e| e.to_string())?;
+    let write = |name: &str, doc: &Value| -> Result<String, Failed> {
+        let path = dir.path().join(name);
+        std::fs::write(&path, doc.to_string()).map_err(|e| e.to_string())?;
+        Ok(path.to_str().ok_or("path")?.to_owned())
+    };
+    let old = write("old.json", &surface)?;
+    let mut additive = surface.clone();
+    let variants = additive["types"]["SandboxMode"]["variants"]
+        .as_object_mut()
+        .ok_or("no SandboxMode variants in the surface")?;
+    variants.insert("brandNewMode".into(), json!({}));
+    let additive = write("additive.json", &additive)?;
+    let d = run_json(
+        &[
+            "schema",
+            "diff",
+            &old,
+            &additive,
+            "--json",
+            "--fail-on",
+            "breaking",
+        ],
+        0,
+    )?;
+    let start = d["diff"]["payload"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|m| m["method"] == "thread/start")
+        .ok_or("thread/start not among the payload changes")?;
+    expect(
+        start["changes"].as_array().is_some_and(|c| {
+            c.iter().any(|c| {
+                c["what"] == "variantAdded" && c["to"] == "brandNewMode" && c["breaking"] == false
+            })
+        }),
+        "a variant added to SandboxMode shows under thread/start, additive",
+        &d,
+    )?;
+    let mut breaking = surface.clone();
+    let fields = breaking["types"]["ThreadStartParams"]["fields"]
+        .as_object_mut()
+        .ok_or("no ThreadStartParams fields")?;
+    let cwd = fields.get_mut("cwd").ok_or("no cwd field")?;
+    *cwd = json!(cwd.as_str().unwrap_or("").replace(" (optional)", ""));
+    breaking["types"]["ThreadStartResponse"]["fields"]
+        .as_object_mut()
+        .ok_or("no ThreadStartResponse fields")?
+        .remove("model");
+    let breaking = write("breaking.json", &breaking)?;
+    let d = run_json(
+        &[
+            "schema",
+            "diff",
+            &old,
+            &breaking,
+            "--json",
+            "--fail-on",
+            "breaking",
+        ],
+        1,
+    )?;
+    let lines: Vec<&str> = d["classified"]["breaking"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter(|l| l.starts_with("clientRequest thread/start "))
+        .collect();
+    let want = [
+        "clientRequest thread/start params.cwd: fieldRequired optional -> required",
+        "clientRequest thread/start response.model: fieldRemoved string -> none",
+    ];
+    support::same("both named, breaking", &json!(lines), &json!(want), &d)?;
+    let text = cas()
+        .args(["schema", "diff", &old, &breaking])
+        .output()
+        .map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&text.stdout);
+    expect(
+        text.contains("payload changes, by method:\n")
+            && text.contains("  clientRequest thread/start\n    [breaking] params.cwd (ThreadStartParams): fieldRequired optional -> required"),
+        "the human output groups the changes by method",
+        &json!({"stdout": text}),
+    )?;
+    done()
 }

@@ -96,6 +96,9 @@ fn interrupted_run(dir: &Path, args: &[&str], check: &str, servers: (&str, usize
         json!({"exit": 130, "check": check, "ok": false, "interrupted": true,
                "signal": "SIGINT", "failureCode": "interrupted"}),
     )?;
+    if !doc["finished"].is_array() {
+        return Err(format!("the partial report lists no `finished` results: {doc}").into());
+    }
     nothing_left(dir, &seen)?;
     done()
 }

@@ -141,6 +141,9 @@ fn every_code_tested() -> Result<(), Failed> {
             }
             C::ParentThreadNotMaterialized => Some("an_unmaterialized_parent_is_refused_on_reuse"),
             C::ReviewTargetInvalid => Some("invalid_review_targets_are_refused_before_launch"),
+            C::IncompatibleCodexReviewRuntime => {
+                Some("a_codex_lacking_a_needed_method_is_refused_as_incompatible")
+            }
             // Not reported by review_session: scenario, lane and ledger codes.
             C::WorkspaceFailed | C::CodexNotFound | C::LaunchFailed | C::ScenarioDeadline
             | C::NoServer | C::Internal | C::SessionError | C::NoResponse | C::ConnectionClosed

@@ -81,6 +81,9 @@ pub struct ConformanceArgs {
     /// Show only failures and the summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Fail the suite when a scenario is not applicable to this codex (default: not run, not failed).
+    #[arg(long)]
+    pub require_all: bool,
     /// Keep every scenario's transcript in this existing folder, as
     /// `<scenario>@<target>.ndjson` (a failing scenario always keeps its own in its workspace).
     #[arg(long)]
@@ -119,6 +122,7 @@ impl ConformanceArgs {
             st_binary: self.st_binary.clone(),
             codex_bin: self.codex_bin.clone(),
             hooks: self.hooks,
+            require_all: self.require_all,
             transcript_dir: self.transcript_dir.clone(),
             preflight_timeout: self
                 .preflight_timeout_ms
@@ -146,7 +150,7 @@ pub fn default_jobs() -> usize {
 }
 
 /// Runs the command.
-pub async fn run(args: ConformanceArgs) -> ExitCode {
+pub async fn run(args: ConformanceArgs, finished: super::interrupted::Finished) -> ExitCode {
     if let Some(path) = &args.junit {
         if let Err(error) = junit_folder(path) {
             return fail("conformance", args.json, &error);
@@ -171,6 +175,7 @@ pub async fn run(args: ConformanceArgs) -> ExitCode {
     }
     let report = suite::run(&config, prepared, |result| {
         ticker.tick(&format!("{}::{}", result.scenario, result.target));
+        finished.push(serde_json::to_value(result).unwrap_or_default());
         if args.json {
             if let Some(d) = &result.diagnostics {
                 eprintln!("{}: {d}", result.scenario);

@@ -8,6 +8,7 @@ pub mod conformance;
 pub mod fake_server;
 pub mod gc;
 pub mod instance_runner;
+pub mod interrupted;
 pub mod lane_output;
 pub mod list;
 pub mod output;

@@ -114,29 +114,3 @@ pub fn mark_refusal(doc: &mut Value, message: &str) {
         d.insert("error".into(), Value::String(error_text(message)));
     }
 }
-
-/// Runs a command's `work` under [`crate::interrupt::guard`]: on SIGINT or SIGTERM its servers
-/// are stopped and what it owns removed, then a partial report says so (one JSON document with
-/// `--json`: `{schemaVersion, check, ok: false, interrupted: true, signal, failureCode:
-/// "interrupted", error}`), and cas exits 130.
-pub async fn guarded(
-    check: &str,
-    json: bool,
-    work: impl std::future::Future<Output = ExitCode>,
-) -> ExitCode {
-    let signal = match crate::interrupt::guard(work).await {
-        Ok(code) => return code,
-        Err(signal) => signal,
-    };
-    let error = format!(
-        "interrupted by {}: its servers were stopped and its temporary folders removed",
-        signal.name()
-    );
-    eprintln!("cas: {error}");
-    if json {
-        let doc = json!({"schemaVersion": 1, "check": check, "ok": false, "interrupted": true,
-            "signal": signal.name(), "failureCode": FailureCode::Interrupted, "error": error});
-        print_stdout(&pretty(&doc));
-    }
-    ExitCode::from(crate::interrupt::EXIT_CODE)
-}

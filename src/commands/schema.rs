@@ -2,8 +2,10 @@
 //!
 //! `surface` prints the normalized surface (`--json` for the document a later `diff` can read).
 //! `diff A B` takes two codex binaries or saved surface files and exits 0 when they are the
-//! same, 1 when they differ, 2 when one of them cannot be read; it ends with a summary that
-//! splits the differences into breaking and additive ([`crate::schema::classify`]).
+//! same, 1 when they differ (`--fail-on breaking`: only when a difference is breaking), 2 when
+//! one of them cannot be read; it lists method-level changes, then the payload changes grouped
+//! by method ([`crate::schema::deep`]), and ends with a summary that splits the differences
+//! into breaking and additive ([`crate::schema::classify`]).
 
 use clap::Subcommand;
 use std::path::PathBuf;
@@ -11,6 +13,7 @@ use std::process::ExitCode;
 
 use super::output::{fail, pretty, print_stdout};
 use crate::launch::CodexLocator;
+use crate::schema::deep::MethodPayload;
 use crate::schema::{self, Comparison, Surface};
 
 /// `cas schema …`.
@@ -45,7 +48,19 @@ pub enum SchemaCommand {
         /// Print exactly one JSON document.
         #[arg(long)]
         json: bool,
+        /// Exit 1 on any difference (`any`, the default) or only on a breaking one (`breaking`).
+        #[arg(long, value_enum, default_value_t = FailOn::Any)]
+        fail_on: FailOn,
     },
+}
+
+/// Which differences make `schema diff` exit 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// Any difference.
+    Any,
+    /// Only a breaking one.
+    Breaking,
 }
 
 /// Runs the command.
@@ -56,7 +71,12 @@ pub async fn run(args: SchemaArgs) -> ExitCode {
             experimental,
             json,
         } => surface(codex_bin, experimental, json).await,
-        SchemaCommand::Diff { a, b, json } => diff(&a, &b, json).await,
+        SchemaCommand::Diff {
+            a,
+            b,
+            json,
+            fail_on,
+        } => diff(&a, &b, json, fail_on).await,
     }
 }
 
@@ -80,7 +100,7 @@ async fn surface(codex_bin: Option<PathBuf>, experimental: bool, json: bool) -> 
     ExitCode::SUCCESS
 }
 
-async fn diff(a: &str, b: &str, json: bool) -> ExitCode {
+async fn diff(a: &str, b: &str, json: bool, fail_on: FailOn) -> ExitCode {
     let (old, new) = match (schema::load_side(a).await, schema::load_side(b).await) {
         (Ok(old), Ok(new)) => (old, new),
         (Err(e), _) | (_, Err(e)) => return fail("schema_diff", json, &e),
@@ -93,10 +113,14 @@ async fn diff(a: &str, b: &str, json: bool) -> ExitCode {
     } else {
         print_stdout(&human_diff(&comparison));
     }
-    if comparison.diff.is_empty() {
-        ExitCode::SUCCESS
-    } else {
+    let fails = match fail_on {
+        FailOn::Any => !comparison.diff.is_empty(),
+        FailOn::Breaking => comparison.classified.is_breaking(),
+    };
+    if fails {
         ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
@@ -171,6 +195,7 @@ fn human_diff(comparison: &Comparison) -> String {
             e.removed.join(", ")
         ));
     }
+    human_payload(&mut out, &d.payload);
     out.push_str(&format!(
         "summary: {} breaking, {} additive\n",
         classified.breaking.len(),
@@ -180,4 +205,33 @@ fn human_diff(comparison: &Comparison) -> String {
         out.push_str(&format!("  breaking: {line}\n"));
     }
     out.trim_end().to_owned()
+}
+
+/// The payload changes, grouped by method, each marked breaking or additive.
+fn human_payload(out: &mut String, payload: &[MethodPayload]) {
+    if payload.is_empty() {
+        return;
+    }
+    out.push_str("payload changes, by method:\n");
+    for m in payload {
+        out.push_str(&format!("  {} {}\n", m.kind, m.method));
+        for c in &m.changes {
+            let value = |v: &str| {
+                if v.is_empty() {
+                    "none".to_owned()
+                } else {
+                    v.to_owned()
+                }
+            };
+            out.push_str(&format!(
+                "    [{}] {} ({}): {} {} -> {}\n",
+                if c.breaking { "breaking" } else { "additive" },
+                c.path,
+                c.ty,
+                c.what,
+                value(&c.from),
+                value(&c.to)
+            ));
+        }
+    }
 }

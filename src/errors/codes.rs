@@ -22,6 +22,7 @@ impl FailureCoded for LaunchError {
             Version { .. } | VersionRun { .. } => FailureCode::CodexVersionFailed,
             NoBanner { .. } | ExitedEarly { .. } => FailureCode::WebsocketBootstrapFailed,
             Prepare { .. } | Hooks { .. } | Config { .. } => FailureCode::SetupFailed,
+            MissingLaunchFlag { .. } => FailureCode::IncompatibleCodex,
             NoDisableFlag | NoHooksFeature | HooksOffUnsupported => FailureCode::HooksUnsupported,
             HelpTimeout | Help { .. } | Template { .. } | Initialize { .. } | ExitedAtOnce => {
                 FailureCode::LaunchFailed

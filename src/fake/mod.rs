@@ -266,6 +266,7 @@ async fn answer_by_rule(
         None => {
             let reply = match (&rule.result, &rule.error) {
                 (_, Some(error)) => {
+                    let error = crate::matcher::substitute(error, &Default::default());
                     Err(serde_json::from_value(error.clone()).unwrap_or_else(|_| {
                         RpcError::new(
                             -32603,
@@ -292,7 +293,9 @@ async fn send_all(out: &Outbound, state: &mut FakeState, sends: &[ScriptedSend])
         faults::send_bulk(out, send).await;
         let targets = recipients(out, state, send.to);
         if let Some(n) = &send.notify {
-            let mut message = Message::notification(&n.method, Some(n.params.clone()));
+            // `"$null"` stands for JSON null here too.
+            let params = crate::matcher::substitute(&n.params, &Default::default());
+            let mut message = Message::notification(&n.method, Some(params));
             if let Message::Notification { emitted_at_ms, .. } = &mut message {
                 *emitted_at_ms = Some(now_ms());
             }

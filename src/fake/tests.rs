@@ -176,3 +176,26 @@ async fn faults_break_the_rules_on_purpose() {
     c.init(false).await;
     c.init(false).await;
 }
+
+#[tokio::test]
+async fn null_marker_is_sent_as_null_in_results_errors_and_notifications() {
+    let text = r#"
+[[rules]]
+method = "thread/read"
+times = 1
+result = { cursor = "$null" }
+then = [{ notify = { method = "thread/section/changed", params = { sectionId = "$null" } } }]
+[[rules]]
+method = "thread/read"
+error = { code = -32600, message = "read state changed", data = { firstUnread = "$null" } }
+"#;
+    let (mut c, _task) = Client::start(script(text));
+    c.init(false).await;
+    let answer = c.call("thread/read", Some(json!({}))).await;
+    assert_eq!(answer, Ok(json!({"cursor": null})));
+    assert!(
+        matches!(c.recv().await, Message::Notification { params: Some(p), .. } if p == json!({"sectionId": null}))
+    );
+    let error = c.call("thread/read", Some(json!({}))).await.unwrap_err();
+    assert_eq!(error.data, Some(json!({"firstUnread": null})));
+}

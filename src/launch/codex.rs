@@ -91,7 +91,8 @@ impl CodexLocator {
     }
 }
 
-/// The native binary inside an npm install: `node_modules/@openai/codex-*/vendor/*/bin/codex`.
+/// The native binary inside an npm install: `node_modules/@openai/codex-*/vendor/*/bin/codex`
+/// (or `vendor/*/codex/codex`, the layout of 0.118.x).
 fn find_installed(install_dir: &Path) -> Option<PathBuf> {
     let scope = install_dir.join("node_modules/@openai");
     let mut packages: Vec<PathBuf> = std::fs::read_dir(&scope)
@@ -105,9 +106,11 @@ fn find_installed(install_dir: &Path) -> Option<PathBuf> {
             continue;
         };
         for target in targets.flatten() {
-            let bin = target.path().join("bin/codex");
-            if is_executable(&bin) {
-                return Some(bin);
+            for rel in ["bin/codex", "codex/codex"] {
+                let bin = target.path().join(rel);
+                if is_executable(&bin) {
+                    return Some(bin);
+                }
             }
         }
     }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Component, Path};
 
 use super::files::prepare;
-use super::home::merge_config;
+use super::home::{copy_tree, merge_config};
 use crate::errors::LaunchError;
 
 /// The `[server]` table of a scenario.
@@ -57,6 +57,7 @@ impl ServerExtras {
     /// Writes the home files and merges the config keys into the home at `home`.
     pub fn apply(&self, home: &Path) -> Result<(), LaunchError> {
         for (rel, contents) in &self.home_files {
+            own_folders(home, rel)?;
             let path = home.join(rel);
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent).map_err(prepare(parent))?;
@@ -68,6 +69,27 @@ impl ServerExtras {
         }
         merge_config(home, &self.config)
     }
+}
+
+/// Replaces each linked folder on the way to `rel` (a template copy links its `skills/`)
+/// by a real copy, so a home file lands in this home and never in the shared template.
+fn own_folders(home: &Path, rel: &str) -> Result<(), LaunchError> {
+    let mut folder = home.to_path_buf();
+    let parents = Path::new(rel)
+        .parent()
+        .into_iter()
+        .flat_map(Path::components);
+    for part in parents {
+        folder.push(part);
+        let linked = std::fs::symlink_metadata(&folder).is_ok_and(|m| m.file_type().is_symlink());
+        if linked {
+            let shared = std::fs::read_link(&folder).map_err(prepare(&folder))?;
+            let shared = folder.parent().unwrap_or(home).join(shared);
+            std::fs::remove_file(&folder).map_err(prepare(&folder))?;
+            copy_tree(&shared, &folder).map_err(prepare(&folder))?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether `rel` is a non-empty relative path with no `..`.
@@ -111,6 +133,36 @@ mod tests {
         let agents = std::fs::read_to_string(root.path().join("AGENTS.md")).unwrap();
         assert_eq!(agents, "be brief");
         assert!(root.path().join("skills/s/SKILL.md").is_file());
+    }
+
+    #[test]
+    fn home_files_under_a_linked_folder_never_reach_the_template() {
+        let root = tempfile::tempdir().unwrap();
+        let template = root.path().join("template");
+        std::fs::create_dir_all(template.join("skills/.system")).unwrap();
+        std::fs::write(template.join("skills/.system/marker"), "m").unwrap();
+        let home = root.path().join("home");
+        crate::launch::home::copy_home(&template, &home, true).unwrap();
+        assert!(home.join("skills").is_symlink(), "the copy links skills/");
+        let extras: ServerExtras =
+            toml::from_str(r#"home_files = { "skills/demo/SKILL.md" = "demo" }"#).unwrap();
+        extras.apply(&home).unwrap();
+        assert!(
+            !home.join("skills").is_symlink(),
+            "the linked folder became a copy"
+        );
+        assert_eq!(
+            std::fs::read_to_string(home.join("skills/demo/SKILL.md")).unwrap(),
+            "demo"
+        );
+        assert!(
+            home.join("skills/.system/marker").is_file(),
+            "the copy keeps the template's files"
+        );
+        assert!(
+            !template.join("skills/demo").exists(),
+            "the template is untouched"
+        );
     }
 
     #[test]

@@ -4,7 +4,10 @@
 //! text is probed with a deadline, and each option line (`  -c, --config <key=value>`,
 //! `      --disable <FEATURE>`) contributes the flags it names.
 
-use std::path::Path;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::errors::LaunchError;
@@ -13,7 +16,8 @@ use crate::errors::LaunchError;
 const HELP_DEADLINE: Duration = Duration::from_secs(20);
 
 /// The launch flags of `codex app-server` that cas uses, and whether this codex lists each.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LaunchFlags {
     /// `--strict-config`: refuse unknown config fields.
     pub strict_config: bool,
@@ -52,8 +56,74 @@ impl LaunchFlags {
 
     /// Whether a websocket server with a capability token can be started.
     pub fn websocket(&self) -> bool {
-        self.listen && self.ws_auth && self.ws_token_file
+        self.websocket_missing().is_none()
     }
+
+    /// The first flag a websocket server with a capability token needs and this codex lacks.
+    pub fn websocket_missing(&self) -> Option<&'static str> {
+        [
+            (self.listen, "--listen"),
+            (self.ws_auth, "--ws-auth"),
+            (self.ws_token_file, "--ws-token-file"),
+        ]
+        .into_iter()
+        .find_map(|(has, flag)| (!has).then_some(flag))
+    }
+
+    /// Refuses a websocket lane on a codex that lacks one of its flags, naming it.
+    pub fn require_websocket(&self) -> Result<(), LaunchError> {
+        match self.websocket_missing() {
+            None => Ok(()),
+            Some(flag) => Err(LaunchError::MissingLaunchFlag {
+                flag,
+                needed_for: "a websocket server with a capability token",
+            }),
+        }
+    }
+
+    /// The arguments every hermetic server gets: `--strict-config` where it is accepted.
+    pub fn base_args(&self) -> Vec<String> {
+        if self.strict_config {
+            vec!["--strict-config".to_owned()]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The flags, by their command-line spelling, this codex lists.
+    pub fn listed(&self) -> Vec<&'static str> {
+        [
+            (self.strict_config, "--strict-config"),
+            (self.listen, "--listen"),
+            (self.ws_auth, "--ws-auth"),
+            (self.ws_token_file, "--ws-token-file"),
+            (self.disable, "--disable"),
+            (self.config_override, "-c"),
+        ]
+        .into_iter()
+        .filter_map(|(has, flag)| has.then_some(flag))
+        .collect()
+    }
+}
+
+/// Flags already probed in this process, by binary (a binary's help does not change under it).
+static PROBED: Mutex<Option<HashMap<PathBuf, LaunchFlags>>> = Mutex::new(None);
+
+/// [`probe`], once per binary per process.
+pub async fn probe_cached(bin: &Path, codex_home: &Path) -> Result<LaunchFlags, LaunchError> {
+    let known = PROBED
+        .lock()
+        .ok()
+        .and_then(|m| m.as_ref().and_then(|m| m.get(bin).copied()));
+    if let Some(flags) = known {
+        return Ok(flags);
+    }
+    let flags = probe(bin, codex_home).await?;
+    if let Ok(mut memo) = PROBED.lock() {
+        memo.get_or_insert_with(HashMap::new)
+            .insert(bin.to_owned(), flags);
+    }
+    Ok(flags)
 }
 
 /// Runs `codex app-server --help` (with `codex_home` as CODEX_HOME) within a deadline and
@@ -75,7 +145,7 @@ pub async fn probe(bin: &Path, codex_home: &Path) -> Result<LaunchFlags, LaunchE
 /// The `app-server` arguments that turn hooks off (`--disable hooks`, or the older
 /// `codex_hooks`), or why this codex cannot turn them off.
 pub async fn disable_hooks_args(bin: &Path, codex_home: &Path) -> Result<Vec<String>, LaunchError> {
-    if !probe(bin, codex_home).await?.disable {
+    if !probe_cached(bin, codex_home).await?.disable {
         return Err(LaunchError::NoDisableFlag);
     }
     match crate::hooks::feature_name(bin, codex_home).await {
@@ -104,6 +174,29 @@ mod tests {
             }
         );
         assert!(flags.websocket());
+        assert_eq!(flags.base_args(), ["--strict-config"]);
         assert!(LaunchFlags::parse("      --disable <FEATURE>\n").disable);
+    }
+
+    #[test]
+    fn a_codex_without_a_flag_gets_none_and_a_lane_needing_it_is_refused_naming_it() {
+        // The shape of codex 0.118.0's help: no --strict-config, no websocket token flags.
+        let old =
+            LaunchFlags::parse("Options:\n  -c, --config <key=value>\n      --listen <URL>\n");
+        assert!(old.base_args().is_empty());
+        assert_eq!(old.websocket_missing(), Some("--ws-auth"));
+        let err = old.require_websocket().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                LaunchError::MissingLaunchFlag {
+                    flag: "--ws-auth",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("--ws-auth"), "{err}");
+        assert_eq!(old.listed(), ["--listen", "-c"]);
     }
 }

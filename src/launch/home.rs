@@ -123,7 +123,8 @@ pub fn copy_home(template: &Path, dest: &Path, link_skills: bool) -> Result<(), 
     std::fs::write(dest.join("installation_id"), id).map_err(prepare(dest))
 }
 
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+/// Copies the folder `from` to `to`, links as links.
+pub(super) fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;

@@ -36,6 +36,7 @@ pub const FAILURE_CODES: &[FailureCode] = &[
     FailureCode::UnsafeParentThreadState,
     FailureCode::ParentThreadNotMaterialized,
     FailureCode::ReviewTargetInvalid,
+    FailureCode::IncompatibleCodexReviewRuntime,
 ];
 
 /// The output document's format version.
@@ -216,6 +217,7 @@ pub fn document(
         "resolvedCodexPath": record.codex.path,
         "resolvedCodexVersion": record.codex.version,
         "compatibilityVerdict": record.codex.compatibility_verdict,
+        "compatibilityReasons": record.codex.compatibility_reasons,
         "selectedTransport": t.selected,
         "selectionReason": t.selection_reason,
         "degradedFallback": fallback.is_some(),

@@ -2,8 +2,9 @@
 //!
 //! What [`crate::runtime`] does for the control lanes (version, protocol surface, hook
 //! notifications) is reused; what is the lane's own is the order of refusals: a codex lacking
-//! a review method first (no failure code), then a hook policy it cannot honour
-//! (`hooks_unsupported`).
+//! a review method or a websocket launch flag first (`incompatible_codex_review_runtime`), then
+//! a hook policy it cannot honour (`hooks_unsupported`); every reason is kept for the report's
+//! `compatibilityReasons`.
 
 use std::path::PathBuf;
 
@@ -30,7 +31,8 @@ pub struct CodexNeeds {
 /// Why cas cannot run the lane on this codex.
 #[derive(Debug, Clone)]
 pub struct Refusal {
-    /// `hooks_unsupported`, or none when the codex lacks a method the lane sends.
+    /// `incompatible_codex_review_runtime` (a review method or launch flag missing), else
+    /// `hooks_unsupported`.
     pub code: Option<FailureCode>,
     /// What is wrong, in a sentence.
     pub hint: String,
@@ -49,6 +51,8 @@ pub struct Checked {
     pub refusal: Option<Refusal>,
     /// The server flags that switch hooks off (`--hooks off`).
     pub server_args: Vec<String>,
+    /// Every reason the verdict is `incompatible` (empty when compatible).
+    pub reasons: Vec<String>,
 }
 
 /// Resolves and checks the codex for a review lane.
@@ -66,34 +70,31 @@ pub async fn check_codex(needs: &CodexNeeds) -> Result<Checked, RuntimeError> {
     }
     let check = runtime::check_codex(&bin, &probe_home, &requirements).await?;
     let version = check.version;
-    let mut refusal = None;
-    if !check.compatibility.is_compatible() {
-        let missing: Vec<String> = check
-            .compatibility
-            .missing
-            .iter()
-            .map(|m| m.method.clone())
-            .collect();
-        let hint = format!("codex {version} lacks {}", missing.join(", "));
-        refusal = Some(Refusal { code: None, hint });
-    }
-    let hooks_unsupported = |hint: String| Refusal {
-        code: Some(FailureCode::HooksUnsupported),
-        hint,
+    let flags = launch::flags::probe_cached(&bin, &probe_home).await?;
+    let mut reasons = runtime_reasons(&version, &check.compatibility.missing, &flags);
+    let mut refusal = (!reasons.is_empty()).then(|| Refusal {
+        code: Some(FailureCode::IncompatibleCodexReviewRuntime),
+        hint: reasons.join("; "),
+    });
+    let mut hooks_unsupported = |hint: String| {
+        reasons.push(format!("hooks_unsupported: {hint}"));
+        Refusal {
+            code: Some(FailureCode::HooksUnsupported),
+            hint,
+        }
     };
     if needs.hooks != HookPolicy::Inherit && !check.hook_notifications {
         let why = format!("codex {version} sends no hook/started or hook/completed notifications");
-        refusal.get_or_insert(hooks_unsupported(format!(
-            "--hooks {}: {why}",
-            needs.hooks.as_str()
-        )));
+        let hooks = hooks_unsupported(format!("--hooks {}: {why}", needs.hooks.as_str()));
+        refusal.get_or_insert(hooks);
     }
     let mut server_args = Vec::new();
     if needs.hooks == HookPolicy::Off {
         match launch::disable_hooks_args(&bin, &probe_home).await {
-            Ok(extra) => server_args = extra,
+            Ok(extra) => server_args.extend(extra),
             Err(why) => {
-                refusal.get_or_insert(hooks_unsupported(format!("--hooks off: {}", Chain(&why))));
+                let hooks = hooks_unsupported(format!("--hooks off: {}", Chain(&why)));
+                refusal.get_or_insert(hooks);
             }
         }
     }
@@ -108,5 +109,50 @@ pub async fn check_codex(needs: &CodexNeeds) -> Result<Checked, RuntimeError> {
         verdict,
         refusal,
         server_args,
+        reasons,
     })
+}
+
+/// Why the review runtime of this codex cannot carry a lane: each review method it lacks, and
+/// each launch flag the websocket lane needs and its app-server does not accept.
+fn runtime_reasons(
+    version: &str,
+    missing: &[crate::schema::diff::MethodRef],
+    flags: &launch::LaunchFlags,
+) -> Vec<String> {
+    let mut reasons: Vec<String> = missing
+        .iter()
+        .map(|m| format!("codex {version} lacks {} {}", m.kind, m.method))
+        .collect();
+    if let Some(flag) = flags.websocket_missing() {
+        reasons.push(format!(
+            "codex {version}'s app-server does not accept {flag}, which the websocket review lane needs"
+        ));
+    }
+    reasons
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::diff::MethodRef;
+
+    #[test]
+    fn every_missing_method_and_flag_is_a_reason() {
+        let all =
+            launch::LaunchFlags::parse("  --listen <U>\n  --ws-auth <M>\n  --ws-token-file <P>\n");
+        assert!(runtime_reasons("1", &[], &all).is_empty());
+        let missing = [MethodRef {
+            kind: "clientRequest",
+            method: "thread/turns/list".into(),
+        }];
+        let reasons = runtime_reasons("0.118.0", &missing, &launch::LaunchFlags::default());
+        assert_eq!(
+            reasons,
+            [
+                "codex 0.118.0 lacks clientRequest thread/turns/list",
+                "codex 0.118.0's app-server does not accept --listen, which the websocket review lane needs",
+            ]
+        );
+    }
 }

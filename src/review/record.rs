@@ -120,6 +120,9 @@ pub struct CodexFacts {
     pub version: String,
     /// `compatible` or `incompatible` for review_session.
     pub compatibility_verdict: CompatibilityVerdict,
+    /// Why the verdict is `incompatible`, one reason a line (empty when compatible).
+    #[serde(default)]
+    pub compatibility_reasons: Vec<String>,
 }
 
 /// One finding of a review.

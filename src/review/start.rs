@@ -262,6 +262,7 @@ fn new_record(
             path: checked.bin.clone(),
             version: checked.version.clone(),
             compatibility_verdict: checked.verdict,
+            compatibility_reasons: checked.reasons.clone(),
         },
         transport: TransportFacts {
             selected: SelectedTransport::Websocket,

@@ -81,6 +81,10 @@ pub struct ScenarioFile {
     /// The client steps, run in order.
     #[serde(default)]
     pub steps: Vec<StepSpec>,
+    /// Methods, notifications or launch flags (`--disable`) the scenario relies on beyond what
+    /// its steps name; on a codex lacking one it is `not_applicable`.
+    #[serde(default)]
+    pub requires: Vec<String>,
 }
 
 /// What kind of proof a scenario gives (reported as the scenario's `mode`).

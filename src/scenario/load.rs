@@ -55,6 +55,8 @@ pub struct Scenario {
     pub report_name: String,
     /// Named strings for `${NAME}` (the twin's values over the original's).
     pub vars: BTreeMap<String, String>,
+    /// What the file's `requires` names beyond its steps.
+    pub requires: Vec<String>,
     /// The mock model's scripted answers (codex targets).
     pub model: ModelScript,
     /// What the scenario adds to its server (codex targets).
@@ -388,10 +390,9 @@ fn checked(
     check_expectations(&file, &targets, r.original_targets.as_deref())?;
     check::targets_fit_steps(&targets, &steps)?;
     world::codex_only(&targets, &r.model, &r.extras, &steps)?;
-    let name = name_of(dir, path);
     Ok(Scenario {
-        report_name: r.part_of.unwrap_or_else(|| name.clone()),
-        name,
+        report_name: r.part_of.unwrap_or_else(|| name_of(dir, path)),
+        name: name_of(dir, path),
         path: path.to_owned(),
         dir: dir.to_owned(),
         description: file.description,
@@ -407,6 +408,7 @@ fn checked(
         twin_of: file.negative_twin_of,
         mode: r.mode,
         vars: r.vars,
+        requires: file.requires,
         model: r.model,
         extras: r.extras,
     })

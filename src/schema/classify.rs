@@ -7,10 +7,12 @@
 //! field a client reads that is no longer required, a response field cas must now send to a
 //! server request, an enum variant removed. Additive: everything else, something new or looser
 //! (a new method or variant, a server request codex no longer sends, a required field dropped).
+//! Payload changes come classed from [`super::deep`].
 
 use serde::Serialize;
 use std::collections::BTreeSet;
 
+use super::deep::{MethodPayload, PayloadChange};
 use super::diff::{Change, EnumChange, MethodRef, SurfaceDiff};
 
 /// The differences of one diff, each described in one line, split by class.
@@ -56,7 +58,25 @@ pub fn classify(d: &SurfaceDiff) -> Classified {
     for e in &d.enums {
         enum_lines(&mut out, e);
     }
+    for m in &d.payload {
+        for c in &m.changes {
+            out.push(c.breaking, payload_line(m, c));
+        }
+    }
     out
+}
+
+/// One payload change in a line: `clientRequest thread/start params.cwd: fieldRequired optional -> required`.
+pub fn payload_line(m: &MethodPayload, c: &PayloadChange) -> String {
+    format!(
+        "{} {} {}: {} {} -> {}",
+        m.kind,
+        m.method,
+        c.path,
+        c.what,
+        if c.from.is_empty() { "none" } else { &c.from },
+        if c.to.is_empty() { "none" } else { &c.to },
+    )
 }
 
 /// A removed server request only means codex no longer asks; any other removal breaks.
@@ -139,6 +159,7 @@ mod tests {
                 added: vec!["x".into()],
                 removed: vec!["y".into()],
             }],
+            payload: Vec::new(),
         };
         let c = classify(&d);
         assert_eq!(

@@ -28,11 +28,12 @@ pub const SMOKE_METHODS: [&str; 6] = [
     "turn/interrupt",
 ];
 
-/// The client requests a review lane sends (for the compatibility verdict).
+/// The client requests a review lane sends (for the compatibility verdict). `thread/turns/list`
+/// is not among them: the lane asks it only to vet a parent for reuse, and a codex without it
+/// (0.118.x) still runs reviews on a fresh thread.
 pub const REVIEW_METHODS: &[&str] = &[
     "thread/start",
     "thread/resume",
-    "thread/turns/list",
     "review/start",
     "turn/interrupt",
 ];
@@ -297,6 +298,7 @@ mod tests {
             client_notifications: vec![NotificationEntry::stable("initialized")],
             enums: Default::default(),
             experimental_included: true,
+            ..Default::default()
         }
     }
 

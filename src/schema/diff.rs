@@ -2,12 +2,14 @@
 //!
 //! Methods added or removed (per kind), methods that moved to another kind, that became or
 //! stopped being experimental, whose params or response type changed, whose required params or
-//! response fields changed; and variants added to or removed from the watched enums. The codex
-//! version itself is not a difference.
+//! response fields changed; variants added to or removed from the watched enums; and, from
+//! [`super::deep`], every change inside the payload types a method carries. The codex version
+//! itself is not a difference.
 
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::deep::MethodPayload;
 use super::surface::{NotificationEntry, RequestEntry, Surface};
 
 /// One method, by kind.
@@ -57,6 +59,8 @@ pub struct SurfaceDiff {
     pub changed: Vec<Change>,
     /// Watched enums whose variants changed.
     pub enums: Vec<EnumChange>,
+    /// Changes inside the payloads of methods both sides have, by method.
+    pub payload: Vec<MethodPayload>,
 }
 
 impl SurfaceDiff {
@@ -66,6 +70,7 @@ impl SurfaceDiff {
             && self.removed.is_empty()
             && self.changed.is_empty()
             && self.enums.is_empty()
+            && self.payload.is_empty()
     }
 }
 
@@ -171,6 +176,7 @@ pub fn diff(a: &Surface, b: &Surface) -> SurfaceDiff {
         }
     }
     out.enums = enum_changes(a, b);
+    out.payload = super::deep::payload_diff(a, b);
     out
 }
 
@@ -271,6 +277,7 @@ mod tests {
             .into_iter()
             .collect(),
             experimental_included: true,
+            ..Default::default()
         }
     }
 

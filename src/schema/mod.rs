@@ -3,7 +3,10 @@
 
 pub mod classify;
 pub mod compat;
+pub mod deep;
 pub mod diff;
+pub mod payload;
+pub mod responses;
 pub mod side;
 pub mod surface;
 

@@ -13,10 +13,12 @@ use std::path::Path;
 use std::time::Duration;
 use tokio::process::Command;
 
+use super::payload::{self, Defs, TypeShape};
+use super::responses::{self, Request};
 use crate::errors::SchemaError;
 
 /// The version of this surface format (and of the reduction that makes it).
-pub const SURFACE_VERSION: u32 = 2;
+pub const SURFACE_VERSION: u32 = 3;
 
 /// Enums whose variants cas sends or branches on; a variant added or removed here matters.
 pub const WATCHED_ENUMS: &[&str] = &[
@@ -79,7 +81,7 @@ impl NotificationEntry {
 }
 
 /// The whole surface.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Surface {
     /// [`SURFACE_VERSION`].
@@ -99,6 +101,12 @@ pub struct Surface {
     /// Whether experimental methods are included (`schema surface --experimental`).
     #[serde(default = "included")]
     pub experimental_included: bool,
+    /// The `app-server` launch flags this codex lists (absent for a surface read from files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch_flags: Option<crate::launch::LaunchFlags>,
+    /// Every payload type a method reaches, by name (what `schema diff` descends into).
+    #[serde(default)]
+    pub types: BTreeMap<String, TypeShape>,
 }
 
 fn included() -> bool {
@@ -108,12 +116,34 @@ fn included() -> bool {
 impl Surface {
     /// The same surface without experimental methods.
     pub fn stable_only(mut self) -> Surface {
+        for shape in self.types.values_mut() {
+            shape.fields.retain(|_, f| !f.experimental);
+            shape.variants.retain(|_, v| !v.experimental);
+            for v in shape.variants.values_mut() {
+                v.fields.retain(|_, f| !f.experimental);
+            }
+        }
+        self.types.retain(|_, t| !t.experimental);
         self.client_requests.retain(|r| !r.experimental);
         self.server_requests.retain(|r| !r.experimental);
         self.server_notifications.retain(|n| !n.experimental);
         self.client_notifications.retain(|n| !n.experimental);
         self.experimental_included = false;
         self
+    }
+
+    /// The type names every method's params, response and notification params start from.
+    pub fn payload_roots(&self) -> Vec<String> {
+        let requests = self.client_requests.iter().chain(&self.server_requests);
+        let notes = self
+            .server_notifications
+            .iter()
+            .chain(&self.client_notifications);
+        requests
+            .flat_map(|r| [r.params.clone(), r.response.clone()])
+            .chain(notes.map(|n| n.params.clone()))
+            .flatten()
+            .collect()
     }
 
     /// The client request `method`, if the surface has it.
@@ -159,11 +189,13 @@ pub async fn generate(bin: &Path, version: &str, scratch: &Path) -> Result<Surfa
             });
         }
     }
-    from_schema_dirs(
+    let mut surface = from_schema_dirs(
         &dir.path().join("plain"),
         &dir.path().join("experimental"),
         version,
-    )
+    )?;
+    surface.launch_flags = Some(crate::launch::flags::probe_cached(bin, &home).await?);
+    Ok(surface)
 }
 
 fn read_json(path: &Path) -> Result<Value, SchemaError> {
@@ -187,40 +219,34 @@ pub fn from_schema_dirs(
     let stable_bundle = read_json(&plain.join("codex_app_server_protocol.schemas.json"))?;
     let defs = Definitions::of(&bundle);
     let stable_defs = Definitions::of(&stable_bundle);
+    let defined = Defs::of(&bundle).names();
     let union = |dir: &Path, file: &str| read_json(&dir.join(file));
-    let stable = |file: &str| -> Result<BTreeSet<String>, SchemaError> {
-        Ok(union_methods(&union(plain, file)?)
-            .into_iter()
-            .map(|(m, _)| m)
-            .collect())
-    };
+    let stable = |file: &str| stable_methods(plain, file);
     let requests = |file: &str| -> Result<Vec<RequestEntry>, SchemaError> {
         let stable = stable(file)?;
-        let mut out: Vec<RequestEntry> = union_methods(&union(experimental, file)?)
+        let methods = union_methods(&union(experimental, file)?);
+        let paired = pair_responses(&methods, &defined);
+        let mut out: Vec<RequestEntry> = methods
             .into_iter()
-            .map(|(method, entry)| request_entry(&defs, &stable_defs, &stable, method, &entry))
-            .collect();
-        out.sort_by(|a, b| a.method.cmp(&b.method));
-        Ok(out)
-    };
-    let notifications = |file: &str| -> Result<Vec<NotificationEntry>, SchemaError> {
-        let stable = stable(file)?;
-        let mut out: Vec<NotificationEntry> = union_methods(&union(experimental, file)?)
-            .into_iter()
-            .map(|(method, entry)| NotificationEntry {
-                experimental: !stable.contains(&method),
-                params: ref_name(&entry["properties"]["params"]),
-                method,
+            .map(|(method, entry)| {
+                let response = paired.get(&method).cloned();
+                request_entry(&defs, &stable_defs, &stable, (method, response), &entry)
             })
             .collect();
         out.sort_by(|a, b| a.method.cmp(&b.method));
         Ok(out)
     };
+    let notifications = |file: &str| notification_entries(plain, experimental, file);
     let enums = WATCHED_ENUMS
         .iter()
         .filter_map(|name| defs.get(name).map(|d| (name.to_string(), variants(d))))
         .collect();
-    Ok(Surface {
+    let roots_and_types = |mut surface: Surface| {
+        let roots = surface.payload_roots();
+        surface.types = payload::shapes(Defs::of(&bundle), Defs::of(&stable_bundle), &roots);
+        surface
+    };
+    Ok(roots_and_types(Surface {
         surface_version: SURFACE_VERSION,
         codex_version: version.to_owned(),
         client_requests: requests("ClientRequest.json")?,
@@ -229,7 +255,55 @@ pub fn from_schema_dirs(
         client_notifications: notifications("ClientNotification.json")?,
         enums,
         experimental_included: true,
-    })
+        launch_flags: None,
+        types: BTreeMap::new(),
+    }))
+}
+
+/// The methods of the stable schema's union `file`.
+fn stable_methods(plain: &Path, file: &str) -> Result<BTreeSet<String>, SchemaError> {
+    Ok(union_methods(&read_json(&plain.join(file))?)
+        .into_iter()
+        .map(|(m, _)| m)
+        .collect())
+}
+
+/// The notifications of the union `file`, each flagged experimental when only that schema has it.
+fn notification_entries(
+    plain: &Path,
+    experimental: &Path,
+    file: &str,
+) -> Result<Vec<NotificationEntry>, SchemaError> {
+    let stable = stable_methods(plain, file)?;
+    let mut out: Vec<NotificationEntry> = union_methods(&read_json(&experimental.join(file))?)
+        .into_iter()
+        .map(|(method, entry)| NotificationEntry {
+            experimental: !stable.contains(&method),
+            params: ref_name(&entry["properties"]["params"]),
+            method,
+        })
+        .collect();
+    out.sort_by(|a, b| a.method.cmp(&b.method));
+    Ok(out)
+}
+
+/// The response type of each request method of a union file (see [`responses::resolve`]).
+fn pair_responses(
+    methods: &[(String, Value)],
+    defined: &BTreeSet<String>,
+) -> BTreeMap<String, String> {
+    let params: Vec<(&str, Option<String>)> = methods
+        .iter()
+        .map(|(m, e)| (m.as_str(), ref_name(&e["properties"]["params"])))
+        .collect();
+    let asked: Vec<Request<'_>> = params
+        .iter()
+        .map(|(method, params)| Request {
+            method,
+            params: params.as_deref(),
+        })
+        .collect();
+    responses::resolve(&asked, defined)
 }
 
 /// The type definitions of the bundle: root-level and `v2`.
@@ -300,15 +374,10 @@ fn request_entry(
     defs: &Definitions<'_>,
     stable_defs: &Definitions<'_>,
     stable: &BTreeSet<String>,
-    method: String,
+    (method, response): (String, Option<String>),
     entry: &Value,
 ) -> RequestEntry {
     let params = ref_name(&entry["properties"]["params"]);
-    let response = params
-        .as_deref()
-        .and_then(|p| p.strip_suffix("Params"))
-        .map(|stem| format!("{stem}Response"))
-        .filter(|r| defs.get(r).is_some());
     let mandatory = entry["required"]
         .as_array()
         .is_some_and(|r| r.iter().any(|f| f == "params"));

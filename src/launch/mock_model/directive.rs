@@ -84,8 +84,17 @@ impl Directive {
     }
 }
 
-/// Whether the request is a review: its first developer message starts `# Review guidelines:`.
+/// Whether the request is a review: its first developer message starts `# Review guidelines:`,
+/// or (codex 0.118.x) its `instructions` do.
 fn is_review_request(body: &Value) -> bool {
+    let guidelines = |t: &str| t.trim_start().starts_with("# Review guidelines:");
+    if body
+        .get("instructions")
+        .and_then(Value::as_str)
+        .is_some_and(guidelines)
+    {
+        return true;
+    }
     let Some(input) = body.get("input").and_then(Value::as_array) else {
         return false;
     };
@@ -93,7 +102,7 @@ fn is_review_request(body: &Value) -> bool {
         .iter()
         .find(|item| item.get("role").and_then(Value::as_str) == Some("developer"))
         .and_then(|m| m.get("content")?.as_array()?.first()?.get("text")?.as_str())
-        .is_some_and(|t| t.trim_start().starts_with("# Review guidelines:"))
+        .is_some_and(guidelines)
 }
 
 /// The `<cwd>` of the request's environment context, if any.
@@ -150,6 +159,11 @@ mod tests {
             {"role": "user", "content": [{"type": "input_text", "text": "<environment_context>\n  <cwd>/r</cwd>\n</environment_context>"}]},
             {"role": "user", "content": [{"type": "input_text", "text": "review it"}]}]});
         assert!(is_review_request(&body));
+        let old_style = json!({"instructions": "# Review guidelines:\nbe kind", "input": []});
+        assert!(
+            is_review_request(&old_style),
+            "0.118.x sends the guidelines as instructions"
+        );
         assert_eq!(environment_cwd(&body).as_deref(), Some("/r"));
         let plain = json!({"input": [{"role": "developer", "content": [{"type": "input_text", "text": "You are Codex"}]}]});
         assert!(!is_review_request(&plain));

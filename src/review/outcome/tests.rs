@@ -108,6 +108,7 @@ fn record() -> ReviewRecord {
             path: "/c".into(),
             version: "0.169.0".into(),
             compatibility_verdict: crate::outcome::CompatibilityVerdict::Compatible,
+            compatibility_reasons: Vec::new(),
         },
         transport: TransportFacts {
             selected: crate::review::record::SelectedTransport::Websocket,

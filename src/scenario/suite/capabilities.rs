@@ -1,13 +1,14 @@
 //! What cas and the resolved codex can do together: each command's compatibility verdict and
-//! which scenarios can run on that codex (every method a scenario expects a result from exists).
+//! which scenarios can run on that codex (it has every method, notification and launch flag a
+//! scenario relies on; see [`super::relies_on`]).
 
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 use crate::errors::CapabilitiesError;
-use crate::launch::{self, CodexLocator};
+use crate::launch::{self, CodexLocator, LaunchFlags};
 use crate::outcome::CheckName;
-use crate::scenario;
+use crate::scenario::{self, TargetName};
 use crate::schema::compat::{self, Compatibility, Requirements};
 use crate::schema::{self as schema_mod, Surface};
 
@@ -84,15 +85,19 @@ impl CommandVerdicts {
 
 /// Whether one scenario can run on the codex.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ScenarioCapability {
     /// The scenario file's name.
     pub name: String,
     /// The codex targets it lists.
     pub targets: Vec<&'static str>,
-    /// Whether every method it expects a result from exists.
+    /// Whether it can run on every codex target it lists.
     pub runnable: bool,
-    /// The methods that do not.
+    /// What it relies on and the codex lacks (`clientRequest hooks/list`, `launchFlag --disable`),
+    /// over all its codex targets.
     pub missing: Vec<String>,
+    /// What it relies on: methods and notifications by kind, and its `requires`.
+    pub relies_on: Vec<String>,
 }
 
 /// Resolves codex, reads its surface and says what can run on it.
@@ -105,6 +110,7 @@ pub async fn capabilities(config: &CapabilitiesConfig) -> Result<Capabilities, C
     let version = launch::codex_version(&bin, &scratch).await?;
     let surface =
         compat::surface_for(&bin, &version, &compat::default_cache_dir(), &scratch).await?;
+    let flags = launch::flags::probe_cached(&bin, &scratch).await?;
     let verdict = |command, method| compat::check(&surface, &Requirements::of(command, method));
     let commands = CommandVerdicts {
         smoke_check: verdict(CheckName::SmokeCheck, None),
@@ -128,37 +134,43 @@ pub async fn capabilities(config: &CapabilitiesConfig) -> Result<Capabilities, C
         },
         codex: CodexVersion { path: bin, version },
         commands,
-        scenarios: scenarios(&dir, &surface),
+        scenarios: scenarios(&dir, &surface, &flags),
     })
 }
 
-/// Each scenario with codex targets: runnable when every method it expects a result from exists.
-fn scenarios(dir: &Path, surface: &Surface) -> Vec<ScenarioCapability> {
+/// Each scenario with codex targets: runnable when the codex has all it relies on.
+fn scenarios(dir: &Path, surface: &Surface, flags: &LaunchFlags) -> Vec<ScenarioCapability> {
     let files = scenario::discover(dir).unwrap_or_default();
     let mut out = Vec::new();
     for path in files {
         let Ok(s) = scenario::load(dir, &path) else {
             continue;
         };
-        let targets: Vec<&'static str> = s
-            .targets
-            .iter()
-            .filter(|t| t.is_codex())
-            .map(|t| t.as_str())
-            .collect();
-        if targets.is_empty() {
+        let codex_targets: Vec<TargetName> =
+            s.targets.iter().copied().filter(|t| t.is_codex()).collect();
+        if codex_targets.is_empty() {
             continue;
         }
-        let missing: Vec<String> =
-            compat::missing_requests(surface, &s.methods_expecting_results())
-                .into_iter()
-                .map(str::to_owned)
-                .collect();
+        let mut missing: Vec<String> = codex_targets
+            .iter()
+            .filter_map(|t| super::applicability(surface, flags, &s, *t))
+            .flat_map(|na| na.missing)
+            .collect();
+        missing.sort();
+        missing.dedup();
+        let needs = super::relies_on(&s);
+        let relies_on = needs
+            .methods
+            .iter()
+            .map(|m| format!("{} {}", m.kind, m.method))
+            .chain(needs.named)
+            .collect();
         out.push(ScenarioCapability {
             name: s.name.clone(),
-            targets,
+            targets: codex_targets.iter().map(|t| t.as_str()).collect(),
             runnable: missing.is_empty(),
             missing,
+            relies_on,
         });
     }
     out

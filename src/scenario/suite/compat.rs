@@ -1,17 +1,23 @@
-//! Whether the codex has what the selected scenarios rely on, checked before any of them runs.
+//! Whether the codex has what each selected scenario relies on, checked before any of them runs.
 //!
-//! A codex that lacks a method a selected scenario expects a result from is refused
-//! ([`Incompatible`]). A codex that cannot be found is left to the runs, which report it as
-//! verdicts with status error.
+//! A scenario relies on the methods and notifications its steps name (and its `requires`);
+//! on a codex lacking one it is [`NotApplicable`] with the missing names, and the rest run. A
+//! codex lacking even the handshake is refused ([`Incompatible`]). A codex that cannot be found
+//! is left to the runs, which report it as verdicts with status error.
 
+use serde::Serialize;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
 use super::SuiteError;
 use crate::hooks::HookPolicy;
+use crate::launch::LaunchFlags;
 use crate::outcome::CheckName;
-use crate::scenario::Scenario;
+use crate::scenario::load::{Step, StepKind};
+use crate::scenario::{Scenario, TargetName};
 use crate::schema::compat::{self, Compatibility, Requirements};
+use crate::schema::diff::MethodRef;
+use crate::schema::Surface;
 use crate::target::TargetEnv;
 
 /// A codex refused because it lacks what the selected scenarios rely on.
@@ -57,55 +63,205 @@ impl std::fmt::Display for Incompatible {
     }
 }
 
-/// What the scenarios rely on: their result-bearing methods and the hook surface they use.
-fn requirements(scenarios: &[&Scenario]) -> Requirements {
-    let mut needs = Requirements::of(CheckName::Conformance, None);
-    for scenario in scenarios {
-        if scenario.hooks_config.is_some() {
-            needs = needs.with_hook_setup();
-        }
-        if scenario.hook_policy != HookPolicy::Inherit {
-            needs = needs.with_hook_notifications();
-        }
-        needs.client_requests.extend(
-            scenario
-                .methods_expecting_results()
-                .into_iter()
-                .map(str::to_owned),
-        );
-    }
-    needs.client_requests.sort();
-    needs.client_requests.dedup();
-    needs
+/// What a scenario relies on that a codex may lack, derived from its steps and `requires`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReliesOn {
+    /// Methods and notifications, by kind.
+    pub methods: Vec<MethodRef>,
+    /// Names from `requires`: a method of any direction, a launch flag (`--disable`), or a
+    /// lowest codex version for a behaviour no method names (`codex >= 0.131.0`).
+    pub named: Vec<String>,
+    /// Whether it turns hooks off (which needs `--disable`).
+    pub hooks_off: bool,
 }
 
-/// Refuses a codex that lacks what `scenarios` rely on and returns the codex used, if found.
-pub(super) async fn check_compatibility(
-    scenarios: &[&Scenario],
-    env: &TargetEnv,
-) -> Result<Option<(PathBuf, String)>, SuiteError> {
+/// What `scenario` relies on: each request it expects a result from, each notification it
+/// sends or waits for, each server request it answers, the hook surface it uses, and `requires`.
+pub fn relies_on(scenario: &Scenario) -> ReliesOn {
+    let mut methods = Vec::new();
+    let mut push = |kind: &'static str, method: &str| {
+        methods.push(MethodRef {
+            kind,
+            method: method.to_owned(),
+        })
+    };
+    for m in scenario.methods_expecting_results() {
+        push("clientRequest", m);
+    }
+    walk_steps(&scenario.steps, &mut push);
+    if scenario.hooks_config.is_some() {
+        push("clientRequest", "hooks/list");
+        push("clientRequest", "config/batchWrite");
+    }
+    if scenario.hook_policy != HookPolicy::Inherit {
+        push("serverNotification", "hook/started");
+        push("serverNotification", "hook/completed");
+    }
+    methods.sort();
+    methods.dedup();
+    ReliesOn {
+        methods,
+        named: scenario.requires.clone(),
+        hooks_off: scenario.hook_policy == HookPolicy::Off,
+    }
+}
+
+/// The notifications and server requests named by `steps`, parallel branches included.
+fn walk_steps(steps: &[Step], push: &mut impl FnMut(&'static str, &str)) {
+    for step in steps {
+        match &step.kind {
+            StepKind::Notify(n) => push("clientNotification", &n.method),
+            StepKind::AwaitNotification(n) => push("serverNotification", &n.method),
+            StepKind::AwaitRequest(r) => push("serverRequest", &r.method),
+            StepKind::Parallel { steps, .. } => walk_steps(steps, push),
+            _ => {}
+        }
+    }
+}
+
+/// Why a scenario was not run on this codex: what it relies on and the codex lacks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotApplicable {
+    /// The codex version.
+    pub codex_version: String,
+    /// Each missing method (`clientRequest turn/steer`) or launch flag (`launchFlag --disable`).
+    pub missing: Vec<String>,
+}
+
+impl NotApplicable {
+    /// The reason in one line: `codex 0.118.0 lacks clientRequest hooks/list`.
+    pub fn reason(&self) -> String {
+        format!(
+            "codex {} lacks {}",
+            self.codex_version,
+            self.missing.join(", ")
+        )
+    }
+}
+
+/// Whether `scenario` can run on a codex with `surface` and launch `flags`, on `target`.
+pub fn applicability(
+    surface: &Surface,
+    flags: &LaunchFlags,
+    scenario: &Scenario,
+    target: TargetName,
+) -> Option<NotApplicable> {
+    let needs = relies_on(scenario);
+    let mut missing: Vec<String> = needs
+        .methods
+        .iter()
+        .filter(|m| !has(surface, m.kind, &m.method))
+        .map(|m| format!("{} {}", m.kind, m.method))
+        .collect();
+    for name in &needs.named {
+        if let Some(min) = name.strip_prefix("codex >=") {
+            if older(&surface.codex_version, min.trim()) {
+                missing.push(format!("codex >= {}", min.trim()));
+            }
+            continue;
+        }
+        let present = if name.starts_with('-') {
+            flags.listed().contains(&name.as_str())
+        } else {
+            KINDS.iter().any(|kind| has(surface, kind, name))
+        };
+        if !present {
+            missing.push(if name.starts_with('-') {
+                format!("launchFlag {name}")
+            } else {
+                name.clone()
+            });
+        }
+    }
+    if needs.hooks_off && !flags.disable {
+        missing.push("launchFlag --disable".into());
+    }
+    if target == TargetName::CodexWs {
+        missing.extend(flags.websocket_missing().map(|f| format!("launchFlag {f}")));
+    }
+    missing.dedup();
+    (!missing.is_empty()).then(|| NotApplicable {
+        codex_version: surface.codex_version.clone(),
+        missing,
+    })
+}
+
+/// Whether version `a` is older than `b` (dotted numbers; a part that is not a number counts 0).
+fn older(a: &str, b: &str) -> bool {
+    let parts = |v: &str| -> Vec<u64> { v.split('.').map(|p| p.parse().unwrap_or(0)).collect() };
+    parts(a) < parts(b)
+}
+
+const KINDS: [&str; 4] = [
+    "clientRequest",
+    "clientNotification",
+    "serverRequest",
+    "serverNotification",
+];
+
+/// Whether the surface has `method` of `kind`.
+fn has(surface: &Surface, kind: &str, method: &str) -> bool {
+    match kind {
+        "clientRequest" => surface.client_requests.iter().any(|r| r.method == method),
+        "serverRequest" => surface.server_requests.iter().any(|r| r.method == method),
+        "serverNotification" => surface
+            .server_notifications
+            .iter()
+            .any(|n| n.method == method),
+        _ => surface
+            .client_notifications
+            .iter()
+            .any(|n| n.method == method),
+    }
+}
+
+/// The codex a suite runs on: its binary, version, surface and launch flags.
+pub struct SuiteCodex {
+    /// The codex binary.
+    pub bin: PathBuf,
+    /// Its version.
+    pub version: String,
+    /// Its protocol surface.
+    pub surface: Surface,
+    /// Its app-server launch flags.
+    pub flags: LaunchFlags,
+}
+
+/// Resolves the codex, refuses one that lacks even the handshake, and returns it (if found).
+pub(super) async fn check_compatibility(env: &TargetEnv) -> Result<Option<SuiteCodex>, SuiteError> {
     let Ok(bin) = env.codex.resolve() else {
         return Ok(None);
     };
     let scratch = crate::launch::paths::homes_dir().join("schema");
     let _ = std::fs::create_dir_all(&scratch);
-    let surface = async {
+    let probed = async {
         let version = crate::launch::codex_version(&bin, &scratch).await?;
-        compat::surface_for(&bin, &version, &compat::default_cache_dir(), &scratch).await
+        let surface =
+            compat::surface_for(&bin, &version, &compat::default_cache_dir(), &scratch).await?;
+        let flags = crate::launch::flags::probe_cached(&bin, &scratch)
+            .await
+            .map_err(crate::errors::SchemaError::from)?;
+        Ok::<_, crate::errors::SchemaError>((surface, flags))
     };
-    let surface = match surface.await {
+    let (surface, flags) = match probed.await {
         Ok(s) => s,
         Err(source) => return Err(SuiteError::Surface { bin, source }),
     };
-    let compatibility = compat::check(&surface, &requirements(scenarios));
-    if compatibility.is_compatible() {
-        return Ok(Some((bin, surface.codex_version)));
+    let compatibility = compat::check(&surface, &Requirements::of(CheckName::Conformance, None));
+    if !compatibility.is_compatible() {
+        return Err(SuiteError::Incompatible(Box::new(Incompatible {
+            bin,
+            codex_version: surface.codex_version,
+            compatibility,
+        })));
     }
-    Err(SuiteError::Incompatible(Box::new(Incompatible {
+    Ok(Some(SuiteCodex {
         bin,
-        codex_version: surface.codex_version,
-        compatibility,
-    })))
+        version: surface.codex_version.clone(),
+        surface,
+        flags,
+    }))
 }
 
 #[cfg(test)]
@@ -113,6 +269,176 @@ mod tests {
     use super::*;
     use crate::outcome::CompatibilityVerdict;
     use crate::schema::diff::MethodRef;
+
+    use crate::schema::surface::{NotificationEntry, RequestEntry, SURFACE_VERSION};
+
+    fn surface(version: &str, client: &[&str], notes: &[&str]) -> Surface {
+        let req = |m: &&str| RequestEntry {
+            method: m.to_string(),
+            params: None,
+            params_mandatory: false,
+            required_fields: vec![],
+            experimental_fields: vec![],
+            response: None,
+            response_required_fields: vec![],
+            experimental: false,
+        };
+        Surface {
+            surface_version: SURFACE_VERSION,
+            codex_version: version.into(),
+            client_requests: client.iter().map(req).collect(),
+            server_requests: Vec::new(),
+            server_notifications: notes
+                .iter()
+                .map(|m| NotificationEntry::stable(*m))
+                .collect(),
+            client_notifications: vec![NotificationEntry::stable("initialized")],
+            enums: Default::default(),
+            experimental_included: true,
+            ..Default::default()
+        }
+    }
+
+    fn scenario(dir: &std::path::Path, toml: &str) -> Scenario {
+        let path = dir.join("s.toml");
+        std::fs::write(&path, toml).unwrap();
+        crate::scenario::load(dir, &path).unwrap()
+    }
+
+    const STEPS: &str = r#"
+description = "d"
+requires = ["--disable", "codex >= 0.131.0"]
+[[steps]]
+name = "init"
+request = { method = "initialize", params = {} }
+[[steps]]
+name = "initialized"
+notify = { method = "initialized" }
+[[steps]]
+name = "list"
+request = { method = "hooks/list", params = {} }
+[[steps]]
+name = "rc"
+await_notification = { method = "remoteControl/status/changed" }
+"#;
+
+    #[test]
+    fn a_scenario_relies_on_what_its_steps_name_and_its_requires() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = scenario(dir.path(), STEPS);
+        let needs = relies_on(&s);
+        let names: Vec<String> = needs
+            .methods
+            .iter()
+            .map(|m| format!("{} {}", m.kind, m.method))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "clientNotification initialized",
+                "clientRequest hooks/list",
+                "clientRequest initialize",
+                "serverNotification remoteControl/status/changed",
+            ]
+        );
+        assert_eq!(needs.named, ["--disable", "codex >= 0.131.0"]);
+    }
+
+    #[test]
+    fn on_a_codex_lacking_something_the_scenario_is_not_applicable_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = scenario(dir.path(), STEPS);
+        let full = LaunchFlags::parse(
+            "  --disable <F>\n  --listen <U>\n  --ws-auth <M>\n  --ws-token-file <P>\n",
+        );
+        let has_all = surface(
+            "0.145.0",
+            &["initialize", "hooks/list"],
+            &["remoteControl/status/changed"],
+        );
+        assert_eq!(
+            applicability(&has_all, &full, &s, TargetName::CodexWs),
+            None
+        );
+        let old = surface("0.118.0", &["initialize"], &[]);
+        let na = applicability(&old, &LaunchFlags::default(), &s, TargetName::CodexWs).unwrap();
+        assert_eq!(
+            na.missing,
+            [
+                "clientRequest hooks/list",
+                "serverNotification remoteControl/status/changed",
+                "launchFlag --disable",
+                "codex >= 0.131.0",
+                "launchFlag --listen",
+            ]
+        );
+        assert!(
+            na.reason()
+                .starts_with("codex 0.118.0 lacks clientRequest hooks/list, "),
+            "{}",
+            na.reason()
+        );
+        assert!(
+            older("0.118.0", "0.131.0")
+                && !older("0.131.0", "0.131.0")
+                && older("0.99.9", "0.131.0")
+        );
+    }
+
+    #[test]
+    fn a_not_applicable_scenario_is_reported_everywhere_and_fails_only_with_require_all() {
+        use super::super::{Preflight, ScenarioResult, SuiteReport};
+        let dir = tempfile::tempdir().unwrap();
+        let s = scenario(dir.path(), STEPS);
+        let na = applicability(
+            &surface("0.118.0", &["initialize"], &[]),
+            &LaunchFlags::default(),
+            &s,
+            TargetName::CodexStdio,
+        )
+        .unwrap();
+        let mut report = SuiteReport {
+            target: TargetName::CodexStdio,
+            codex: None,
+            preflight: Preflight::skipped("by flag"),
+            scenarios: vec![ScenarioResult::not_applicable(
+                &s,
+                TargetName::CodexStdio,
+                na,
+            )],
+            not_run: 0,
+            jobs: 1,
+            wall_ms: 0,
+            warnings: Vec::new(),
+            require_all: false,
+        };
+        let line = || {
+            use super::super::live::{render, ColorChoice, Painter, Verbosity};
+            let painter = Painter::new(ColorChoice::Never, false);
+            render(&report.scenarios[0], Verbosity::Normal, painter).unwrap_or_default()
+        };
+        assert!(report.ok() && !report.all_error());
+        let doc = report.to_json();
+        assert_eq!(doc["scenarios"][0]["status"], "not_applicable");
+        assert_eq!(
+            doc["scenarios"][0]["notApplicable"]["missing"][0],
+            "clientRequest hooks/list"
+        );
+        assert!(line().contains("N/A"), "{}", line());
+        assert!(line().contains("codex 0.118.0 lacks clientRequest hooks/list"));
+        let xml = report.junit();
+        assert!(
+            xml.contains(
+                "<skipped message=\"not_applicable: codex 0.118.0 lacks clientRequest hooks/list"
+            ),
+            "{xml}"
+        );
+        assert!(xml.contains("failures=\"0\""), "{xml}");
+        report.require_all = true;
+        assert!(!report.ok());
+        assert!(report.junit().contains("<failure"), "{}", report.junit());
+        assert!(line().contains("N/A"));
+    }
 
     #[test]
     fn a_refusal_names_what_is_missing_in_text_and_json() {

@@ -187,6 +187,7 @@ mod tests {
             failed_step: None,
             verdict: None,
             diagnostics: None,
+            not_applicable: None,
         }
     }
 

@@ -28,7 +28,7 @@ pub use capabilities::{
     capabilities, Capabilities, CapabilitiesConfig, CasVersion, CodexVersion, CommandVerdicts,
     ScenarioCapability,
 };
-pub use compat::Incompatible;
+pub use compat::{applicability, relies_on, Incompatible, NotApplicable, ReliesOn};
 pub use preflight::{Preflight, PreflightStatus};
 pub use report::{ScenarioResult, SuiteReport};
 pub use runner::run;
@@ -64,6 +64,8 @@ pub struct SuiteConfig {
     pub fail_fast: bool,
     /// `NAME=VALUE` overrides of the scenarios' vars.
     pub vars: Vec<(String, String)>,
+    /// Count a scenario not applicable to this codex as a failure.
+    pub require_all: bool,
     /// Keep every scenario's transcript in this folder (failing ones are kept in their workspace).
     pub transcript_dir: Option<PathBuf>,
     /// How long the whole smoke preflight may take (default 120 s).
@@ -123,6 +125,8 @@ pub struct PreparedSuite {
     /// The codex to initialise the run's template home with, when a scenario runs on codex
     /// (the run does it, beside the preflight).
     pub template_for: Option<PathBuf>,
+    /// For each selected scenario (same order): why it cannot run on this codex, if it cannot.
+    pub not_applicable: Vec<Option<NotApplicable>>,
 }
 
 /// Parses the target, selects the scenarios, builds the run environment and checks codex.
@@ -161,27 +165,28 @@ pub async fn prepare(config: &SuiteConfig) -> Result<PreparedSuite, SuiteError> 
         codex_template: None,
         transcript_dir: config.transcript_dir.clone(),
     };
-    let on_codex: Vec<&scenario::Scenario> = selection
-        .selected
-        .iter()
-        .filter(|s| s.target.is_codex())
-        .map(|s| &s.scenario)
-        .collect();
-    let codex = if target.is_codex() || !on_codex.is_empty() {
-        compat::check_compatibility(&on_codex, &env).await?
+    let on_codex = selection.selected.iter().any(|s| s.target.is_codex());
+    let codex = if target.is_codex() || on_codex {
+        compat::check_compatibility(&env).await?
     } else {
         None
     };
-    let template_for = codex
-        .as_ref()
-        .filter(|_| !on_codex.is_empty())
-        .map(|(bin, _)| bin.clone());
+    let not_applicable = selection
+        .selected
+        .iter()
+        .map(|s| {
+            let c = codex.as_ref().filter(|_| s.target.is_codex())?;
+            compat::applicability(&c.surface, &c.flags, &s.scenario, s.target)
+        })
+        .collect();
+    let template_for = codex.as_ref().filter(|_| on_codex).map(|c| c.bin.clone());
     Ok(PreparedSuite {
         target,
         env,
         selection,
-        codex,
+        codex: codex.map(|c| (c.bin, c.version)),
         template_for,
+        not_applicable,
     })
 }
 

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
+use super::compat::NotApplicable;
 use super::preflight::{Preflight, PreflightStatus};
 use super::select::Broken;
 use super::status::{Conclusion, FailedStep};
@@ -55,6 +56,9 @@ pub struct ScenarioResult {
     /// The verdict's diagnostics, for a scenario that is not ok (not part of the report).
     #[serde(skip)]
     pub diagnostics: Option<String>,
+    /// Why it was not run on this codex (status `not_applicable`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_applicable: Option<NotApplicable>,
 }
 
 impl ScenarioResult {
@@ -82,6 +86,7 @@ impl ScenarioResult {
             failed_step: (!ok).then(|| FailedStep::of(scenario, verdict)).flatten(),
             verdict: (!ok).then(|| verdict.to_json()),
             diagnostics: verdict.diagnostics.clone().filter(|_| !ok),
+            not_applicable: None,
         }
     }
 
@@ -103,12 +108,45 @@ impl ScenarioResult {
             failed_step: None,
             verdict: None,
             diagnostics: None,
+            not_applicable: None,
         }
     }
 
     /// The mode's name, or `-` for a file that does not load.
     pub fn mode_name(&self) -> &'static str {
         self.mode.map_or("-", Mode::as_str)
+    }
+
+    /// The line for a scenario not run because the codex lacks what it relies on: ok unless
+    /// the suite requires all ([`SuiteReport::ok`] decides), `detail` names what is missing.
+    pub fn not_applicable(
+        scenario: &Scenario,
+        target: TargetName,
+        why: NotApplicable,
+    ) -> ScenarioResult {
+        ScenarioResult {
+            name: scenario.report_name.clone(),
+            scenario: scenario.name.clone(),
+            mode: Some(scenario.mode),
+            target,
+            ok: true,
+            status: Status::NotApplicable,
+            outcome: Conclusion::NotApplicable,
+            failure_code: None,
+            detail: why.reason(),
+            duration_ms: 0,
+            temp_root: None,
+            verdict: None,
+            diagnostics: None,
+            transcript: None,
+            failed_step: None,
+            not_applicable: Some(why),
+        }
+    }
+
+    /// Whether the line counts as passing in a suite (`require_all`: not_applicable fails).
+    pub fn passes(&self, require_all: bool) -> bool {
+        self.ok && !(require_all && self.status == Status::NotApplicable)
     }
 }
 
@@ -156,17 +194,26 @@ pub struct SuiteReport {
     pub wall_ms: u64,
     /// What went wrong around the scenarios without failing one (e.g. no template home).
     pub warnings: Vec<String>,
+    /// Whether a scenario not applicable to the codex fails the suite (`--require-all`).
+    pub require_all: bool,
 }
 
 impl SuiteReport {
-    /// Preflight passed or skipped, and every scenario ok.
+    /// Preflight passed or skipped, and every scenario ok (not_applicable ones only count
+    /// with `require_all`).
     pub fn ok(&self) -> bool {
-        self.preflight.ok && self.scenarios.iter().all(|s| s.ok)
+        self.preflight.ok && self.scenarios.iter().all(|s| s.passes(self.require_all))
     }
 
-    /// At least one scenario ran and every one ended in status error: cas could not run them.
+    /// At least one scenario ran and every one that ran ended in status error: cas could not
+    /// run them.
     pub fn all_error(&self) -> bool {
-        !self.scenarios.is_empty() && self.scenarios.iter().all(|s| s.status == Status::Error)
+        let ran: Vec<&ScenarioResult> = self
+            .scenarios
+            .iter()
+            .filter(|s| s.status != Status::NotApplicable)
+            .collect();
+        !ran.is_empty() && ran.iter().all(|s| s.status == Status::Error)
     }
 
     /// The JSON document (`schemaVersion` 1).
@@ -193,8 +240,12 @@ impl SuiteReport {
 
     /// The report as JUnit XML: one test case per scenario, the preflight first.
     pub fn junit(&self) -> String {
-        let failures =
-            self.scenarios.iter().filter(|s| !s.ok).count() + usize::from(!self.preflight.ok);
+        let failures = self
+            .scenarios
+            .iter()
+            .filter(|s| !s.passes(self.require_all))
+            .count()
+            + usize::from(!self.preflight.ok);
         let seconds: f64 = self
             .scenarios
             .iter()
@@ -212,7 +263,7 @@ impl SuiteReport {
         ));
         junit_preflight(&self.preflight, &mut xml);
         for s in &self.scenarios {
-            junit_scenario(s, &mut xml);
+            junit_scenario(s, self.require_all, &mut xml);
         }
         xml.push_str("  </testsuite>\n</testsuites>\n");
         xml
@@ -239,7 +290,7 @@ fn junit_preflight(preflight: &Preflight, xml: &mut String) {
 }
 
 /// Appends one scenario's JUnit test case: its failure, or its detail as output.
-fn junit_scenario(s: &ScenarioResult, xml: &mut String) {
+fn junit_scenario(s: &ScenarioResult, require_all: bool, xml: &mut String) {
     xml.push_str(&format!(
         "    <testcase classname=\"cas.conformance.{}\" name=\"{} [{}]\" time=\"{:.3}\">\n",
         escape(s.target.as_str()),
@@ -247,7 +298,12 @@ fn junit_scenario(s: &ScenarioResult, xml: &mut String) {
         s.mode_name(),
         s.duration_ms as f64 / 1000.0
     ));
-    if !s.ok {
+    if s.status == Status::NotApplicable && !require_all {
+        xml.push_str(&format!(
+            "      <skipped message=\"not_applicable: {}\"/>\n",
+            escape(&s.detail)
+        ));
+    } else if !s.passes(require_all) {
         xml.push_str(&format!(
             "      <failure message=\"{}\" type=\"{}\">{}</failure>\n",
             escape(

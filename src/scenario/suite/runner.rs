@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::compat::NotApplicable;
 use super::preflight::{self, Preflight};
 use super::report::{ScenarioResult, SuiteReport};
 use super::select::Selected;
@@ -37,6 +38,7 @@ pub async fn run(
         selection,
         codex,
         template_for,
+        not_applicable,
     } = prepared;
     let jobs = config.jobs.max(1);
     let broken: Vec<ScenarioResult> = selection
@@ -52,6 +54,7 @@ pub async fn run(
         let env = with_template(&env, template_for.as_deref(), &mut warnings).await;
         run_all(
             &selection.selected,
+            &not_applicable,
             &env,
             jobs,
             &stop,
@@ -79,6 +82,7 @@ pub async fn run(
         jobs,
         wall_ms: started.elapsed().as_millis() as u64,
         warnings,
+        require_all: config.require_all,
     }
 }
 
@@ -106,6 +110,7 @@ async fn with_template(
 /// Runs the scenarios `jobs` at a time; each result is passed on as it ends, with its index.
 async fn run_all(
     selected: &[Selected],
+    not_applicable: &[Option<NotApplicable>],
     env: &TargetEnv,
     jobs: usize,
     stop: &Cell<bool>,
@@ -119,6 +124,12 @@ async fn run_all(
     let mut pending = stream::iter(order)
         .take_while(|_| std::future::ready(!stop.get()))
         .map(|(index, Selected { scenario, target })| async move {
+            if let Some(why) = not_applicable.get(index).cloned().flatten() {
+                return (
+                    index,
+                    ScenarioResult::not_applicable(scenario, *target, why),
+                );
+            }
             let started = Instant::now();
             let verdict = scenario::run(scenario, *target, env).await;
             crate::scenario::workspace::write_evidence(&verdict);

@@ -43,7 +43,7 @@ impl Conclusion {
     pub fn of(scenario: &Scenario, verdict: &Verdict, ok: bool) -> Conclusion {
         match (verdict.status, ok) {
             (Status::Error, _) => Conclusion::Error,
-            (Status::Skipped, _) => Conclusion::NotApplicable,
+            (Status::Skipped | Status::NotApplicable, _) => Conclusion::NotApplicable,
             (_, true) if scenario.expect_status == ExpectStatus::Fail => Conclusion::Xfail,
             (_, true) => Conclusion::Pass,
             (_, false) => Conclusion::Fail,
