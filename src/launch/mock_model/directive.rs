@@ -5,7 +5,8 @@
 //! answers `mock reply #N`. A review request (its first developer message starts
 //! `# Review guidelines:`) is answered with the review JSON of `fixtures/review/mock-review.json`
 //! (compiled in; `${CWD}` becomes the cwd of the request's environment context), after the
-//! stall of a `[[stall:SECS]]` directive; `[[say:TEXT]]` answers TEXT instead (not review JSON)
+//! stall of a `[[stall:SECS]]` directive (sent whole, not streamed: codex's review mode loses
+//! a streamed review); `[[say:TEXT]]` answers TEXT instead (not review JSON)
 //! and `[[fail]]` answers HTTP 500.
 
 use serde_json::Value;
@@ -27,6 +28,14 @@ pub(super) fn reply(n: usize, body: &Value) -> ResponseTemplate {
     } else {
         format!("mock reply #{n}")
     };
+    let review = is_review_request(body);
+    let answer = |text: &str| {
+        if review {
+            Reply::whole_message(n, text)
+        } else {
+            Reply::message(n, text)
+        }
+    };
     match directive {
         Directive::Fail => ResponseTemplate::new(500).set_body_string("mock failure"),
         Directive::Say(said) => Reply::message(n, &said).template(n),
@@ -36,11 +45,11 @@ pub(super) fn reply(n: usize, body: &Value) -> ResponseTemplate {
             } else {
                 format!("stalled {secs}s")
             };
-            Reply::message(n, &text)
+            answer(&text)
                 .template(n)
                 .set_delay(Duration::from_secs(secs))
         }
-        Directive::None => Reply::message(n, &default).template(n),
+        Directive::None => answer(&default).template(n),
     }
 }
 

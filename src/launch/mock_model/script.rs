@@ -160,6 +160,7 @@ impl ScriptedResponse {
         Reply {
             items,
             truncate: self.fail_mid_stream,
+            whole: false,
         }
     }
 

@@ -1,11 +1,14 @@
 //! The Responses-API server-sent events the mock model answers with.
 //!
-//! A response is `response.created`, one `response.output_item.done` per output item, then
-//! `response.completed`; a mid-stream failure leaves the last event out, which codex reports
-//! as `stream disconnected before completion`.
+//! A response is `response.created`, then per output item the events a Responses-API server
+//! streams for it (see `stream`: added, text deltas, done), then `response.completed`; a
+//! mid-stream failure leaves the last event out, which codex reports as `stream disconnected
+//! before completion`.
 
 use serde_json::{json, Value};
 use wiremock::ResponseTemplate;
+
+mod stream;
 
 /// The output items of one scripted or directed answer, before they are framed as events.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -14,6 +17,8 @@ pub(super) struct Reply {
     pub(super) items: Vec<Value>,
     /// Close the stream before `response.completed`.
     pub(super) truncate: bool,
+    /// Send each item whole (`response.output_item.done` only), without streaming it.
+    pub(super) whole: bool,
 }
 
 impl Reply {
@@ -22,6 +27,15 @@ impl Reply {
         Reply {
             items: vec![message_item(n, text)],
             truncate: false,
+            whole: false,
+        }
+    }
+
+    /// A reply of one assistant message sent whole, as codex's review mode needs its JSON.
+    pub(super) fn whole_message(n: usize, text: &str) -> Reply {
+        Reply {
+            whole: true,
+            ..Reply::message(n, text)
         }
     }
 
@@ -29,11 +43,13 @@ impl Reply {
     pub(super) fn events(&self, n: usize) -> Vec<Value> {
         let id = format!("resp-{n}");
         let mut events = vec![json!({"type": "response.created", "response": {"id": id}})];
-        events.extend(
-            self.items
-                .iter()
-                .map(|item| json!({"type": "response.output_item.done", "item": item})),
-        );
+        for (index, item) in self.items.iter().enumerate() {
+            if self.whole {
+                events.push(json!({"type": "response.output_item.done", "output_index": index, "item": item}));
+            } else {
+                events.extend(stream::item_events(index, item));
+            }
+        }
         if !self.truncate {
             events.push(
                 json!({"type": "response.completed", "response": {"id": id, "usage": {
@@ -56,10 +72,11 @@ pub(super) fn message_item(n: usize, text: &str) -> Value {
         "content": [{"type": "output_text", "text": text}]})
 }
 
-/// A reasoning item whose summary is `text`.
+/// A reasoning item whose summary and raw reasoning text are both `text`.
 pub(super) fn reasoning_item(n: usize, text: &str) -> Value {
     json!({"type": "reasoning", "id": format!("rs-{n}"),
-        "summary": [{"type": "summary_text", "text": text}]})
+        "summary": [{"type": "summary_text", "text": text}],
+        "content": [{"type": "reasoning_text", "text": text}]})
 }
 
 /// A function-call item (arguments as JSON text, as the Responses API sends them).
@@ -106,15 +123,32 @@ mod tests {
             kinds(&reply),
             [
                 "response.created",
+                "response.output_item.added",
+                "response.output_text.delta",
                 "response.output_item.done",
                 "response.completed"
             ]
         );
         reply.truncate = true;
+        assert_eq!(kinds(&reply).last().unwrap(), "response.output_item.done");
+        assert_eq!(reply.events(3)[3]["item"]["content"][0]["text"], "hi");
+    }
+
+    #[test]
+    fn a_whole_message_is_not_streamed() {
+        let reply = Reply::whole_message(2, "{\"a\": 1}");
+        let kinds: Vec<String> = reply
+            .events(2)
+            .iter()
+            .map(|e| e["type"].as_str().unwrap().to_owned())
+            .collect();
         assert_eq!(
-            kinds(&reply),
-            ["response.created", "response.output_item.done"]
+            kinds,
+            [
+                "response.created",
+                "response.output_item.done",
+                "response.completed"
+            ]
         );
-        assert_eq!(reply.events(3)[1]["item"]["content"][0]["text"], "hi");
     }
 }

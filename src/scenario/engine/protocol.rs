@@ -384,10 +384,11 @@ pub(super) fn brief(value: &Value) -> String {
 }
 
 fn brief_str(text: &str) -> String {
-    const MAX: usize = 300;
+    // No count after the cut: it would vary with the length of the run's temporary paths.
+    const MAX: usize = 1000;
     if text.chars().count() <= MAX {
         return text.to_owned();
     }
     let head: String = text.chars().take(MAX).collect();
-    format!("{head}… ({} chars)", text.chars().count())
+    format!("{head}…")
 }
