@@ -4,9 +4,9 @@
 //! the verdict into `snapshots/<scenario>@<target>.snap`, and fails when the status (or, for a
 //! negative twin, the expected failure) differs. A scenario file that does not load is a failing
 //! trial. Real-codex trials are ignored with the reason when no codex is found, and fail instead
-//! when `CAS_REQUIRE_CODEX=1`. libtest-mimic runs trials on `--test-threads` threads; at most
-//! [`codex_bound`] real-codex trials run at once (`CAS_CODEX_TRIALS`, default the number of
-//! CPUs), so a wide thread pool does not start a codex per thread on a small machine. After all
+//! when `CAS_REQUIRE_CODEX=1`. libtest-mimic runs trials on `--test-threads` threads (default
+//! here: 8, most trials wait rather than compute); at most [`codex_bound`] real-codex trials run
+//! at once (`CAS_CODEX_TRIALS`, default the number of CPUs plus one), so a wide thread pool does not start a codex per thread on a small machine. After all
 //! trials, a live child process of this test binary is a failure: no server may outlive its
 //! trial.
 
@@ -24,7 +24,10 @@ use cas::target::TargetEnv;
 use cas::verdict::{Status, Verdict};
 
 fn main() -> ExitCode {
-    let args = Arguments::from_args();
+    let mut args = Arguments::from_args();
+    // Most trials wait (timeouts, model delays, a twin's remaining steps), not compute: a wider
+    // pool than the CPU count keeps the cores busy; codex trials stay under their own bound.
+    args.test_threads = args.test_threads.or(Some(TEST_THREADS));
     let dir = support::root().join("scenarios");
     let env = support::target_env();
     let mut trials = vec![Trial::test(
@@ -65,13 +68,17 @@ fn main() -> ExitCode {
     conclusion.exit_code()
 }
 
-/// How many real-codex trials may run at once: `CAS_CODEX_TRIALS`, else the number of CPUs.
+/// Trials at once when `--test-threads` is not given.
+const TEST_THREADS: usize = 8;
+
+/// How many real-codex trials may run at once: `CAS_CODEX_TRIALS`, else the number of CPUs
+/// plus one (a codex trial spends much of its time waiting).
 fn codex_bound() -> usize {
     std::env::var("CAS_CODEX_TRIALS")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
         .filter(|n| *n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from) + 1)
 }
 
 /// How long a real-codex trial may wait for a slot.
