@@ -445,3 +445,32 @@ impl ReviewError {
         }
     }
 }
+
+/// An error as the text a user sees, for tests that check what a message says.
+#[cfg(test)]
+#[derive(Debug)]
+pub(crate) struct Refusal(String);
+
+#[cfg(test)]
+impl Refusal {
+    /// The error with its causes, as [`Chain`] prints it.
+    pub(crate) fn of(error: &dyn std::error::Error) -> Refusal {
+        Refusal(Chain(error).to_string())
+    }
+}
+
+#[cfg(test)]
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+impl std::ops::Deref for Refusal {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}

@@ -87,7 +87,7 @@ fn check_model_request(
                 let seen = json!({"callId": call_id, "contains": contains});
                 observed.insert("toolOutput".into(), seen);
             }
-            Err(why) => failures.push((FailureCode::ModelRequestMismatch, why)),
+            Err(why) => failures.push((FailureCode::ModelRequestMismatch, why.0)),
         }
     }
     if let Some(text) = &e.input_contains {
@@ -181,7 +181,7 @@ fn find_tool_output(
     input: &[Value],
     call_id: Option<&str>,
     contains: Option<&str>,
-) -> Result<(), String> {
+) -> Result<(), NoToolOutput> {
     let outputs: Vec<&Value> = input
         .iter()
         .filter(|item| {
@@ -194,7 +194,9 @@ fn find_tool_output(
         .map(|id| format!(" for call {id:?}"))
         .unwrap_or_default();
     if outputs.is_empty() {
-        return Err(format!("the request carries no tool output{whose}"));
+        return Err(NoToolOutput(format!(
+            "the request carries no tool output{whose}"
+        )));
     }
     let Some(needle) = contains else {
         return Ok(());
@@ -206,10 +208,28 @@ fn find_tool_output(
         return Ok(());
     }
     let seen: Vec<String> = outputs.iter().flat_map(|i| item_texts(i)).collect();
-    Err(format!(
+    Err(NoToolOutput(format!(
         "no tool output{whose} contains {needle:?}; outputs: {}",
         super::protocol::brief(&json!(seen))
-    ))
+    )))
+}
+
+/// Why a request's tool outputs do not hold what a step expects (the step's message).
+#[derive(Debug, PartialEq)]
+struct NoToolOutput(String);
+
+impl std::fmt::Display for NoToolOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::ops::Deref for NoToolOutput {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
 }
 
 #[cfg(test)]

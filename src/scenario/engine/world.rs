@@ -53,7 +53,8 @@ impl Run<'_> {
                     return Outcome::ok(Some(observed));
                 }
                 Err(why) if Instant::now() >= deadline => {
-                    let message = format!("{} (after {timeout:?})", why.replace("{path}", &e.path));
+                    let message =
+                        format!("{} (after {timeout:?})", why.0.replace("{path}", &e.path));
                     return Outcome::failed(FailureCode::FileMismatch, message);
                 }
                 Err(_) => tokio::time::sleep(POLL).await,
@@ -66,7 +67,7 @@ impl Run<'_> {
         let dir = self.ctx.workspace.path().to_owned();
         let ended = match run_shell(&cmd, &dir, &r.env, timeout).await {
             Ok(ended) => ended,
-            Err(why) => return Outcome::failed(FailureCode::CommandFailed, why),
+            Err(why) => return Outcome::failed(FailureCode::CommandFailed, why.0),
         };
         let mut want = r.clone();
         want.stdout_contains = r.stdout_contains.as_ref().map(|t| text(t, &self.captures));
@@ -105,12 +106,12 @@ fn write(path: &Path, contents: &str) -> std::io::Result<()> {
 }
 
 /// Checks the file at `path` once; on a miss, why (with `{path}` for the step's path).
-fn check_file(path: &Path, e: &ExpectFileStep, captures: &mut Captures) -> Result<Value, String> {
+fn check_file(path: &Path, e: &ExpectFileStep, captures: &mut Captures) -> Result<Value, Miss> {
     let exists = path.exists();
     match (e.exists.unwrap_or(true), exists) {
         (false, false) => return Ok(json!({"exists": false})),
-        (false, true) => return Err("{path} exists and must not".into()),
-        (true, false) => return Err("{path} does not exist".into()),
+        (false, true) => return Err(Miss("{path} exists and must not".into())),
+        (true, false) => return Err(Miss("{path} does not exist".into())),
         (true, true) => {}
     }
     let mut observed = Map::new();
@@ -118,33 +119,33 @@ fn check_file(path: &Path, e: &ExpectFileStep, captures: &mut Captures) -> Resul
     if !e.checks_contents() {
         return Ok(Value::Object(observed));
     }
-    let contents =
-        std::fs::read_to_string(path).map_err(|err| format!("cannot read {{path}}: {err}"))?;
+    let contents = std::fs::read_to_string(path)
+        .map_err(|err| Miss(format!("cannot read {{path}}: {err}")))?;
     if let Some(want) = &e.equals {
         if &contents != want {
-            return Err(format!(
+            return Err(Miss(format!(
                 "{{path}} holds {:?}, not {want:?}",
                 brief(&contents)
-            ));
+            )));
         }
         observed.insert("equals".into(), json!(want));
     }
     if let Some(want) = &e.contains {
         if !contents.contains(want.as_str()) {
-            return Err(format!(
+            return Err(Miss(format!(
                 "{{path}} ({:?}) does not contain {want:?}",
                 brief(&contents)
-            ));
+            )));
         }
         observed.insert("contains".into(), json!(want));
     }
     if let Some(pattern) = &e.regex {
-        let re = regex::Regex::new(pattern).map_err(|err| err.to_string())?;
+        let re = regex::Regex::new(pattern).map_err(|err| Miss(err.to_string()))?;
         if !re.is_match(&contents) {
-            return Err(format!(
+            return Err(Miss(format!(
                 "{{path}} ({:?}) does not match /{pattern}/",
                 brief(&contents)
-            ));
+            )));
         }
         observed.insert("regex".into(), json!(pattern));
     }
@@ -154,12 +155,12 @@ fn check_file(path: &Path, e: &ExpectFileStep, captures: &mut Captures) -> Resul
     Ok(Value::Object(observed))
 }
 
-fn check_json(path: &Path, want: &Value, captures: &mut Captures) -> Result<Value, String> {
-    let contents =
-        std::fs::read_to_string(path).map_err(|err| format!("cannot read {{path}}: {err}"))?;
-    let actual: Value =
-        serde_json::from_str(&contents).map_err(|err| format!("{{path}} is not JSON: {err}"))?;
-    matches(want, &actual, captures).map_err(|m| format!("{{path}} JSON {m}"))?;
+fn check_json(path: &Path, want: &Value, captures: &mut Captures) -> Result<Value, Miss> {
+    let contents = std::fs::read_to_string(path)
+        .map_err(|err| Miss(format!("cannot read {{path}}: {err}")))?;
+    let actual: Value = serde_json::from_str(&contents)
+        .map_err(|err| Miss(format!("{{path}} is not JSON: {err}")))?;
+    matches(want, &actual, captures).map_err(|m| Miss(format!("{{path}} JSON {m}")))?;
     Ok(project(want, &actual))
 }
 
@@ -168,6 +169,25 @@ fn brief(text: &str) -> String {
     match text.char_indices().nth(MAX) {
         Some((at, _)) => format!("{}…", &text[..at]),
         None => text.to_owned(),
+    }
+}
+
+/// Why a file or command check failed: the message the step reports (a file check's says
+/// `{path}` where the step's own path goes).
+#[derive(Debug, PartialEq)]
+struct Miss(String);
+
+impl std::fmt::Display for Miss {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::ops::Deref for Miss {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
     }
 }
 
@@ -185,7 +205,7 @@ async fn run_shell(
     dir: &Path,
     env: &std::collections::BTreeMap<String, String>,
     timeout: Duration,
-) -> Result<Ended, String> {
+) -> Result<Ended, Miss> {
     let mut command = tokio::process::Command::new("sh");
     command
         .arg("-c")
@@ -199,7 +219,7 @@ async fn run_shell(
         .kill_on_drop(true);
     let child = command
         .spawn()
-        .map_err(|e| format!("cannot start sh -c {cmd:?}: {e}"))?;
+        .map_err(|e| Miss(format!("cannot start sh -c {cmd:?}: {e}")))?;
     // Whatever way this ends (done, timed out, or the scenario's deadline dropping this
     // future), the whole group goes: nothing the command started outlives the step.
     let _group = child
@@ -212,10 +232,10 @@ async fn run_shell(
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         }),
-        Ok(Err(e)) => Err(format!("sh -c {cmd:?} failed: {e}")),
-        Err(_) => Err(format!(
+        Ok(Err(e)) => Err(Miss(format!("sh -c {cmd:?} failed: {e}"))),
+        Err(_) => Err(Miss(format!(
             "`{cmd}` did not finish within {timeout:?}; its process group was killed"
-        )),
+        ))),
     }
 }
 
