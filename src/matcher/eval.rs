@@ -207,6 +207,16 @@ fn eval_op(op: &Op, actual: &Value, path: &str, captures: &mut Captures) -> Resu
         }
         Op::Exact(members) => exact(members, actual, path, captures),
         Op::Unordered(items) => unordered(op, items, actual, path, captures),
+        Op::All(items) => items
+            .iter()
+            .try_for_each(|p| eval(p, Some(actual), path, captures)),
+        Op::Each(p) => match actual.as_array() {
+            Some(have) => have
+                .iter()
+                .enumerate()
+                .try_for_each(|(i, item)| eval(p, Some(item), &format!("{path}/{i}"), captures)),
+            None => fail(),
+        },
         Op::Deferred(key) => Err(miss(
             path,
             Some(key),
@@ -363,6 +373,11 @@ fn describe_op(op: &Op) -> String {
             )
         }
         Op::Type(t) => format!("a value of type {t}"),
+        Op::All(items) => {
+            let listed: Vec<String> = items.iter().map(describe).collect();
+            format!("a value matching all of: {}", listed.join("; "))
+        }
+        Op::Each(p) => format!("an array whose every element is {}", describe(p)),
         Op::Deferred(key) => format!("{key} with a resolved operand"),
     }
 }

@@ -6,7 +6,7 @@
 //! remembered), `"${NAME}"` (a remembered value; inside a longer string, its text), `"$null"`
 //! (JSON null), `"$absent"` (the key must not be there). Operator objects of one key
 //! (`$ne`, `$gt`, `$gte`, `$lt`, `$lte`, `$prefix`, `$contains`, `$regex`, `$len`, `$exact`,
-//! `$unordered`, `$type`) may stand anywhere in an expectation and nest.
+//! `$unordered`, `$type`, `$all`, `$each`) may stand anywhere in an expectation and nest.
 //!
 //! Load time: [`validate`] refuses unknown operators and malformed operands. Run time:
 //! [`substitute`] the captures in, then [`check`] (or [`matches`]) and [`project`].

@@ -19,7 +19,7 @@ pub const ANY: &str = "$any";
 pub const CAPTURE: &str = "$capture:";
 
 /// The operators, as written.
-pub const OPERATORS: [&str; 12] = [
+pub const OPERATORS: [&str; 14] = [
     "$ne",
     "$gt",
     "$gte",
@@ -32,6 +32,8 @@ pub const OPERATORS: [&str; 12] = [
     "$exact",
     "$unordered",
     "$type",
+    "$all",
+    "$each",
 ];
 
 /// The type names `$type` takes.
@@ -114,6 +116,10 @@ pub enum Op {
     Unordered(Vec<Pattern>),
     /// `$type`: the JSON type (`integer` is a number without a fraction).
     Type(String),
+    /// `$all`: every listed pattern matches the same value.
+    All(Vec<Pattern>),
+    /// `$each`: an array whose every element matches the pattern (an empty array too).
+    Each(Box<Pattern>),
     /// An operand that was `"${NAME}"` at load time (only when lenient).
     Deferred(&'static str),
 }
@@ -131,6 +137,8 @@ impl Op {
             Op::Exact(_) => "$exact",
             Op::Unordered(_) => "$unordered",
             Op::Type(_) => "$type",
+            Op::All(_) => "$all",
+            Op::Each(_) => "$each",
             Op::Deferred(key) => key,
         }
     }
@@ -219,7 +227,9 @@ impl Parser {
             ));
         };
         let key = key.as_str();
-        if !self.deferred(operand) || matches!(key, "$exact" | "$unordered" | "$len") {
+        if !self.deferred(operand)
+            || matches!(key, "$exact" | "$unordered" | "$len" | "$all" | "$each")
+        {
             return self.operand(key, operand, path);
         }
         match OPERATORS.iter().find(|k| **k == key) {
@@ -256,6 +266,10 @@ impl Parser {
             "$unordered" => {
                 Op::Unordered(self.items(operand.as_array().ok_or_else(|| bad("an array"))?, path)?)
             }
+            "$all" => {
+                Op::All(self.items(operand.as_array().ok_or_else(|| bad("an array"))?, path)?)
+            }
+            "$each" => Op::Each(Box::new(self.value(operand, path, false)?)),
             "$type" => match operand.as_str() {
                 Some(t) if TYPES.contains(&t) => Op::Type(t.to_owned()),
                 _ => return Err(bad(&format!("one of {}", TYPES.join(", ")))),

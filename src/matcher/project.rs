@@ -50,13 +50,13 @@ fn project_members(members: &[(String, Pattern)], have: &Map<String, Value>) -> 
 
 fn operand_text(op: &Op) -> String {
     match op {
-        Op::Ne(p) | Op::Contains(p) | Op::Len(p) => pattern_text(p),
+        Op::Ne(p) | Op::Contains(p) | Op::Len(p) | Op::Each(p) => pattern_text(p),
         Op::Cmp(_, n) => n.to_string(),
         Op::Prefix(s) => format!("{s:?}"),
         Op::Regex(re) => format!("/{}/", re.as_str()),
         Op::Type(t) => t.clone(),
         Op::Exact(members) => format!("{} keys", members.len()),
-        Op::Unordered(items) => {
+        Op::Unordered(items) | Op::All(items) => {
             let listed: Vec<String> = items.iter().map(pattern_text).collect();
             format!("[{}]", listed.join(", "))
         }

@@ -367,3 +367,37 @@ fn projects_what_was_checked() {
     let m = matches(&json!({"a": 1}), &json!({}), &mut Captures::new()).unwrap_err();
     assert_eq!(m.to_string(), "at /a: expected 1, got nothing (missing)");
 }
+
+#[test]
+fn all_and_each() {
+    run(&[
+        (
+            json!({"$all": [{"$contains": 1}, {"$contains": 2}]}),
+            json!([3, 2, 1]),
+            None,
+        ),
+        (
+            json!({"$all": [{"$contains": 1}, {"$contains": 2}]}),
+            json!([1, 3]),
+            Some(("", "$contains")),
+        ),
+        (
+            json!({"$all": [{"$type": "string"}, {"$prefix": "0."}]}),
+            json!("0.1"),
+            None,
+        ),
+        (
+            json!({"$each": {"scope": "system"}}),
+            json!([{"scope": "system"}, {"scope": "system", "x": 1}]),
+            None,
+        ),
+        (json!({"$each": {"scope": "system"}}), json!([]), None),
+        (
+            json!({"$each": {"scope": "system"}}),
+            json!([{"scope": "system"}, {"scope": "user"}]),
+            Some(("/1/scope", "")),
+        ),
+        (json!({"$each": 1}), json!({"a": 1}), Some(("", "$each"))),
+    ]);
+    assert!(validate(&json!({"$all": 1})).is_err());
+}

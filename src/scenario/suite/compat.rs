@@ -76,7 +76,8 @@ pub struct ReliesOn {
 }
 
 /// What `scenario` relies on: each request it expects a result from, each notification it
-/// sends or waits for, each server request it answers, the hook surface it uses, and `requires`.
+/// sends, waits for or drains, each server request it answers (one by one or with
+/// `answer_all`), the hook surface it uses, and `requires`.
 pub fn relies_on(scenario: &Scenario) -> ReliesOn {
     let mut methods = Vec::new();
     let mut push = |kind: &'static str, method: &str| {
@@ -113,6 +114,8 @@ fn walk_steps(steps: &[Step], push: &mut impl FnMut(&'static str, &str)) {
             StepKind::Notify(n) => push("clientNotification", &n.method),
             StepKind::AwaitNotification(n) => push("serverNotification", &n.method),
             StepKind::AwaitRequest(r) => push("serverRequest", &r.method),
+            StepKind::AnswerAll(r) => push("serverRequest", &r.method),
+            StepKind::Drain { spec, .. } => push("serverNotification", &spec.method),
             StepKind::Parallel { steps, .. } => walk_steps(steps, push),
             _ => {}
         }
@@ -342,6 +345,36 @@ await_notification = { method = "remoteControl/status/changed" }
             ]
         );
         assert_eq!(needs.named, ["--disable", "codex >= 0.131.0"]);
+    }
+
+    #[test]
+    fn answering_all_requests_and_draining_notifications_rely_on_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = scenario(
+            dir.path(),
+            r#"
+description = "Answers clock reads and drains deltas."
+targets = ["codex-ws"]
+[[steps]]
+name = "clock"
+answer_all = { method = "currentTime/read" }
+[[steps]]
+name = "deltas"
+drain = { method = "item/agentMessage/delta" }
+"#,
+        );
+        let names: Vec<String> = relies_on(&s)
+            .methods
+            .iter()
+            .map(|m| format!("{} {}", m.kind, m.method))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "serverNotification item/agentMessage/delta",
+                "serverRequest currentTime/read"
+            ]
+        );
     }
 
     #[test]
