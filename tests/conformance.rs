@@ -4,7 +4,8 @@
 //! the verdict into `snapshots/<scenario>@<target>.snap`, and fails when the status (or, for a
 //! negative twin, the expected failure) differs. A scenario file that does not load is a failing
 //! trial. Real-codex trials are ignored with the reason when no codex is found, and fail instead
-//! when `CAS_REQUIRE_CODEX=1`. libtest-mimic runs trials on `--test-threads` threads (default
+//! when `CAS_REQUIRE_CODEX=1`; a real-codex trial of a scenario that relies on something the
+//! codex under test lacks is ignored with `not_applicable: codex V lacks …`. libtest-mimic runs trials on `--test-threads` threads (default
 //! here: 8, most trials wait rather than compute); at most [`codex_bound`] real-codex trials run
 //! at once (`CAS_CODEX_TRIALS`, default the number of CPUs plus one), so a wide thread pool does not start a codex per thread on a small machine. After all
 //! trials, a live child process of this test binary is a failure: no server may outlive its
@@ -15,10 +16,11 @@ mod support;
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::{Condvar, Mutex};
+use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
 use cas::scenario::format::ExpectStatus;
+use cas::scenario::suite::{self, SuiteCodex};
 use cas::scenario::{self, Scenario, TargetName};
 use cas::target::TargetEnv;
 use cas::verdict::{Status, Verdict};
@@ -50,6 +52,9 @@ fn main() -> ExitCode {
             }
             PlannedRun::Scenario(s, target) if target.is_codex() => {
                 support::codex_trial(name, move |_codex| {
+                    if let Some(reason) = not_applicable(&s, target, &env)? {
+                        return Ok(Completion::ignored_with(reason));
+                    }
                     let _slot = CodexSlot::take()?;
                     trial(&s, target, &env).map(|()| Completion::Completed)
                 })
@@ -66,6 +71,32 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     conclusion.exit_code()
+}
+
+/// The codex under test (surface and launch flags), probed once for every codex trial.
+static SUITE_CODEX: OnceLock<Result<Option<SuiteCodex>, String>> = OnceLock::new();
+
+/// Why `scenario` cannot run on the codex under test (what it lacks, as `cas conformance` says
+/// `not_applicable`), or `None` when it can; the trial is then ignored with that reason.
+fn not_applicable(
+    scenario: &Scenario,
+    target: TargetName,
+    env: &TargetEnv,
+) -> Result<Option<String>, Failed> {
+    let codex = SUITE_CODEX.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("tokio runtime: {e}"))?;
+        runtime
+            .block_on(suite::check_compatibility(env))
+            .map_err(|e| format!("probing the codex under test: {e}"))
+    });
+    let codex = codex.as_ref().map_err(|e| Failed::from(e.clone()))?;
+    Ok(codex
+        .as_ref()
+        .and_then(|c| suite::applicability(&c.surface, &c.flags, scenario, target))
+        .map(|na| format!("not_applicable: {}", na.reason())))
 }
 
 /// Trials at once when `--test-threads` is not given.

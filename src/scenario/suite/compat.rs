@@ -232,7 +232,7 @@ pub struct SuiteCodex {
 }
 
 /// Resolves the codex, refuses one that lacks even the handshake, and returns it (if found).
-pub(super) async fn check_compatibility(env: &TargetEnv) -> Result<Option<SuiteCodex>, SuiteError> {
+pub async fn check_compatibility(env: &TargetEnv) -> Result<Option<SuiteCodex>, SuiteError> {
     let Ok(bin) = env.codex.resolve() else {
         return Ok(None);
     };

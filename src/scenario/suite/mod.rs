@@ -28,7 +28,10 @@ pub use capabilities::{
     capabilities, Capabilities, CapabilitiesConfig, CasVersion, CodexVersion, CommandVerdicts,
     ScenarioCapability,
 };
-pub use compat::{applicability, relies_on, Incompatible, NotApplicable, ReliesOn};
+pub use compat::{
+    applicability, check_compatibility, relies_on, Incompatible, NotApplicable, ReliesOn,
+    SuiteCodex,
+};
 pub use preflight::{Preflight, PreflightStatus};
 pub use report::{ScenarioResult, SuiteReport};
 pub use runner::run;
