@@ -113,7 +113,14 @@ impl Driver {
         rec.event_log_path = Some(log_path);
         let (target, timeout) = (&rec.target, self.timeout);
         let materialized = &mut rec.parent.materialized;
-        let turn = start_review(&self.log, session, &thread_id, target, timeout, materialized);
+        let turn = start_review(
+            &self.log,
+            session,
+            &thread_id,
+            target,
+            timeout,
+            materialized,
+        );
         let turn = turn.await?;
         self.record.review_turn_id = Some(turn.clone());
         self.record.status = ReviewStatus::Running;
@@ -124,7 +131,12 @@ impl Driver {
 
     /// Follows the review to its end, the review deadline, or `stop` (which says why the
     /// transport is gone), and records the outcome.
-    pub async fn follow(&mut self, session: &Session, turn: &str, stop: impl Future<Output = String>) {
+    pub async fn follow(
+        &mut self,
+        session: &Session,
+        turn: &str,
+        stop: impl Future<Output = String>,
+    ) {
         let thread = self.record.review_thread_id.clone().unwrap_or_default();
         let mut stream = ReviewStream::new(&thread, turn);
         let deadline = Instant::now() + Duration::from_millis(self.review_deadline_ms);

@@ -47,7 +47,9 @@ pub(super) async fn start_review(
 ) -> Result<String, Early> {
     let params = json!({"threadId": thread_id, "target": target, "delivery": "inline"});
     let result = loop {
-        let reply = log.request(session, "review/start", params.clone(), timeout).await;
+        let reply = log
+            .request(session, "review/start", params.clone(), timeout)
+            .await;
         match reply {
             Ok(Ok(result)) => break result,
             Ok(Err(error)) if !*materialized && not_materialized(&error.message) => {

@@ -62,17 +62,121 @@ pub async fn materialize(
         .map_err(|e| not_done(format!("did not complete: {e}")))?;
     match completed.params["turn"]["status"].as_str() {
         Some("completed") => Ok(()),
-        other => Err(not_done(format!("ended {}", other.unwrap_or("(no status)")))),
+        other => Err(not_done(format!(
+            "ended {}",
+            other.unwrap_or("(no status)")
+        ))),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jsonrpc::Message;
+    use crate::review::lane_protocol::start_review;
+    use crate::review::target::ReviewTarget;
+    use crate::transport::{memory, Connection, Inbound};
+    use serde_json::Value;
+    use std::sync::Arc;
+
+    const REFUSAL: &str =
+        "error creating detached review thread: No such file or directory (os error 2)";
+
+    /// A server that refuses `review/start` with `refusals` no-rollout errors before accepting
+    /// it, answers `turn/start` with turn `B` and completes it with `bootstrap_status`; returns
+    /// the methods it was asked, in order, and the bootstrap prompt it got.
+    async fn fake(mut server: Connection, refusals: usize, bootstrap_status: &str) -> Vec<String> {
+        let mut asked = Vec::new();
+        let mut refused = 0;
+        while let Ok(Some(Inbound::Message(Message::Request { id, method, params }))) =
+            tokio::time::timeout(Duration::from_secs(2), server.recv()).await
+        {
+            let id = id.to_value();
+            let reply = match method.as_str() {
+                "review/start" if refused < refusals => {
+                    refused += 1;
+                    json!({"id": id, "error": {"code": -32603, "message": REFUSAL}})
+                }
+                "review/start" => {
+                    json!({"id": id, "result": {"turn": {"id": "R"}, "reviewThreadId": "th"}})
+                }
+                "turn/start" => {
+                    let text = params.as_ref().map(|p| p["input"][0]["text"].clone());
+                    asked.push(text.unwrap_or(Value::Null).to_string());
+                    json!({"id": id, "result": {"turn": {"id": "B"}}})
+                }
+                _ => json!({"id": id, "error": {"code": -32601, "message": "no"}}),
+            };
+            asked.push(method.clone());
+            let _ = server.send_text(reply.to_string());
+            if method == "turn/start" {
+                let done = json!({"method": "turn/completed", "params": {"threadId": "th",
+                    "turn": {"id": "B", "status": bootstrap_status}}});
+                let _ = server.send_text(done.to_string());
+            }
+        }
+        asked
+    }
+
+    async fn review_start(
+        refusals: usize,
+        status: &str,
+    ) -> (Result<String, Early>, bool, Vec<String>) {
+        let (client, server) = memory::pair();
+        let server = tokio::spawn({
+            let status = status.to_owned();
+            async move { fake(server, refusals, &status).await }
+        });
+        let session = Session::start(client, Arc::new(crate::session::QueueServerRequests));
+        let log = LaneLog::default();
+        let mut materialized = false;
+        let target = ReviewTarget::UncommittedChanges;
+        let timeout = Duration::from_secs(2);
+        let got = start_review(&log, &session, "th", &target, timeout, &mut materialized).await;
+        session.shutdown(Duration::from_millis(50)).await;
+        let asked = server.await.unwrap_or_default();
+        (got, materialized, asked)
+    }
+
+    #[tokio::test]
+    async fn a_no_rollout_refusal_runs_one_bootstrap_turn_then_review_start_again() {
+        let (got, materialized, asked) = review_start(1, "completed").await;
+        assert_eq!(got.ok().as_deref(), Some("R"));
+        assert!(materialized);
+        let prompt = serde_json::to_string(BOOTSTRAP_PROMPT).unwrap();
+        assert_eq!(
+            asked,
+            ["review/start", &prompt, "turn/start", "review/start"]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_accepted_review_start_needs_no_bootstrap_and_a_second_refusal_is_final() {
+        let (got, materialized, asked) = review_start(0, "completed").await;
+        assert_eq!(got.ok().as_deref(), Some("R"));
+        assert!(!materialized);
+        assert_eq!(asked, ["review/start"]);
+        let (got, materialized, asked) = review_start(2, "completed").await;
+        let e = got.err().expect("refused twice");
+        assert_eq!(e.code, FailureCode::ReviewFailed);
+        assert!(e.hint.contains("No such file"), "{}", e.hint);
+        assert!(materialized);
+        assert_eq!(asked.iter().filter(|m| *m == "review/start").count(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_bootstrap_turn_that_fails_is_parent_thread_not_materialized() {
+        let (got, materialized, _) = review_start(1, "failed").await;
+        let e = got.err().expect("bootstrap failed");
+        assert_eq!(e.code, FailureCode::ParentThreadNotMaterialized);
+        assert!(e.hint.ends_with("ended failed"), "{}", e.hint);
+        assert!(!materialized);
+    }
 
     #[test]
     fn the_refusals_of_a_thread_without_rollout_are_recognised() {
-        let detached = "error creating detached review thread: No such file or directory (os error 2)";
+        let detached =
+            "error creating detached review thread: No such file or directory (os error 2)";
         assert!(not_materialized(detached));
         assert!(not_materialized("no rollout found for thread id 01a1"));
         assert!(!not_materialized("thread not loaded: 01a1"));

@@ -118,7 +118,10 @@ mod tests {
         let Selection::Stdio { reason } = select("0.1.0", &[], &no_listen(), true) else {
             panic!("not stdio");
         };
-        assert!(reason.contains("does not accept --listen, which"), "{reason}");
+        assert!(
+            reason.contains("does not accept --listen, which"),
+            "{reason}"
+        );
     }
 
     #[test]

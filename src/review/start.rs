@@ -19,12 +19,12 @@ use super::lane::{LaneFiles, LaneSpec};
 use super::lifecycle;
 use super::preflight::{self, Checked, CodexNeeds};
 use super::process;
-use super::stdio_lane;
 use super::record::{
     self, CodexFacts, OutcomeFacts, ParentFacts, ParentMode, ReviewRecord, ReviewStatus,
     SelectedTransport, TransportFacts,
 };
 use super::report::{self, Report};
+use super::stdio_lane;
 use super::target::{self, ReviewTarget};
 use super::target_check::Git;
 use crate::errors::{RuntimeError, StartError};
@@ -120,15 +120,17 @@ pub async fn start(config: &StartConfig) -> Result<Started, StartError> {
         Plan::Launch(spec, files) => (spec, files),
     };
     if spec.record.transport.selected == SelectedTransport::Stdio {
-        return Ok(match stdio_lane::run(*spec, files, config.timeout_ms).await {
-            Ok(rec) => Started::Reported(Box::new(Report {
-                path: rec.path(),
-                record: rec,
-                timed_out: false,
-                need_result: true,
-            })),
-            Err(signal) => Started::Interrupted(signal),
-        });
+        return Ok(
+            match stdio_lane::run(*spec, files, config.timeout_ms).await {
+                Ok(rec) => Started::Reported(Box::new(Report {
+                    path: rec.path(),
+                    record: rec,
+                    timed_out: false,
+                    need_result: true,
+                })),
+                Err(signal) => Started::Interrupted(signal),
+            },
+        );
     }
     let mut rec = lifecycle::launch(&spec, &files, startup_deadline(config)).await?;
     let bootstrap_failed = rec.outcome.failure_code == Some(FailureCode::WebsocketBootstrapFailed);
