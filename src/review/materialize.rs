@@ -157,7 +157,7 @@ mod tests {
         assert!(!materialized);
         assert_eq!(asked, ["review/start"]);
         let (got, materialized, asked) = review_start(2, "completed").await;
-        let e = got.err().expect("refused twice");
+        let e = got.expect_err("refused twice");
         assert_eq!(e.code, FailureCode::ReviewFailed);
         assert!(e.hint.contains("No such file"), "{}", e.hint);
         assert!(materialized);
@@ -167,7 +167,7 @@ mod tests {
     #[tokio::test]
     async fn a_bootstrap_turn_that_fails_is_parent_thread_not_materialized() {
         let (got, materialized, _) = review_start(1, "failed").await;
-        let e = got.err().expect("bootstrap failed");
+        let e = got.expect_err("bootstrap failed");
         assert_eq!(e.code, FailureCode::ParentThreadNotMaterialized);
         assert!(e.hint.ends_with("ended failed"), "{}", e.hint);
         assert!(!materialized);

@@ -65,12 +65,7 @@ pub struct Checked {
 
 /// Resolves and checks the codex for a review lane.
 pub async fn check_codex(needs: &CodexNeeds) -> Result<Checked, RuntimeError> {
-    let bin = CodexLocator::from_env(needs.codex_bin.clone()).resolve()?;
-    // Servers run in the review's cwd, so a relative --codex-bin must not stay relative.
-    let bin = std::path::absolute(&bin).map_err(|source| RuntimeError::Io {
-        path: bin.clone(),
-        source,
-    })?;
+    let bin = resolve_bin(needs)?;
     let probe_home = runtime::version_home(needs.hermetic)?;
     let mut requirements = Requirements::of(CheckName::ReviewSession, None);
     if needs.hook_setup {
@@ -80,11 +75,7 @@ pub async fn check_codex(needs: &CodexNeeds) -> Result<Checked, RuntimeError> {
     let version = check.version;
     let flags = launch::flags::probe_cached(&bin, &probe_home).await?;
     let missing = &check.compatibility.missing;
-    let (mut reasons, stdio) = match select::select(&version, missing, &flags, needs.wait) {
-        Selection::Websocket => (Vec::new(), None),
-        Selection::Stdio { reason } => (Vec::new(), Some(reason)),
-        Selection::Incompatible { reasons } => (reasons, None),
-    };
+    let (mut reasons, stdio) = split(select::select(&version, missing, &flags, needs.wait));
     let mut refusal = (!reasons.is_empty()).then(|| Refusal {
         code: Some(FailureCode::IncompatibleCodexReviewRuntime),
         hint: reasons.join("; "),
@@ -125,4 +116,20 @@ pub async fn check_codex(needs: &CodexNeeds) -> Result<Checked, RuntimeError> {
         reasons,
         stdio,
     })
+}
+
+/// The codex binary the needs name, absolute: servers run in the review's cwd, so a relative
+/// `--codex-bin` must not stay relative.
+fn resolve_bin(needs: &CodexNeeds) -> Result<PathBuf, RuntimeError> {
+    let bin = CodexLocator::from_env(needs.codex_bin.clone()).resolve()?;
+    std::path::absolute(&bin).map_err(|source| RuntimeError::Io { path: bin, source })
+}
+
+/// A selection as the incompatibility reasons and the stdio lane's selection reason.
+fn split(selection: Selection) -> (Vec<String>, Option<String>) {
+    match selection {
+        Selection::Websocket => (Vec::new(), None),
+        Selection::Stdio { reason } => (Vec::new(), Some(reason)),
+        Selection::Incompatible { reasons } => (reasons, None),
+    }
 }

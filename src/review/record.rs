@@ -77,7 +77,7 @@ pub struct ParentFacts {
 /// The transport a review ran on.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SelectedTransport {
-    /// The detached websocket lane (the only one that can succeed).
+    /// The detached websocket lane.
     #[default]
     #[serde(rename = "websocket")]
     Websocket,
