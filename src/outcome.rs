@@ -166,6 +166,8 @@ failure_codes! {
     ReviewOutputMissing = "review_output_missing",
     /// The websocket review lane could not come up.
     WebsocketBootstrapFailed = "websocket_bootstrap_failed",
+    /// The stdio review lane's server could not start or answer `initialize`.
+    StdioBootstrapFailed = "stdio_bootstrap_failed",
     /// The connection or the review host went away before the turn ended.
     ReviewTransportLost = "review_transport_lost",
     /// The parent thread is busy or otherwise unsafe to review from.

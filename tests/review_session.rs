@@ -16,6 +16,8 @@ mod handle;
 mod lab;
 #[path = "review_session/parent.rs"]
 mod parent;
+#[path = "review_session/stdio.rs"]
+mod stdio;
 mod support;
 #[path = "review_session/target.rs"]
 mod target;
@@ -32,7 +34,7 @@ type Body = fn(&Lab) -> Outcome;
 
 fn main() -> ExitCode {
     let args = Arguments::from_args();
-    let codex: [(&str, Body); 10] = [
+    let codex: [(&str, Body); 13] = [
         ("start_then_wait_in_another_process_returns_the_findings_and_the_server_is_reaped", handle::split_start_wait),
         ("start_wait_reviews_a_commit_and_a_reused_parent_keeps_the_handle", parent::start_wait_and_reuse),
         ("wait_times_out_then_interrupt_gives_review_interrupted", handle::timeout_then_interrupt),
@@ -43,6 +45,9 @@ fn main() -> ExitCode {
         ("no_websocket_gives_websocket_bootstrap_failed_and_the_native_fallback_is_only_a_fallback", degraded::bootstrap_and_fallback),
         ("hook_policies_hold_on_the_review_lane", degraded::hooks),
         ("invalid_review_targets_are_refused_before_launch", target::invalid_targets),
+        ("no_websocket_flag_start_wait_reviews_on_stdio_and_start_alone_is_incompatible", stdio::wait_on_stdio),
+        ("a_stdio_server_that_exits_gives_stdio_bootstrap_failed", stdio::broken_server),
+        ("an_interrupted_stdio_start_wait_stops_its_server_and_concludes_the_record", stdio::interrupted),
     ];
     let mut trials: Vec<Trial> = codex
         .into_iter()
@@ -144,6 +149,7 @@ fn every_code_tested() -> Result<(), Failed> {
             C::IncompatibleCodexReviewRuntime => {
                 Some("a_codex_lacking_a_needed_method_is_refused_as_incompatible")
             }
+            C::StdioBootstrapFailed => Some("a_stdio_server_that_exits_gives_stdio_bootstrap_failed"),
             // Not reported by review_session: scenario, lane and ledger codes.
             C::WorkspaceFailed | C::CodexNotFound | C::LaunchFailed | C::ScenarioDeadline
             | C::NoServer | C::Internal | C::SessionError | C::NoResponse | C::ConnectionClosed

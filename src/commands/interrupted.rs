@@ -41,10 +41,20 @@ pub async fn guarded(
     finished: &Finished,
     work: impl std::future::Future<Output = ExitCode>,
 ) -> ExitCode {
-    let signal = match crate::interrupt::guard(work).await {
-        Ok(code) => return code,
-        Err(signal) => signal,
-    };
+    match crate::interrupt::guard(work).await {
+        Ok(code) => code,
+        Err(signal) => report(check, json, finished, signal),
+    }
+}
+
+/// Prints the partial report of a command that `signal` interrupted (after its servers were
+/// stopped) and answers exit 130; [`guarded`] and the stdio review lane use it.
+pub fn report(
+    check: &str,
+    json: bool,
+    finished: &Finished,
+    signal: crate::interrupt::Interrupted,
+) -> ExitCode {
     let done = finished.take();
     let error = format!(
         "interrupted by {}: its servers were stopped and its temporary folders removed",

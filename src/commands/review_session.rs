@@ -1,4 +1,5 @@
-//! `cas review_session start|status|wait|interrupt`: code reviews on a detached websocket lane.
+//! `cas review_session start|status|wait|interrupt`: code reviews on a detached websocket lane
+//! (or, for `start --wait` on a codex without websocket flags, a stdio lane in this process).
 //!
 //! `start` checks the codex (version, compatibility, hook policy) and the review target (git:
 //! a work tree, `--base` and `--commit` exist, `--uncommitted` has changes), prepares the lane
@@ -261,6 +262,10 @@ async fn run_start(args: &StartArgs) -> ExitCode {
             print_report(&report, args.json)
         }
         Ok(Started::Reported(report)) => print_report(&report, args.json),
+        Ok(Started::Interrupted(signal)) => {
+            let finished = super::interrupted::Finished::default();
+            super::interrupted::report(CHECK, args.json, &finished, signal)
+        }
         Err(e) => fail(CHECK, args.json, &e),
     }
 }

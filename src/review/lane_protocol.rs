@@ -1,11 +1,13 @@
 //! The lane's two logged exchanges that open a review: the handshake and `review/start`.
 //!
 //! Both go through the lane's log like every other request, so their raw responses are kept.
+//! Both lanes (the detached websocket host and the stdio `start --wait`) use them.
 
 use serde_json::json;
 use std::time::Duration;
 
 use super::lane_io::LaneLog;
+use super::materialize::{materialize, not_materialized};
 use super::target::ReviewTarget;
 use super::thread::{early, Early};
 use crate::errors::HandshakeError;
@@ -33,29 +35,35 @@ pub(super) async fn handshake(
 }
 
 /// Sends `review/start` for `thread_id` and returns the review's turn id; an inline review is
-/// the only kind accepted.
+/// the only kind accepted. A refusal that says the thread has no rollout yet is answered once
+/// by materializing the thread ([`materialize`]) and asking again; `materialized` says so.
 pub(super) async fn start_review(
     log: &LaneLog,
     session: &Session,
     thread_id: &str,
     target: &ReviewTarget,
     timeout: Duration,
+    materialized: &mut bool,
 ) -> Result<String, Early> {
     let params = json!({"threadId": thread_id, "target": target, "delivery": "inline"});
-    let reply = log.request(session, "review/start", params, timeout).await;
-    let result = match reply {
-        Ok(Ok(result)) => result,
-        Ok(Err(error)) => {
-            return Err(early(
-                FailureCode::ReviewFailed,
-                format!("review/start refused: {error}"),
-            ))
-        }
-        Err(e) => {
-            return Err(early(
-                FailureCode::ReviewFailed,
-                format!("review/start: {e}"),
-            ))
+    let result = loop {
+        let reply = log
+            .request(session, "review/start", params.clone(), timeout)
+            .await;
+        match reply {
+            Ok(Ok(result)) => break result,
+            Ok(Err(error)) if !*materialized && not_materialized(&error.message) => {
+                materialize(log, session, thread_id, timeout).await?;
+                *materialized = true;
+            }
+            Ok(Err(error)) => {
+                let hint = format!("review/start refused: {error}");
+                return Err(early(FailureCode::ReviewFailed, hint));
+            }
+            Err(e) => {
+                let hint = format!("review/start: {e}");
+                return Err(early(FailureCode::ReviewFailed, hint));
+            }
         }
     };
     let turn = result["turn"]["id"].as_str().map(str::to_owned);

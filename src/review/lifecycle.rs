@@ -89,8 +89,14 @@ pub fn refresh(path: &Path) -> Result<ReviewRecord, ReviewError> {
     if !rec.status.is_terminal() {
         rec.status = ReviewStatus::TransportLost;
         rec.outcome.failure_code = Some(FailureCode::ReviewTransportLost);
+        let host = match rec.transport.selected {
+            super::record::SelectedTransport::Stdio => {
+                "the `start --wait` process of the stdio lane"
+            }
+            _ => "the lane host",
+        };
         rec.outcome.failure_hint = Some(format!(
-            "the lane host (pid {}) is gone and left no terminal result",
+            "{host} (pid {}) is gone and left no terminal result",
             rec.transport.host_pid.unwrap_or(0)
         ));
         rec.terminal_at_ms = Some(record::now_ms());

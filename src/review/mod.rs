@@ -15,20 +15,29 @@
 //! lives in-process and must outlive `start`, the record must be written when the review ends
 //! even if nobody waits, and someone must reap the server when its TTL expires. One small
 //! process per lane does all three, and the server dies with it (`PR_SET_PDEATHSIG`).
+//!
+//! A codex whose `app-server` cannot listen on a websocket (`select`) can still review with
+//! `start --wait`: the same protocol code (`drive`, `lane_protocol`, `thread`, `observe`) runs
+//! over a stdio server in the command's own process (`stdio_lane`). A thread codex will not
+//! review before it has a rollout is materialized by one bootstrap turn (`materialize`).
 
+pub(crate) mod drive;
 pub(crate) mod fallback;
 pub mod housekeeping;
 pub(crate) mod lane;
 pub(crate) mod lane_io;
 pub(crate) mod lane_protocol;
 pub(crate) mod lifecycle;
+pub(crate) mod materialize;
 pub(crate) mod observe;
 pub mod outcome;
 pub(crate) mod preflight;
 pub(crate) mod process;
 pub mod record;
 pub mod report;
+pub(crate) mod select;
 pub mod start;
+pub(crate) mod stdio_lane;
 pub(crate) mod target;
 pub(crate) mod target_check;
 pub(crate) mod thread;

@@ -8,7 +8,7 @@
 //! parsed back into findings: a rendered clean review and a plain non-JSON answer look the
 //! same there, and guessing would turn missing output into a false success.
 //!
-//! Success needs all of: a compatible codex, the websocket lane, no fallback, a structured
+//! Success needs all of: a compatible codex, an app-server lane (websocket or stdio), no fallback, a structured
 //! result and no blocking failure code. Transport progress is not review success.
 
 use serde_json::{json, Value};
@@ -26,6 +26,7 @@ pub const FAILURE_CODES: &[FailureCode] = &[
     FailureCode::ReviewFailed,
     FailureCode::ReviewOutputMissing,
     FailureCode::WebsocketBootstrapFailed,
+    FailureCode::StdioBootstrapFailed,
     FailureCode::ReviewTransportLost,
     FailureCode::HooksUnsupported,
     FailureCode::HookNotObserved,
@@ -182,10 +183,13 @@ pub fn reported_failure(
 }
 
 /// Whether the review succeeded, given the failure code reported for it: a compatible codex,
-/// the websocket lane, no fallback, a structured result and no failure code.
+/// an app-server lane (websocket, or stdio inside `start --wait`), no fallback, a structured result and no failure code.
 pub fn succeeded(record: &ReviewRecord, code: Option<FailureCode>) -> bool {
     record.codex.compatibility_verdict == CompatibilityVerdict::Compatible
-        && record.transport.selected == SelectedTransport::Websocket
+        && matches!(
+            record.transport.selected,
+            SelectedTransport::Websocket | SelectedTransport::Stdio
+        )
         && record.fallback.is_none()
         && record.outcome.result.is_some()
         && code.is_none()
@@ -214,6 +218,7 @@ pub fn document(
         "parentThreadId": record.parent.thread_id,
         "parentMode": record.parent.mode,
         "parentDecision": record.parent.decision,
+        "parentMaterialized": record.parent.materialized,
         "resolvedCodexPath": record.codex.path,
         "resolvedCodexVersion": record.codex.version,
         "compatibilityVerdict": record.codex.compatibility_verdict,

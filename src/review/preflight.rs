@@ -2,8 +2,9 @@
 //!
 //! What [`crate::runtime`] does for the control lanes (version, protocol surface, hook
 //! notifications) is reused; what is the lane's own is the order of refusals: a codex lacking
-//! a review method or a websocket launch flag first (`incompatible_codex_review_runtime`), then
-//! a hook policy it cannot honour (`hooks_unsupported`); every reason is kept for the report's
+//! a review method, or a websocket launch flag outside `start --wait`, first
+//! (`incompatible_codex_review_runtime`; the lane choice is [`super::select`]'s), then a hook
+//! policy it cannot honour (`hooks_unsupported`); every reason is kept for the report's
 //! `compatibilityReasons`.
 
 use std::path::PathBuf;
@@ -14,6 +15,8 @@ use crate::launch::{self, CodexLocator};
 use crate::outcome::{CheckName, CompatibilityVerdict, FailureCode};
 use crate::runtime;
 use crate::schema::compat::Requirements;
+
+use super::select::{self, Selection};
 
 /// Which codex a lane asks for and what it needs of it.
 #[derive(Debug, Clone)]
@@ -26,6 +29,8 @@ pub struct CodexNeeds {
     pub hooks: HookPolicy,
     /// Whether a hooks.json is to be installed (which needs `hooks/list`, `config/batchWrite`).
     pub hook_setup: bool,
+    /// `start --wait`: a codex without websocket flags may then review on stdio.
+    pub wait: bool,
 }
 
 /// Why cas cannot run the lane on this codex.
@@ -53,16 +58,14 @@ pub struct Checked {
     pub server_args: Vec<String>,
     /// Every reason the verdict is `incompatible` (empty when compatible).
     pub reasons: Vec<String>,
+    /// The stdio lane's selection reason, when the websocket lane cannot run and the stdio
+    /// lane can (`None`: the websocket lane, or a refusal).
+    pub stdio: Option<String>,
 }
 
 /// Resolves and checks the codex for a review lane.
 pub async fn check_codex(needs: &CodexNeeds) -> Result<Checked, RuntimeError> {
-    let bin = CodexLocator::from_env(needs.codex_bin.clone()).resolve()?;
-    // Servers run in the review's cwd, so a relative --codex-bin must not stay relative.
-    let bin = std::path::absolute(&bin).map_err(|source| RuntimeError::Io {
-        path: bin.clone(),
-        source,
-    })?;
+    let bin = resolve_bin(needs)?;
     let probe_home = runtime::version_home(needs.hermetic)?;
     let mut requirements = Requirements::of(CheckName::ReviewSession, None);
     if needs.hook_setup {
@@ -71,7 +74,8 @@ pub async fn check_codex(needs: &CodexNeeds) -> Result<Checked, RuntimeError> {
     let check = runtime::check_codex(&bin, &probe_home, &requirements).await?;
     let version = check.version;
     let flags = launch::flags::probe_cached(&bin, &probe_home).await?;
-    let mut reasons = runtime_reasons(&version, &check.compatibility.missing, &flags);
+    let missing = &check.compatibility.missing;
+    let (mut reasons, stdio) = split(select::select(&version, missing, &flags, needs.wait));
     let mut refusal = (!reasons.is_empty()).then(|| Refusal {
         code: Some(FailureCode::IncompatibleCodexReviewRuntime),
         hint: reasons.join("; "),
@@ -110,49 +114,22 @@ pub async fn check_codex(needs: &CodexNeeds) -> Result<Checked, RuntimeError> {
         refusal,
         server_args,
         reasons,
+        stdio,
     })
 }
 
-/// Why the review runtime of this codex cannot carry a lane: each review method it lacks, and
-/// each launch flag the websocket lane needs and its app-server does not accept.
-fn runtime_reasons(
-    version: &str,
-    missing: &[crate::schema::diff::MethodRef],
-    flags: &launch::LaunchFlags,
-) -> Vec<String> {
-    let mut reasons: Vec<String> = missing
-        .iter()
-        .map(|m| format!("codex {version} lacks {} {}", m.kind, m.method))
-        .collect();
-    if let Some(flag) = flags.websocket_missing() {
-        reasons.push(format!(
-            "codex {version}'s app-server does not accept {flag}, which the websocket review lane needs"
-        ));
-    }
-    reasons
+/// The codex binary the needs name, absolute: servers run in the review's cwd, so a relative
+/// `--codex-bin` must not stay relative.
+fn resolve_bin(needs: &CodexNeeds) -> Result<PathBuf, RuntimeError> {
+    let bin = CodexLocator::from_env(needs.codex_bin.clone()).resolve()?;
+    std::path::absolute(&bin).map_err(|source| RuntimeError::Io { path: bin, source })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::schema::diff::MethodRef;
-
-    #[test]
-    fn every_missing_method_and_flag_is_a_reason() {
-        let all =
-            launch::LaunchFlags::parse("  --listen <U>\n  --ws-auth <M>\n  --ws-token-file <P>\n");
-        assert!(runtime_reasons("1", &[], &all).is_empty());
-        let missing = [MethodRef {
-            kind: "clientRequest",
-            method: "thread/turns/list".into(),
-        }];
-        let reasons = runtime_reasons("0.118.0", &missing, &launch::LaunchFlags::default());
-        assert_eq!(
-            reasons,
-            [
-                "codex 0.118.0 lacks clientRequest thread/turns/list",
-                "codex 0.118.0's app-server does not accept --listen, which the websocket review lane needs",
-            ]
-        );
+/// A selection as the incompatibility reasons and the stdio lane's selection reason.
+fn split(selection: Selection) -> (Vec<String>, Option<String>) {
+    match selection {
+        Selection::Websocket => (Vec::new(), None),
+        Selection::Stdio { reason } => (Vec::new(), Some(reason)),
+        Selection::Incompatible { reasons } => (reasons, None),
     }
 }

@@ -68,25 +68,32 @@ pub struct ParentFacts {
     pub mode: ParentMode,
     /// What was done and why, e.g. `reused parent thread`.
     pub decision: String,
+    /// Whether cas ran a bootstrap turn on the thread so that codex would accept `review/start`
+    /// (a thread with no rollout yet, on a codex that needs one).
+    #[serde(default)]
+    pub materialized: bool,
 }
 
 /// The transport a review ran on.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SelectedTransport {
-    /// The detached websocket lane (the only one that can succeed).
+    /// The detached websocket lane.
     #[default]
     #[serde(rename = "websocket")]
     Websocket,
     /// `codex review` in the foreground, after the lane failed to come up.
     #[serde(rename = "native-review")]
     NativeReview,
+    /// A stdio `app-server` inside `start --wait` (a codex without the websocket flags).
+    #[serde(rename = "stdio")]
+    Stdio,
 }
 
 /// The lane's transport and its managed server.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TransportFacts {
-    /// `websocket` (the lane) or `native-review` (the fallback).
+    /// `websocket` (the lane), `stdio` (the in-process lane) or `native-review` (the fallback).
     pub selected: SelectedTransport,
     /// Why.
     pub selection_reason: String,
@@ -96,7 +103,7 @@ pub struct TransportFacts {
     pub server_pid: Option<u32>,
     /// The server's start time in clock ticks since boot (guards against a reused pid).
     pub server_start_ticks: Option<u64>,
-    /// The detached lane host's pid.
+    /// The detached lane host's pid (the `start --wait` process itself on the stdio lane).
     pub host_pid: Option<u32>,
     /// The host's start time in clock ticks since boot.
     pub host_start_ticks: Option<u64>,

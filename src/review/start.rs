@@ -1,5 +1,8 @@
 //! Starting a review: codex and target checks, the lane's home and parent, the spec, the launch.
 //!
+//! The launch is the detached websocket host, or for `start --wait` on a codex without the
+//! websocket flags the stdio lane in this process (`stdio_lane`).
+//!
 //! The codex is resolved and checked in the foreground, so that an incompatible codex or a
 //! hook policy it cannot honour is refused before any process starts; so is a review target
 //! that git says does not exist or has nothing to review (`review_target_invalid`, before any
@@ -21,10 +24,12 @@ use super::record::{
     SelectedTransport, TransportFacts,
 };
 use super::report::{self, Report};
+use super::stdio_lane;
 use super::target::{self, ReviewTarget};
 use super::target_check::Git;
 use crate::errors::{RuntimeError, StartError};
 use crate::hooks::HookPolicy;
+use crate::interrupt::Interrupted;
 use crate::launch::user_codex_home;
 use crate::outcome::FailureCode;
 use crate::policy::PolicyConfig;
@@ -102,6 +107,9 @@ pub enum Started {
     Blocked(Box<Report>),
     /// The lane was launched, fell back or was waited for.
     Reported(Box<Report>),
+    /// A stdio `start --wait` was stopped by a signal: its server was stopped and its record,
+    /// if the review had started, concluded (`review_transport_lost`).
+    Interrupted(Interrupted),
 }
 
 /// Plans the lane, launches it, and with `fallback` or `wait` goes on as they say.
@@ -111,6 +119,19 @@ pub async fn start(config: &StartConfig) -> Result<Started, StartError> {
         Plan::Blocked(rec) => return Ok(Started::Blocked(unwaited(*rec, false))),
         Plan::Launch(spec, files) => (spec, files),
     };
+    if spec.record.transport.selected == SelectedTransport::Stdio {
+        return Ok(
+            match stdio_lane::run(*spec, files, config.timeout_ms).await {
+                Ok(rec) => Started::Reported(Box::new(Report {
+                    path: rec.path(),
+                    record: rec,
+                    timed_out: false,
+                    need_result: true,
+                })),
+                Err(signal) => Started::Interrupted(signal),
+            },
+        );
+    }
     let mut rec = lifecycle::launch(&spec, &files, startup_deadline(config)).await?;
     let bootstrap_failed = rec.outcome.failure_code == Some(FailureCode::WebsocketBootstrapFailed);
     if bootstrap_failed && config.fallback == Fallback::NativeReview {
@@ -148,6 +169,7 @@ pub async fn plan(config: &StartConfig) -> Result<Plan, StartError> {
         hermetic: config.hermetic,
         hooks: config.hooks,
         hook_setup: config.hooks_config.is_some(),
+        wait: config.wait,
     })
     .await?;
     let lane_id = format!("{}-{}", record::now_ms(), std::process::id());
@@ -203,6 +225,7 @@ fn plan_parent(config: &StartConfig) -> (ParentFacts, Option<PathBuf>, Option<St
         thread_id: config.parent_thread_id.clone(),
         mode: config.parent_mode,
         decision: String::new(),
+        materialized: false,
     };
     let Some(id) = config
         .parent_thread_id
@@ -264,12 +287,7 @@ fn new_record(
             compatibility_verdict: checked.verdict,
             compatibility_reasons: checked.reasons.clone(),
         },
-        transport: TransportFacts {
-            selected: SelectedTransport::Websocket,
-            selection_reason: "cas-managed loopback websocket lane (detached host; status, wait and interrupt reconnect through the record)".into(),
-            orphan_ttl_seconds: config.orphan_ttl_seconds,
-            ..TransportFacts::default()
-        },
+        transport: transport_facts(config, checked),
         hook_policy: config.hooks,
         hook_summary: None,
         server_requests: Vec::new(),
@@ -279,6 +297,24 @@ fn new_record(
         terminal_at_ms: None,
         outcome: OutcomeFacts::default(),
         fallback: None,
+    }
+}
+
+/// The transport the checks chose: the stdio lane when they gave it a reason, else the
+/// websocket lane.
+fn transport_facts(config: &StartConfig, checked: &Checked) -> TransportFacts {
+    let (selected, selection_reason) = match &checked.stdio {
+        Some(reason) => (SelectedTransport::Stdio, reason.clone()),
+        None => (
+            SelectedTransport::Websocket,
+            "cas-managed loopback websocket lane (detached host; status, wait and interrupt reconnect through the record)".into(),
+        ),
+    };
+    TransportFacts {
+        selected,
+        selection_reason,
+        orphan_ttl_seconds: config.orphan_ttl_seconds,
+        ..TransportFacts::default()
     }
 }
 

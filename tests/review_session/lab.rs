@@ -87,6 +87,44 @@ impl Lab {
         Ok((code, text(&out.stdout), text(&out.stderr)))
     }
 
+    /// cas as a child process with this lab's state folder, stdout piped (for a signal test).
+    pub fn spawn(
+        &self,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<std::process::Child, Failed> {
+        support::cas_process()
+            .args(args)
+            .env("XDG_STATE_HOME", self.dir.path().join("state"))
+            .envs(env.iter().copied())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run cas {args:?}: {e}").into())
+    }
+
+    /// The ids of the reviews in cas's index (`<state>/cas/review_sessions/<id>.json`).
+    pub fn indexed_ids(&self) -> Vec<String> {
+        let index = self.dir.path().join("state/cas/review_sessions");
+        std::fs::read_dir(index)
+            .into_iter()
+            .flat_map(|entries| entries.flatten())
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.strip_suffix(".json").map(str::to_owned)
+            })
+            .collect()
+    }
+
+    /// Remembers a process the trial caused, so [`Lab::all_gone`] checks it.
+    pub fn remember(&self, pid: u32) {
+        let mut pids = self.pids.lock().unwrap_or_else(|p| p.into_inner());
+        if !pids.iter().any(|(p, _)| *p == pid) {
+            pids.push((pid, start_ticks(pid).unwrap_or_default()));
+        }
+    }
+
     /// `cas review_session start --hermetic --cwd <repo> --json` plus `extra`.
     pub fn start(&self, extra: &[&str]) -> Result<(i32, Value), Failed> {
         let mut args = vec!["review_session", "start", "--hermetic", "--json"];

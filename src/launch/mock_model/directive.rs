@@ -2,7 +2,8 @@
 //!
 //! The reply is chosen by a directive in the latest user text: `[[say:TEXT]]` answers TEXT,
 //! `[[fail]]` answers HTTP 500, `[[stall:SECS]]` waits SECS before answering; anything else
-//! answers `mock reply #N`. A review request (its first developer message starts
+//! answers `mock reply #N`, or `OK` to a text ending `Reply with OK only.` (the bootstrap turn
+//! that materializes a review parent). A review request (its first developer message starts
 //! `# Review guidelines:`) is answered with the review JSON of `fixtures/review/mock-review.json`
 //! (compiled in; `${CWD}` becomes the cwd of the request's environment context), after the
 //! stall of a `[[stall:SECS]]` directive (sent whole, not streamed: codex's review mode loses
@@ -15,6 +16,9 @@ use wiremock::ResponseTemplate;
 
 use super::sse::Reply;
 
+/// A prompt that ends with this is answered `OK` (the review lane's bootstrap turn).
+const OK_ONLY: &str = "Reply with OK only.";
+
 /// The review JSON the mock answers to review requests.
 pub const REVIEW_ANSWER: &str = include_str!("../../../fixtures/review/mock-review.json");
 
@@ -22,12 +26,7 @@ pub const REVIEW_ANSWER: &str = include_str!("../../../fixtures/review/mock-revi
 pub(super) fn reply(n: usize, body: &Value) -> ResponseTemplate {
     let text = latest_user_text(body).unwrap_or_default();
     let directive = Directive::parse(&text);
-    let default = if is_review_request(body) {
-        let cwd = environment_cwd(body).unwrap_or_default();
-        REVIEW_ANSWER.trim().replace("${CWD}", &cwd)
-    } else {
-        format!("mock reply #{n}")
-    };
+    let default = default_answer(n, body, &text);
     let review = is_review_request(body);
     let answer = |text: &str| {
         if review {
@@ -50,6 +49,19 @@ pub(super) fn reply(n: usize, body: &Value) -> ResponseTemplate {
                 .set_delay(Duration::from_secs(secs))
         }
         Directive::None => answer(&default).template(n),
+    }
+}
+
+/// The answer to request `n` when no directive applies: the review JSON to a review, `OK` to
+/// a text ending `Reply with OK only.`, else `mock reply #N`.
+fn default_answer(n: usize, body: &Value, text: &str) -> String {
+    if is_review_request(body) {
+        let cwd = environment_cwd(body).unwrap_or_default();
+        REVIEW_ANSWER.trim().replace("${CWD}", &cwd)
+    } else if text.trim_end().ends_with(OK_ONLY) {
+        "OK".to_owned()
+    } else {
+        format!("mock reply #{n}")
     }
 }
 
@@ -169,6 +181,16 @@ mod tests {
         assert!(!is_review_request(&plain));
         let answer: Value = serde_json::from_str(REVIEW_ANSWER).unwrap();
         assert_eq!(answer["findings"][0]["priority"], 1);
+    }
+
+    #[test]
+    fn answers_ok_to_a_bootstrap_turn_and_a_numbered_reply_otherwise() {
+        let body = json!({"input": []});
+        // review::materialize::BOOTSTRAP_PROMPT (named by its text: launch does not use review).
+        let bootstrap =
+            "Internal bootstrap for detached review parent materialization. Reply with OK only.";
+        assert_eq!(default_answer(1, &body, bootstrap), "OK");
+        assert_eq!(default_answer(2, &body, "hello"), "mock reply #2");
     }
 
     #[test]
