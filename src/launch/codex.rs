@@ -13,7 +13,7 @@ use tokio::process::Command;
 use crate::errors::LaunchError;
 
 /// The codex version cas is built and tested against.
-pub const PINNED_CODEX_VERSION: &str = "0.169.0";
+pub const PINNED_CODEX_VERSION: &str = "0.171.0";
 
 /// Where the project's install script puts codex, relative to the project root.
 pub const INSTALL_DIR: &str = ".codex-install";

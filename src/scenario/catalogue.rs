@@ -40,6 +40,8 @@ pub struct Entry {
     pub methods: Vec<String>,
     /// The targets it runs on.
     pub targets: Vec<String>,
+    /// Its `requires` (e.g. `codex >= 0.151.0`: the release that introduced the behaviour).
+    pub requires: Vec<String>,
     /// The negative twins that break it.
     pub twins: Vec<String>,
 }
@@ -268,6 +270,7 @@ pub fn entries(scenarios: &[Scenario]) -> Vec<Entry> {
             rule: first_sentence(&s.description),
             methods: methods_of(&s.steps),
             targets: s.targets.iter().map(|t| t.as_str().to_owned()).collect(),
+            requires: s.requires.clone(),
             twins: twins.get(s.name.as_str()).cloned().unwrap_or_default(),
         })
         .collect();
@@ -315,7 +318,9 @@ pub fn render(scenarios: &[Scenario], surface: &Surface) -> String {
 const HEADER: &str = "# The protocol catalogue\n\n\
 Generated from `scenarios/` by `tests/catalogue.rs`; do not edit by hand (run \
 `CAS_UPDATE_CATALOGUE=1 cargo test --test catalogue` after changing a scenario). Each row is \
-one observable rule of the app-server protocol as codex 0.169.0 implements it: the rule is the \
+one observable rule of the app-server protocol as the pinned codex implements it (a rule a \
+release introduced names it: `requires codex >= V`, V bisected over the npm releases from \
+0.118.0; on an older codex the scenario is `not_applicable`): the rule is the \
 first sentence of the scenario's description, the methods are those its steps send, await or \
 answer (the plain handshake left out), and each twin runs the same steps against a fake server \
 that breaks the rule and must fail.\n\n";
@@ -330,12 +335,16 @@ fn table_row(e: &Entry) -> String {
     };
     let short = |name: &str| name.rsplit('/').next().unwrap_or(name).to_owned();
     let twins: Vec<String> = e.twins.iter().map(|t| short(t)).collect();
+    let mut targets = e.targets.join(", ");
+    if !e.requires.is_empty() {
+        targets.push_str(&format!(" (requires {})", e.requires.join(", ")));
+    }
     format!(
         "| `{}` | {} | {} | {} | {} |",
         short(&e.name),
         e.rule.replace('|', "\\|"),
         code(&e.methods),
-        e.targets.join(", "),
+        targets,
         code(&twins),
     )
 }
