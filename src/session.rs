@@ -178,6 +178,31 @@ impl Session {
         self.child.as_ref()
     }
 
+    /// Registers a fresh request id for `method` (refused once the session closed), then sends
+    /// the request; the receiver gets its answer. A failed send unregisters the id.
+    fn register_and_send(
+        &self,
+        method: &str,
+        params: Option<Value>,
+        what: &'static str,
+    ) -> Result<(RequestId, oneshot::Receiver<Reply>), SessionError> {
+        let id = RequestId::Int(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut inbox = self.shared.lock();
+            if let Some(reason) = &inbox.closed {
+                return Err(closed(method, reason));
+            }
+            inbox.pending.insert(id.clone(), tx);
+        }
+        tracing::debug!(session = %self.label, ?id, %method, "{what}");
+        if let Err(e) = self.out.send(&Message::request(id.clone(), method, params)) {
+            self.shared.lock().pending.remove(&id);
+            return Err(closed(method, &e.to_string()));
+        }
+        Ok((id, rx))
+    }
+
     /// Sends a request and waits up to `timeout` for its response.
     pub async fn request(
         &self,
@@ -199,20 +224,7 @@ impl Session {
                 Err(_) => return Err(timed_out()),
             },
         };
-        let id = RequestId::Int(self.next_id.fetch_add(1, Ordering::Relaxed));
-        let (tx, rx) = oneshot::channel();
-        {
-            let mut inbox = self.shared.lock();
-            if let Some(reason) = &inbox.closed {
-                return Err(closed(method, reason));
-            }
-            inbox.pending.insert(id.clone(), tx);
-        }
-        tracing::debug!(session = %self.label, ?id, %method, "request");
-        if let Err(e) = self.out.send(&Message::request(id.clone(), method, params)) {
-            self.shared.lock().pending.remove(&id);
-            return Err(closed(method, &e.to_string()));
-        }
+        let (id, rx) = self.register_and_send(method, params, "request")?;
         match tokio::time::timeout_at(deadline, rx).await {
             Ok(Ok(reply)) => Ok(reply),
             Ok(Err(_)) => Err(closed(method, &self.closed_reason().unwrap_or_default())),

@@ -5,7 +5,6 @@
 //! forgets the request (a late answer then counts as a stray response).
 
 use serde_json::Value;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{oneshot, OwnedSemaphorePermit};
@@ -13,7 +12,7 @@ use tokio::sync::{oneshot, OwnedSemaphorePermit};
 use super::inbox::Shared;
 use super::{closed, Reply, Session};
 use crate::errors::SessionError;
-use crate::jsonrpc::{Message, RequestId};
+use crate::jsonrpc::RequestId;
 
 /// The answer to a request sent with [`Session::start_request`], still to come.
 pub struct PendingReply {
@@ -37,20 +36,7 @@ impl Session {
             .clone()
             .try_acquire_owned()
             .map_err(|_| closed(method, "every in-flight slot is taken"))?;
-        let id = RequestId::Int(self.next_id.fetch_add(1, Ordering::Relaxed));
-        let (tx, rx) = oneshot::channel();
-        {
-            let mut inbox = self.shared.lock();
-            if let Some(reason) = &inbox.closed {
-                return Err(closed(method, reason));
-            }
-            inbox.pending.insert(id.clone(), tx);
-        }
-        tracing::debug!(session = %self.label, ?id, %method, "request (not waited on)");
-        if let Err(e) = self.out.send(&Message::request(id.clone(), method, params)) {
-            self.shared.lock().pending.remove(&id);
-            return Err(closed(method, &e.to_string()));
-        }
+        let (id, rx) = self.register_and_send(method, params, "request (not waited on)")?;
         Ok(PendingReply {
             id,
             method: method.to_owned(),
