@@ -18,66 +18,9 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::errors::SessionError;
-use crate::jsonrpc::{Message, RequestId, RpcError};
+use crate::jsonrpc::{Message, RequestId};
 use crate::protocol::{self, ClientInfo, ErrorClass, InitializeResult};
 use crate::transport::{ChildProcess, Connection, Outbound};
-
-/// What a request got back: a result or the server's error.
-pub type Reply = Result<Value, RpcError>;
-
-/// A notification as received, with its arrival number.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Notification {
-    /// Arrival order among all notifications and server requests of the session.
-    pub seq: u64,
-    /// The method.
-    pub method: String,
-    /// The params (`null` when absent).
-    pub params: Value,
-}
-
-/// A request the server sent to the client.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ServerRequest {
-    /// Arrival order among all notifications and server requests of the session.
-    pub seq: u64,
-    /// The id to answer.
-    pub id: RequestId,
-    /// The method, e.g. `item/commandExecution/requestApproval`.
-    pub method: String,
-    /// The params (`null` when absent).
-    pub params: Value,
-}
-
-/// A server request the handler answered, as recorded for reports.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AnsweredRequest {
-    /// The request.
-    pub request: ServerRequest,
-    /// What was sent back.
-    pub reply: Reply,
-}
-
-/// Decides what cas answers to a server request.
-pub trait ServerRequestHandler: Send + Sync {
-    /// Answers at once (`Some`) or leaves the request queued for [`Session::respond`] (`None`).
-    fn answer(&self, request: &ServerRequest) -> Option<Reply>;
-}
-
-/// Sees every notification as it arrives, in order (e.g. to log hook runs).
-pub trait NotificationTap: Send + Sync {
-    /// Called once per notification, from the read loop; must not block.
-    fn observe(&self, notification: &Notification);
-}
-
-/// Leaves every server request queued, for callers that answer them step by step.
-pub struct QueueServerRequests;
-
-impl ServerRequestHandler for QueueServerRequests {
-    fn answer(&self, _request: &ServerRequest) -> Option<Reply> {
-        None
-    }
-}
 
 /// One client session on one connection.
 pub struct Session {
@@ -494,6 +437,7 @@ fn response(id: RequestId, reply: Reply) -> Message {
 
 mod counters;
 mod inbox;
+mod messages;
 mod pending;
 
 pub use counters::{
@@ -502,6 +446,10 @@ pub use counters::{
 };
 pub use inbox::CountersHandle;
 use inbox::{read_loop, Inbox, Shared};
+pub use messages::{
+    AnsweredRequest, Notification, NotificationTap, QueueServerRequests, Reply, ServerRequest,
+    ServerRequestHandler,
+};
 pub use pending::PendingReply;
 
 #[cfg(test)]

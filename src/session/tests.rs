@@ -1,6 +1,7 @@
 //! Unit tests of the session over an in-memory connection.
 
 use super::*;
+use crate::jsonrpc::RpcError;
 use crate::transport::{memory, Inbound};
 use pretty_assertions::assert_eq;
 use serde_json::json;
