@@ -277,14 +277,8 @@ mod tests {
 
     fn surface(client: &[&str], server_requests: &[&str]) -> Surface {
         let req = |m: &&str| RequestEntry {
-            method: m.to_string(),
-            params: None,
             params_mandatory: true,
-            required_fields: vec![],
-            experimental_fields: vec![],
-            response: None,
-            response_required_fields: vec![],
-            experimental: false,
+            ..RequestEntry::plain(*m)
         };
         Surface {
             surface_version: SURFACE_VERSION,

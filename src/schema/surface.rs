@@ -69,6 +69,22 @@ pub struct NotificationEntry {
     pub experimental: bool,
 }
 
+impl RequestEntry {
+    /// A stable request without params, fields or response (for hand-built surfaces).
+    pub fn plain(method: impl Into<String>) -> RequestEntry {
+        RequestEntry {
+            method: method.into(),
+            params: None,
+            params_mandatory: false,
+            required_fields: Vec::new(),
+            experimental_fields: Vec::new(),
+            response: None,
+            response_required_fields: Vec::new(),
+            experimental: false,
+        }
+    }
+}
+
 impl NotificationEntry {
     /// A stable notification without params (for hand-built surfaces).
     pub fn stable(method: impl Into<String>) -> NotificationEntry {

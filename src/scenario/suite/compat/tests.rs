@@ -7,16 +7,7 @@ use crate::schema::diff::MethodRef;
 use crate::schema::surface::{NotificationEntry, RequestEntry, SURFACE_VERSION};
 
 fn surface(version: &str, client: &[&str], notes: &[&str]) -> Surface {
-    let req = |m: &&str| RequestEntry {
-        method: m.to_string(),
-        params: None,
-        params_mandatory: false,
-        required_fields: vec![],
-        experimental_fields: vec![],
-        response: None,
-        response_required_fields: vec![],
-        experimental: false,
-    };
+    let req = |m: &&str| RequestEntry::plain(*m);
     Surface {
         surface_version: SURFACE_VERSION,
         codex_version: version.into(),
