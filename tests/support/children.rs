@@ -1,12 +1,12 @@
 //! A census of this process's live children, to prove that no server outlives its trial.
 
-/// Live (non-zombie) child processes of this process, as `(pid, command line)`.
-pub fn live_children() -> Vec<(u32, String)> {
+/// The other live (non-zombie) processes: pid, parent pid and command line (NULs as spaces).
+pub fn live_processes() -> Vec<(u32, u32, String)> {
     let me = std::process::id();
-    let mut found = Vec::new();
     let Ok(entries) = std::fs::read_dir("/proc") else {
-        return found;
+        return Vec::new();
     };
+    let mut found = Vec::new();
     for entry in entries.flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
             continue;
@@ -19,13 +19,27 @@ pub fn live_children() -> Vec<(u32, String)> {
             continue;
         };
         let mut fields = rest.split_whitespace();
-        let state = fields.next().unwrap_or("");
+        let state = fields.next().unwrap_or("Z");
         let ppid: u32 = fields.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-        if ppid == me && state != "Z" {
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            found.push((pid, cmdline.trim().to_owned()));
+        if pid != me && state != "Z" {
+            found.push((pid, ppid, proc_text(pid, "cmdline").trim().to_owned()));
         }
     }
     found
+}
+
+/// `/proc/PID/WHAT` as text, NULs as spaces (empty when unreadable).
+pub fn proc_text(pid: u32, what: &str) -> String {
+    let bytes = std::fs::read(format!("/proc/{pid}/{what}")).unwrap_or_default();
+    String::from_utf8_lossy(&bytes).replace('\0', " ")
+}
+
+/// Live (non-zombie) child processes of this process, as `(pid, command line)`.
+pub fn live_children() -> Vec<(u32, String)> {
+    let me = std::process::id();
+    live_processes()
+        .into_iter()
+        .filter(|(_, ppid, _)| *ppid == me)
+        .map(|(pid, _, cmdline)| (pid, cmdline))
+        .collect()
 }

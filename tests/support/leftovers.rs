@@ -2,38 +2,19 @@
 
 use std::path::Path;
 
+use super::children::{live_processes, proc_text};
+
 /// Live processes (other than this one) whose command line or environment mentions `dir`,
 /// as `(pid, command line)`: servers a run started that outlived it.
 pub fn processes_mentioning(dir: &Path) -> Vec<(u32, String)> {
     let needle = dir.to_string_lossy().into_owned();
-    let me = std::process::id();
-    let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return found;
-    };
-    for entry in entries.flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        if pid == me || is_zombie(pid) {
-            continue;
-        }
-        let read = |what: &str| {
-            let bytes = std::fs::read(format!("/proc/{pid}/{what}")).unwrap_or_default();
-            String::from_utf8_lossy(&bytes).replace('\0', " ")
-        };
-        let cmdline = read("cmdline");
-        if cmdline.contains(&needle) || read("environ").contains(&needle) {
-            found.push((pid, cmdline.trim().to_owned()));
-        }
-    }
-    found
-}
-
-fn is_zombie(pid: u32) -> bool {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let state = stat.rsplit_once(')').map(|(_, r)| r.trim_start());
-    state.is_none_or(|s| s.starts_with('Z'))
+    live_processes()
+        .into_iter()
+        .filter(|(pid, _, cmdline)| {
+            cmdline.contains(&needle) || proc_text(*pid, "environ").contains(&needle)
+        })
+        .map(|(pid, _, cmdline)| (pid, cmdline))
+        .collect()
 }
 
 /// The entries of `dir` and of its subfolders, depth first (paths relative to `dir`).
