@@ -63,14 +63,7 @@ fn schema_diff(bin: &Path) -> Outcome {
         json!({"identical": true}),
     )?;
     // A saved surface with one method taken out: diff must name it, both ways.
-    let (_, mut surface) = support::cas_json(&[
-        "schema",
-        "surface",
-        "--experimental",
-        "--json",
-        "--codex-bin",
-        bin,
-    ])?;
+    let mut surface = experimental_surface(bin)?;
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).map_err(|e| e.to_string())?;
     let full = dir.path().join("full.json");
     std::fs::write(&full, surface.to_string()).map_err(|e| e.to_string())?;
@@ -303,19 +296,25 @@ fn review_refused(script: &Path, cache: &Path, dir: &Path) -> Outcome {
     done()
 }
 
-/// A saved surface doctored inside one payload (a field of `thread/start`'s params made
-/// required, a field of its response removed, a variant added to an enum it reaches): the diff
-/// names each at its path, classes them, and `--fail-on breaking` exits 1 only when one breaks.
-fn payload_diff(bin: &Path) -> Outcome {
-    let bin = bin.to_str().ok_or("path")?;
-    let (_, surface) = support::cas_json(&[
+/// `cas schema surface --experimental --json` of `bin`.
+fn experimental_surface(bin: &str) -> Result<Value, Failed> {
+    let args = [
         "schema",
         "surface",
         "--experimental",
         "--json",
         "--codex-bin",
         bin,
-    ])?;
+    ];
+    Ok(support::cas_json(&args)?.1)
+}
+
+/// A saved surface doctored inside one payload (a field of `thread/start`'s params made
+/// required, a field of its response removed, a variant added to an enum it reaches): the diff
+/// names each at its path, classes them, and `--fail-on breaking` exits 1 only when one breaks.
+fn payload_diff(bin: &Path) -> Outcome {
+    let bin = bin.to_str().ok_or("path")?;
+    let surface = experimental_surface(bin)?;
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).map_err(|e| e.to_string())?;
     let write = |name: &str, doc: &Value| -> Result<String, Failed> {
         let path = dir.path().join(name);
