@@ -6,6 +6,15 @@ use crate::schema::diff::MethodRef;
 
 use crate::schema::surface::{NotificationEntry, RequestEntry, SURFACE_VERSION};
 
+/// What `needs` names, as `kind method`.
+fn method_names(needs: &ReliesOn) -> Vec<String> {
+    needs
+        .methods
+        .iter()
+        .map(|m| format!("{} {}", m.kind, m.method))
+        .collect()
+}
+
 fn surface(version: &str, client: &[&str], notes: &[&str]) -> Surface {
     let req = |m: &&str| RequestEntry::plain(*m);
     Surface {
@@ -52,11 +61,7 @@ fn a_scenario_relies_on_what_its_steps_name_and_its_requires() {
     let dir = tempfile::tempdir().unwrap();
     let s = scenario(dir.path(), STEPS);
     let needs = relies_on(&s);
-    let names: Vec<String> = needs
-        .methods
-        .iter()
-        .map(|m| format!("{} {}", m.kind, m.method))
-        .collect();
+    let names = method_names(&needs);
     assert_eq!(
         names,
         [
@@ -85,11 +90,7 @@ name = "deltas"
 drain = { method = "item/agentMessage/delta" }
 "#,
     );
-    let names: Vec<String> = relies_on(&s)
-        .methods
-        .iter()
-        .map(|m| format!("{} {}", m.kind, m.method))
-        .collect();
+    let names = method_names(&relies_on(&s));
     assert_eq!(
         names,
         [
