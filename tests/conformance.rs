@@ -16,7 +16,7 @@ mod support;
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::{Condvar, Mutex, OnceLock};
+use std::sync::{Condvar, LazyLock, Mutex, OnceLock};
 use std::time::Duration;
 
 use cas::scenario::format::ExpectStatus;
@@ -84,11 +84,7 @@ fn not_applicable(
     env: &TargetEnv,
 ) -> Result<Option<String>, Failed> {
     let codex = SUITE_CODEX.get_or_init(|| {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("tokio runtime: {e}"))?;
-        runtime
+        current_runtime()?
             .block_on(suite::check_compatibility(env))
             .map_err(|e| format!("probing the codex under test: {e}"))
     });
@@ -198,14 +194,19 @@ fn plan(dir: &Path) -> Vec<Planned> {
 const SURFACE_DESCRIPTION: &str =
     "protocol surface of the codex under test; its version is codexVersion";
 
+/// A current-thread tokio runtime for one blocking probe.
+fn current_runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("tokio runtime: {e}"))
+}
+
 /// The protocol surface of the codex under test, snapshotted under the stable name
 /// `schema_surface@codex` with the version inside (`codexVersion`): moving to a new codex
 /// proposes an edit of this one file, so review shows only the lines that changed.
 fn schema_surface(bin: &Path, env: &TargetEnv) -> Result<(), Failed> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("tokio runtime: {e}"))?;
+    let runtime = current_runtime()?;
     let scratch = env.scratch_root.join("schema");
     std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
     let surface = runtime
@@ -268,9 +269,10 @@ fn redact_drain_count(
     value: insta::internals::Content,
     _: insta::internals::ContentPath,
 ) -> String {
+    static TAKEN: LazyLock<regex::Regex> =
+        LazyLock::new(|| regex::Regex::new(r"\(took \d+ others\)").expect("a valid pattern"));
     let text = value.as_str().unwrap_or_default();
-    let pattern = regex::Regex::new(r"\(took \d+ others\)").expect("a valid pattern");
-    pattern.replace_all(text, "(took [n] others)").into_owned()
+    TAKEN.replace_all(text, "(took [n] others)").into_owned()
 }
 
 /// Passes when the scenario accepts the verdict ([`Scenario::accepts`]); else says what it wanted.

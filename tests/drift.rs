@@ -249,18 +249,10 @@ fn incompatible_codex(real: &Path) -> Outcome {
 fn review_refused(script: &Path, cache: &Path, dir: &Path) -> Outcome {
     let repo = dir.join("repo");
     std::fs::create_dir_all(&repo).map_err(|e| e.to_string())?;
-    let git = |args: &[&str]| {
-        Command::new("git")
-            .args(["-c", "user.email=t@cas", "-c", "user.name=t"])
-            .args(args)
-            .current_dir(&repo)
-            .output()
-            .map_err(|e| e.to_string())
-    };
-    git(&["init", "-q"])?;
+    support::git(&repo, &["init", "-q"])?;
     std::fs::write(repo.join("a.txt"), "a\n").map_err(|e| e.to_string())?;
-    git(&["add", "a.txt"])?;
-    git(&["commit", "-qm", "a"])?;
+    support::git(&repo, &["add", "a.txt"])?;
+    support::git(&repo, &["commit", "-qm", "a"])?;
     std::fs::write(repo.join("a.txt"), "b\n").map_err(|e| e.to_string())?;
     let review = JsonRun::of(
         cas()

@@ -131,7 +131,7 @@ fn wait_for_servers(child: &Child, servers: (&str, usize)) -> Result<Vec<u32>, F
 fn descendants(root: u32) -> Vec<(u32, String)> {
     let mut parents = vec![root];
     let mut found = Vec::new();
-    let all = processes();
+    let all = support::live_processes();
     while let Some(parent) = parents.pop() {
         for (pid, ppid, cmd) in &all {
             if *ppid == parent {
@@ -141,28 +141,6 @@ fn descendants(root: u32) -> Vec<(u32, String)> {
         }
     }
     found
-}
-
-/// Every live process as `(pid, parent pid, command line)`.
-fn processes() -> Vec<(u32, u32, String)> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let Some((_, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let mut fields = rest.split_whitespace();
-        if fields.next() == Some("Z") {
-            continue;
-        }
-        let ppid = fields.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        out.push((pid, ppid, String::from_utf8_lossy(&cmd).replace('\0', " ")));
-    }
-    out
 }
 
 /// Waits (bounded) for `child` to exit; its exit code, stdout and stderr.
@@ -194,10 +172,11 @@ fn wait_exit(child: &mut Child) -> Result<(Option<i32>, String, String), Failed>
 /// home, workspace or temporary folder: only cas's (empty) root folders and the probe homes
 /// that every run shares.
 fn nothing_left(dir: &Path, seen: &[u32]) -> Result<(), Failed> {
+    let live = support::live_processes();
     let alive: Vec<u32> = seen
         .iter()
         .copied()
-        .filter(|pid| processes().iter().any(|(p, _, _)| p == pid))
+        .filter(|pid| live.iter().any(|(p, _, _)| p == pid))
         .collect();
     let procs = support::processes_mentioning(dir);
     let roots = [

@@ -2,12 +2,11 @@
 //! `fixtures/review`, the cas runs, and the lane processes they caused.
 
 use libtest_mimic::Failed;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::support::{self, expect, JsonRun};
+use crate::support::{self, git, JsonRun};
 
 /// The title of the first finding the mock model gives for the `fixtures/review` change.
 pub const FIXTURE_TITLE: &str = "[P1] Division by zero when n is 0";
@@ -58,12 +57,9 @@ impl Lab {
                 .envs(env.iter().copied()),
         )?;
         let doc = run.doc;
-        let mut pids = self.pids.lock().unwrap_or_else(|p| p.into_inner());
         for key in ["hostPid", "managedServerPid"] {
             if let Some(pid) = doc[key].as_u64().and_then(|p| u32::try_from(p).ok()) {
-                if !pids.iter().any(|(p, _)| *p == pid) {
-                    pids.push((pid, start_ticks(pid).unwrap_or_default()));
-                }
+                self.remember(pid);
             }
         }
         Ok((run.code, doc))
@@ -87,13 +83,14 @@ impl Lab {
         Ok((code, text(&out.stdout), text(&out.stderr)))
     }
 
-    /// cas as a child process with this lab's state folder, stdout piped (for a signal test).
+    /// cas as a child process with this lab's state folder, stdout piped (for a signal test);
+    /// remembered for [`Lab::all_gone`].
     pub fn spawn(
         &self,
         args: &[&str],
         env: &[(&str, &str)],
     ) -> Result<std::process::Child, Failed> {
-        support::cas_process()
+        let child = support::cas_process()
             .args(args)
             .env("XDG_STATE_HOME", self.dir.path().join("state"))
             .envs(env.iter().copied())
@@ -101,7 +98,9 @@ impl Lab {
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
-            .map_err(|e| format!("cannot run cas {args:?}: {e}").into())
+            .map_err(|e| format!("cannot run cas {args:?}: {e}"))?;
+        self.remember(child.id());
+        Ok(child)
     }
 
     /// The ids of the reviews in cas's index (`<state>/cas/review_sessions/<id>.json`).
@@ -127,10 +126,16 @@ impl Lab {
 
     /// `cas review_session start --hermetic --cwd <repo> --json` plus `extra`.
     pub fn start(&self, extra: &[&str]) -> Result<(i32, Value), Failed> {
+        self.cas(&self.start_args(extra), &[])
+    }
+
+    /// The arguments of [`Lab::start`]: `review_session start --hermetic --json --cwd <repo>`
+    /// plus `extra`.
+    pub fn start_args<'a>(&'a self, extra: &[&'a str]) -> Vec<&'a str> {
         let mut args = vec!["review_session", "start", "--hermetic", "--json"];
         args.extend(["--cwd", self.repo()]);
         args.extend(extra);
-        self.cas(&args, &[])
+        args
     }
 
     /// `cas review_session <action> --review-thread-id <id> --json` plus `extra`.
@@ -210,21 +215,6 @@ fn copy_files(from: &Path, to: &Path) -> Result<(), Failed> {
         std::fs::copy(entry.path(), to.join(entry.file_name())).map_err(|e| e.to_string())?;
     }
     Ok(())
-}
-
-fn git(repo: &Path, args: &[&str]) -> Result<(), Failed> {
-    let status = Command::new("git")
-        .args([
-            "-c",
-            "user.name=cas",
-            "-c",
-            "user.email=cas@example.invalid",
-        ])
-        .args(args)
-        .current_dir(repo)
-        .status()
-        .map_err(|e| e.to_string())?;
-    expect(status.success(), &format!("git {args:?}"), &json!(null))
 }
 
 pub fn id_of(doc: &Value) -> Result<String, Failed> {

@@ -16,10 +16,7 @@ fn env(lab: &Lab) -> String {
 
 /// `review_session start --hermetic --json --cwd <repo> --codex-bin <wrapper>` plus `extra`.
 fn start_args<'a>(lab: &'a Lab, script: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec!["review_session", "start", "--hermetic", "--json"];
-    args.extend(["--cwd", lab.repo(), "--codex-bin", script]);
-    args.extend(extra);
-    args
+    lab.start_args(&[&["--codex-bin", script][..], extra].concat())
 }
 
 fn script() -> String {
@@ -163,7 +160,6 @@ pub fn interrupted(lab: &Lab) -> Outcome {
         "--wait",
     ];
     let mut child = lab.spawn(&start_args(lab, &script, &slow), &env)?;
-    lab.remember(child.id());
     let id = running_id(lab, &mut child)?;
     let (_, running) = lab.handle("status", &id, &[])?;
     expect_fields(

@@ -2,6 +2,14 @@
 
 /// The other live (non-zombie) processes: pid, parent pid and command line (NULs as spaces).
 pub fn live_processes() -> Vec<(u32, u32, String)> {
+    live_pids()
+        .into_iter()
+        .map(|(pid, ppid)| (pid, ppid, cmdline(pid)))
+        .collect()
+}
+
+/// The other live (non-zombie) processes as `(pid, parent pid)`: one walk of `/proc`.
+fn live_pids() -> Vec<(u32, u32)> {
     let me = std::process::id();
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
@@ -22,10 +30,15 @@ pub fn live_processes() -> Vec<(u32, u32, String)> {
         let state = fields.next().unwrap_or("Z");
         let ppid: u32 = fields.next().and_then(|p| p.parse().ok()).unwrap_or(0);
         if pid != me && state != "Z" {
-            found.push((pid, ppid, proc_text(pid, "cmdline").trim().to_owned()));
+            found.push((pid, ppid));
         }
     }
     found
+}
+
+/// The command line of `pid`, NULs as spaces, trimmed.
+fn cmdline(pid: u32) -> String {
+    proc_text(pid, "cmdline").trim().to_owned()
 }
 
 /// `/proc/PID/WHAT` as text, NULs as spaces (empty when unreadable).
@@ -37,9 +50,9 @@ pub fn proc_text(pid: u32, what: &str) -> String {
 /// Live (non-zombie) child processes of this process, as `(pid, command line)`.
 pub fn live_children() -> Vec<(u32, String)> {
     let me = std::process::id();
-    live_processes()
+    live_pids()
         .into_iter()
-        .filter(|(_, ppid, _)| *ppid == me)
-        .map(|(pid, _, cmdline)| (pid, cmdline))
+        .filter(|(_, ppid)| *ppid == me)
+        .map(|(pid, _)| (pid, cmdline(pid)))
         .collect()
 }

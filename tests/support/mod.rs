@@ -12,6 +12,7 @@ mod children;
 mod codex;
 mod compare;
 mod fake_ws;
+mod git;
 mod leftovers;
 mod run;
 
@@ -20,10 +21,11 @@ use std::path::PathBuf;
 use cas::launch::CodexLocator;
 use cas::target::TargetEnv;
 
-pub use children::live_children;
+pub use children::{live_children, live_processes};
 pub use codex::{codex_gate, codex_trial, Codex};
 pub use compare::{expect, expect_fields, same};
 pub use fake_ws::FakeWs;
+pub use git::git;
 pub use leftovers::{entries_under, processes_mentioning};
 pub use run::{cas, cas_bin, cas_json, cas_process, isolated_env, run_json, JsonRun};
 
