@@ -97,7 +97,7 @@ impl Session {
         });
         let span = tracing::debug_span!("session", session = %label);
         let reader = ReadLoop(tokio::spawn(
-            read_loop(inbound, out.clone(), shared.clone(), handler, tap).instrument(span),
+            read_loop(inbound, out.downgrade(), shared.clone(), handler, tap).instrument(span),
         ));
         Session {
             out,

@@ -19,7 +19,7 @@ use super::{
     ServerRequestHandler,
 };
 use crate::jsonrpc::{Message, RequestId};
-use crate::transport::{Inbound, InboundStream, Outbound};
+use crate::transport::{Inbound, InboundStream, WeakOutbound};
 
 #[derive(Default)]
 pub(super) struct Inbox {
@@ -114,7 +114,7 @@ impl Shared {
 
 pub(super) async fn read_loop(
     mut inbound: InboundStream,
-    out: Outbound,
+    out: WeakOutbound,
     shared: Arc<Shared>,
     handler: Arc<dyn ServerRequestHandler>,
     tap: Option<Arc<dyn NotificationTap>>,
@@ -191,7 +191,7 @@ fn queue_notification(
 /// Gives a server request to the handler: answers it at once if it can, else queues it.
 fn take_server_request(
     inbox: &mut Inbox,
-    out: &Outbound,
+    out: &WeakOutbound,
     handler: &dyn ServerRequestHandler,
     id: RequestId,
     method: String,
@@ -214,7 +214,10 @@ fn take_server_request(
     );
     match answer {
         Some(reply) => {
-            let _ = out.send(&response(request.id.clone(), reply.clone()));
+            // Once the session dropped its sending half, the connection is closing: no answer.
+            if let Some(out) = out.upgrade() {
+                let _ = out.send(&response(request.id.clone(), reply.clone()));
+            }
             inbox.answered.push(AnsweredRequest { request, reply });
         }
         None => inbox.server_requests.push_back(request),

@@ -188,6 +188,35 @@ impl Outbound {
                 reason: format!("{} is no longer writable", self.label),
             })
     }
+
+    /// A handle that sends while some [`Outbound`] lives and does not keep the connection open.
+    pub fn downgrade(&self) -> WeakOutbound {
+        WeakOutbound {
+            outbound: self.outbound.downgrade(),
+            label: self.label.clone(),
+            tap: self.tap.clone(),
+        }
+    }
+}
+
+/// A sending half that does not keep the connection open: dropping the last [`Outbound`]
+/// closes it even while this lives.
+#[derive(Clone)]
+pub struct WeakOutbound {
+    outbound: mpsc::WeakUnboundedSender<String>,
+    label: String,
+    tap: TapSlot,
+}
+
+impl WeakOutbound {
+    /// The sending half, while the connection is still open for writing.
+    pub fn upgrade(&self) -> Option<Outbound> {
+        Some(Outbound {
+            outbound: self.outbound.upgrade()?,
+            label: self.label.clone(),
+            tap: self.tap.clone(),
+        })
+    }
 }
 
 /// The receiving half of a split connection; it owns the child process and the I/O tasks.
