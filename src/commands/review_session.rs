@@ -286,12 +286,9 @@ fn list_text(reviews: &[housekeeping::Listed]) -> String {
     reviews
         .iter()
         .map(|r| {
-            let status = r.status.map_or("unreadable".to_owned(), |s| {
-                serde_json::to_value(s)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default()
-            });
+            let status = r
+                .status
+                .map_or("unreadable".to_owned(), crate::review::outcome::status_name);
             format!(
                 "{}  {status}  failureCode={}  host {}  server {}",
                 r.review_thread_id,
