@@ -26,8 +26,8 @@ pub const REVIEW_ANSWER: &str = include_str!("../../../fixtures/review/mock-revi
 pub(super) fn reply(n: usize, body: &Value) -> ResponseTemplate {
     let text = latest_user_text(body).unwrap_or_default();
     let directive = Directive::parse(&text);
-    let default = default_answer(n, body, &text);
     let review = is_review_request(body);
+    let default = default_answer(n, body, &text, review);
     let answer = |text: &str| {
         if review {
             Reply::whole_message(n, text)
@@ -39,7 +39,7 @@ pub(super) fn reply(n: usize, body: &Value) -> ResponseTemplate {
         Directive::Fail => ResponseTemplate::new(500).set_body_string("mock failure"),
         Directive::Say(said) => Reply::message(n, &said).template(n),
         Directive::Stall(secs) => {
-            let text = if is_review_request(body) {
+            let text = if review {
                 default
             } else {
                 format!("stalled {secs}s")
@@ -54,8 +54,8 @@ pub(super) fn reply(n: usize, body: &Value) -> ResponseTemplate {
 
 /// The answer to request `n` when no directive applies: the review JSON to a review, `OK` to
 /// a text ending `Reply with OK only.`, else `mock reply #N`.
-fn default_answer(n: usize, body: &Value, text: &str) -> String {
-    if is_review_request(body) {
+fn default_answer(n: usize, body: &Value, text: &str, review: bool) -> String {
+    if review {
         let cwd = environment_cwd(body).unwrap_or_default();
         REVIEW_ANSWER.trim().replace("${CWD}", &cwd)
     } else if text.trim_end().ends_with(OK_ONLY) {
@@ -189,8 +189,8 @@ mod tests {
         // review::materialize::BOOTSTRAP_PROMPT (named by its text: launch does not use review).
         let bootstrap =
             "Internal bootstrap for detached review parent materialization. Reply with OK only.";
-        assert_eq!(default_answer(1, &body, bootstrap), "OK");
-        assert_eq!(default_answer(2, &body, "hello"), "mock reply #2");
+        assert_eq!(default_answer(1, &body, bootstrap, false), "OK");
+        assert_eq!(default_answer(2, &body, "hello", false), "mock reply #2");
     }
 
     #[test]
