@@ -67,6 +67,13 @@ pub struct SuiteBench {
     pub samples: Vec<(usize, f64)>,
 }
 
+/// The median of `times` (the upper one of an even count), or 0 when there are none.
+fn median(times: impl Iterator<Item = f64>) -> f64 {
+    let mut xs: Vec<f64> = times.collect();
+    xs.sort_by(f64::total_cmp);
+    xs.get(xs.len() / 2).copied().unwrap_or(0.0)
+}
+
 /// Runs the suite `runs` times with each setting, alternating; `progress` hears of each run
 /// as it ends.
 pub async fn run(plan: &SuitePlan, progress: &dyn Fn(&str)) -> Result<SuiteBench, BenchError> {
@@ -84,17 +91,10 @@ pub async fn run(plan: &SuitePlan, progress: &dyn Fn(&str)) -> Result<SuiteBench
             verdict_sets.push(verdicts);
         }
     }
-    let median_of = |jobs: usize, serial: bool| {
-        let mut xs: Vec<f64> = samples
-            .iter()
-            .enumerate()
-            .filter(|(i, (j, _))| *j == jobs && (i % 2 == 0) == serial)
-            .map(|(_, (_, ms))| *ms)
-            .collect();
-        xs.sort_by(f64::total_cmp);
-        xs.get(xs.len() / 2).copied().unwrap_or(0.0)
-    };
-    let (serial_ms, parallel_ms) = (median_of(1, true), median_of(plan.jobs, false));
+    // Runs alternate: even indexes are the `--jobs 1` runs, odd ones the `--jobs N` runs.
+    let times = samples.iter().map(|(_, ms)| *ms);
+    let serial_ms = median(times.clone().step_by(2));
+    let parallel_ms = median(times.skip(1).step_by(2));
     let ratio = if serial_ms > 0.0 {
         parallel_ms / serial_ms
     } else {
