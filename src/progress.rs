@@ -24,36 +24,54 @@ impl Ticker {
 
     /// A bar of `total` steps labelled `what`, when `wanted` and stderr is a terminal.
     pub fn counter(total: u64, what: &str, wanted: bool) -> Ticker {
-        if !wanted || !std::io::stderr().is_terminal() {
-            return Ticker::hidden();
-        }
-        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-        let style = ProgressStyle::with_template(
+        Ticker::drawn(
+            Some(total),
             "{spinner} {prefix} [{elapsed_precise}] {bar:30} {pos}/{len} {wide_msg}",
+            what,
+            wanted,
         )
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
-        bar.set_style(style);
-        bar.set_prefix(what.to_owned());
-        bar.enable_steady_tick(TICK);
-        Ticker { bar: Some(bar) }
     }
 
     /// A spinner labelled `what` (for waits of unknown length), when `wanted` and on a terminal.
     pub fn spinner(what: &str, wanted: bool) -> Ticker {
+        Ticker::drawn(
+            None,
+            "{spinner} {prefix} [{elapsed_precise}] {wide_msg}",
+            what,
+            wanted,
+        )
+    }
+
+    /// A bar of `len` steps (a spinner when `None`) drawn with `template`, when `wanted` and on
+    /// a terminal.
+    fn drawn(len: Option<u64>, template: &str, what: &str, wanted: bool) -> Ticker {
         if !wanted || !std::io::stderr().is_terminal() {
             return Ticker::hidden();
         }
-        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-        let style =
-            ProgressStyle::with_template("{spinner} {prefix} [{elapsed_precise}] {wide_msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        let bar = ProgressBar::with_draw_target(len, ProgressDrawTarget::stderr());
+        let fallback = match len {
+            Some(_) => ProgressStyle::default_bar,
+            None => ProgressStyle::default_spinner,
+        };
+        let style = ProgressStyle::with_template(template).unwrap_or_else(|_| fallback());
         bar.set_style(style);
         bar.set_prefix(what.to_owned());
         bar.enable_steady_tick(TICK);
         Ticker { bar: Some(bar) }
     }
 
+    /// Shows `line` on the bar (advancing it when `advance`), or off a terminal prints it on
+    /// stderr as `PREFIX: LINE`.
+    pub fn note(&self, prefix: &str, line: &str, advance: bool) {
+        match &self.bar {
+            Some(_) if advance => self.tick(line),
+            Some(_) => self.message(line),
+            None => eprintln!("{prefix}: {line}"),
+        }
+    }
+
     /// Whether it draws.
+    #[cfg(test)]
     pub fn is_drawn(&self) -> bool {
         self.bar.is_some()
     }

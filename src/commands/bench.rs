@@ -92,13 +92,7 @@ pub async fn run(args: BenchArgs) -> ExitCode {
         scratch: crate::launch::paths::homes_dir().join("bench"),
     };
     let ticker = Ticker::spinner("bench", !args.json);
-    let log = |line: &str| {
-        if ticker.is_drawn() {
-            ticker.message(line);
-        } else {
-            eprintln!("cas bench: {line}");
-        }
-    };
+    let log = |line: &str| ticker.note("cas bench", line, false);
     let report = bench::run(&plan, &log).await;
     ticker.finish();
     let report = match report {
@@ -162,14 +156,7 @@ async fn bench_suite(args: &BenchSuiteArgs) -> ExitCode {
         runs: args.runs,
     };
     let ticker = Ticker::counter(2 * plan.runs as u64, "bench suite", !args.json);
-    let report = bench::suite::run(&plan, &|line| {
-        if ticker.is_drawn() {
-            ticker.tick(line);
-        } else {
-            eprintln!("cas bench suite: {line}");
-        }
-    })
-    .await;
+    let report = bench::suite::run(&plan, &|line| ticker.note("cas bench suite", line, true)).await;
     ticker.finish();
     let report = match report {
         Ok(report) => report,
