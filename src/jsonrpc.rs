@@ -333,11 +333,7 @@ struct ErrorOut<'a> {
 
 /// The first 200 characters of a bad line, for error messages.
 fn snippet(text: &str) -> String {
-    let mut s: String = text.chars().take(200).collect();
-    if s.len() < text.len() {
-        s.push('…');
-    }
-    s
+    crate::text::cut(text, 200)
 }
 
 #[cfg(test)]

@@ -48,6 +48,7 @@ pub(crate) mod resources;
 pub(crate) mod runtime;
 pub(crate) mod smoke;
 pub(crate) mod summary;
+pub(crate) mod text;
 
 pub use cli::run;
 pub use hooks::HookPolicy;

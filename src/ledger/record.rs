@@ -333,9 +333,5 @@ pub fn render_canonical(items: &[Item], seq: i64, ts: &str, mutation: &Mutation)
 }
 
 fn snippet(text: &str) -> String {
-    let mut s: String = text.chars().take(80).collect();
-    if s.len() < text.len() {
-        s.push('…');
-    }
-    s
+    crate::text::cut(text, 80)
 }

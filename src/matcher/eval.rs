@@ -44,12 +44,7 @@ const MAX_TEXT: usize = 1000;
 /// Compact JSON text of `v`, cut after a thousand characters (no count: it would vary with
 /// the length of the run's paths).
 pub(super) fn text(v: &Value) -> String {
-    let full = v.to_string();
-    if full.chars().count() <= MAX_TEXT {
-        return full;
-    }
-    let head: String = full.chars().take(MAX_TEXT).collect();
-    format!("{head}…")
+    crate::text::cut(&v.to_string(), MAX_TEXT)
 }
 
 fn miss(path: &str, op: Option<&str>, expected: String, actual: Option<&Value>) -> Mismatch {

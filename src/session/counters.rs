@@ -50,10 +50,7 @@ impl<T> Tally<T> {
 
 /// A sample text, cut to a readable length.
 pub(super) fn sample_text(text: &str) -> String {
-    match text.char_indices().nth(SAMPLE_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
+    crate::text::cut(text, SAMPLE_CHARS)
 }
 
 /// What one session did not pass on.

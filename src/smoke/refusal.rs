@@ -99,12 +99,7 @@ fn whose(message: &str, origin: ThreadOrigin) -> Whose {
 
 /// The first 200 characters of a text, with an ellipsis when cut.
 pub fn truncate(text: &str) -> String {
-    const MAX: usize = 200;
-    if text.chars().count() <= MAX {
-        text.to_owned()
-    } else {
-        format!("{}…", text.chars().take(MAX).collect::<String>())
-    }
+    crate::text::cut(text, 200)
 }
 
 #[cfg(test)]

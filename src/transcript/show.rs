@@ -164,11 +164,7 @@ fn brief(value: &Value) -> String {
 }
 
 fn cut(text: &str) -> String {
-    if text.chars().count() <= BRIEF_CHARS {
-        return text.to_owned();
-    }
-    let head: String = text.chars().take(BRIEF_CHARS).collect();
-    format!("{head}…")
+    crate::text::cut(text, BRIEF_CHARS)
 }
 
 #[cfg(test)]

@@ -385,10 +385,5 @@ pub(super) fn brief(value: &Value) -> String {
 
 fn brief_str(text: &str) -> String {
     // No count after the cut: it would vary with the length of the run's temporary paths.
-    const MAX: usize = 1000;
-    if text.chars().count() <= MAX {
-        return text.to_owned();
-    }
-    let head: String = text.chars().take(MAX).collect();
-    format!("{head}…")
+    crate::text::cut(text, 1000)
 }

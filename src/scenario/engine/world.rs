@@ -165,11 +165,7 @@ fn check_json(path: &Path, want: &Value, captures: &mut Captures) -> Result<Valu
 }
 
 fn brief(text: &str) -> String {
-    const MAX: usize = 200;
-    match text.char_indices().nth(MAX) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_owned(),
-    }
+    crate::text::cut(text, 200)
 }
 
 /// Why a file or command check failed: the message the step reports (a file check's says
