@@ -446,28 +446,25 @@ impl ReviewError {
     }
 }
 
-/// An error as the text a user sees, for tests that check what a message says.
-#[cfg(test)]
-#[derive(Debug)]
-pub(crate) struct Refusal(String);
+/// Why a check failed or an error as the text a user sees: a message and nothing else.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Why(pub(crate) String);
 
 #[cfg(test)]
-impl Refusal {
+impl Why {
     /// The error with its causes, as [`Chain`] prints it.
-    pub(crate) fn of(error: &dyn std::error::Error) -> Refusal {
-        Refusal(Chain(error).to_string())
+    pub(crate) fn of(error: &dyn std::error::Error) -> Why {
+        Why(Chain(error).to_string())
     }
 }
 
-#[cfg(test)]
-impl std::fmt::Display for Refusal {
+impl std::fmt::Display for Why {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
 }
 
-#[cfg(test)]
-impl std::ops::Deref for Refusal {
+impl std::ops::Deref for Why {
     type Target = str;
 
     fn deref(&self) -> &str {

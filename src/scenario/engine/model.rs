@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{Outcome, Run};
+use crate::errors::Why;
 use crate::launch::{MockModel, ModelRequest};
 use crate::matcher::{matches, project, substitute, Captures};
 use crate::outcome::FailureCode;
@@ -181,7 +182,7 @@ fn find_tool_output(
     input: &[Value],
     call_id: Option<&str>,
     contains: Option<&str>,
-) -> Result<(), NoToolOutput> {
+) -> Result<(), Why> {
     let outputs: Vec<&Value> = input
         .iter()
         .filter(|item| {
@@ -194,9 +195,7 @@ fn find_tool_output(
         .map(|id| format!(" for call {id:?}"))
         .unwrap_or_default();
     if outputs.is_empty() {
-        return Err(NoToolOutput(format!(
-            "the request carries no tool output{whose}"
-        )));
+        return Err(Why(format!("the request carries no tool output{whose}")));
     }
     let Some(needle) = contains else {
         return Ok(());
@@ -208,28 +207,10 @@ fn find_tool_output(
         return Ok(());
     }
     let seen: Vec<String> = outputs.iter().flat_map(|i| item_texts(i)).collect();
-    Err(NoToolOutput(format!(
+    Err(Why(format!(
         "no tool output{whose} contains {needle:?}; outputs: {}",
         super::protocol::brief(&json!(seen))
     )))
-}
-
-/// Why a request's tool outputs do not hold what a step expects (the step's message).
-#[derive(Debug, PartialEq)]
-struct NoToolOutput(String);
-
-impl std::fmt::Display for NoToolOutput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::ops::Deref for NoToolOutput {
-    type Target = str;
-
-    fn deref(&self) -> &str {
-        &self.0
-    }
 }
 
 #[cfg(test)]

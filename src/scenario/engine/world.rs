@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{Outcome, Run};
+use crate::errors::Why;
 use crate::matcher::{matches, project, substitute, Captures};
 use crate::outcome::FailureCode;
 use crate::scenario::format::{ExpectFileStep, RunStep, WriteFileStep};
@@ -106,12 +107,12 @@ fn write(path: &Path, contents: &str) -> std::io::Result<()> {
 }
 
 /// Checks the file at `path` once; on a miss, why (with `{path}` for the step's path).
-fn check_file(path: &Path, e: &ExpectFileStep, captures: &mut Captures) -> Result<Value, Miss> {
+fn check_file(path: &Path, e: &ExpectFileStep, captures: &mut Captures) -> Result<Value, Why> {
     let exists = path.exists();
     match (e.exists.unwrap_or(true), exists) {
         (false, false) => return Ok(json!({"exists": false})),
-        (false, true) => return Err(Miss("{path} exists and must not".into())),
-        (true, false) => return Err(Miss("{path} does not exist".into())),
+        (false, true) => return Err(Why("{path} exists and must not".into())),
+        (true, false) => return Err(Why("{path} does not exist".into())),
         (true, true) => {}
     }
     let mut observed = Map::new();
@@ -119,11 +120,11 @@ fn check_file(path: &Path, e: &ExpectFileStep, captures: &mut Captures) -> Resul
     if !e.checks_contents() {
         return Ok(Value::Object(observed));
     }
-    let contents = std::fs::read_to_string(path)
-        .map_err(|err| Miss(format!("cannot read {{path}}: {err}")))?;
+    let contents =
+        std::fs::read_to_string(path).map_err(|err| Why(format!("cannot read {{path}}: {err}")))?;
     if let Some(want) = &e.equals {
         if &contents != want {
-            return Err(Miss(format!(
+            return Err(Why(format!(
                 "{{path}} holds {:?}, not {want:?}",
                 brief(&contents)
             )));
@@ -132,7 +133,7 @@ fn check_file(path: &Path, e: &ExpectFileStep, captures: &mut Captures) -> Resul
     }
     if let Some(want) = &e.contains {
         if !contents.contains(want.as_str()) {
-            return Err(Miss(format!(
+            return Err(Why(format!(
                 "{{path}} ({:?}) does not contain {want:?}",
                 brief(&contents)
             )));
@@ -140,9 +141,9 @@ fn check_file(path: &Path, e: &ExpectFileStep, captures: &mut Captures) -> Resul
         observed.insert("contains".into(), json!(want));
     }
     if let Some(pattern) = &e.regex {
-        let re = regex::Regex::new(pattern).map_err(|err| Miss(err.to_string()))?;
+        let re = regex::Regex::new(pattern).map_err(|err| Why(err.to_string()))?;
         if !re.is_match(&contents) {
-            return Err(Miss(format!(
+            return Err(Why(format!(
                 "{{path}} ({:?}) does not match /{pattern}/",
                 brief(&contents)
             )));
@@ -155,36 +156,17 @@ fn check_file(path: &Path, e: &ExpectFileStep, captures: &mut Captures) -> Resul
     Ok(Value::Object(observed))
 }
 
-fn check_json(path: &Path, want: &Value, captures: &mut Captures) -> Result<Value, Miss> {
-    let contents = std::fs::read_to_string(path)
-        .map_err(|err| Miss(format!("cannot read {{path}}: {err}")))?;
+fn check_json(path: &Path, want: &Value, captures: &mut Captures) -> Result<Value, Why> {
+    let contents =
+        std::fs::read_to_string(path).map_err(|err| Why(format!("cannot read {{path}}: {err}")))?;
     let actual: Value = serde_json::from_str(&contents)
-        .map_err(|err| Miss(format!("{{path}} is not JSON: {err}")))?;
-    matches(want, &actual, captures).map_err(|m| Miss(format!("{{path}} JSON {m}")))?;
+        .map_err(|err| Why(format!("{{path}} is not JSON: {err}")))?;
+    matches(want, &actual, captures).map_err(|m| Why(format!("{{path}} JSON {m}")))?;
     Ok(project(want, &actual))
 }
 
 fn brief(text: &str) -> String {
     crate::text::cut(text, 200)
-}
-
-/// Why a file or command check failed: the message the step reports (a file check's says
-/// `{path}` where the step's own path goes).
-#[derive(Debug, PartialEq)]
-struct Miss(String);
-
-impl std::fmt::Display for Miss {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::ops::Deref for Miss {
-    type Target = str;
-
-    fn deref(&self) -> &str {
-        &self.0
-    }
 }
 
 /// How a command ended.
@@ -201,7 +183,7 @@ async fn run_shell(
     dir: &Path,
     env: &std::collections::BTreeMap<String, String>,
     timeout: Duration,
-) -> Result<Ended, Miss> {
+) -> Result<Ended, Why> {
     let mut command = tokio::process::Command::new("sh");
     command
         .arg("-c")
@@ -215,7 +197,7 @@ async fn run_shell(
         .kill_on_drop(true);
     let child = command
         .spawn()
-        .map_err(|e| Miss(format!("cannot start sh -c {cmd:?}: {e}")))?;
+        .map_err(|e| Why(format!("cannot start sh -c {cmd:?}: {e}")))?;
     // Whatever way this ends (done, timed out, or the scenario's deadline dropping this
     // future), the whole group goes: nothing the command started outlives the step.
     let _group = child
@@ -228,8 +210,8 @@ async fn run_shell(
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         }),
-        Ok(Err(e)) => Err(Miss(format!("sh -c {cmd:?} failed: {e}"))),
-        Err(_) => Err(Miss(format!(
+        Ok(Err(e)) => Err(Why(format!("sh -c {cmd:?} failed: {e}"))),
+        Err(_) => Err(Why(format!(
             "`{cmd}` did not finish within {timeout:?}; its process group was killed"
         ))),
     }

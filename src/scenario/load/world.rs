@@ -112,13 +112,13 @@ mod tests {
     const CODEX: &str = "targets = [\"codex-stdio\", \"codex-ws\"]\n";
     const STEP: &str = "[[steps]]\nrequest = { method = \"thread/list\" }\n";
 
-    fn try_load(dir: &Path, name: &str, text: &str) -> Result<Scenario, crate::errors::Refusal> {
+    fn try_load(dir: &Path, name: &str, text: &str) -> Result<Scenario, crate::errors::Why> {
         let path = dir.join(format!("{name}.toml"));
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).unwrap();
         }
         std::fs::write(&path, format!("description = \"d\"\n{text}")).unwrap();
-        load(dir, &path).map_err(|e| crate::errors::Refusal::of(&e))
+        load(dir, &path).map_err(|e| crate::errors::Why::of(&e))
     }
 
     #[test]

@@ -2,12 +2,12 @@
 
 use crate::scenario::load::{load, Scenario, StepKind};
 
-fn try_load(body: &str) -> Result<Scenario, crate::errors::Refusal> {
+fn try_load(body: &str) -> Result<Scenario, crate::errors::Why> {
     let dir = tempfile::tempdir().expect("a temp dir");
     let path = dir.path().join("t.toml");
     let text = format!("description = \"t\"\n{body}");
     std::fs::write(&path, text).expect("write");
-    load(dir.path(), &path).map_err(|e| crate::errors::Refusal::of(&e))
+    load(dir.path(), &path).map_err(|e| crate::errors::Why::of(&e))
 }
 
 fn refused(body: &str, why: &str) {
