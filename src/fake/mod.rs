@@ -266,7 +266,7 @@ async fn answer_by_rule(
         None => {
             let reply = match (&rule.result, &rule.error) {
                 (_, Some(error)) => {
-                    let error = crate::matcher::substitute(error, &Default::default());
+                    let error = null_marked(error);
                     Err(serde_json::from_value(error.clone()).unwrap_or_else(|_| {
                         RpcError::new(
                             -32603,
@@ -274,8 +274,7 @@ async fn answer_by_rule(
                         )
                     }))
                 }
-                // `"$null"` stands for JSON null (TOML has none).
-                (Some(result), None) => Ok(crate::matcher::substitute(result, &Default::default())),
+                (Some(result), None) => Ok(null_marked(result)),
                 (None, None) => Ok(json!({})),
             };
             faults::send_rule_reply(out, script, id, reply);
@@ -293,8 +292,7 @@ async fn send_all(out: &Outbound, state: &mut FakeState, sends: &[ScriptedSend])
         faults::send_bulk(out, send).await;
         let targets = recipients(out, state, send.to);
         if let Some(n) = &send.notify {
-            // `"$null"` stands for JSON null here too.
-            let params = crate::matcher::substitute(&n.params, &Default::default());
+            let params = null_marked(&n.params);
             let mut message = Message::notification(&n.method, Some(params));
             if let Message::Notification { emitted_at_ms, .. } = &mut message {
                 *emitted_at_ms = Some(now_ms());
@@ -308,7 +306,7 @@ async fn send_all(out: &Outbound, state: &mut FakeState, sends: &[ScriptedSend])
             // echoed there.
             let id = RequestId::Int(state.next_server_id);
             state.next_server_id += 1;
-            let params = crate::matcher::substitute(&r.params, &Default::default());
+            let params = null_marked(&r.params);
             let message = Message::request(id, &r.method, Some(params));
             for target in &targets {
                 let _ = target.send(&message);
@@ -328,7 +326,12 @@ fn recipients(out: &Outbound, state: &FakeState, to: SendTo) -> Vec<Outbound> {
     }
 }
 
-pub(crate) fn send_reply(out: &Outbound, id: RequestId, reply: Result<Value, RpcError>) {
+/// A scripted value as sent: `"$null"` stands for JSON null (TOML has none).
+fn null_marked(value: &Value) -> Value {
+    crate::matcher::substitute(value, &Default::default())
+}
+
+fn send_reply(out: &Outbound, id: RequestId, reply: Result<Value, RpcError>) {
     let message = match reply {
         Ok(result) => Message::Response { id, result },
         Err(error) => Message::Error { id, error },
