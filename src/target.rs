@@ -14,7 +14,7 @@ use tokio::process::Command;
 use crate::errors::LaunchError;
 use crate::fake::script::FakeScript;
 use crate::fake::ws_server::FakeWsServer;
-use crate::hooks::{self, HookPolicy};
+use crate::hooks::HookPolicy;
 use crate::launch::{
     self, CodexLocator, HermeticHome, MockModel, ModelScript, ServerExtras, ServerSpec,
 };
@@ -260,13 +260,14 @@ async fn server_args(
     }
     let mut args = flags.base_args();
     if hook_policy == HookPolicy::Off {
-        if !flags.disable {
-            return Err(LaunchError::NoDisableFlag);
-        }
-        let name = hooks::feature_name(bin, home)
+        // A scenario's refusal names the scenario's wish (hooks off), not the probe.
+        let off = launch::disable_hooks_args(bin, home)
             .await
-            .ok_or(LaunchError::HooksOffUnsupported)?;
-        args.extend(["--disable".to_owned(), name.to_owned()]);
+            .map_err(|e| match e {
+                LaunchError::NoHooksFeature => LaunchError::HooksOffUnsupported,
+                e => e,
+            })?;
+        args.extend(off);
     }
     Ok(args)
 }
