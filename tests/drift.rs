@@ -12,6 +12,7 @@ use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+use std::sync::OnceLock;
 
 use snapshots::{is_matrix_archive, no_versioned_snapshot_names, snapshot_diff_is_the_change};
 use support::{cas, codex_trial, done, expect, expect_fields, run_json, JsonRun, Outcome};
@@ -288,17 +289,26 @@ fn review_refused(script: &Path, cache: &Path, dir: &Path) -> Outcome {
     done()
 }
 
-/// `cas schema surface --experimental --json` of `bin`.
+/// `cas schema surface --experimental --json` of `bin`, generated once per test binary (the
+/// trials run on one codex).
 fn experimental_surface(bin: &str) -> Result<Value, Failed> {
-    let args = [
-        "schema",
-        "surface",
-        "--experimental",
-        "--json",
-        "--codex-bin",
-        bin,
-    ];
-    Ok(support::cas_json(&args)?.1)
+    static SURFACE: OnceLock<Result<Value, String>> = OnceLock::new();
+    let surface = SURFACE.get_or_init(|| {
+        let args = [
+            "schema",
+            "surface",
+            "--experimental",
+            "--json",
+            "--codex-bin",
+            bin,
+        ];
+        support::cas_json(&args).map(|(_, doc)| doc).map_err(|e| {
+            e.message()
+                .unwrap_or("cas schema surface failed")
+                .to_owned()
+        })
+    });
+    surface.clone().map_err(Failed::from)
 }
 
 /// A saved surface doctored inside one payload (a field of `thread/start`'s params made
