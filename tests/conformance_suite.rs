@@ -79,13 +79,14 @@ fn suite(cwd: &Path, tmp: &Path, args: &[&str]) -> Result<(i32, Value), libtest_
     JsonRun::of(&mut cmd).map(JsonRun::pair)
 }
 
-fn entries<'a>(report: &'a Value, name: &str) -> Vec<&'a Value> {
-    report["scenarios"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|s| s["name"] == name)
-        .collect()
+/// The report's scenario entries.
+fn entries(report: &Value) -> impl Iterator<Item = &Value> {
+    report["scenarios"].as_array().into_iter().flatten()
+}
+
+/// The report's entries of the scenario `name`.
+fn named<'a>(report: &'a Value, name: &str) -> Vec<&'a Value> {
+    entries(report).filter(|s| s["name"] == name).collect()
 }
 
 fn default_suite_on_codex(_codex: &Path) -> Outcome {
@@ -106,7 +107,7 @@ fn default_suite_on_codex(_codex: &Path) -> Outcome {
         json!({"exit": 0, "ok": true, "smokePreflight/status": "pass", "target": "codex-ws"}),
     )?;
     for name in ["handshake", "claim_safe_wave", "stale_claim_reclaim"] {
-        let oks: Vec<&Value> = entries(&report, name).iter().map(|s| &s["ok"]).collect();
+        let oks: Vec<&Value> = named(&report, name).iter().map(|s| &s["ok"]).collect();
         support::same(
             &format!("{name} listed once and ok"),
             &oks,
@@ -114,7 +115,7 @@ fn default_suite_on_codex(_codex: &Path) -> Outcome {
             &report,
         )?;
     }
-    let overload = entries(&report, "overload_backoff");
+    let overload = named(&report, "overload_backoff");
     let modes: Vec<&str> = overload.iter().filter_map(|s| s["mode"].as_str()).collect();
     let got = (
         modes.contains(&"synthetic"),
@@ -180,10 +181,7 @@ fn names_and_groups() -> Outcome {
         &report,
         json!({"exit": 0, "ok": true}),
     )?;
-    let names: Vec<(&str, &str)> = report["scenarios"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let names: Vec<(&str, &str)> = entries(&report)
         .filter_map(|s| Some((s["scenario"].as_str()?, s["target"].as_str()?)))
         .collect();
     support::same(

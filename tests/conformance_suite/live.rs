@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
-use super::{scratch, suite};
+use super::{entries, scratch, suite};
 use crate::support::{self, cas, done, expect_fields, Outcome};
 
 /// A fake scenario whose one request must answer `name = ${WANT}` (the fake answers `alpha`).
@@ -187,10 +187,6 @@ pub fn failures_and_broken_files() -> Outcome {
             "scenarios/2/failureCode": "scenario_unloadable"}),
     )?;
     done()
-}
-
-fn entries(report: &Value) -> impl Iterator<Item = &Value> {
-    report["scenarios"].as_array().into_iter().flatten()
 }
 
 fn names(report: &Value) -> Vec<String> {
