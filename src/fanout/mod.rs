@@ -307,7 +307,6 @@ struct SampleOutcome {
     latencies: Vec<Duration>,
     ok: usize,
     failed: usize,
-    retries: u32,
 }
 
 impl SampleOutcome {
@@ -335,7 +334,6 @@ impl SampleOutcome {
             latencies: Vec::new(),
             ok: 0,
             failed: 0,
-            retries: 0,
         }
     }
 
@@ -363,7 +361,6 @@ impl SampleOutcome {
         self.result.attempts += report.attempts;
         self.result.retries += report.retries;
         self.result.retry_delays_ms.extend(&report.delays_ms);
-        self.retries += report.retries;
         let (code, error) = match reply {
             Ok(Ok(result)) => {
                 // Latency is that of successful requests, backoff included.
@@ -462,7 +459,7 @@ fn assemble(
         start_failures,
         requests_ok: outcomes.iter().map(|o| o.ok).sum(),
         requests_failed: outcomes.iter().map(|o| o.failed).sum(),
-        retries: outcomes.iter().map(|o| o.retries).sum(),
+        retries: outcomes.iter().map(|o| o.result.retries).sum(),
         unsupported_server_requests: unsupported,
         server_requests,
         latency_ms: LatencyStats::of(&latencies),
