@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::launch::paths;
-use crate::review::housekeeping;
+use crate::review::housekeeping::{self, Indexed};
 use crate::review::process;
 use crate::review::record::ReviewRecord;
 
@@ -73,7 +73,7 @@ impl Roots {
     pub fn current() -> Roots {
         Roots {
             state: paths::state_dir(),
-            workspaces: std::env::temp_dir().join("cas-conformance"),
+            workspaces: paths::workspaces_dir(),
         }
     }
 }
@@ -89,10 +89,11 @@ pub fn collect(roots: &Roots, older_than: Duration, dry_run: bool) -> Collected 
         cutoff,
     };
     gc.review_lanes(&roots.state);
-    let homes = roots.state.join("homes");
+    let homes = paths::homes_in(&roots.state);
     gc.old_entries(&homes, Kind::Home, |name| !SHARED_HOMES.contains(&name));
     gc.old_entries(&roots.workspaces, Kind::Workspace, |_| true);
-    gc.old_entries(&roots.state.join("hook-logs"), Kind::HookLog, |_| true);
+    let hook_logs = paths::hook_logs_in(&roots.state);
+    gc.old_entries(&hook_logs, Kind::HookLog, |_| true);
     gc.out
 }
 
@@ -118,14 +119,14 @@ impl Gc {
 
     /// Ended reviews older than the cutoff whose host and server are gone.
     fn review_lanes(&mut self, state: &Path) {
-        for (id, record_path) in housekeeping::indexed() {
-            let Ok(rec) = ReviewRecord::load(&record_path) else {
+        for Indexed { link, record, .. } in housekeeping::indexed() {
+            let Ok(rec) = ReviewRecord::load(&record) else {
                 continue;
             };
             let t = &rec.transport;
             let live = process::alive(t.host_pid, t.host_start_ticks)
                 || process::alive(t.server_pid, t.server_start_ticks);
-            if live || !self.is_old(&record_path) {
+            if live || !self.is_old(&record) {
                 continue;
             }
             let lane = state.join("review-lanes").join(&rec.lane_id);
@@ -133,9 +134,8 @@ impl Gc {
             if rec.hermetic && rec.codex_home.starts_with(state) {
                 self.remove(Kind::ReviewLane, &rec.codex_home);
             } else {
-                self.remove(Kind::ReviewLane, &record_path);
+                self.remove(Kind::ReviewLane, &record);
             }
-            let link = state.join("review_sessions").join(format!("{id}.json"));
             self.remove(Kind::ReviewLane, &link);
         }
     }

@@ -9,11 +9,9 @@
 use crate::errors::{FailureCoded, LaunchError, SessionError};
 use crate::jsonrpc::RpcError;
 use crate::outcome::FailureCode;
+use crate::protocol::OVERLOADED;
 use crate::retry::RetryReport;
 use crate::session::Tally;
-
-/// The overload error code codex answers with when its queue is full.
-const OVERLOAD: i64 = -32001;
 
 /// The code of an instance that did not start.
 pub fn start_failure_code(error: &LaunchError) -> FailureCode {
@@ -32,7 +30,7 @@ pub fn refusal(rpc: &RpcError, report: &RetryReport) -> (FailureCode, String) {
     let gave_up = report
         .gave_up
         .map(|g| format!(" (gave up: {g} after {} attempts)", report.attempts));
-    let code = if rpc.code == OVERLOAD && report.gave_up.is_some() {
+    let code = if rpc.code == OVERLOADED && report.gave_up.is_some() {
         FailureCode::OverloadRetryExhausted
     } else {
         FailureCode::ServerError
@@ -82,7 +80,7 @@ mod tests {
 
     #[test]
     fn refusals_are_server_errors_unless_overload_outlasted_the_retries() {
-        let overload = RpcError::new(OVERLOAD, "busy");
+        let overload = RpcError::new(OVERLOADED, "busy");
         let (code, text) = refusal(&overload, &report(Some(crate::retry::GaveUp::RetryBudget)));
         assert_eq!(code, FailureCode::OverloadRetryExhausted);
         assert!(

@@ -107,21 +107,10 @@ pub struct InstanceResult {
     /// The first error, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// Notifications dropped past the session's inbox cap (shown when any were).
-    #[serde(skip_serializing_if = "Tally::is_empty")]
-    pub dropped_notifications: Tally<String>,
-    /// Lines over the size cap, skipped, with their sizes (shown when any were).
-    #[serde(skip_serializing_if = "Tally::is_empty")]
-    pub oversized_lines: Tally<u64>,
-    /// Responses to ids nobody waited for (shown when any came).
-    #[serde(skip_serializing_if = "Tally::is_empty")]
-    pub stray_responses: Tally<String>,
-    /// Lines that were not messages (shown when any came).
-    #[serde(skip_serializing_if = "Tally::is_empty")]
-    pub malformed_lines: Tally<String>,
-    /// Notifications let go unkept: the lane needs none (shown when any came).
-    #[serde(skip_serializing_if = "crate::session::is_zero")]
-    pub ignored_notifications: u64,
+    /// What the session did not pass on: dropped notifications, oversized lines, stray
+    /// responses, malformed lines (each shown when any came) and ignored notifications.
+    #[serde(flatten)]
+    pub counters: SessionCounters,
 }
 
 /// Phase timings in milliseconds.
@@ -307,7 +296,6 @@ struct SampleOutcome {
     latencies: Vec<Duration>,
     ok: usize,
     failed: usize,
-    retries: u32,
 }
 
 impl SampleOutcome {
@@ -326,27 +314,17 @@ impl SampleOutcome {
                 summary: None,
                 failure_code: None,
                 error: None,
-                dropped_notifications: Tally::default(),
-                oversized_lines: Tally::default(),
-                stray_responses: Tally::default(),
-                malformed_lines: Tally::default(),
-                ignored_notifications: 0,
+                counters: SessionCounters::default(),
             },
             latencies: Vec::new(),
             ok: 0,
             failed: 0,
-            retries: 0,
         }
     }
 
     /// Records what the instance's session did not pass on.
     fn take_counters(&mut self, counters: SessionCounters) {
-        let r = &mut self.result;
-        r.dropped_notifications = counters.dropped_notifications;
-        r.oversized_lines = counters.oversized_lines;
-        r.stray_responses = counters.stray_responses;
-        r.malformed_lines = counters.malformed_lines;
-        r.ignored_notifications = counters.ignored_notifications;
+        self.result.counters = counters;
     }
 
     /// Counts one sample started at `t0`: its latency when it succeeded, else its error (the
@@ -363,7 +341,6 @@ impl SampleOutcome {
         self.result.attempts += report.attempts;
         self.result.retries += report.retries;
         self.result.retry_delays_ms.extend(&report.delays_ms);
-        self.retries += report.retries;
         let (code, error) = match reply {
             Ok(Ok(result)) => {
                 // Latency is that of successful requests, backoff included.
@@ -462,7 +439,7 @@ fn assemble(
         start_failures,
         requests_ok: outcomes.iter().map(|o| o.ok).sum(),
         requests_failed: outcomes.iter().map(|o| o.failed).sum(),
-        retries: outcomes.iter().map(|o| o.retries).sum(),
+        retries: outcomes.iter().map(|o| o.result.retries).sum(),
         unsupported_server_requests: unsupported,
         server_requests,
         latency_ms: LatencyStats::of(&latencies),

@@ -61,13 +61,20 @@ impl LaunchFlags {
 
     /// The first flag a websocket server with a capability token needs and this codex lacks.
     pub fn websocket_missing(&self) -> Option<&'static str> {
+        self.websocket_missing_all().first().copied()
+    }
+
+    /// Every flag a websocket server with a capability token needs and this codex lacks, in
+    /// launch order.
+    pub fn websocket_missing_all(&self) -> Vec<&'static str> {
         [
             (self.listen, "--listen"),
             (self.ws_auth, "--ws-auth"),
             (self.ws_token_file, "--ws-token-file"),
         ]
         .into_iter()
-        .find_map(|(has, flag)| (!has).then_some(flag))
+        .filter_map(|(has, flag)| (!has).then_some(flag))
+        .collect()
     }
 
     /// Refuses a websocket lane on a codex that lacks one of its flags, naming it.
@@ -185,6 +192,10 @@ mod tests {
             LaunchFlags::parse("Options:\n  -c, --config <key=value>\n      --listen <URL>\n");
         assert!(old.base_args().is_empty());
         assert_eq!(old.websocket_missing(), Some("--ws-auth"));
+        assert_eq!(
+            old.websocket_missing_all(),
+            ["--ws-auth", "--ws-token-file"]
+        );
         let err = old.require_websocket().unwrap_err();
         assert!(
             matches!(

@@ -21,6 +21,7 @@ use super::record::{self, ReviewRecord, ReviewStatus};
 use super::thread::{open_thread, Early};
 use crate::errors::{Chain, HandshakeError};
 use crate::hooks::HookObserver;
+use crate::launch::MockModel;
 use crate::outcome::TurnStatus;
 use crate::policy::{PolicyConfig, ServerRequestPolicy};
 use crate::session::Session;
@@ -58,6 +59,15 @@ impl Driver {
             policy: Arc::new(ServerRequestPolicy::new(policy)),
             timeout: Duration::from_millis(request_timeout_ms),
             review_deadline_ms,
+        }
+    }
+
+    /// The mock model a hermetic review's server talks to; none for a review on the user's home.
+    pub async fn hermetic_mock(&self) -> Option<MockModel> {
+        if self.record.hermetic {
+            Some(MockModel::start().await)
+        } else {
+            None
         }
     }
 

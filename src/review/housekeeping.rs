@@ -51,6 +51,7 @@ pub struct Listed {
 pub fn list() -> Vec<Listed> {
     let mut out: Vec<Listed> = indexed()
         .into_iter()
+        .map(|entry| (entry.id, entry.record))
         .map(|(id, path)| match lifecycle::refresh(&path) {
             Ok(rec) => listed(id, path, &rec),
             Err(e) => Listed {
@@ -72,8 +73,18 @@ pub fn list() -> Vec<Listed> {
     out
 }
 
-/// The ids and record paths the index names.
-pub(crate) fn indexed() -> Vec<(String, PathBuf)> {
+/// One entry of the index: a review's id, its link in the index and the record it points at.
+pub(crate) struct Indexed {
+    /// The review's id (`reviewThreadId`).
+    pub id: String,
+    /// The index's symlink, `<index>/<id>.json`.
+    pub link: PathBuf,
+    /// The record the link points at.
+    pub record: PathBuf,
+}
+
+/// The entries the index names.
+pub(crate) fn indexed() -> Vec<Indexed> {
     let Ok(entries) = std::fs::read_dir(record::index_dir()) else {
         return Vec::new();
     };
@@ -82,8 +93,9 @@ pub(crate) fn indexed() -> Vec<(String, PathBuf)> {
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
             let id = name.strip_suffix(".json")?.to_owned();
-            let target = std::fs::read_link(e.path()).ok()?;
-            (!id.starts_with('.')).then_some((id, target))
+            let link = e.path();
+            let record = std::fs::read_link(&link).ok()?;
+            (!id.starts_with('.')).then_some(Indexed { id, link, record })
         })
         .collect()
 }

@@ -48,6 +48,52 @@ pub struct LaneSpec {
     pub request_timeout_ms: u64,
 }
 
+impl LaneSpec {
+    /// The driver of this review, its record naming this process as the host and `files`'s
+    /// server log as the server's stderr; the review is interrupted after `deadline_ms`.
+    pub(super) fn driver(&self, files: &LaneFiles, deadline_ms: u64) -> Driver {
+        let mut rec = self.record.clone();
+        rec.transport.host_pid = Some(std::process::id());
+        rec.transport.host_start_ticks = process::start_ticks(std::process::id());
+        rec.transport.stderr_log_path = Some(files.server_log());
+        Driver::new(
+            rec,
+            self.policy.clone(),
+            files.dir.join("hooks.ndjson"),
+            self.request_timeout_ms,
+            deadline_ms,
+        )
+    }
+
+    /// Points the hermetic home of `rec` at `mock` and installs the hooks (nothing without a
+    /// mock); a failure is `code` with the step's hint.
+    pub(super) async fn prepare_home(
+        &self,
+        rec: &ReviewRecord,
+        mock: Option<&MockModel>,
+        code: FailureCode,
+    ) -> Result<(), Early> {
+        match mock {
+            Some(mock) => prepare_hermetic(rec, &self.hooks_config, mock)
+                .await
+                .map_err(|e| early(code, bootstrap_hint(&e))),
+            None => Ok(()),
+        }
+    }
+
+    /// The `app-server` of the review in `rec`: its codex, home and folder, with the extra
+    /// arguments.
+    pub(super) fn server_spec(&self, rec: &ReviewRecord) -> ServerSpec {
+        ServerSpec {
+            bin: rec.codex.path.clone(),
+            codex_home: rec.codex_home.clone(),
+            cwd: rec.cwd.clone(),
+            extra_args: self.server_args.clone(),
+            env: Vec::new(),
+        }
+    }
+}
+
 /// The files of a lane folder.
 pub struct LaneFiles {
     /// The folder.
@@ -130,18 +176,8 @@ pub async fn host(dir: &Path) -> u8 {
 
 impl Lane {
     fn new(spec: LaneSpec, files: LaneFiles) -> Lane {
-        let mut rec = spec.record.clone();
-        rec.transport.host_pid = Some(std::process::id());
-        rec.transport.host_start_ticks = process::start_ticks(std::process::id());
-        rec.transport.stderr_log_path = Some(files.server_log());
-        rec.transport.token_file_path = Some(files.token());
-        let driver = Driver::new(
-            rec,
-            spec.policy.clone(),
-            files.dir.join("hooks.ndjson"),
-            spec.request_timeout_ms,
-            spec.review_deadline_ms,
-        );
+        let mut driver = spec.driver(&files, spec.review_deadline_ms);
+        driver.record.transport.token_file_path = Some(files.token());
         Lane {
             spec,
             files,
@@ -158,11 +194,7 @@ impl Lane {
     }
 
     async fn run(&mut self, term: &mut Signal) -> u8 {
-        let mock = if self.driver.record.hermetic {
-            Some(MockModel::start().await)
-        } else {
-            None
-        };
+        let mock = self.driver.hermetic_mock().await;
         let opened = match self.bootstrap(mock.as_ref()).await {
             Ok(session) => match self.driver.open_review(&session).await {
                 Ok(turn) => Ok((session, turn)),
@@ -193,24 +225,15 @@ impl Lane {
     /// Mock model and home (hermetic), token, server, connection and handshake.
     async fn bootstrap(&mut self, mock: Option<&MockModel>) -> Result<Session, Early> {
         let rec = &self.driver.record;
-        let home = rec.codex_home.clone();
-        if let Some(mock) = mock {
-            prepare_hermetic(rec, &self.spec.hooks_config, mock)
-                .await
-                .map_err(|e| early(FailureCode::WebsocketBootstrapFailed, bootstrap_hint(&e)))?;
-        }
-        let bootstrap = |e: String| early(FailureCode::WebsocketBootstrapFailed, e);
+        let code = FailureCode::WebsocketBootstrapFailed;
+        self.spec.prepare_home(rec, mock, code).await?;
+        let bootstrap = |e: String| early(code, e);
         let token = launch::new_token().map_err(|e| bootstrap(Chain(&e).to_string()))?;
         launch::write_private(&self.files.token(), &token)
             .map_err(|e| bootstrap(Chain(&e).to_string()))?;
-        let spec = ServerSpec {
-            bin: rec.codex.path.clone(),
-            codex_home: home,
-            cwd: rec.cwd.clone(),
-            extra_args: self.spec.server_args.clone(),
-            env: Vec::new(),
-        };
-        let server = spec
+        let server = self
+            .spec
+            .server_spec(rec)
             .spawn_managed(
                 &self.files.token(),
                 &self.files.server_log(),
@@ -253,7 +276,7 @@ impl Lane {
 
 /// Points a hermetic home at this process's mock model (config and work folder) and
 /// installs the trusted hooks, if any.
-pub(super) async fn prepare_hermetic(
+async fn prepare_hermetic(
     rec: &ReviewRecord,
     hooks_config: &Option<(String, PathBuf)>,
     mock: &MockModel,

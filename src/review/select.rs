@@ -27,22 +27,10 @@ pub enum Selection {
     },
 }
 
-/// Every websocket-lane flag this codex's `app-server --help` does not list, in launch order.
-pub fn missing_websocket_flags(flags: &LaunchFlags) -> Vec<&'static str> {
-    [
-        (flags.listen, "--listen"),
-        (flags.ws_auth, "--ws-auth"),
-        (flags.ws_token_file, "--ws-token-file"),
-    ]
-    .into_iter()
-    .filter_map(|(has, flag)| (!has).then_some(flag))
-    .collect()
-}
-
 /// Chooses the transport for codex `version`, which lacks the review methods `missing` and has
 /// the launch `flags`; `wait` is `start --wait`.
 pub fn select(version: &str, missing: &[MethodRef], flags: &LaunchFlags, wait: bool) -> Selection {
-    let absent = missing_websocket_flags(flags);
+    let absent = flags.websocket_missing_all();
     let mut reasons: Vec<String> = missing
         .iter()
         .map(|m| format!("codex {version} lacks {} {}", m.kind, m.method))

@@ -15,13 +15,13 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use super::drive::Driver;
-use super::lane::{bootstrap_hint, prepare_hermetic, LaneFiles, LaneSpec};
+use super::lane::{bootstrap_hint, LaneFiles, LaneSpec};
 use super::process;
 use super::record::{self, ReviewRecord, ReviewStatus};
 use super::thread::{early, Early};
 use crate::errors::Chain;
 use crate::interrupt::Interrupted;
-use crate::launch::{MockModel, ServerSpec};
+use crate::launch::MockModel;
 use crate::outcome::FailureCode;
 use crate::session::Session;
 
@@ -55,24 +55,8 @@ async fn review(
     wait_ms: u64,
     started: &Mutex<Option<PathBuf>>,
 ) -> ReviewRecord {
-    let mut rec = spec.record.clone();
-    rec.transport.host_pid = Some(std::process::id());
-    rec.transport.host_start_ticks = process::start_ticks(std::process::id());
-    rec.transport.stderr_log_path = Some(files.server_log());
-    let deadline = spec.review_deadline_ms.min(wait_ms);
-    let hooks_log = files.dir.join("hooks.ndjson");
-    let mut driver = Driver::new(
-        rec,
-        spec.policy.clone(),
-        hooks_log,
-        spec.request_timeout_ms,
-        deadline,
-    );
-    let mock = if driver.record.hermetic {
-        Some(MockModel::start().await)
-    } else {
-        None
-    };
+    let mut driver = spec.driver(&files, spec.review_deadline_ms.min(wait_ms));
+    let mock = driver.hermetic_mock().await;
     let session = match open(&mut driver, &spec, mock.as_ref()).await {
         Ok(session) => session,
         Err(e) => {
@@ -102,21 +86,12 @@ async fn open(
     spec: &LaneSpec,
     mock: Option<&MockModel>,
 ) -> Result<Session, Early> {
-    let failed = |hint: String| early(FailureCode::StdioBootstrapFailed, hint);
+    let code = FailureCode::StdioBootstrapFailed;
+    let failed = |hint: String| early(code, hint);
     let rec = &driver.record;
-    if let Some(mock) = mock {
-        prepare_hermetic(rec, &spec.hooks_config, mock)
-            .await
-            .map_err(|e| failed(bootstrap_hint(&e)))?;
-    }
-    let server = ServerSpec {
-        bin: rec.codex.path.clone(),
-        codex_home: rec.codex_home.clone(),
-        cwd: rec.cwd.clone(),
-        extra_args: spec.server_args.clone(),
-        env: Vec::new(),
-    };
-    let connection = server
+    spec.prepare_home(rec, mock, code).await?;
+    let connection = spec
+        .server_spec(rec)
         .spawn_stdio()
         .map_err(|e| failed(bootstrap_hint(&e)))?;
     let child = connection.child().cloned();

@@ -58,12 +58,16 @@ pub(super) fn sample_text(text: &str) -> String {
 #[serde(rename_all = "camelCase")]
 pub struct SessionCounters {
     /// Notifications dropped (oldest first) past the inbox cap; samples are their methods.
+    #[serde(skip_serializing_if = "Tally::is_empty")]
     pub dropped_notifications: Tally<String>,
     /// Lines or messages over the size cap, skipped; samples are their sizes in bytes.
+    #[serde(skip_serializing_if = "Tally::is_empty")]
     pub oversized_lines: Tally<u64>,
     /// Responses to ids nobody was waiting for; samples are the ids.
+    #[serde(skip_serializing_if = "Tally::is_empty")]
     pub stray_responses: Tally<String>,
     /// Lines or frames that were not messages; samples say what was wrong.
+    #[serde(skip_serializing_if = "Tally::is_empty")]
     pub malformed_lines: Tally<String>,
     /// Notifications a session that keeps none let go (after its tap saw them).
     #[serde(skip_serializing_if = "is_zero")]
