@@ -119,7 +119,8 @@ impl Gc {
 
     /// Ended reviews older than the cutoff whose host and server are gone.
     fn review_lanes(&mut self, state: &Path) {
-        for Indexed { link, record, .. } in housekeeping::indexed() {
+        let index = crate::review::record::index_in(state);
+        for Indexed { link, record, .. } in housekeeping::indexed_in(&index) {
             let Ok(rec) = ReviewRecord::load(&record) else {
                 continue;
             };

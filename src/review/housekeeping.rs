@@ -5,7 +5,7 @@
 //! whose records live in hermetic homes.
 
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::lifecycle;
@@ -85,7 +85,12 @@ pub(crate) struct Indexed {
 
 /// The entries the index names.
 pub(crate) fn indexed() -> Vec<Indexed> {
-    let Ok(entries) = std::fs::read_dir(record::index_dir()) else {
+    indexed_in(&record::index_dir())
+}
+
+/// The entries the index folder `index` names.
+pub(crate) fn indexed_in(index: &Path) -> Vec<Indexed> {
+    let Ok(entries) = std::fs::read_dir(index) else {
         return Vec::new();
     };
     entries

@@ -270,7 +270,12 @@ pub fn state_root() -> PathBuf {
 
 /// The index of records by id: `<state>/review_sessions`.
 pub fn index_dir() -> PathBuf {
-    state_root().join("review_sessions")
+    index_in(&state_root())
+}
+
+/// The index of records by id under the state folder `state`.
+pub fn index_in(state: &Path) -> PathBuf {
+    state.join("review_sessions")
 }
 
 /// Refuses an id that is not a plain thread id (it becomes a file name).
