@@ -441,7 +441,7 @@ mod messages;
 mod pending;
 
 pub use counters::{
-    is_zero, InboxLimits, SessionCounters, Tally, DEFAULT_MAX_BUFFERED_NOTIFICATIONS,
+    InboxLimits, SessionCounters, Tally, DEFAULT_MAX_BUFFERED_NOTIFICATIONS,
     DEFAULT_MAX_BUFFERED_NOTIFICATION_BYTES,
 };
 pub use inbox::CountersHandle;

@@ -75,7 +75,7 @@ pub struct SessionCounters {
 }
 
 /// Whether a count is zero (for `skip_serializing_if`).
-pub fn is_zero(count: &u64) -> bool {
+fn is_zero(count: &u64) -> bool {
     *count == 0
 }
 
