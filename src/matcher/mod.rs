@@ -64,5 +64,11 @@ pub fn project(expected: &Value, actual: &Value) -> Value {
     }
 }
 
+/// `expected` as a failure diff shows it beside `projection` (what [`project`] gave): each
+/// magic value or operator that held shows as its projection, so only real differences differ.
+pub fn shown_as_matched(expected: &Value, projection: Option<&Value>) -> Value {
+    project::shown_as_matched(expected, projection)
+}
+
 #[cfg(test)]
 mod tests;

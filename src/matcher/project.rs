@@ -32,6 +32,56 @@ pub(super) fn project(pattern: &Pattern, actual: &Value) -> Value {
     }
 }
 
+/// `expected` as a failure diff shows it beside `projection` (what [`project`] gave for it):
+/// each magic value or operator whose projection says it held shows as that projection, so
+/// the diff marks only what really differs.
+pub(super) fn shown_as_matched(expected: &Value, projection: Option<&Value>) -> Value {
+    let Some(seen) = projection else {
+        return expected.clone();
+    };
+    match (expected, seen) {
+        (Value::Object(map), Value::Object(have)) if !is_operator(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), shown_as_matched(v, have.get(k))))
+                .collect(),
+        ),
+        (Value::Array(items), Value::Array(have)) => Value::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| shown_as_matched(v, have.get(i)))
+                .collect(),
+        ),
+        _ if held(expected, seen) => seen.clone(),
+        _ => expected.clone(),
+    }
+}
+
+/// An object of one `$`-key: an operator, not a plain object.
+fn is_operator(map: &Map<String, Value>) -> bool {
+    map.len() == 1 && map.keys().all(|k| k.starts_with('$'))
+}
+
+/// Whether `seen` is the projection of the magic value or operator `expected` when it held.
+fn held(expected: &Value, seen: &Value) -> bool {
+    let Some(seen) = seen.as_str() else {
+        return false;
+    };
+    // `$absent` parses only as a key's value; alone it is the marker of an absent key.
+    if expected == "$absent" {
+        return seen == "<absent>";
+    }
+    let Ok(pattern) = super::pattern::parse(expected, false) else {
+        return false;
+    };
+    match &pattern {
+        Pattern::Any => seen.starts_with("<any "),
+        Pattern::Capture(name) => seen == format!("<captured {name}>"),
+        Pattern::Op(op) => seen == format!("<{} {}>", op.key(), operand_text(op)),
+        _ => false,
+    }
+}
+
 fn project_members(members: &[(String, Pattern)], have: &Map<String, Value>) -> Value {
     let mut out = Map::new();
     for (key, p) in members {

@@ -401,3 +401,25 @@ fn all_and_each() {
     ]);
     assert!(validate(&json!({"$all": 1})).is_err());
 }
+
+#[test]
+fn magic_values_take_the_observed_projection() {
+    let want = json!({"a": "$any", "b": [1, "$capture:x"], "c": 3});
+    let seen = json!({"a": "<any string>", "b": [1, "<captured x>"], "c": 4});
+    assert_eq!(
+        shown_as_matched(&want, Some(&seen)),
+        json!({"a": "<any string>", "b": [1, "<captured x>"], "c": 3})
+    );
+}
+
+#[test]
+fn operators_that_held_show_as_their_projection_and_the_others_as_written() {
+    let want = json!({"n": {"$gt": 1}, "m": {"$gt": 5}, "gone": "$absent", "s": {"$prefix": "ab"}});
+    let actual = json!({"n": 2, "m": 3, "s": "abc"});
+    let seen = project(&want, &actual);
+    assert_eq!(
+        shown_as_matched(&want, Some(&seen)),
+        json!({"n": "<$gt 1>", "m": {"$gt": 5}, "gone": "<absent>", "s": "<$prefix \"ab\">"})
+    );
+    assert_eq!(shown_as_matched(&want, None), want);
+}
