@@ -38,6 +38,12 @@ pub const REVIEW_METHODS: &[&str] = &[
     "turn/interrupt",
 ];
 
+/// The client requests installing and trusting hooks sends (`--hooks-config`).
+pub const HOOK_SETUP_REQUESTS: [&str; 2] = ["hooks/list", "config/batchWrite"];
+
+/// The server notifications observing hooks waits for (a hook policy other than `inherit`).
+pub const HOOK_NOTIFICATIONS: [&str; 2] = ["hook/started", "hook/completed"];
+
 /// What one command relies on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Requirements {
@@ -91,14 +97,14 @@ impl Requirements {
     /// Adds what installing and trusting hooks needs (`--hooks-config`).
     pub fn with_hook_setup(mut self) -> Requirements {
         self.client_requests
-            .extend(["hooks/list".to_owned(), "config/batchWrite".to_owned()]);
+            .extend(HOOK_SETUP_REQUESTS.map(str::to_owned));
         self
     }
 
     /// Adds what observing hooks needs (a policy other than `inherit`).
     pub fn with_hook_notifications(mut self) -> Requirements {
         self.server_notifications
-            .extend(["hook/started".to_owned(), "hook/completed".to_owned()]);
+            .extend(HOOK_NOTIFICATIONS.map(str::to_owned));
         self
     }
 }
@@ -174,23 +180,17 @@ pub fn missing_requests<'a>(surface: &Surface, methods: &[&'a str]) -> Vec<&'a s
 /// Checks `needs` against `surface`.
 pub fn check(surface: &Surface, needs: &Requirements) -> Compatibility {
     let mut missing = Vec::new();
-    let mut need = |kind: &'static str, methods: &[String], has: &dyn Fn(&str) -> bool| {
-        for m in methods.iter().filter(|m| !has(m)) {
+    let mut need = |kind: &'static str, methods: &[String]| {
+        for m in methods.iter().filter(|m| !surface.has(kind, m)) {
             missing.push(MethodRef {
                 kind,
                 method: m.clone(),
             });
         }
     };
-    need("clientRequest", &needs.client_requests, &|m| {
-        surface.client_request(m).is_some()
-    });
-    need("clientNotification", &needs.client_notifications, &|m| {
-        surface.client_notifications.iter().any(|n| n.method == m)
-    });
-    need("serverNotification", &needs.server_notifications, &|m| {
-        surface.server_notifications.iter().any(|n| n.method == m)
-    });
+    need("clientRequest", &needs.client_requests);
+    need("clientNotification", &needs.client_notifications);
+    need("serverNotification", &needs.server_notifications);
     let unanswered = surface
         .server_requests
         .iter()

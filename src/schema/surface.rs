@@ -166,6 +166,19 @@ impl Surface {
     pub fn client_request(&self, method: &str) -> Option<&RequestEntry> {
         self.client_requests.iter().find(|r| r.method == method)
     }
+
+    /// Whether the surface has `method` of `kind` (`clientRequest`, `serverRequest`,
+    /// `serverNotification` or `clientNotification`; any other kind it has not).
+    pub fn has(&self, kind: &str, method: &str) -> bool {
+        let note = |notes: &[NotificationEntry]| notes.iter().any(|n| n.method == method);
+        match kind {
+            "clientRequest" => self.client_request(method).is_some(),
+            "serverRequest" => self.server_requests.iter().any(|r| r.method == method),
+            "serverNotification" => note(&self.server_notifications),
+            "clientNotification" => note(&self.client_notifications),
+            _ => false,
+        }
+    }
 }
 
 /// Runs the codex at `bin` (with a throwaway CODEX_HOME under `scratch`) and reduces its schema.

@@ -15,7 +15,9 @@ use crate::launch::LaunchFlags;
 use crate::outcome::CheckName;
 use crate::scenario::load::{Step, StepKind};
 use crate::scenario::{Scenario, TargetName};
-use crate::schema::compat::{self, Compatibility, Requirements};
+use crate::schema::compat::{
+    self, Compatibility, Requirements, HOOK_NOTIFICATIONS, HOOK_SETUP_REQUESTS,
+};
 use crate::schema::diff::MethodRef;
 use crate::schema::Surface;
 use crate::target::TargetEnv;
@@ -91,12 +93,14 @@ pub fn relies_on(scenario: &Scenario) -> ReliesOn {
     }
     walk_steps(&scenario.steps, &mut push);
     if scenario.hooks_config.is_some() {
-        push("clientRequest", "hooks/list");
-        push("clientRequest", "config/batchWrite");
+        for m in HOOK_SETUP_REQUESTS {
+            push("clientRequest", m);
+        }
     }
     if scenario.hook_policy != HookPolicy::Inherit {
-        push("serverNotification", "hook/started");
-        push("serverNotification", "hook/completed");
+        for m in HOOK_NOTIFICATIONS {
+            push("serverNotification", m);
+        }
     }
     methods.sort();
     methods.dedup();
@@ -154,7 +158,7 @@ pub fn applicability(
     let mut missing: Vec<String> = needs
         .methods
         .iter()
-        .filter(|m| !has(surface, m.kind, &m.method))
+        .filter(|m| !surface.has(m.kind, &m.method))
         .map(|m| format!("{} {}", m.kind, m.method))
         .collect();
     for name in &needs.named {
@@ -167,7 +171,7 @@ pub fn applicability(
         let present = if name.starts_with('-') {
             flags.listed().contains(&name.as_str())
         } else {
-            KINDS.iter().any(|kind| has(surface, kind, name))
+            KINDS.iter().any(|kind| surface.has(kind, name))
         };
         if !present {
             missing.push(if name.starts_with('-') {
@@ -202,22 +206,6 @@ const KINDS: [&str; 4] = [
     "serverRequest",
     "serverNotification",
 ];
-
-/// Whether the surface has `method` of `kind`.
-fn has(surface: &Surface, kind: &str, method: &str) -> bool {
-    match kind {
-        "clientRequest" => surface.client_requests.iter().any(|r| r.method == method),
-        "serverRequest" => surface.server_requests.iter().any(|r| r.method == method),
-        "serverNotification" => surface
-            .server_notifications
-            .iter()
-            .any(|n| n.method == method),
-        _ => surface
-            .client_notifications
-            .iter()
-            .any(|n| n.method == method),
-    }
-}
 
 /// The codex a suite runs on: its binary, version, surface and launch flags.
 pub struct SuiteCodex {
