@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 
 use super::diff::MethodRef;
 use super::surface::{self, Surface};
-use crate::errors::SchemaError;
+use crate::errors::{LaunchError, SchemaError};
+use crate::launch::{self, LaunchFlags};
 use crate::outcome::CheckName;
 use crate::outcome::{CompatibilityVerdict, FailureCode};
 use crate::policy::ANSWERED_SERVER_REQUESTS;
@@ -238,6 +239,18 @@ fn cache_key(bin: &Path, version: &str) -> String {
     format!("{version}-{:016x}", hasher.finish())
 }
 
+/// The surface of `bin` kept in the cache, if it is there (and of this surface version).
+pub fn cached_surface(bin: &Path, version: &str, cache_dir: &Path) -> Option<Surface> {
+    let text = std::fs::read_to_string(cache_path(bin, version, cache_dir)).ok()?;
+    serde_json::from_str::<Surface>(&text)
+        .ok()
+        .filter(|cached| cached.surface_version == surface::SURFACE_VERSION)
+}
+
+fn cache_path(bin: &Path, version: &str, cache_dir: &Path) -> PathBuf {
+    cache_dir.join(format!("{}.json", cache_key(bin, version)))
+}
+
 /// The surface of `bin`, from the cache when it is there, else generated and cached.
 pub async fn surface_for(
     bin: &Path,
@@ -245,18 +258,30 @@ pub async fn surface_for(
     cache_dir: &Path,
     scratch: &Path,
 ) -> Result<Surface, SchemaError> {
-    let path = cache_dir.join(format!("{}.json", cache_key(bin, version)));
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        if let Ok(cached) = serde_json::from_str::<Surface>(&text) {
-            if cached.surface_version == surface::SURFACE_VERSION {
-                return Ok(cached);
-            }
-        }
+    if let Some(cached) = cached_surface(bin, version, cache_dir) {
+        return Ok(cached);
     }
     let fresh = surface::generate(bin, version, scratch).await?;
+    let path = cache_path(bin, version, cache_dir);
     // A cache that cannot be written only costs the next run the generation again.
     let _ = write_atomically(&path, &serde_json::to_string(&fresh).unwrap_or_default());
     Ok(fresh)
+}
+
+/// The launch flags of `bin`: those `surface` keeps (remembered for the rest of the process),
+/// else asked of the binary with `codex_home` as CODEX_HOME, once per process.
+pub async fn launch_flags(
+    surface: Option<&Surface>,
+    bin: &Path,
+    codex_home: &Path,
+) -> Result<LaunchFlags, LaunchError> {
+    match surface.and_then(|s| s.launch_flags) {
+        Some(flags) => {
+            launch::flags::remember(bin, flags);
+            Ok(flags)
+        }
+        None => launch::flags::probe_cached(bin, codex_home).await,
+    }
 }
 
 fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
@@ -330,6 +355,48 @@ mod tests {
             &Requirements::of(CheckName::Request, Some("thread/start")),
         );
         assert!(listed.unlisted.is_empty());
+    }
+
+    #[tokio::test]
+    async fn launch_flags_kept_in_a_surface_are_used_and_remembered() {
+        let dir = tempfile::tempdir().unwrap();
+        // No such binary: asking it would fail, so the flags must come from the surface.
+        let bin = dir.path().join("no-codex");
+        let kept = LaunchFlags {
+            disable: true,
+            ..LaunchFlags::default()
+        };
+        let with = Surface {
+            launch_flags: Some(kept),
+            ..surface(&[], &[])
+        };
+        let flags = launch_flags(Some(&with), &bin, dir.path()).await.unwrap();
+        assert_eq!(flags, kept);
+        let again = launch::flags::probe_cached(&bin, dir.path()).await.unwrap();
+        assert_eq!(again, kept);
+        let other = dir.path().join("other-no-codex");
+        assert!(launch_flags(Some(&surface(&[], &[])), &other, dir.path())
+            .await
+            .is_err());
+    }
+
+    #[test]
+    fn a_cached_surface_is_read_back_only_at_this_surface_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("codex");
+        std::fs::write(&bin, "x").unwrap();
+        assert_eq!(cached_surface(&bin, "1", dir.path()), None);
+        let kept = surface(&["initialize"], &[]);
+        let path = cache_path(&bin, "1", dir.path());
+        write_atomically(&path, &serde_json::to_string(&kept).unwrap()).unwrap();
+        assert_eq!(cached_surface(&bin, "1", dir.path()), Some(kept.clone()));
+        assert_eq!(cached_surface(&bin, "2", dir.path()), None);
+        let old = Surface {
+            surface_version: SURFACE_VERSION - 1,
+            ..kept
+        };
+        write_atomically(&path, &serde_json::to_string(&old).unwrap()).unwrap();
+        assert_eq!(cached_surface(&bin, "1", dir.path()), None);
     }
 
     #[test]

@@ -110,7 +110,7 @@ pub async fn capabilities(config: &CapabilitiesConfig) -> Result<Capabilities, C
     let version = launch::codex_version(&bin, &scratch).await?;
     let surface =
         compat::surface_for(&bin, &version, &compat::default_cache_dir(), &scratch).await?;
-    let flags = launch::flags::probe_cached(&bin, &scratch).await?;
+    let flags = compat::launch_flags(Some(&surface), &bin, &scratch).await?;
     let verdict = |command, method| compat::check(&surface, &Requirements::of(command, method));
     let commands = CommandVerdicts {
         smoke_check: verdict(CheckName::SmokeCheck, None),

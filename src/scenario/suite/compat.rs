@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 
 use super::SuiteError;
+use crate::errors::SchemaError;
 use crate::hooks::HookPolicy;
 use crate::launch::LaunchFlags;
 use crate::outcome::CheckName;
@@ -219,40 +220,43 @@ pub struct SuiteCodex {
     pub flags: LaunchFlags,
 }
 
+/// Asks the codex at `bin` its version and reads its surface (cached) and launch flags.
+pub async fn probe_surface(bin: PathBuf) -> Result<SuiteCodex, SchemaError> {
+    let scratch = crate::launch::paths::homes_dir().join("schema");
+    let _ = std::fs::create_dir_all(&scratch);
+    let version = crate::launch::codex_version(&bin, &scratch).await?;
+    let surface =
+        compat::surface_for(&bin, &version, &compat::default_cache_dir(), &scratch).await?;
+    let flags = compat::launch_flags(Some(&surface), &bin, &scratch).await?;
+    Ok(SuiteCodex {
+        bin,
+        version: surface.codex_version.clone(),
+        surface,
+        flags,
+    })
+}
+
 /// Resolves the codex, refuses one that lacks even the handshake, and returns it (if found).
 pub async fn check_compatibility(env: &TargetEnv) -> Result<Option<SuiteCodex>, SuiteError> {
     let Ok(bin) = env.codex.resolve() else {
         return Ok(None);
     };
-    let scratch = crate::launch::paths::homes_dir().join("schema");
-    let _ = std::fs::create_dir_all(&scratch);
-    let probed = async {
-        let version = crate::launch::codex_version(&bin, &scratch).await?;
-        let surface =
-            compat::surface_for(&bin, &version, &compat::default_cache_dir(), &scratch).await?;
-        let flags = crate::launch::flags::probe_cached(&bin, &scratch)
-            .await
-            .map_err(crate::errors::SchemaError::from)?;
-        Ok::<_, crate::errors::SchemaError>((surface, flags))
-    };
-    let (surface, flags) = match probed.await {
-        Ok(s) => s,
+    let codex = match probe_surface(bin.clone()).await {
+        Ok(codex) => codex,
         Err(source) => return Err(SuiteError::Surface { bin, source }),
     };
-    let compatibility = compat::check(&surface, &Requirements::of(CheckName::Conformance, None));
+    let compatibility = compat::check(
+        &codex.surface,
+        &Requirements::of(CheckName::Conformance, None),
+    );
     if !compatibility.is_compatible() {
         return Err(SuiteError::Incompatible(Box::new(Incompatible {
-            bin,
-            codex_version: surface.codex_version,
+            bin: codex.bin,
+            codex_version: codex.surface.codex_version,
             compatibility,
         })));
     }
-    Ok(Some(SuiteCodex {
-        bin,
-        version: surface.codex_version.clone(),
-        surface,
-        flags,
-    }))
+    Ok(Some(codex))
 }
 
 #[cfg(test)]
