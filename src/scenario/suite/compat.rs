@@ -155,7 +155,17 @@ pub fn applicability(
     scenario: &Scenario,
     target: TargetName,
 ) -> Option<NotApplicable> {
-    let needs = relies_on(scenario);
+    applicability_of(surface, flags, &relies_on(scenario), target)
+}
+
+/// Whether a scenario relying on `needs` can run on a codex with `surface` and launch `flags`,
+/// on `target`.
+pub fn applicability_of(
+    surface: &Surface,
+    flags: &LaunchFlags,
+    needs: &ReliesOn,
+    target: TargetName,
+) -> Option<NotApplicable> {
     let mut missing: Vec<String> = needs
         .methods
         .iter()
