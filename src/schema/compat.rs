@@ -298,27 +298,11 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::surface::{NotificationEntry, RequestEntry, SURFACE_VERSION};
+    use crate::schema::surface::SURFACE_VERSION;
 
     fn surface(client: &[&str], server_requests: &[&str]) -> Surface {
-        let req = |m: &&str| RequestEntry {
-            params_mandatory: true,
-            ..RequestEntry::plain(*m)
-        };
-        Surface {
-            surface_version: SURFACE_VERSION,
-            codex_version: "x".into(),
-            client_requests: client.iter().map(req).collect(),
-            server_requests: server_requests.iter().map(req).collect(),
-            server_notifications: ["turn/started", "turn/completed", "item/completed"]
-                .iter()
-                .map(|m| NotificationEntry::stable(*m))
-                .collect(),
-            client_notifications: vec![NotificationEntry::stable("initialized")],
-            enums: Default::default(),
-            experimental_included: true,
-            ..Default::default()
-        }
+        let notes = ["turn/started", "turn/completed", "item/completed"];
+        Surface::of_methods("x", client, server_requests, &notes)
     }
 
     #[test]

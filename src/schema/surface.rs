@@ -181,6 +181,33 @@ impl Surface {
     }
 }
 
+#[cfg(test)]
+impl Surface {
+    /// A stable surface of codex `version` with plain `client` and `server` requests, the server
+    /// notifications `notes` and the `initialized` client notification (for unit tests).
+    pub(crate) fn of_methods(
+        version: &str,
+        client: &[&str],
+        server: &[&str],
+        notes: &[&str],
+    ) -> Surface {
+        let requests = |methods: &[&str]| methods.iter().map(|m| RequestEntry::plain(*m)).collect();
+        Surface {
+            surface_version: SURFACE_VERSION,
+            codex_version: version.into(),
+            client_requests: requests(client),
+            server_requests: requests(server),
+            server_notifications: notes
+                .iter()
+                .map(|m| NotificationEntry::stable(*m))
+                .collect(),
+            client_notifications: vec![NotificationEntry::stable("initialized")],
+            experimental_included: true,
+            ..Default::default()
+        }
+    }
+}
+
 /// Runs the codex at `bin` (with a throwaway CODEX_HOME under `scratch`) and reduces its schema.
 pub async fn generate(bin: &Path, version: &str, scratch: &Path) -> Result<Surface, SchemaError> {
     std::fs::create_dir_all(scratch).map_err(|source| SchemaError::Io {
