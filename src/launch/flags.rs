@@ -133,6 +133,15 @@ pub async fn probe_cached(bin: &Path, codex_home: &Path) -> Result<LaunchFlags, 
     Ok(flags)
 }
 
+/// Takes `flags` as `bin`'s for the rest of the process (read elsewhere: a cached surface keeps
+/// them), so [`probe_cached`] does not ask the binary again.
+pub fn remember(bin: &Path, flags: LaunchFlags) {
+    if let Ok(mut memo) = PROBED.lock() {
+        memo.get_or_insert_with(HashMap::new)
+            .insert(bin.to_owned(), flags);
+    }
+}
+
 /// Runs `codex app-server --help` (with `codex_home` as CODEX_HOME) within a deadline and
 /// reads the launch flags it lists.
 pub async fn probe(bin: &Path, codex_home: &Path) -> Result<LaunchFlags, LaunchError> {

@@ -14,7 +14,7 @@ use crate::hooks::HookPolicy;
 use crate::launch::{self, CodexLocator};
 use crate::outcome::{CheckName, CompatibilityVerdict, FailureCode};
 use crate::runtime;
-use crate::schema::compat::Requirements;
+use crate::schema::compat::{self, Requirements};
 
 use super::select::{self, Selection};
 
@@ -73,7 +73,8 @@ pub async fn check_codex(needs: &CodexNeeds) -> Result<Checked, RuntimeError> {
     }
     let check = runtime::check_codex(&bin, &probe_home, &requirements).await?;
     let version = check.version;
-    let flags = launch::flags::probe_cached(&bin, &probe_home).await?;
+    let cached = compat::cached_surface(&bin, &version, &compat::default_cache_dir());
+    let flags = compat::launch_flags(cached.as_ref(), &bin, &probe_home).await?;
     let missing = &check.compatibility.missing;
     let (mut reasons, stdio) = split(select::select(&version, missing, &flags, needs.wait));
     let mut refusal = (!reasons.is_empty()).then(|| Refusal {

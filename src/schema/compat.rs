@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 
 use super::diff::MethodRef;
 use super::surface::{self, Surface};
-use crate::errors::SchemaError;
+use crate::errors::{LaunchError, SchemaError};
+use crate::launch::{self, LaunchFlags};
 use crate::outcome::CheckName;
 use crate::outcome::{CompatibilityVerdict, FailureCode};
 use crate::policy::ANSWERED_SERVER_REQUESTS;
@@ -37,6 +38,12 @@ pub const REVIEW_METHODS: &[&str] = &[
     "review/start",
     "turn/interrupt",
 ];
+
+/// The client requests installing and trusting hooks sends (`--hooks-config`).
+pub const HOOK_SETUP_REQUESTS: [&str; 2] = ["hooks/list", "config/batchWrite"];
+
+/// The server notifications observing hooks waits for (a hook policy other than `inherit`).
+pub const HOOK_NOTIFICATIONS: [&str; 2] = ["hook/started", "hook/completed"];
 
 /// What one command relies on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -91,14 +98,14 @@ impl Requirements {
     /// Adds what installing and trusting hooks needs (`--hooks-config`).
     pub fn with_hook_setup(mut self) -> Requirements {
         self.client_requests
-            .extend(["hooks/list".to_owned(), "config/batchWrite".to_owned()]);
+            .extend(HOOK_SETUP_REQUESTS.map(str::to_owned));
         self
     }
 
     /// Adds what observing hooks needs (a policy other than `inherit`).
     pub fn with_hook_notifications(mut self) -> Requirements {
         self.server_notifications
-            .extend(["hook/started".to_owned(), "hook/completed".to_owned()]);
+            .extend(HOOK_NOTIFICATIONS.map(str::to_owned));
         self
     }
 }
@@ -174,23 +181,17 @@ pub fn missing_requests<'a>(surface: &Surface, methods: &[&'a str]) -> Vec<&'a s
 /// Checks `needs` against `surface`.
 pub fn check(surface: &Surface, needs: &Requirements) -> Compatibility {
     let mut missing = Vec::new();
-    let mut need = |kind: &'static str, methods: &[String], has: &dyn Fn(&str) -> bool| {
-        for m in methods.iter().filter(|m| !has(m)) {
+    let mut need = |kind: &'static str, methods: &[String]| {
+        for m in methods.iter().filter(|m| !surface.has(kind, m)) {
             missing.push(MethodRef {
                 kind,
                 method: m.clone(),
             });
         }
     };
-    need("clientRequest", &needs.client_requests, &|m| {
-        surface.client_request(m).is_some()
-    });
-    need("clientNotification", &needs.client_notifications, &|m| {
-        surface.client_notifications.iter().any(|n| n.method == m)
-    });
-    need("serverNotification", &needs.server_notifications, &|m| {
-        surface.server_notifications.iter().any(|n| n.method == m)
-    });
+    need("clientRequest", &needs.client_requests);
+    need("clientNotification", &needs.client_notifications);
+    need("serverNotification", &needs.server_notifications);
     let unanswered = surface
         .server_requests
         .iter()
@@ -238,6 +239,18 @@ fn cache_key(bin: &Path, version: &str) -> String {
     format!("{version}-{:016x}", hasher.finish())
 }
 
+/// The surface of `bin` kept in the cache, if it is there (and of this surface version).
+pub fn cached_surface(bin: &Path, version: &str, cache_dir: &Path) -> Option<Surface> {
+    let text = std::fs::read_to_string(cache_path(bin, version, cache_dir)).ok()?;
+    serde_json::from_str::<Surface>(&text)
+        .ok()
+        .filter(|cached| cached.surface_version == surface::SURFACE_VERSION)
+}
+
+fn cache_path(bin: &Path, version: &str, cache_dir: &Path) -> PathBuf {
+    cache_dir.join(format!("{}.json", cache_key(bin, version)))
+}
+
 /// The surface of `bin`, from the cache when it is there, else generated and cached.
 pub async fn surface_for(
     bin: &Path,
@@ -245,18 +258,30 @@ pub async fn surface_for(
     cache_dir: &Path,
     scratch: &Path,
 ) -> Result<Surface, SchemaError> {
-    let path = cache_dir.join(format!("{}.json", cache_key(bin, version)));
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        if let Ok(cached) = serde_json::from_str::<Surface>(&text) {
-            if cached.surface_version == surface::SURFACE_VERSION {
-                return Ok(cached);
-            }
-        }
+    if let Some(cached) = cached_surface(bin, version, cache_dir) {
+        return Ok(cached);
     }
     let fresh = surface::generate(bin, version, scratch).await?;
+    let path = cache_path(bin, version, cache_dir);
     // A cache that cannot be written only costs the next run the generation again.
     let _ = write_atomically(&path, &serde_json::to_string(&fresh).unwrap_or_default());
     Ok(fresh)
+}
+
+/// The launch flags of `bin`: those `surface` keeps (remembered for the rest of the process),
+/// else asked of the binary with `codex_home` as CODEX_HOME, once per process.
+pub async fn launch_flags(
+    surface: Option<&Surface>,
+    bin: &Path,
+    codex_home: &Path,
+) -> Result<LaunchFlags, LaunchError> {
+    match surface.and_then(|s| s.launch_flags) {
+        Some(flags) => {
+            launch::flags::remember(bin, flags);
+            Ok(flags)
+        }
+        None => launch::flags::probe_cached(bin, codex_home).await,
+    }
 }
 
 fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
@@ -273,27 +298,11 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::surface::{NotificationEntry, RequestEntry, SURFACE_VERSION};
+    use crate::schema::surface::SURFACE_VERSION;
 
     fn surface(client: &[&str], server_requests: &[&str]) -> Surface {
-        let req = |m: &&str| RequestEntry {
-            params_mandatory: true,
-            ..RequestEntry::plain(*m)
-        };
-        Surface {
-            surface_version: SURFACE_VERSION,
-            codex_version: "x".into(),
-            client_requests: client.iter().map(req).collect(),
-            server_requests: server_requests.iter().map(req).collect(),
-            server_notifications: ["turn/started", "turn/completed", "item/completed"]
-                .iter()
-                .map(|m| NotificationEntry::stable(*m))
-                .collect(),
-            client_notifications: vec![NotificationEntry::stable("initialized")],
-            enums: Default::default(),
-            experimental_included: true,
-            ..Default::default()
-        }
+        let notes = ["turn/started", "turn/completed", "item/completed"];
+        Surface::of_methods("x", client, server_requests, &notes)
     }
 
     #[test]
@@ -330,6 +339,48 @@ mod tests {
             &Requirements::of(CheckName::Request, Some("thread/start")),
         );
         assert!(listed.unlisted.is_empty());
+    }
+
+    #[tokio::test]
+    async fn launch_flags_kept_in_a_surface_are_used_and_remembered() {
+        let dir = tempfile::tempdir().unwrap();
+        // No such binary: asking it would fail, so the flags must come from the surface.
+        let bin = dir.path().join("no-codex");
+        let kept = LaunchFlags {
+            disable: true,
+            ..LaunchFlags::default()
+        };
+        let with = Surface {
+            launch_flags: Some(kept),
+            ..surface(&[], &[])
+        };
+        let flags = launch_flags(Some(&with), &bin, dir.path()).await.unwrap();
+        assert_eq!(flags, kept);
+        let again = launch::flags::probe_cached(&bin, dir.path()).await.unwrap();
+        assert_eq!(again, kept);
+        let other = dir.path().join("other-no-codex");
+        assert!(launch_flags(Some(&surface(&[], &[])), &other, dir.path())
+            .await
+            .is_err());
+    }
+
+    #[test]
+    fn a_cached_surface_is_read_back_only_at_this_surface_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("codex");
+        std::fs::write(&bin, "x").unwrap();
+        assert_eq!(cached_surface(&bin, "1", dir.path()), None);
+        let kept = surface(&["initialize"], &[]);
+        let path = cache_path(&bin, "1", dir.path());
+        write_atomically(&path, &serde_json::to_string(&kept).unwrap()).unwrap();
+        assert_eq!(cached_surface(&bin, "1", dir.path()), Some(kept.clone()));
+        assert_eq!(cached_surface(&bin, "2", dir.path()), None);
+        let old = Surface {
+            surface_version: SURFACE_VERSION - 1,
+            ..kept
+        };
+        write_atomically(&path, &serde_json::to_string(&old).unwrap()).unwrap();
+        assert_eq!(cached_surface(&bin, "1", dir.path()), None);
     }
 
     #[test]

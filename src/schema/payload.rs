@@ -119,6 +119,22 @@ impl<'a> Defs<'a> {
         names.remove("v2");
         names
     }
+
+    /// The required fields of the definition named `name`, sorted (none when it is absent).
+    pub fn required(&self, name: Option<&str>) -> Vec<String> {
+        let mut fields: Vec<String> = name
+            .and_then(|n| self.get(n))
+            .and_then(|d| d["required"].as_array())
+            .map(|r| {
+                r.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        fields.sort();
+        fields
+    }
 }
 
 /// The shapes of every type reachable from `roots`, with experimental flags from `stable`.

@@ -7,7 +7,7 @@
 //! free of timestamps and paths, so two surfaces of the same codex are byte-identical.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
@@ -166,6 +166,46 @@ impl Surface {
     pub fn client_request(&self, method: &str) -> Option<&RequestEntry> {
         self.client_requests.iter().find(|r| r.method == method)
     }
+
+    /// Whether the surface has `method` of `kind` (`clientRequest`, `serverRequest`,
+    /// `serverNotification` or `clientNotification`; any other kind it has not).
+    pub fn has(&self, kind: &str, method: &str) -> bool {
+        let note = |notes: &[NotificationEntry]| notes.iter().any(|n| n.method == method);
+        match kind {
+            "clientRequest" => self.client_request(method).is_some(),
+            "serverRequest" => self.server_requests.iter().any(|r| r.method == method),
+            "serverNotification" => note(&self.server_notifications),
+            "clientNotification" => note(&self.client_notifications),
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+impl Surface {
+    /// A stable surface of codex `version` with plain `client` and `server` requests, the server
+    /// notifications `notes` and the `initialized` client notification (for unit tests).
+    pub(crate) fn of_methods(
+        version: &str,
+        client: &[&str],
+        server: &[&str],
+        notes: &[&str],
+    ) -> Surface {
+        let requests = |methods: &[&str]| methods.iter().map(|m| RequestEntry::plain(*m)).collect();
+        Surface {
+            surface_version: SURFACE_VERSION,
+            codex_version: version.into(),
+            client_requests: requests(client),
+            server_requests: requests(server),
+            server_notifications: notes
+                .iter()
+                .map(|m| NotificationEntry::stable(*m))
+                .collect(),
+            client_notifications: vec![NotificationEntry::stable("initialized")],
+            experimental_included: true,
+            ..Default::default()
+        }
+    }
 }
 
 /// Runs the codex at `bin` (with a throwaway CODEX_HOME under `scratch`) and reduces its schema.
@@ -233,9 +273,9 @@ pub fn from_schema_dirs(
 ) -> Result<Surface, SchemaError> {
     let bundle = read_json(&experimental.join("codex_app_server_protocol.schemas.json"))?;
     let stable_bundle = read_json(&plain.join("codex_app_server_protocol.schemas.json"))?;
-    let defs = Definitions::of(&bundle);
-    let stable_defs = Definitions::of(&stable_bundle);
-    let defined = Defs::of(&bundle).names();
+    let defs = Defs::of(&bundle);
+    let stable_defs = Defs::of(&stable_bundle);
+    let defined = defs.names();
     let union = |dir: &Path, file: &str| read_json(&dir.join(file));
     let stable = |file: &str| stable_methods(plain, file);
     let requests = |file: &str| -> Result<Vec<RequestEntry>, SchemaError> {
@@ -259,7 +299,7 @@ pub fn from_schema_dirs(
         .collect();
     let roots_and_types = |mut surface: Surface| {
         let roots = surface.payload_roots();
-        surface.types = payload::shapes(Defs::of(&bundle), Defs::of(&stable_bundle), &roots);
+        surface.types = payload::shapes(defs, stable_defs, &roots);
         surface
     };
     Ok(roots_and_types(Surface {
@@ -322,41 +362,6 @@ fn pair_responses(
     responses::resolve(&asked, defined)
 }
 
-/// The type definitions of the bundle: root-level and `v2`.
-struct Definitions<'a> {
-    root: Option<&'a Map<String, Value>>,
-    v2: Option<&'a Map<String, Value>>,
-}
-
-impl<'a> Definitions<'a> {
-    fn of(bundle: &'a Value) -> Definitions<'a> {
-        let root = bundle["definitions"].as_object();
-        let v2 = root.and_then(|r| r.get("v2")).and_then(Value::as_object);
-        Definitions { root, v2 }
-    }
-
-    fn get(&self, name: &str) -> Option<&'a Value> {
-        self.root
-            .and_then(|r| r.get(name))
-            .or_else(|| self.v2.and_then(|v| v.get(name)))
-    }
-
-    fn required(&self, name: Option<&str>) -> Vec<String> {
-        let mut fields: Vec<String> = name
-            .and_then(|n| self.get(n))
-            .and_then(|d| d["required"].as_array())
-            .map(|r| {
-                r.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
-        fields.sort();
-        fields
-    }
-}
-
 /// `(method, entry)` for every `oneOf` entry of a union file.
 fn union_methods(union: &Value) -> Vec<(String, Value)> {
     union["oneOf"]
@@ -387,8 +392,8 @@ fn ref_name(value: &Value) -> Option<String> {
 }
 
 fn request_entry(
-    defs: &Definitions<'_>,
-    stable_defs: &Definitions<'_>,
+    defs: &Defs<'_>,
+    stable_defs: &Defs<'_>,
     stable: &BTreeSet<String>,
     (method, response): (String, Option<String>),
     entry: &Value,
@@ -397,7 +402,7 @@ fn request_entry(
     let mandatory = entry["required"]
         .as_array()
         .is_some_and(|r| r.iter().any(|f| f == "params"));
-    let fields = |d: &Definitions<'_>| -> BTreeSet<String> {
+    let fields = |d: &Defs<'_>| -> BTreeSet<String> {
         params
             .as_deref()
             .and_then(|p| d.get(p))

@@ -28,16 +28,20 @@ impl std::fmt::Debug for CodexTemplate {
 }
 
 impl CodexTemplate {
-    /// Initialises a template home under `scratch` with `bin` (one start and handshake).
-    pub async fn create(bin: &Path, scratch: &Path) -> Result<CodexTemplate, LaunchError> {
+    /// Initialises a template home under `scratch` with `bin`, whose `codex --version` is
+    /// `version` (one start and handshake).
+    pub async fn create(
+        bin: &Path,
+        version: &str,
+        scratch: &Path,
+    ) -> Result<CodexTemplate, LaunchError> {
         // The template's own model URL is never used: each copy gets its run's mock model.
         let home = HermeticHome::create(scratch, "http://127.0.0.1:9/v1")?;
-        let version = launch::codex_version(bin, home.path()).await?;
         launch::instances::initialise_template(bin, &home).await?;
         Ok(CodexTemplate {
             home,
             bin: bin.to_owned(),
-            version,
+            version: version.to_owned(),
         })
     }
 

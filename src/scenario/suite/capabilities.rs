@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::errors::CapabilitiesError;
 use crate::launch::{self, CodexLocator, LaunchFlags};
 use crate::outcome::CheckName;
-use crate::scenario::{self, TargetName};
+use crate::scenario::TargetName;
 use crate::schema::compat::{self, Compatibility, Requirements};
 use crate::schema::{self as schema_mod, Surface};
 
@@ -110,7 +110,7 @@ pub async fn capabilities(config: &CapabilitiesConfig) -> Result<Capabilities, C
     let version = launch::codex_version(&bin, &scratch).await?;
     let surface =
         compat::surface_for(&bin, &version, &compat::default_cache_dir(), &scratch).await?;
-    let flags = launch::flags::probe_cached(&bin, &scratch).await?;
+    let flags = compat::launch_flags(Some(&surface), &bin, &scratch).await?;
     let verdict = |command, method| compat::check(&surface, &Requirements::of(command, method));
     let commands = CommandVerdicts {
         smoke_check: verdict(CheckName::SmokeCheck, None),
@@ -140,25 +140,22 @@ pub async fn capabilities(config: &CapabilitiesConfig) -> Result<Capabilities, C
 
 /// Each scenario with codex targets: runnable when the codex has all it relies on.
 fn scenarios(dir: &Path, surface: &Surface, flags: &LaunchFlags) -> Vec<ScenarioCapability> {
-    let files = scenario::discover(dir).unwrap_or_default();
+    let all = super::load_all(dir).map(|(all, _)| all).unwrap_or_default();
     let mut out = Vec::new();
-    for path in files {
-        let Ok(s) = scenario::load(dir, &path) else {
-            continue;
-        };
+    for s in all {
         let codex_targets: Vec<TargetName> =
             s.targets.iter().copied().filter(|t| t.is_codex()).collect();
         if codex_targets.is_empty() {
             continue;
         }
+        let needs = super::relies_on(&s);
         let mut missing: Vec<String> = codex_targets
             .iter()
-            .filter_map(|t| super::applicability(surface, flags, &s, *t))
+            .filter_map(|t| super::compat::applicability_of(surface, flags, &needs, *t))
             .flat_map(|na| na.missing)
             .collect();
         missing.sort();
         missing.dedup();
-        let needs = super::relies_on(&s);
         let relies_on = needs
             .methods
             .iter()

@@ -10,12 +10,15 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 
 use super::SuiteError;
+use crate::errors::SchemaError;
 use crate::hooks::HookPolicy;
 use crate::launch::LaunchFlags;
 use crate::outcome::CheckName;
 use crate::scenario::load::{Step, StepKind};
 use crate::scenario::{Scenario, TargetName};
-use crate::schema::compat::{self, Compatibility, Requirements};
+use crate::schema::compat::{
+    self, Compatibility, Requirements, HOOK_NOTIFICATIONS, HOOK_SETUP_REQUESTS,
+};
 use crate::schema::diff::MethodRef;
 use crate::schema::Surface;
 use crate::target::TargetEnv;
@@ -91,12 +94,14 @@ pub fn relies_on(scenario: &Scenario) -> ReliesOn {
     }
     walk_steps(&scenario.steps, &mut push);
     if scenario.hooks_config.is_some() {
-        push("clientRequest", "hooks/list");
-        push("clientRequest", "config/batchWrite");
+        for m in HOOK_SETUP_REQUESTS {
+            push("clientRequest", m);
+        }
     }
     if scenario.hook_policy != HookPolicy::Inherit {
-        push("serverNotification", "hook/started");
-        push("serverNotification", "hook/completed");
+        for m in HOOK_NOTIFICATIONS {
+            push("serverNotification", m);
+        }
     }
     methods.sort();
     methods.dedup();
@@ -150,11 +155,21 @@ pub fn applicability(
     scenario: &Scenario,
     target: TargetName,
 ) -> Option<NotApplicable> {
-    let needs = relies_on(scenario);
+    applicability_of(surface, flags, &relies_on(scenario), target)
+}
+
+/// Whether a scenario relying on `needs` can run on a codex with `surface` and launch `flags`,
+/// on `target`.
+pub fn applicability_of(
+    surface: &Surface,
+    flags: &LaunchFlags,
+    needs: &ReliesOn,
+    target: TargetName,
+) -> Option<NotApplicable> {
     let mut missing: Vec<String> = needs
         .methods
         .iter()
-        .filter(|m| !has(surface, m.kind, &m.method))
+        .filter(|m| !surface.has(m.kind, &m.method))
         .map(|m| format!("{} {}", m.kind, m.method))
         .collect();
     for name in &needs.named {
@@ -167,7 +182,7 @@ pub fn applicability(
         let present = if name.starts_with('-') {
             flags.listed().contains(&name.as_str())
         } else {
-            KINDS.iter().any(|kind| has(surface, kind, name))
+            KINDS.iter().any(|kind| surface.has(kind, name))
         };
         if !present {
             missing.push(if name.starts_with('-') {
@@ -203,22 +218,6 @@ const KINDS: [&str; 4] = [
     "serverNotification",
 ];
 
-/// Whether the surface has `method` of `kind`.
-fn has(surface: &Surface, kind: &str, method: &str) -> bool {
-    match kind {
-        "clientRequest" => surface.client_requests.iter().any(|r| r.method == method),
-        "serverRequest" => surface.server_requests.iter().any(|r| r.method == method),
-        "serverNotification" => surface
-            .server_notifications
-            .iter()
-            .any(|n| n.method == method),
-        _ => surface
-            .client_notifications
-            .iter()
-            .any(|n| n.method == method),
-    }
-}
-
 /// The codex a suite runs on: its binary, version, surface and launch flags.
 pub struct SuiteCodex {
     /// The codex binary.
@@ -231,40 +230,43 @@ pub struct SuiteCodex {
     pub flags: LaunchFlags,
 }
 
+/// Asks the codex at `bin` its version and reads its surface (cached) and launch flags.
+pub async fn probe_surface(bin: PathBuf) -> Result<SuiteCodex, SchemaError> {
+    let scratch = crate::launch::paths::homes_dir().join("schema");
+    let _ = std::fs::create_dir_all(&scratch);
+    let version = crate::launch::codex_version(&bin, &scratch).await?;
+    let surface =
+        compat::surface_for(&bin, &version, &compat::default_cache_dir(), &scratch).await?;
+    let flags = compat::launch_flags(Some(&surface), &bin, &scratch).await?;
+    Ok(SuiteCodex {
+        bin,
+        version: surface.codex_version.clone(),
+        surface,
+        flags,
+    })
+}
+
 /// Resolves the codex, refuses one that lacks even the handshake, and returns it (if found).
 pub async fn check_compatibility(env: &TargetEnv) -> Result<Option<SuiteCodex>, SuiteError> {
     let Ok(bin) = env.codex.resolve() else {
         return Ok(None);
     };
-    let scratch = crate::launch::paths::homes_dir().join("schema");
-    let _ = std::fs::create_dir_all(&scratch);
-    let probed = async {
-        let version = crate::launch::codex_version(&bin, &scratch).await?;
-        let surface =
-            compat::surface_for(&bin, &version, &compat::default_cache_dir(), &scratch).await?;
-        let flags = crate::launch::flags::probe_cached(&bin, &scratch)
-            .await
-            .map_err(crate::errors::SchemaError::from)?;
-        Ok::<_, crate::errors::SchemaError>((surface, flags))
-    };
-    let (surface, flags) = match probed.await {
-        Ok(s) => s,
+    let codex = match probe_surface(bin.clone()).await {
+        Ok(codex) => codex,
         Err(source) => return Err(SuiteError::Surface { bin, source }),
     };
-    let compatibility = compat::check(&surface, &Requirements::of(CheckName::Conformance, None));
+    let compatibility = compat::check(
+        &codex.surface,
+        &Requirements::of(CheckName::Conformance, None),
+    );
     if !compatibility.is_compatible() {
         return Err(SuiteError::Incompatible(Box::new(Incompatible {
-            bin,
-            codex_version: surface.codex_version,
+            bin: codex.bin,
+            codex_version: codex.surface.codex_version,
             compatibility,
         })));
     }
-    Ok(Some(SuiteCodex {
-        bin,
-        version: surface.codex_version.clone(),
-        surface,
-        flags,
-    }))
+    Ok(Some(codex))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::select::load_all;
 use super::SelectError;
-use crate::launch::{self, CodexLocator};
+use crate::launch::CodexLocator;
 use crate::scenario::Scenario;
 use crate::schema::{compat, Surface};
 
@@ -90,12 +90,8 @@ async fn surface(codex_bin: Option<&Path>) -> Option<(String, Surface)> {
     let bin = CodexLocator::from_env(codex_bin.map(Path::to_owned))
         .resolve()
         .ok()?;
-    let scratch = crate::schema::scratch_dir().ok()?;
-    let version = launch::codex_version(&bin, &scratch).await.ok()?;
-    let surface = compat::surface_for(&bin, &version, &compat::default_cache_dir(), &scratch)
-        .await
-        .ok()?;
-    Some((version, surface))
+    let codex = super::compat::probe_surface(bin).await.ok()?;
+    Some((codex.version, codex.surface))
 }
 
 fn entry(s: &Scenario, all: &[Scenario], surface: Option<&Surface>) -> ListEntry {

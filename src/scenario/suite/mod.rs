@@ -125,11 +125,6 @@ pub struct PreparedSuite {
     pub selection: Selection,
     /// The codex used and its version, when one is needed and was found.
     pub codex: Option<(PathBuf, String)>,
-    /// The codex to initialise the run's template home with, when a scenario runs on codex
-    /// (the run does it, beside the preflight).
-    pub template_for: Option<PathBuf>,
-    /// For each selected scenario (same order): why it cannot run on this codex, if it cannot.
-    pub not_applicable: Vec<Option<NotApplicable>>,
 }
 
 /// Parses the target, selects the scenarios, builds the run environment and checks codex.
@@ -174,22 +169,20 @@ pub async fn prepare(config: &SuiteConfig) -> Result<PreparedSuite, SuiteError> 
     } else {
         None
     };
-    let not_applicable = selection
-        .selected
-        .iter()
-        .map(|s| {
-            let c = codex.as_ref().filter(|_| s.target.is_codex())?;
-            compat::applicability(&c.surface, &c.flags, &s.scenario, s.target)
-        })
-        .collect();
-    let template_for = codex.as_ref().filter(|_| on_codex).map(|c| c.bin.clone());
+    if let Some(c) = &codex {
+        for s in selection
+            .selected
+            .iter_mut()
+            .filter(|s| s.target.is_codex())
+        {
+            s.not_applicable = compat::applicability(&c.surface, &c.flags, &s.scenario, s.target);
+        }
+    }
     Ok(PreparedSuite {
         target,
         env,
         selection,
         codex: codex.map(|c| (c.bin, c.version)),
-        template_for,
-        not_applicable,
     })
 }
 

@@ -62,6 +62,29 @@ pub struct ScenarioResult {
 }
 
 impl ScenarioResult {
+    /// An unnamed line on `target` with `status` and `outcome`: not ok, and no mode, failure,
+    /// detail, time, kept files or verdict (each constructor adds what it knows).
+    fn bare(target: TargetName, status: Status, outcome: Conclusion) -> ScenarioResult {
+        ScenarioResult {
+            name: String::new(),
+            scenario: String::new(),
+            mode: None,
+            target,
+            ok: false,
+            status,
+            outcome,
+            failure_code: None,
+            detail: String::new(),
+            duration_ms: 0,
+            temp_root: None,
+            transcript: None,
+            failed_step: None,
+            verdict: None,
+            diagnostics: None,
+            not_applicable: None,
+        }
+    }
+
     /// The line for `scenario`'s run on `target`.
     pub fn of(
         scenario: &Scenario,
@@ -70,14 +93,12 @@ impl ScenarioResult {
         duration_ms: u64,
     ) -> ScenarioResult {
         let ok = scenario.accepts(verdict);
+        let outcome = Conclusion::of(scenario, verdict, ok);
         ScenarioResult {
             name: scenario.report_name.clone(),
             scenario: scenario.name.clone(),
             mode: Some(scenario.mode),
-            target,
             ok,
-            status: verdict.status,
-            outcome: Conclusion::of(scenario, verdict, ok),
             failure_code: verdict.failure_code,
             detail: detail(scenario, verdict, ok),
             duration_ms,
@@ -86,7 +107,7 @@ impl ScenarioResult {
             failed_step: (!ok).then(|| FailedStep::of(scenario, verdict)).flatten(),
             verdict: (!ok).then(|| verdict.to_json()),
             diagnostics: verdict.diagnostics.clone().filter(|_| !ok),
-            not_applicable: None,
+            ..Self::bare(target, verdict.status, outcome)
         }
     }
 
@@ -95,20 +116,9 @@ impl ScenarioResult {
         ScenarioResult {
             name: broken.name.clone(),
             scenario: broken.name.clone(),
-            mode: None,
-            target,
-            ok: false,
-            status: Status::Error,
-            outcome: Conclusion::Error,
             failure_code: Some(FailureCode::ScenarioUnloadable),
             detail: broken.error.clone(),
-            duration_ms: 0,
-            temp_root: None,
-            transcript: None,
-            failed_step: None,
-            verdict: None,
-            diagnostics: None,
-            not_applicable: None,
+            ..Self::bare(target, Status::Error, Conclusion::Error)
         }
     }
 
@@ -128,19 +138,10 @@ impl ScenarioResult {
             name: scenario.report_name.clone(),
             scenario: scenario.name.clone(),
             mode: Some(scenario.mode),
-            target,
             ok: true,
-            status: Status::NotApplicable,
-            outcome: Conclusion::NotApplicable,
-            failure_code: None,
             detail: why.reason(),
-            duration_ms: 0,
-            temp_root: None,
-            verdict: None,
-            diagnostics: None,
-            transcript: None,
-            failed_step: None,
             not_applicable: Some(why),
+            ..Self::bare(target, Status::NotApplicable, Conclusion::NotApplicable)
         }
     }
 

@@ -12,11 +12,10 @@
 
 use futures_util::stream::{self, StreamExt};
 use std::cell::Cell;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::compat::NotApplicable;
 use super::preflight::{self, Preflight};
 use super::report::{ScenarioResult, SuiteReport};
 use super::select::Selected;
@@ -37,8 +36,6 @@ pub async fn run(
         env,
         selection,
         codex,
-        template_for,
-        not_applicable,
     } = prepared;
     let jobs = config.jobs.max(1);
     let broken: Vec<ScenarioResult> = selection
@@ -50,11 +47,13 @@ pub async fn run(
     let stop = Cell::new(config.fail_fast && broken.iter().any(|b| !b.ok));
     let mut warnings = Vec::new();
     let preflight = run_preflight(config, &env, target);
+    // The run's template home is made by the codex when a selected scenario runs on it.
+    let on_codex = selection.selected.iter().any(|s| s.target.is_codex());
+    let template_for = codex.as_ref().filter(|_| on_codex);
     let scenarios = async {
-        let env = with_template(&env, template_for.as_deref(), &mut warnings).await;
+        let env = with_template(&env, template_for, &mut warnings).await;
         run_all(
             &selection.selected,
-            &not_applicable,
             &env,
             jobs,
             &stop,
@@ -86,16 +85,16 @@ pub async fn run(
     }
 }
 
-/// `env` with the run's template home made by `bin` (when given); a template that cannot be
-/// made is a warning, and codex scenarios start from fresh homes.
+/// `env` with the run's template home made by `codex` (its binary and version, when given); a
+/// template that cannot be made is a warning, and codex scenarios start from fresh homes.
 async fn with_template(
     env: &TargetEnv,
-    bin: Option<&Path>,
+    codex: Option<&(PathBuf, String)>,
     warnings: &mut Vec<String>,
 ) -> TargetEnv {
     let mut env = env.clone();
-    if let Some(bin) = bin {
-        match CodexTemplate::create(bin, &env.scratch_root).await {
+    if let Some((bin, version)) = codex {
+        match CodexTemplate::create(bin, version, &env.scratch_root).await {
             Ok(template) => env.codex_template = Some(Arc::new(template)),
             Err(e) => warnings.push(format!(
                 "the codex template home could not be initialised ({}); codex scenarios start \
@@ -110,7 +109,6 @@ async fn with_template(
 /// Runs the scenarios `jobs` at a time; each result is passed on as it ends, with its index.
 async fn run_all(
     selected: &[Selected],
-    not_applicable: &[Option<NotApplicable>],
     env: &TargetEnv,
     jobs: usize,
     stop: &Cell<bool>,
@@ -123,8 +121,13 @@ async fn run_all(
     order.sort_by_key(|(index, s)| (!s.target.is_codex(), *index));
     let mut pending = stream::iter(order)
         .take_while(|_| std::future::ready(!stop.get()))
-        .map(|(index, Selected { scenario, target })| async move {
-            if let Some(why) = not_applicable.get(index).cloned().flatten() {
+        .map(|(index, s)| async move {
+            let Selected {
+                scenario,
+                target,
+                not_applicable,
+            } = s;
+            if let Some(why) = not_applicable.clone() {
                 return (
                     index,
                     ScenarioResult::not_applicable(scenario, *target, why),

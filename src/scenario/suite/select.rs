@@ -12,6 +12,7 @@
 use globset::{Glob, GlobMatcher};
 use std::path::{Path, PathBuf};
 
+use super::compat::NotApplicable;
 use crate::errors::{Chain, ScenarioError};
 use crate::scenario::format::Mode;
 use crate::scenario::{self, Scenario, TargetName};
@@ -22,6 +23,8 @@ pub struct Selected {
     pub scenario: Scenario,
     /// The target it runs on in this suite.
     pub target: TargetName,
+    /// Why it cannot run on this codex, if it cannot (set once the codex is checked).
+    pub not_applicable: Option<NotApplicable>,
 }
 
 /// A selected scenario file that does not load.
@@ -188,7 +191,11 @@ fn gather(
                 listed: listed.join(", "),
             });
         };
-        selection.selected.push(Selected { scenario, target });
+        selection.selected.push(Selected {
+            scenario,
+            target,
+            not_applicable: None,
+        });
     }
     Ok(selection)
 }

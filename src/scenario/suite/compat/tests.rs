@@ -4,8 +4,6 @@ use super::*;
 use crate::outcome::CompatibilityVerdict;
 use crate::schema::diff::MethodRef;
 
-use crate::schema::surface::{NotificationEntry, RequestEntry, SURFACE_VERSION};
-
 /// What `needs` names, as `kind method`.
 fn method_names(needs: &ReliesOn) -> Vec<String> {
     needs
@@ -16,21 +14,7 @@ fn method_names(needs: &ReliesOn) -> Vec<String> {
 }
 
 fn surface(version: &str, client: &[&str], notes: &[&str]) -> Surface {
-    let req = |m: &&str| RequestEntry::plain(*m);
-    Surface {
-        surface_version: SURFACE_VERSION,
-        codex_version: version.into(),
-        client_requests: client.iter().map(req).collect(),
-        server_requests: Vec::new(),
-        server_notifications: notes
-            .iter()
-            .map(|m| NotificationEntry::stable(*m))
-            .collect(),
-        client_notifications: vec![NotificationEntry::stable("initialized")],
-        enums: Default::default(),
-        experimental_included: true,
-        ..Default::default()
-    }
+    Surface::of_methods(version, client, &[], notes)
 }
 
 fn scenario(dir: &std::path::Path, toml: &str) -> Scenario {
