@@ -157,7 +157,7 @@ pub async fn prepare(config: &SuiteConfig) -> Result<PreparedSuite, SuiteError> 
         cas_bin,
         codex: CodexLocator::from_env(config.codex_bin.clone()),
         scratch_root: crate::launch::paths::homes_dir(),
-        workspace_root: std::env::temp_dir().join("cas-conformance"),
+        workspace_root: crate::launch::paths::workspaces_dir(),
         keep_temp: config.keep_temp,
         st_binary: config.st_binary.clone(),
         codex_template: None,
