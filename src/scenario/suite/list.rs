@@ -1,15 +1,15 @@
 //! `cas list`: every scenario file with what a person picks scenarios by — name, area (its
-//! folder), mode, targets, twins, group, the first sentence of its description — and whether the
-//! resolved codex has every method it expects a result from.
+//! folder), mode, targets, twins, group, the first sentence of its description — and whether it
+//! can run on the resolved codex, by the rule `cas conformance` uses ([`super::applicability`]).
 
 use serde::Serialize;
 use std::path::Path;
 
+use super::compat::{applicability_of, relies_on, SuiteCodex};
 use super::select::load_all;
 use super::SelectError;
 use crate::launch::CodexLocator;
 use crate::scenario::Scenario;
-use crate::schema::{compat, Surface};
 
 /// One scenario file in the list.
 #[derive(Debug, Clone, Serialize)]
@@ -39,7 +39,8 @@ pub struct ListEntry {
     /// Whether it can run on the resolved codex: `applicable`, `not_applicable`,
     /// `no_codex_target` (it never runs on codex), `unknown` (no codex) or `broken`.
     pub applicability: &'static str,
-    /// The methods the codex lacks.
+    /// What the codex lacks on some codex target: methods (`clientRequest turn/steer`), launch
+    /// flags (`launchFlag --listen`) or a release (`codex >= 0.150.0`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub missing: Vec<String>,
 }
@@ -59,10 +60,10 @@ pub struct ScenarioList {
 /// Lists the scenario files under `dir`, with applicability on the codex `codex_bin` resolves.
 pub async fn list(dir: &Path, codex_bin: Option<&Path>) -> Result<ScenarioList, SelectError> {
     let (all, broken) = load_all(dir)?;
-    let (codex, surface) = surface(codex_bin).await.unzip();
+    let probed = probe(codex_bin).await;
     let mut scenarios: Vec<ListEntry> = all
         .iter()
-        .map(|s| entry(s, &all, surface.as_ref()))
+        .map(|s| entry(s, &all, probed.as_ref()))
         .collect();
     scenarios.extend(broken.iter().map(|b| ListEntry {
         name: b.name.clone(),
@@ -80,31 +81,39 @@ pub async fn list(dir: &Path, codex_bin: Option<&Path>) -> Result<ScenarioList, 
     scenarios.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(ScenarioList {
         check: "list",
-        codex,
+        codex: probed.map(|c| c.version),
         scenarios,
     })
 }
 
-/// The resolved codex's version and protocol surface, when it can be had.
-async fn surface(codex_bin: Option<&Path>) -> Option<(String, Surface)> {
+/// The resolved codex's version, protocol surface and launch flags, when they can be had.
+async fn probe(codex_bin: Option<&Path>) -> Option<SuiteCodex> {
     let bin = CodexLocator::from_env(codex_bin.map(Path::to_owned))
         .resolve()
         .ok()?;
-    let codex = super::compat::probe_surface(bin).await.ok()?;
-    Some((codex.version, codex.surface))
+    super::compat::probe_surface(bin).await.ok()
 }
 
-fn entry(s: &Scenario, all: &[Scenario], surface: Option<&Surface>) -> ListEntry {
+/// What `codex` lacks for `s` on any of its codex targets (sorted, each once).
+fn missing_on(s: &Scenario, codex: &SuiteCodex) -> Vec<String> {
+    let needs = relies_on(s);
+    let mut missing: Vec<String> = s
+        .targets
+        .iter()
+        .filter(|t| t.is_codex())
+        .filter_map(|t| applicability_of(&codex.surface, &codex.flags, &needs, *t))
+        .flat_map(|n| n.missing)
+        .collect();
+    missing.sort();
+    missing.dedup();
+    missing
+}
+
+fn entry(s: &Scenario, all: &[Scenario], codex: Option<&SuiteCodex>) -> ListEntry {
     let methods = s.methods_expecting_results();
     let on_codex = s.targets.iter().any(|t| t.is_codex());
-    let missing: Vec<String> = match surface {
-        Some(surface) if on_codex => compat::missing_requests(surface, &methods)
-            .into_iter()
-            .map(str::to_owned)
-            .collect(),
-        _ => Vec::new(),
-    };
-    let applicability = match (on_codex, surface) {
+    let missing = codex.map(|c| missing_on(s, c)).unwrap_or_default();
+    let applicability = match (on_codex, codex) {
         (false, _) => "no_codex_target",
         (true, None) => "unknown",
         (true, Some(_)) if missing.is_empty() => "applicable",
@@ -158,6 +167,65 @@ fn area_of(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn codex(version: &str, client: &[&str], server: &[&str]) -> SuiteCodex {
+        SuiteCodex {
+            bin: "codex".into(),
+            version: version.into(),
+            surface: crate::schema::Surface::of_methods(
+                version,
+                client,
+                server,
+                &["turn/completed"],
+            ),
+            flags: crate::launch::LaunchFlags::default(),
+        }
+    }
+
+    /// The list says what `cas conformance` would: a server request answered, a release required
+    /// and websocket launch flags count, not only the methods expecting results.
+    #[test]
+    fn applicability_is_the_suite_rule() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.toml");
+        std::fs::write(
+            &path,
+            r#"
+description = "d"
+targets = ["codex-stdio", "codex-ws"]
+requires = ["codex >= 0.150.0"]
+[[steps]]
+name = "start"
+request = { method = "thread/start", params = {} }
+[[steps]]
+name = "answer"
+await_request = { method = "item/tool/call", answer_result = {} }
+"#,
+        )
+        .unwrap();
+        let s = crate::scenario::load(dir.path(), &path).unwrap();
+        let old = codex("0.118.0", &["initialize", "thread/start"], &[]);
+        let missing = missing_on(&s, &old);
+        for want in [
+            "codex >= 0.150.0",
+            "serverRequest item/tool/call",
+            "launchFlag --listen",
+        ] {
+            assert!(missing.iter().any(|m| m == want), "{want} in {missing:?}");
+        }
+        let mut new = codex(
+            "0.171.0",
+            &["initialize", "thread/start"],
+            &["item/tool/call"],
+        );
+        new.flags =
+            crate::launch::LaunchFlags::parse(
+            "Options:\n      --listen <URL>\n      --ws-auth <MODE>\n      --ws-token-file <PATH>\n",
+        );
+        assert_eq!(missing_on(&s, &new), Vec::<String>::new());
+        assert_eq!(entry(&s, &[], Some(&old)).applicability, "not_applicable");
+        assert_eq!(entry(&s, &[], Some(&new)).applicability, "applicable");
+    }
 
     #[test]
     fn the_area_is_the_folder() {
