@@ -169,15 +169,6 @@ pub fn verdict_name(verdict: CompatibilityVerdict) -> &'static str {
     }
 }
 
-/// The client requests among `methods` that `surface` lacks (what keeps a scenario from running).
-pub fn missing_requests<'a>(surface: &Surface, methods: &[&'a str]) -> Vec<&'a str> {
-    methods
-        .iter()
-        .copied()
-        .filter(|m| surface.client_request(m).is_none())
-        .collect()
-}
-
 /// Checks `needs` against `surface`.
 pub fn check(surface: &Surface, needs: &Requirements) -> Compatibility {
     let mut missing = Vec::new();
